@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The module layout of DESIGN.md §3. Data flows one way:
+// WardenServer → WardenService → WardenIndex → WardenStore, all on WardenModel.
+// Modules that later issues fill (store, service, proto, server, client) start as empty
+// targets without external dependencies, so today's build stays small; each issue adds the
+// packages its module needs.
+let package = Package(
+    name: "warden",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "warden", targets: ["warden"]),
+        .library(name: "WardenClient", targets: ["WardenClient"]),
+    ],
+    targets: [
+        .target(name: "WardenModel"),
+        .target(name: "WardenIndex", dependencies: ["WardenModel"]),
+        .target(name: "WardenStore", dependencies: ["WardenModel"]),
+        .target(name: "WardenService", dependencies: ["WardenModel", "WardenIndex", "WardenStore"]),
+        .target(name: "WardenProto"),
+        .target(name: "WardenServer", dependencies: ["WardenService", "WardenProto"]),
+        .target(name: "WardenClient", dependencies: ["WardenProto"]),
+        .executableTarget(name: "warden", dependencies: ["WardenModel", "WardenIndex"]),
+        .executableTarget(
+            name: "WardenBench",
+            dependencies: ["WardenModel", "WardenIndex"],
+            path: "Benchmarks/WardenBench"
+        ),
+        .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),
+        .testTarget(
+            name: "WardenIndexTests",
+            dependencies: ["WardenModel", "WardenIndex"],
+            resources: [.copy("Vectors")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,28 @@
+/// A content type registration, as Django's `post_migrate` makes one: the type and its
+/// permissions' codenames.
+///
+/// Registration is additive and idempotent: registering a type again adds new codenames and
+/// never removes one.
+public struct ContentType: Hashable, Sendable {
+    /// The type, `app_label.model`.
+    public let name: ContentTypeName
+    /// Its codenames, distinct, in registration order: the defaults first, then the custom ones.
+    public let codenames: [String]
+
+    /// Registers `name` with the four defaults `add_`, `change_`, `delete_`, `view_<model>`
+    /// (unless `defaults` is false) plus `custom` codenames.
+    public init(name: ContentTypeName, defaults: Bool = true, custom: [String] = []) throws(ValidationError) {
+        var codenames: [String] = defaults ? Self.defaultCodenames(model: name.model) : []
+        for (position, codename) in custom.enumerated() {
+            try Limits.checkCodename(codename, field: "custom[\(position)]")
+            if !codenames.contains(codename) { codenames.append(codename) }
+        }
+        self.name = name
+        self.codenames = codenames
+    }
+
+    /// The four defaults of Django's `Meta.default_permissions` for `model`.
+    public static func defaultCodenames(model: String) -> [String] {
+        ["add_\(model)", "change_\(model)", "delete_\(model)", "view_\(model)"]
+    }
+}

@@ -1,0 +1,23 @@
+/// A user of the app, as Warden knows it: the app's user id, an optional unique username and
+/// Django's two flags that decide before any grant does.
+public struct User: Hashable, Sendable {
+    /// The app's user pk as a string, 1..255 bytes of UTF-8.
+    public let id: String
+    /// Optional, unique among users, 1..150 characters.
+    public var username: String?
+    /// An inactive user is denied everything (`INACTIVE_USER`), superuser or not.
+    public var isActive: Bool
+    /// An active superuser is allowed everything (`SUPERUSER`).
+    public var isSuperuser: Bool
+
+    public init(id: String, username: String? = nil, isActive: Bool = true, isSuperuser: Bool = false)
+        throws(ValidationError)
+    {
+        try Limits.checkIdentifier(id, field: "user.id")
+        if let username { try Limits.checkName(username, field: "user.username") }
+        self.id = id
+        self.username = username
+        self.isActive = isActive
+        self.isSuperuser = isSuperuser
+    }
+}
