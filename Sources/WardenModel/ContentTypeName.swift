@@ -4,6 +4,8 @@ public struct ContentTypeName: Hashable, Sendable, CustomStringConvertible {
     public let appLabel: String
     /// The model name, `car` in `drivers.car`.
     public let model: String
+    /// `app_label.model`, kept whole so lookups do not rebuild it.
+    public let description: String
 
     /// Parses `app_label.model`; each part 1..100 characters of `[a-z0-9_]`.
     public init(_ string: String, field: String = "content_type") throws(ValidationError) {
@@ -17,8 +19,6 @@ public struct ContentTypeName: Hashable, Sendable, CustomStringConvertible {
         }
         self.appLabel = String(parts[0])
         self.model = String(parts[1])
+        self.description = string
     }
-
-    /// `app_label.model`.
-    public var description: String { "\(appLabel).\(model)" }
 }

@@ -1,0 +1,124 @@
+import WardenModel
+
+/// The permission index's data: every identifier interned to a dense integer, every grant kept
+/// twice — in its object's access list (for checks and who-has-access) and in its subject's
+/// per-permission object list (for list-objects) — so no query scans what it does not return.
+///
+/// Subjects are 32-bit keys: a user's id, or a group's id with the top bit set. An access-list
+/// entry is `subject key << 32 | permission id`, and a sorted access list puts each subject's
+/// grants side by side.
+struct IndexState {
+    var revision = Revision.zero
+
+    var userIDs = ByteTable()
+    var users: [UserRecord?] = []
+    var usernames = ByteTable()
+    var userOfUsername: [UInt32] = []
+    /// Users with `is_superuser`, active or not, sorted.
+    var superusers: [UInt32] = []
+
+    var groupNames = ByteTable()
+    var groups: [GroupRecord?] = []
+
+    var typeNames = ByteTable()
+    var types: [TypeRecord] = []
+    /// `app_label.codename` → its permissions (two when two types of the app share a codename).
+    var permissionNames = ByteTable()
+    var permissionsOfName: [[UInt32]] = []
+    var permissions: [PermissionRecord] = []
+
+    var objectGrantCount = 0
+    var modelGrantCount = 0
+
+    static let groupBit: UInt32 = 1 << 31
+
+    @inline(__always) static func userKey(_ uid: UInt32) -> UInt32 { uid }
+    @inline(__always) static func groupKey(_ gid: UInt32) -> UInt32 { gid | groupBit }
+    @inline(__always) static func entry(_ subjectKey: UInt32, _ permission: UInt32) -> UInt64 {
+        UInt64(subjectKey) << 32 | UInt64(permission)
+    }
+}
+
+/// A subject's grants.
+struct SubjectGrants {
+    /// Model-level grants: sorted permission ids.
+    var model: [UInt32] = []
+    /// Object grants: permission id → sorted object slots (of the permission's content type).
+    var objects: [UInt32: [UInt32]] = [:]
+}
+
+struct UserRecord {
+    var user: User
+    /// Sorted group ids.
+    var groups: [UInt32] = []
+    var grants = SubjectGrants()
+}
+
+struct GroupRecord {
+    var name: String
+    /// Sorted user ids.
+    var members: [UInt32] = []
+    var grants = SubjectGrants()
+}
+
+struct PermissionRecord {
+    let type: UInt32
+    let codename: String
+    /// Subjects holding it model-wide: sorted subject keys.
+    var modelHolders: [UInt32] = []
+}
+
+struct TypeRecord {
+    let name: ContentTypeName
+    /// Codename → position in `permissions`.
+    var codenames = ByteTable()
+    /// Permission ids, in registration order.
+    var permissions: [UInt32] = []
+    /// pk → object slot. A slot exists while the object has at least one grant.
+    var objects = ByteTable()
+    /// Each slot's `ObjectOrder` key.
+    var orderKeys: [UInt64] = []
+    /// Each slot's access list: sorted `IndexState.entry` values.
+    var acl: [[UInt64]] = []
+
+    init(name: ContentTypeName) { self.name = name }
+
+    /// The permission id of `codename` in this type, if registered.
+    @inline(__always)
+    func permission(codename: String) -> UInt32? {
+        codenames.find(codename).map { permissions[Int($0)] }
+    }
+}
+
+extension IndexState {
+    /// The grants of the subject with this key.
+    @inline(__always)
+    func grants(of key: UInt32) -> SubjectGrants {
+        key & Self.groupBit == 0 ? users[Int(key)]!.grants : groups[Int(key & ~Self.groupBit)]!.grants
+    }
+
+    /// The display name of the subject with this key (user id or group name).
+    func name(of key: UInt32) -> String {
+        key & Self.groupBit == 0 ? users[Int(key)]!.user.id : groups[Int(key & ~Self.groupBit)]!.name
+    }
+
+    /// Among `gids`, the one with the smallest name in byte order that satisfies `holds`.
+    @inline(__always)
+    func firstGroup(in gids: [UInt32], where holds: (GroupRecord, UInt32) -> Bool) -> String? {
+        var best: String?
+        for gid in gids {
+            let group = groups[Int(gid)]!
+            guard holds(group, gid) else { continue }
+            if let current = best, !group.name.utf8.lexicographicallyPrecedes(current.utf8) { continue }
+            best = group.name
+        }
+        return best
+    }
+}
+
+extension Array {
+    /// Stores `value` at `index`, growing the array by one when `index` is its end.
+    mutating func store(_ value: Element, at index: UInt32) {
+        if Int(index) == count { append(value) } else { self[Int(index)] = value }
+    }
+}

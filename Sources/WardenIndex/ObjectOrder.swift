@@ -1,0 +1,61 @@
+/// The order in which Warden lists objects (and user ids): pks that are canonical decimal
+/// integers (`0`, or 1..18 digits without a leading zero) first, numerically; then every other
+/// pk in UTF-8 byte order.
+///
+/// Each key gets a 64-bit sort key once, when it is interned: integers map to their value
+/// (below 2^60), other strings to `2^63 | first 7 bytes`. Keys order exactly as the pks do
+/// except between two non-integers that share their first 7 bytes, which are then compared in
+/// full. pks never contain NUL, so padding short ones with zero bytes keeps byte order.
+enum ObjectOrder {
+    static func key(_ pk: String) -> UInt64 {
+        var pk = pk
+        return pk.withUTF8 { bytes in
+            if let value = canonicalInteger(bytes) { return value }
+            var prefix: UInt64 = 0
+            for position in 0..<7 {
+                prefix <<= 8
+                if position < bytes.count { prefix |= UInt64(bytes[position]) }
+            }
+            return 1 << 63 | prefix
+        }
+    }
+
+    /// Whether pk `a` comes before pk `b`, given their keys.
+    @inline(__always)
+    static func precedes(_ a: String, _ keyA: UInt64, _ b: String, _ keyB: UInt64) -> Bool {
+        if keyA != keyB { return keyA < keyB }
+        if keyA >> 63 == 0 { return false }  // equal integers: the same pk
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    /// Whether `a` comes before `b`.
+    static func precedes(_ a: String, _ b: String) -> Bool { precedes(a, key(a), b, key(b)) }
+
+    private static func canonicalInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard (1...18).contains(bytes.count), bytes.count == 1 || bytes[0] != UInt8(ascii: "0") else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+}
+
+extension ObjectOrder {
+    /// `slots` in object order, keeping only those after `cursor` when one is given.
+    static func sorted(_ slots: [UInt32], keys: [UInt64], pks: [String], after cursor: String?) -> [UInt32] {
+        var items: [(key: UInt64, slot: UInt32)] = []
+        items.reserveCapacity(slots.count)
+        if let cursor {
+            let cursorKey = key(cursor)
+            for slot in slots where precedes(cursor, cursorKey, pks[Int(slot)], keys[Int(slot)]) {
+                items.append((keys[Int(slot)], slot))
+            }
+        } else {
+            for slot in slots { items.append((keys[Int(slot)], slot)) }
+        }
+        items.sort { a, b in precedes(pks[Int(a.slot)], a.key, pks[Int(b.slot)], b.key) }
+        return items.map(\.slot)
+    }
+}

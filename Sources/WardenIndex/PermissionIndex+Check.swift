@@ -1,0 +1,125 @@
+import WardenModel
+
+/// A `Check`: may this subject use this permission (on this object)?
+public struct CheckRequest: Hashable, Sendable {
+    /// The user or group asking; `nil` means the configured anonymous user.
+    public var subject: Subject?
+    /// `app_label.codename`, or a bare codename resolved by the request's content type.
+    public var permission: String
+    /// The object, for an object-level check.
+    public var object: ObjectRef?
+    /// An explicit content type, for a bare codename in a model-level check.
+    public var contentType: String?
+    /// Whether model grants imply object access; `nil`: the index's setting.
+    public var acceptGlobalPerms: Bool?
+
+    public init(
+        subject: Subject?,
+        permission: String,
+        object: ObjectRef? = nil,
+        contentType: String? = nil,
+        acceptGlobalPerms: Bool? = nil
+    ) {
+        self.subject = subject
+        self.permission = permission
+        self.object = object
+        self.contentType = contentType
+        self.acceptGlobalPerms = acceptGlobalPerms
+    }
+}
+
+extension PermissionIndex {
+    /// Decides one check, in the order of `docs/semantics.md`.
+    public func check(_ request: CheckRequest) throws(IndexError) -> Evaluated<Decision> {
+        try read { (state) throws(IndexError) in try state.check(request, settings) }
+    }
+
+    /// Decides many checks at one revision; one bad item never fails the others.
+    public func check(_ requests: [CheckRequest]) -> Evaluated<[Result<Decision, IndexError>]> {
+        // The closure cannot throw: each item's error is caught into its result.
+        try! read { state in
+            requests.map { request in
+                do throws(IndexError) { return .success(try state.check(request, settings)) } catch {
+                    return .failure(error)
+                }
+            }
+        }
+    }
+}
+
+extension IndexState {
+    func check(_ request: CheckRequest, _ settings: PermissionIndex.Settings) throws(IndexError) -> Decision {
+        // Request errors first: they do not depend on who asks.
+        var type: TypeLookup?
+        var slot: UInt32?
+        if let object = request.object {
+            if let explicit = request.contentType, !explicit.utf8.elementsEqual(object.contentType.utf8) {
+                throw IndexError(
+                    .invalidArgument,
+                    "content_type: \"\(explicit)\" differs from object.content_type \"\(object.contentType)\""
+                )
+            }
+            let objectType = try lookupType(object.contentType, field: "object.content_type")
+            slot = try lookupObject(object.pk, in: objectType)
+            type = objectType
+        } else if let explicit = request.contentType {
+            type = try lookupType(explicit, field: "content_type")
+        }
+        let resolution = try resolvePermission(request.permission, in: type)
+        let useModelGrants = request.object == nil || (request.acceptGlobalPerms ?? settings.acceptGlobalPerms)
+
+        switch try subject(request.subject, anonymous: settings.anonymousUser) {
+        case .user(let id):
+            guard let uid = try lookupUser(id) else { return Decision(.unknownUser) }
+            let record = users[Int(uid)]!
+            guard record.user.isActive else { return Decision(.inactiveUser) }
+            if record.user.isSuperuser { return Decision(.superuser) }
+            let permission = try resolved(resolution, request, type)
+            guard let permission else { return Decision(.unknownPermission) }
+            if let slot {
+                let acl = types[Int(permissions[Int(permission)].type)].acl[Int(slot)]
+                if acl.sortedContains(Self.entry(Self.userKey(uid), permission)) { return Decision(.objectGrantUser) }
+                if let group = firstGroup(in: record.groups, where: { _, gid in
+                    acl.sortedContains(Self.entry(Self.groupKey(gid), permission))
+                }) {
+                    return Decision(.objectGrantGroup, group: group)
+                }
+            }
+            if useModelGrants {
+                if record.grants.model.sortedContains(permission) { return Decision(.modelGrantUser) }
+                if let group = firstGroup(in: record.groups, where: { group, _ in group.grants.model.sortedContains(permission) }) {
+                    return Decision(.modelGrantGroup, group: group)
+                }
+            }
+            return Decision(.noGrant)
+        case .group(let name):
+            guard let gid = try lookupGroup(name) else { return Decision(.unknownUser) }
+            let permission = try resolved(resolution, request, type)
+            guard let permission else { return Decision(.unknownPermission) }
+            let record = groups[Int(gid)]!
+            if let slot {
+                let acl = types[Int(permissions[Int(permission)].type)].acl[Int(slot)]
+                if acl.sortedContains(Self.entry(Self.groupKey(gid), permission)) {
+                    return Decision(.objectGrantGroup, group: record.name)
+                }
+            }
+            if useModelGrants && record.grants.model.sortedContains(permission) {
+                return Decision(.modelGrantGroup, group: record.name)
+            }
+            return Decision(.noGrant)
+        }
+    }
+
+    /// Steps 4 and 5: the permission id, `nil` when unknown, or the mismatch error.
+    @inline(__always)
+    private func resolved(_ resolution: PermissionResolution, _ request: CheckRequest, _ type: TypeLookup?)
+        throws(IndexError) -> UInt32?
+    {
+        switch resolution {
+        case .resolved(let permission): return permission
+        case .unknown: return nil
+        case .mismatch(let candidates):
+            throw mismatchError(request.permission, candidates, type!, field: "permission")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+/// Sets of integers kept as sorted arrays: compact, cache-friendly, and merged in linear time.
+extension Array where Element: FixedWidthInteger {
+    /// The position of the first element not less than `value`.
+    @inline(__always)
+    func lowerBound(of value: Element) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) >> 1
+            if self[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// Whether the sorted array holds `value`.
+    @inline(__always)
+    func sortedContains(_ value: Element) -> Bool {
+        let position = lowerBound(of: value)
+        return position < count && self[position] == value
+    }
+
+    /// Inserts `value` in order; returns false when it was already there.
+    @discardableResult
+    mutating func sortedInsert(_ value: Element) -> Bool {
+        let position = lowerBound(of: value)
+        if position < count && self[position] == value { return false }
+        insert(value, at: position)
+        return true
+    }
+
+    /// Removes `value`; returns false when it was not there.
+    @discardableResult
+    mutating func sortedRemove(_ value: Element) -> Bool {
+        let position = lowerBound(of: value)
+        guard position < count && self[position] == value else { return false }
+        remove(at: position)
+        return true
+    }
+
+    /// Sorts and drops duplicates (after a bulk append).
+    mutating func sortAndDeduplicate() {
+        sort()
+        var kept = 0
+        for index in indices where index == 0 || self[index] != self[kept - 1] {
+            self[kept] = self[index]
+            kept += 1
+        }
+        removeLast(count - kept)
+    }
+
+    /// The union of two sorted arrays, sorted.
+    func sortedUnion(_ other: [Element]) -> [Element] {
+        if isEmpty { return other }
+        if other.isEmpty { return self }
+        var result: [Element] = []
+        result.reserveCapacity(count + other.count)
+        var i = 0
+        var j = 0
+        while i < count && j < other.count {
+            let a = self[i]
+            let b = other[j]
+            if a < b {
+                result.append(a); i += 1
+            } else if b < a {
+                result.append(b); j += 1
+            } else {
+                result.append(a); i += 1; j += 1
+            }
+        }
+        result.append(contentsOf: self[i...])
+        result.append(contentsOf: other[j...])
+        return result
+    }
+
+    /// The intersection of two sorted arrays, sorted.
+    func sortedIntersection(_ other: [Element]) -> [Element] {
+        var result: [Element] = []
+        var i = 0
+        var j = 0
+        while i < count && j < other.count {
+            let a = self[i]
+            let b = other[j]
+            if a < b {
+                i += 1
+            } else if b < a {
+                j += 1
+            } else {
+                result.append(a); i += 1; j += 1
+            }
+        }
+        return result
+    }
+}
