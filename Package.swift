@@ -24,9 +24,10 @@ let package = Package(
         .executableTarget(name: "warden", dependencies: ["WardenModel", "WardenIndex"]),
         .executableTarget(
             name: "WardenBench",
-            dependencies: ["WardenModel", "WardenIndex"],
+            dependencies: ["WardenModel", "WardenIndex", "CHeapStats"],
             path: "Benchmarks/WardenBench"
         ),
+        .target(name: "CHeapStats", path: "Benchmarks/CHeapStats"),
         .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),
         .testTarget(
             name: "WardenIndexTests",

@@ -1,1 +1,239 @@
-print("bench")
+// WardenBench — builds the index of DESIGN.md §4's data set (10k users, 200 groups, 100k
+// objects, 1M grants; seeded, so every run builds the same index) and prints the figures that
+// issue #2 asks for. Run it in release: `make bench` (or `swift run -c release WardenBench`).
+// `--scale 0.01` builds a proportionally smaller index (CI runs that as a smoke test).
+#if canImport(Glibc)
+import Glibc
+#endif
+import CHeapStats
+import WardenIndex
+import WardenModel
+
+// MARK: Harness
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func now() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// Heap bytes in use (glibc's allocator statistics): what the index holds, not what the
+/// allocator kept after freeing the input.
+func heapInUse() -> Int { Int(warden_heap_in_use()) }
+
+func residentBytes() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0
+    var resident = 0
+    _ = withUnsafeMutablePointer(to: &size) { s in
+        withUnsafeMutablePointer(to: &resident) { r in withVaList([s, r]) { vfscanf(file, "%ld %ld", $0) } }
+    }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// Runs `body` `runs` times and returns the median of its nanoseconds per operation.
+func measure(runs: Int, operations: Int, _ body: () -> Void) -> Double {
+    (0..<runs).map { _ in
+        let start = now()
+        body()
+        return Double(now() - start) / Double(operations)
+    }.reduce(into: []) { $0.append($1) }.sorted()[runs / 2]
+}
+
+func format(_ value: Double, _ decimals: Int = 1) -> String {
+    var text = String(Int((value * pow(10, Double(decimals))).rounded()))
+    if decimals > 0 {
+        while text.count <= decimals { text = "0" + text }
+        text.insert(".", at: text.index(text.endIndex, offsetBy: -decimals))
+    }
+    return text
+}
+
+nonisolated(unsafe) var sink = 0
+func consume(_ value: Int) { sink &+= value }
+
+// MARK: Data set
+
+nonisolated(unsafe) var scale = 1.0
+if let position = CommandLine.arguments.firstIndex(of: "--scale"), position + 1 < CommandLine.arguments.count {
+    scale = Double(CommandLine.arguments[position + 1]) ?? 1
+}
+func scaled(_ n: Int) -> Int { max(1, Int(Double(n) * scale)) }
+
+let userCount = scaled(10_000)
+let groupCount = max(4, scaled(200))
+let experimentCount = scaled(80_000)
+let carCount = scaled(20_000)
+let grantTarget = scaled(1_000_000)
+let bigListCount = scaled(50_000)
+let hotObjectUsers = 100
+
+nonisolated(unsafe) var random = SplitMix64(state: 2026)
+let experiment = try ContentTypeName("lab.experiment")
+let car = try ContentTypeName("drivers.car")
+let experimentType = try ContentType(name: experiment, custom: ["publish_experiment"])
+let carType = try ContentType(name: car, custom: ["drive_car"])
+let experimentPerms = try experimentType.codenames.map { try PermissionRef(contentType: experiment, codename: $0) }
+let carPerms = try carType.codenames.map { try PermissionRef(contentType: car, codename: $0) }
+
+func userID(_ n: Int) -> String { String(n + 1) }
+func groupName(_ n: Int) -> String { "group-\(n)" }
+
+var changes: [IndexChange] = [.register(experimentType), .register(carType)]
+for n in 0..<userCount {
+    changes.append(.putUser(try User(id: userID(n), username: "user\(n)", isSuperuser: n == userCount - 1)))
+}
+for n in 0..<groupCount { changes.append(.putGroup(name: groupName(n))) }
+// Users 0 and 1..100 ("small" users) belong to no group; everyone else to 1–3 groups.
+let smallUsers = 1...min(100, userCount - 2)
+for n in (smallUsers.upperBound + 1)..<userCount {
+    for _ in 0..<Int.random(in: 1...3, using: &random) {
+        changes.append(.addMember(user: userID(n), group: groupName(Int.random(in: 0..<groupCount, using: &random))))
+    }
+}
+var grants: [Grant] = []
+grants.reserveCapacity(grantTarget)
+// User 0 views ~50k experiments directly.
+for pk in 0..<bigListCount { grants.append(try Grant(subject: .user(userID(0)), permission: experimentPerms[3], pk: String(pk))) }
+// Small users hold exactly 10 experiments each.
+for n in smallUsers {
+    for k in 0..<10 {
+        let pk = String((n * 7919 + k * 104_729) % experimentCount)
+        grants.append(try Grant(subject: .user(userID(n)), permission: experimentPerms[1], pk: pk))
+    }
+}
+// The hot experiment "424242" (outside the numeric range) is held by 100 users directly.
+let hotPK = "424242"
+for n in 0..<hotObjectUsers {
+    grants.append(try Grant(subject: .user(userID(200 + n)), permission: experimentPerms[3], pk: hotPK))
+}
+// Model grants: a few groups may change every car.
+for n in 0..<min(10, groupCount) { grants.append(try Grant(subject: .group(groupName(n)), permission: carPerms[1])) }
+// The rest: random object grants, a tenth to groups, 80% on experiments.
+while grants.count < grantTarget {
+    let toGroup = Int.random(in: 0..<10, using: &random) == 0
+    let subject: Subject = toGroup
+        ? .group(groupName(Int.random(in: 0..<groupCount, using: &random)))
+        : .user(userID(Int.random(in: (smallUsers.upperBound + 1)..<userCount, using: &random)))
+    if Int.random(in: 0..<5, using: &random) > 0 {
+        let permission = experimentPerms[Int.random(in: 0..<experimentPerms.count, using: &random)]
+        grants.append(try Grant(subject: subject, permission: permission, pk: String(Int.random(in: 0..<experimentCount, using: &random))))
+    } else {
+        let permission = carPerms[Int.random(in: 0..<carPerms.count, using: &random)]
+        grants.append(try Grant(subject: subject, permission: permission, pk: "car-\(Int.random(in: 0..<carCount, using: &random))"))
+    }
+}
+changes += grants.map(IndexChange.grant)
+
+// MARK: Build
+
+let index = PermissionIndex()
+let heapBefore = heapInUse()
+let rssBefore = residentBytes()
+let buildStart = now()
+try index.apply(changes)
+let buildSeconds = Double(now() - buildStart) / 1e9
+let statistics = index.statistics
+let sampleGrants = grants.filter { $0.pk != nil }.shuffled(using: &random).prefix(1 << 16)
+changes = []
+grants = []
+let heapAfter = heapInUse()
+let rssAfter = residentBytes()
+
+print("WardenBench — index of \(statistics.users) users, \(statistics.groups) groups, \(statistics.objects) objects, "
+    + "\(statistics.grants) grants (\(statistics.objectGrants) object, \(statistics.modelGrants) model)")
+print("build (one batch)            \(format(buildSeconds, 2)) s   \(format(Double(statistics.grants) / buildSeconds / 1000, 0))k grants/s")
+print("memory per grant (heap)      \(format(Double(heapAfter - heapBefore) / Double(statistics.grants))) bytes")
+print("memory per grant (RSS)       \(format(Double(rssAfter - rssBefore) / Double(statistics.grants))) bytes")
+
+// MARK: Check
+
+func checkRequests(_ count: Int, object: Bool) -> [CheckRequest] {
+    (0..<count).map { n in
+        if object {
+            // Half are real grants (allowed), half the same user on a random object.
+            let grant = sampleGrants[n % sampleGrants.count]
+            guard case .user(let id) = grant.subject else {
+                return CheckRequest(subject: .user(userID(150)), permission: grant.permission.description, object: grant.object)
+            }
+            let pk = n % 2 == 0 ? grant.pk! : String(Int.random(in: 0..<experimentCount, using: &random))
+            return CheckRequest(
+                subject: .user(id),
+                permission: grant.permission.description,
+                object: ObjectRef(contentType: grant.permission.contentType.description, pk: pk)
+            )
+        }
+        let user = userID(Int.random(in: 0..<userCount, using: &random))
+        return CheckRequest(subject: .user(user), permission: carPerms[n % carPerms.count].description)
+    }
+}
+
+func checkLoop(_ requests: [CheckRequest]) -> Double {
+    measure(runs: 5, operations: requests.count) {
+        var allowed = 0
+        for position in requests.indices where (try? index.check(requests[position]).value.allowed) == true { allowed += 1 }
+        consume(allowed)
+    }
+}
+
+let objectChecks = checkRequests(200_000, object: true)
+let modelChecks = checkRequests(200_000, object: false)
+let objectNs = checkLoop(objectChecks)
+let modelNs = checkLoop(modelChecks)
+// The same requests, 1000 of them over and over: what a check costs when its data is in cache
+// (a service's hot users and objects), against the random walk over the whole index above.
+let hotObjectNs = checkLoop(Array(repeating: Array(objectChecks.prefix(1000)), count: 200).flatMap { $0 })
+let sameNs = checkLoop(Array(repeating: objectChecks[0], count: 200_000))
+print("check, one request repeated  \(format(sameNs)) ns/op (the compute floor; median of 5 × 200000)")
+print("check, object level          \(format(objectNs)) ns/op (random over the index; median of 5 × \(objectChecks.count))")
+print("check, object level, hot     \(format(hotObjectNs)) ns/op (1000 requests repeated; median of 5 × 200000)")
+print("check, model level           \(format(modelNs)) ns/op (random; median of 5 × \(modelChecks.count))")
+
+let batches = stride(from: 0, to: objectChecks.count, by: 1000).map { Array(objectChecks[$0..<min($0 + 1000, objectChecks.count)]) }
+let batchNs = measure(runs: 5, operations: objectChecks.count) {
+    for batch in batches { consume(index.check(batch).value.count) }
+}
+print("check, batches of 1000       \(format(1e9 / batchNs / 1e6, 2))M decisions/s")
+
+// MARK: Lists
+
+func listNs(_ user: String, runs: Int) -> (Double, Int) {
+    var query = ListObjectsQuery(subject: .user(user), permissions: ["lab.view_experiment", "lab.change_experiment"])
+    query.anyPerm = true
+    query.pageSize = Limits.maxPageSize
+    var found = 0
+    let ns = measure(runs: runs, operations: 1) {
+        if case .objects(let pks, _) = try! index.listObjects(query).value { found = pks.count }
+    }
+    return (ns, found)
+}
+let (bigNs, bigFound) = listNs(userID(0), runs: 21)
+print("listObjects, \(bigFound) objects      \(format(bigNs / 1e6, 2)) ms (median of 21)")
+let smallNs = smallUsers.prefix(50).map { listNs(userID($0), runs: 21) }
+print("listObjects, \(smallNs[0].1) objects         \(format(median(smallNs.map(\.0)) / 1e3, 2)) µs (median over 50 users)")
+
+var subjectsQuery = ListSubjectsQuery(object: ObjectRef(contentType: "lab.experiment", pk: hotPK))
+subjectsQuery.attachPerms = true
+var subjectsFound = 0
+let subjectsNs = measure(runs: 101, operations: 1) {
+    subjectsFound = try! index.listSubjects(subjectsQuery).value.users.count
+}
+print("listSubjects, \(subjectsFound) users        \(format(subjectsNs / 1e3, 2)) µs (median of 101, attach_perms)")
+consume(sink)

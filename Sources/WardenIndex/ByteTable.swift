@@ -11,10 +11,27 @@
 struct ByteTable {
     /// The key of each id; `""` for a free id.
     private(set) var keys: [String] = []
-    /// The 32-bit hash of each id's key.
-    private var hashes: [UInt32] = []
-    /// `0` for an empty slot, otherwise `id + 1`.
-    private var slots: [UInt32] = Array(repeating: 0, count: 8)
+    /// An empty slot is all zero. Otherwise `tag` is `hash << 32 | (id + 1)`, so probing compares
+    /// hashes without touching another array, and `inline` holds a key of up to 7 bytes with
+    /// its length (`Slot.inline(_:)`), so a short key (most user ids, integer pks) is confirmed
+    /// without reading `keys` either: one cache miss per lookup instead of three.
+    private var slots: [Slot] = Array(repeating: Slot(), count: 8)
+
+    struct Slot {
+        var tag: UInt64 = 0
+        var inline: UInt64 = 0
+
+        /// Up to 7 bytes and their count in the top byte; longer keys get `longKey`.
+        @inline(__always)
+        static func inline(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+            guard bytes.count <= 7 else { return longKey }
+            var value = UInt64(bytes.count) << 56
+            for position in 0..<bytes.count { value |= UInt64(bytes[position]) << (8 * UInt64(position)) }
+            return value
+        }
+
+        static let longKey: UInt64 = 0xFF << 56
+    }
     private var freeIDs: [UInt32] = []
     /// Live keys.
     private(set) var count = 0
@@ -27,41 +44,43 @@ struct ByteTable {
     /// The id of `key`, if present.
     @inline(__always)
     func find(_ key: String) -> UInt32? {
-        var key = key
-        return key.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+        if let id = key.utf8.withContiguousStorageIfAvailable({ find(UnsafeRawBufferPointer($0)) }) { return id }
+        return Array(key.utf8).withUnsafeBytes { find($0) }
     }
 
     /// The id of the key with these bytes, if present.
     func find(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
         let hash = Self.hash(bytes)
+        let inline = Slot.inline(bytes)
         let mask = slots.count - 1
         var slot = Int(hash) & mask
-        while true {
-            let entry = slots[slot]
-            if entry == 0 { return nil }
-            let id = Int(entry - 1)
-            if hashes[id] == hash && Self.equal(keys[id], bytes) { return UInt32(id) }
-            slot = (slot + 1) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let entry = slots[slot]
+                if entry.tag == 0 { return nil }
+                if UInt32(truncatingIfNeeded: entry.tag >> 32) == hash && entry.inline == inline {
+                    let id = Int(UInt32(truncatingIfNeeded: entry.tag) - 1)
+                    if inline != Slot.longKey || Self.equal(keys[id], bytes) { return UInt32(id) }
+                }
+                slot = (slot + 1) & mask
+            }
         }
     }
 
     /// The id of `key`, inserting it when absent.
     mutating func insert(_ key: String) -> (id: UInt32, inserted: Bool) {
         if let id = find(key) { return (id, false) }
-        var key = key
-        let hash = key.withUTF8 { Self.hash(UnsafeRawBufferPointer($0)) }
-        if (count + 1) * 4 > slots.count * 3 { grow() }
+        let (hash, inline) = Array(key.utf8).withUnsafeBytes { (Self.hash($0), Slot.inline($0)) }
+        if (count + 1) * 2 > slots.count { grow() }
         let id: UInt32
         if let free = freeIDs.popLast() {
             id = free
             keys[Int(id)] = key
-            hashes[Int(id)] = hash
         } else {
             id = UInt32(keys.count)
             keys.append(key)
-            hashes.append(hash)
         }
-        place(id: id, hash: hash)
+        place(Slot(tag: UInt64(hash) << 32 | UInt64(id + 1), inline: inline))
         count += 1
         return (id, true)
     }
@@ -71,12 +90,12 @@ struct ByteTable {
     mutating func remove(_ key: String) -> UInt32? {
         guard let id = find(key) else { return nil }
         let mask = slots.count - 1
-        var hole = Int(hashes[Int(id)]) & mask
-        while slots[hole] != id + 1 { hole = (hole + 1) & mask }
+        var hole = Int(Array(key.utf8).withUnsafeBytes { Self.hash($0) }) & mask
+        while UInt32(truncatingIfNeeded: slots[hole].tag) != id + 1 { hole = (hole + 1) & mask }
         // Backward-shift: pull later entries of the probe run into the hole.
         var next = (hole + 1) & mask
-        while slots[next] != 0 {
-            let home = Int(hashes[Int(slots[next] - 1)]) & mask
+        while slots[next].tag != 0 {
+            let home = Int(slots[next].tag >> 32) & mask
             let distanceToNext = (next - home) & mask
             let distanceToHole = (hole - home) & mask
             if distanceToHole <= distanceToNext {
@@ -85,7 +104,7 @@ struct ByteTable {
             }
             next = (next + 1) & mask
         }
-        slots[hole] = 0
+        slots[hole] = Slot()
         keys[Int(id)] = ""
         freeIDs.append(id)
         count -= 1
@@ -97,30 +116,30 @@ struct ByteTable {
 
     /// Approximate heap bytes held, for memory statistics.
     var approximateBytes: Int {
-        keys.count * (MemoryLayout<String>.stride + 4) + slots.count * 4 + freeIDs.count * 4
+        keys.count * (MemoryLayout<String>.stride + 4) + slots.count * 16 + freeIDs.count * 4
             + keys.reduce(0) { $0 + ($1.utf8.count > 15 ? 32 + $1.utf8.count : 0) }
     }
 
-    private mutating func place(id: UInt32, hash: UInt32) {
+    private mutating func place(_ entry: Slot) {
         let mask = slots.count - 1
-        var slot = Int(hash) & mask
-        while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = id + 1
+        var slot = Int(entry.tag >> 32) & mask
+        while slots[slot].tag != 0 { slot = (slot + 1) & mask }
+        slots[slot] = entry
     }
 
     private mutating func grow() {
-        slots = Array(repeating: 0, count: slots.count * 2)
-        for id in keys.indices where !keys[id].isEmpty {
-            place(id: UInt32(id), hash: hashes[id])
-        }
+        let old = slots
+        slots = Array(repeating: Slot(), count: slots.count * 2)
+        for entry in old where entry.tag != 0 { place(entry) }
     }
 
+    @inline(__always)
     private static func equal(_ key: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var key = key
-        return key.withUTF8 { stored in
-            stored.count == bytes.count
-                && (stored.count == 0 || memcmpEqual(stored.baseAddress!, bytes.baseAddress!, stored.count))
+        guard key.utf8.count == bytes.count else { return false }
+        let equal = key.utf8.withContiguousStorageIfAvailable { stored in
+            stored.count == 0 || memcmpEqual(stored.baseAddress!, bytes.baseAddress!, stored.count)
         }
+        return equal ?? key.utf8.elementsEqual(bytes)
     }
 
     @inline(__always)

@@ -62,25 +62,28 @@ extension IndexState {
         if inserted {
             users.store(UserRecord(user: user), at: uid)
         } else {
-            if let old = users[Int(uid)]!.user.username, old.utf8.elementsEqual(user.username?.utf8 ?? "".utf8) == false {
+            if let old = users[Int(uid)].user.username, old.utf8.elementsEqual(user.username?.utf8 ?? "".utf8) == false {
                 usernames.remove(old)
             }
-            users[Int(uid)]!.user = user
+            users[Int(uid)].user = user
         }
         if let username = user.username {
             userOfUsername.store(uid, at: usernames.insert(username).id)
         }
+        userFlags.store(UserFlags.of(user), at: uid)
         if user.isSuperuser { superusers.sortedInsert(uid) } else { superusers.sortedRemove(uid) }
     }
 
     private mutating func deleteUser(_ id: String) {
-        guard let uid = userIDs.find(id), let record = users[Int(uid)] else { return }
-        for gid in record.groups { groups[Int(gid)]!.members.sortedRemove(uid) }
+        guard let uid = userIDs.find(id) else { return }
+        let record = users[Int(uid)]
+        for gid in record.groups { groups[Int(gid)].members.sortedRemove(uid) }
         removeGrants(of: Self.userKey(uid), record.grants)
         if let username = record.user.username { usernames.remove(username) }
         superusers.sortedRemove(uid)
         userIDs.remove(id)
-        users[Int(uid)] = nil
+        users[Int(uid)] = .vacant
+        userFlags[Int(uid)] = 0
     }
 
     private mutating func createGroup(_ name: String) {
@@ -88,21 +91,22 @@ extension IndexState {
     }
 
     private mutating func deleteGroup(_ name: String) {
-        guard let gid = groupNames.find(name), let record = groups[Int(gid)] else { return }
-        for uid in record.members { users[Int(uid)]!.groups.sortedRemove(gid) }
+        guard let gid = groupNames.find(name) else { return }
+        let record = groups[Int(gid)]
+        for uid in record.members { users[Int(uid)].groups.sortedRemove(gid) }
         removeGrants(of: Self.groupKey(gid), record.grants)
         groupNames.remove(name)
-        groups[Int(gid)] = nil
+        groups[Int(gid)] = .vacant
     }
 
     private mutating func setMember(user: String, group: String, member: Bool) {
         guard let uid = userIDs.find(user), let gid = groupNames.find(group) else { return }
         if member {
-            users[Int(uid)]!.groups.sortedInsert(gid)
-            groups[Int(gid)]!.members.sortedInsert(uid)
+            users[Int(uid)].groups.sortedInsert(gid)
+            groups[Int(gid)].members.sortedInsert(uid)
         } else {
-            users[Int(uid)]!.groups.sortedRemove(gid)
-            groups[Int(gid)]!.members.sortedRemove(uid)
+            users[Int(uid)].groups.sortedRemove(gid)
+            groups[Int(gid)].members.sortedRemove(uid)
         }
     }
 
@@ -225,9 +229,9 @@ extension IndexState {
     @inline(__always)
     mutating func modifyGrants(of key: UInt32, _ body: (inout SubjectGrants) -> Void) {
         if key & Self.groupBit == 0 {
-            body(&users[Int(key)]!.grants)
+            body(&users[Int(key)].grants)
         } else {
-            body(&groups[Int(key & ~Self.groupBit)]!.grants)
+            body(&groups[Int(key & ~Self.groupBit)].grants)
         }
     }
 }

@@ -38,7 +38,7 @@ extension IndexState {
                 if let pending = overlay.usernames[key] {
                     owner = pending
                 } else {
-                    owner = usernames.find(username).map { Array(users[Int(userOfUsername[Int($0)])]!.user.id.utf8) }
+                    owner = usernames.find(username).map { Array(users[Int(userOfUsername[Int($0)])].user.id.utf8) }
                 }
                 if let owner, owner != id {
                     throw IndexError(
@@ -94,7 +94,7 @@ extension IndexState {
             current = pending
         } else {
             let uid = id.withUnsafeBytes { userIDs.find($0) }
-            current = uid.flatMap { users[Int($0)]!.user.username }.map { Array($0.utf8) }
+            current = uid.flatMap { users[Int($0)].user.username }.map { Array($0.utf8) }
         }
         if let current { overlay.usernames[current] = .some(nil) }
     }

@@ -11,14 +11,16 @@ struct IndexState {
     var revision = Revision.zero
 
     var userIDs = ByteTable()
-    var users: [UserRecord?] = []
+    var users: [UserRecord] = []
+    /// Each user's `UserFlags`, one byte a user: the first thing a check reads stays in cache.
+    var userFlags: [UInt8] = []
     var usernames = ByteTable()
     var userOfUsername: [UInt32] = []
     /// Users with `is_superuser`, active or not, sorted.
     var superusers: [UInt32] = []
 
     var groupNames = ByteTable()
-    var groups: [GroupRecord?] = []
+    var groups: [GroupRecord] = []
 
     var typeNames = ByteTable()
     var types: [TypeRecord] = []
@@ -39,6 +41,14 @@ struct IndexState {
     }
 }
 
+/// The bits of `IndexState.userFlags`.
+enum UserFlags {
+    static let active: UInt8 = 1
+    static let superuser: UInt8 = 2
+
+    static func of(_ user: User) -> UInt8 { (user.isActive ? active : 0) | (user.isSuperuser ? superuser : 0) }
+}
+
 /// A subject's grants.
 struct SubjectGrants {
     /// Model-level grants: sorted permission ids.
@@ -47,7 +57,10 @@ struct SubjectGrants {
     var objects: [UInt32: [UInt32]] = [:]
 }
 
+/// Records live in arrays indexed by interned id; a freed id holds `vacant` until reused (the
+/// id tables say which ids are live). Non-optional, so reads borrow in place instead of copying.
 struct UserRecord {
+    static let vacant = UserRecord(user: try! User(id: "-"))
     var user: User
     /// Sorted group ids.
     var groups: [UInt32] = []
@@ -55,6 +68,7 @@ struct UserRecord {
 }
 
 struct GroupRecord {
+    static let vacant = GroupRecord(name: "")
     var name: String
     /// Sorted user ids.
     var members: [UInt32] = []
@@ -94,25 +108,27 @@ extension IndexState {
     /// The grants of the subject with this key.
     @inline(__always)
     func grants(of key: UInt32) -> SubjectGrants {
-        key & Self.groupBit == 0 ? users[Int(key)]!.grants : groups[Int(key & ~Self.groupBit)]!.grants
+        key & Self.groupBit == 0 ? users[Int(key)].grants : groups[Int(key & ~Self.groupBit)].grants
     }
 
     /// The display name of the subject with this key (user id or group name).
     func name(of key: UInt32) -> String {
-        key & Self.groupBit == 0 ? users[Int(key)]!.user.id : groups[Int(key & ~Self.groupBit)]!.name
+        key & Self.groupBit == 0 ? users[Int(key)].user.id : groups[Int(key & ~Self.groupBit)].name
     }
 
-    /// Among `gids`, the one with the smallest name in byte order that satisfies `holds`.
+    /// Among `gids`, the group with the smallest name in byte order that satisfies `holds`.
     @inline(__always)
-    func firstGroup(in gids: [UInt32], where holds: (GroupRecord, UInt32) -> Bool) -> String? {
-        var best: String?
-        for gid in gids {
-            let group = groups[Int(gid)]!
-            guard holds(group, gid) else { continue }
-            if let current = best, !group.name.utf8.lexicographicallyPrecedes(current.utf8) { continue }
-            best = group.name
+    func firstGroup<Groups: Sequence<UInt32>>(in gids: Groups, where holds: (UInt32) -> Bool) -> String? {
+        var best: UInt32?
+        for gid in gids where holds(gid) {
+            if let current = best,
+                !groups[Int(gid)].name.utf8.lexicographicallyPrecedes(groups[Int(current)].name.utf8)
+            {
+                continue
+            }
+            best = gid
         }
-        return best
+        return best.map { groups[Int($0)].name }
     }
 }
 

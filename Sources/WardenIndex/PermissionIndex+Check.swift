@@ -71,40 +71,37 @@ extension IndexState {
         switch try subject(request.subject, anonymous: settings.anonymousUser) {
         case .user(let id):
             guard let uid = try lookupUser(id) else { return Decision(.unknownUser) }
-            let record = users[Int(uid)]!
-            guard record.user.isActive else { return Decision(.inactiveUser) }
-            if record.user.isSuperuser { return Decision(.superuser) }
-            let permission = try resolved(resolution, request, type)
-            guard let permission else { return Decision(.unknownPermission) }
+            let u = Int(uid)
+            let flags = userFlags[u]
+            guard flags & UserFlags.active != 0 else { return Decision(.inactiveUser) }
+            if flags & UserFlags.superuser != 0 { return Decision(.superuser) }
+            guard let permission = try resolved(resolution, request, type) else { return Decision(.unknownPermission) }
             if let slot {
                 let acl = types[Int(permissions[Int(permission)].type)].acl[Int(slot)]
-                if acl.sortedContains(Self.entry(Self.userKey(uid), permission)) { return Decision(.objectGrantUser) }
-                if let group = firstGroup(in: record.groups, where: { _, gid in
-                    acl.sortedContains(Self.entry(Self.groupKey(gid), permission))
-                }) {
-                    return Decision(.objectGrantGroup, group: group)
+                if !acl.isEmpty {
+                    if acl.sortedContains(Self.entry(Self.userKey(uid), permission)) { return Decision(.objectGrantUser) }
+                    if let group = firstGroup(in: users[u].groups, where: { acl.sortedContains(Self.entry(Self.groupKey($0), permission)) }) {
+                        return Decision(.objectGrantGroup, group: group)
+                    }
                 }
             }
             if useModelGrants {
-                if record.grants.model.sortedContains(permission) { return Decision(.modelGrantUser) }
-                if let group = firstGroup(in: record.groups, where: { group, _ in group.grants.model.sortedContains(permission) }) {
+                if users[u].grants.model.sortedContains(permission) { return Decision(.modelGrantUser) }
+                if let group = firstGroup(in: users[u].groups, where: { groups[Int($0)].grants.model.sortedContains(permission) }) {
                     return Decision(.modelGrantGroup, group: group)
                 }
             }
             return Decision(.noGrant)
         case .group(let name):
             guard let gid = try lookupGroup(name) else { return Decision(.unknownUser) }
-            let permission = try resolved(resolution, request, type)
-            guard let permission else { return Decision(.unknownPermission) }
-            let record = groups[Int(gid)]!
-            if let slot {
-                let acl = types[Int(permissions[Int(permission)].type)].acl[Int(slot)]
-                if acl.sortedContains(Self.entry(Self.groupKey(gid), permission)) {
-                    return Decision(.objectGrantGroup, group: record.name)
-                }
+            guard let permission = try resolved(resolution, request, type) else { return Decision(.unknownPermission) }
+            if let slot, types[Int(permissions[Int(permission)].type)].acl[Int(slot)].sortedContains(
+                Self.entry(Self.groupKey(gid), permission))
+            {
+                return Decision(.objectGrantGroup, group: groups[Int(gid)].name)
             }
-            if useModelGrants && record.grants.model.sortedContains(permission) {
-                return Decision(.modelGrantGroup, group: record.name)
+            if useModelGrants && groups[Int(gid)].grants.model.sortedContains(permission) {
+                return Decision(.modelGrantGroup, group: groups[Int(gid)].name)
             }
             return Decision(.noGrant)
         }

@@ -62,7 +62,7 @@ extension IndexState {
         switch try subject(query.subject, anonymous: settings.anonymousUser) {
         case .user(let id):
             guard let uid = try lookupUser(id) else { return empty }
-            let record = users[Int(uid)]!
+            let record = users[Int(uid)]
             guard record.user.isActive else { return empty }
             if query.withSuperuser && record.user.isSuperuser { return .unrestricted(Decision(.superuser)) }
             sources = [Self.userKey(uid)]
@@ -151,8 +151,8 @@ extension IndexState {
         if grants(of: own).model.sortedContains(permission) {
             return ownIsGroup ? Decision(.modelGrantGroup, group: name(of: own)) : Decision(.modelGrantUser)
         }
-        let gids = sources.dropFirst().map { $0 & ~Self.groupBit }
-        return firstGroup(in: gids, where: { group, _ in group.grants.model.sortedContains(permission) })
+        let gids = sources.dropFirst().lazy.map { $0 & ~Self.groupBit }
+        return firstGroup(in: gids, where: { groups[Int($0)].grants.model.sortedContains(permission) })
             .map { Decision(.modelGrantGroup, group: $0) }
     }
 

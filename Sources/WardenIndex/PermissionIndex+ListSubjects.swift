@@ -72,11 +72,11 @@ extension IndexState {
         }
         if query.withGroupUsers {
             for (gid, held) in groupPermissions {
-                for uid in groups[Int(gid)]!.members { userPermissions[uid, default: []] += held }
+                for uid in groups[Int(gid)].members { userPermissions[uid, default: []] += held }
             }
         }
         if query.withSuperusers {
-            for uid in superusers where users[Int(uid)]!.user.isActive {
+            for uid in superusers where users[Int(uid)].user.isActive {
                 userPermissions[uid] = types[Int(type)].permissions
             }
         }
@@ -90,13 +90,13 @@ extension IndexState {
         }
         var userList: [SubjectAccess] = []
         for (uid, held) in userPermissions {
-            let record = users[Int(uid)]!
+            let record = users[Int(uid)]
             guard record.user.isActive, let entry = access(record.user.id, held) else { continue }
             userList.append(entry)
         }
         var groupList: [SubjectAccess] = []
         for (gid, held) in groupPermissions {
-            if let entry = access(groups[Int(gid)]!.name, held) { groupList.append(entry) }
+            if let entry = access(groups[Int(gid)].name, held) { groupList.append(entry) }
         }
         userList.sort { ObjectOrder.precedes($0.name, $1.name) }
         groupList.sort { Self.byteOrder($0.name, $1.name) }

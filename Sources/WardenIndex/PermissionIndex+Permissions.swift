@@ -43,7 +43,7 @@ extension IndexState {
         switch try subject(query.subject, anonymous: settings.anonymousUser) {
         case .user(let id):
             guard let uid = try lookupUser(id) else { return [] }
-            let record = users[Int(uid)]!
+            let record = users[Int(uid)]
             guard record.user.isActive else { return [] }
             if record.user.isSuperuser && query.mode == .both {
                 return types[Int(type)].permissions.map { permissions[Int($0)].codename }.sorted(by: Self.byteOrder)

@@ -77,11 +77,13 @@ public final class PermissionIndex: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the state under the read lock.
+    /// Runs `body` on the state under the read lock. The state is handed over `inout`, that is
+    /// by address: passed by value, the struct would be copied (every one of its arrays retained
+    /// and released) on each read. `body` must not mutate it.
     @inline(__always)
-    func read<T>(_ body: (borrowing IndexState) throws(IndexError) -> T) throws(IndexError) -> Evaluated<T> {
+    func read<T>(_ body: (inout IndexState) throws(IndexError) -> T) throws(IndexError) -> Evaluated<T> {
         try lock.withReadLock { () throws(IndexError) in
-            let value = try body(state.pointee)
+            let value = try body(&state.pointee)
             return Evaluated(value: value, revision: state.pointee.revision)
         }
     }
