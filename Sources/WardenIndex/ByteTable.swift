@@ -50,8 +50,8 @@ struct ByteTable {
 
     /// The id of the key with these bytes, if present.
     func find(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
-        let hash = Self.hash(bytes)
         let inline = Slot.inline(bytes)
+        let hash = Self.hash(bytes, inline: inline)
         let mask = slots.count - 1
         var slot = Int(hash) & mask
         return slots.withUnsafeBufferPointer { slots in
@@ -159,27 +159,28 @@ struct ByteTable {
         return true
     }
 
-    /// A seeded multiply-xorshift hash over 8-byte words.
+    /// A seeded multiply-xorshift hash over 8-byte words. Keys of up to 7 bytes hash their
+    /// `Slot.inline` form (one word); longer ones every word, the last one overlapping.
     @inline(__always)
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var h = seed ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
-        var i = 0
-        let count = bytes.count
-        while i + 8 <= count {
-            let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            i += 8
-        }
-        if i < count {
-            var word: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < count {
-                word |= UInt64(bytes[i]) << shift
-                shift += 8
-                i += 1
+        hash(bytes, inline: Slot.inline(bytes))
+    }
+
+    @inline(__always)
+    static func hash(_ bytes: UnsafeRawBufferPointer, inline: UInt64) -> UInt32 {
+        var h: UInt64
+        if inline != Slot.longKey {
+            h = (seed ^ inline) &* 0xBF58_476D_1CE4_E5B9
+        } else {
+            let count = bytes.count
+            h = seed ^ (UInt64(count) &* 0x9E37_79B9_7F4A_7C15)
+            var i = 0
+            while i + 8 < count {
+                h = (h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 31
+                i += 8
             }
-            h = (h ^ word) &* 0x94D0_49BB_1331_11EB
+            h = (h ^ bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) &* 0x94D0_49BB_1331_11EB
         }
         h ^= h >> 29
         h = h &* 0xBF58_476D_1CE4_E5B9

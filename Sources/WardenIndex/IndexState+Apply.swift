@@ -71,6 +71,7 @@ extension IndexState {
             userOfUsername.store(uid, at: usernames.insert(username).id)
         }
         userFlags.store(UserFlags.of(user), at: uid)
+        userOrderKeys.store(ObjectOrder.key(user.id), at: uid)
         if user.isSuperuser { superusers.sortedInsert(uid) } else { superusers.sortedRemove(uid) }
     }
 
@@ -122,6 +123,10 @@ extension IndexState {
             types[Int(type)].permissions.append(permission)
             let (name, newName) = permissionNames.insert("\(contentType.name.appLabel).\(codename)")
             if newName { permissionsOfName.store([permission], at: name) } else { permissionsOfName[Int(name)].append(permission) }
+        }
+        let permissionIDs = types[Int(type)].permissions
+        types[Int(type)].permissionsByCodename = permissionIDs.sorted {
+            ObjectOrder.bytesPrecede(permissions[Int($0)].codename, permissions[Int($1)].codename)
         }
     }
 

@@ -45,9 +45,7 @@ extension IndexState {
         throws(IndexError) -> PermissionResolution
     {
         do { try Limits.checkPermissionString(string, field: field) } catch { throw .invalid(error) }
-        var dots = 0
-        for byte in string.utf8 where byte == UInt8(ascii: ".") { dots += 1 }
-        switch dots {
+        switch Self.dotCount(string) {
         case 0:
             guard let type else {
                 throw IndexError(
@@ -82,6 +80,18 @@ extension IndexState {
         default:
             return .unknown
         }
+    }
+
+    /// How many dots a permission string has (0: bare codename, 1: `app.codename`), from the
+    /// string's own bytes: `String.UTF8View`'s generic iterator costs more than the lookup.
+    @inline(__always)
+    static func dotCount(_ string: String) -> Int {
+        let count = string.utf8.withContiguousStorageIfAvailable { bytes in
+            var dots = 0
+            for byte in bytes where byte == UInt8(ascii: ".") { dots += 1 }
+            return dots
+        }
+        return count ?? string.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
     }
 
     /// The error of DESIGN.md §1 step 5 (guardian's `WrongAppError`).

@@ -14,6 +14,8 @@ struct IndexState {
     var users: [UserRecord] = []
     /// Each user's `UserFlags`, one byte a user: the first thing a check reads stays in cache.
     var userFlags: [UInt8] = []
+    /// Each user's `ObjectOrder` key, for listing users in order.
+    var userOrderKeys: [UInt64] = []
     var usernames = ByteTable()
     var userOfUsername: [UInt32] = []
     /// Users with `is_superuser`, active or not, sorted.
@@ -88,6 +90,8 @@ struct TypeRecord {
     var codenames = ByteTable()
     /// Permission ids, in registration order.
     var permissions: [UInt32] = []
+    /// The same ids ordered by codename (UTF-8 byte order), for sorted codename answers.
+    var permissionsByCodename: [UInt32] = []
     /// pk → object slot. A slot exists while the object has at least one grant.
     var objects = ByteTable()
     /// Each slot's `ObjectOrder` key.
@@ -121,14 +125,24 @@ extension IndexState {
     func firstGroup<Groups: Sequence<UInt32>>(in gids: Groups, where holds: (UInt32) -> Bool) -> String? {
         var best: UInt32?
         for gid in gids where holds(gid) {
-            if let current = best,
-                !groups[Int(gid)].name.utf8.lexicographicallyPrecedes(groups[Int(current)].name.utf8)
-            {
+            if let current = best, !ObjectOrder.bytesPrecede(groups[Int(gid)].name, groups[Int(current)].name) {
                 continue
             }
             best = gid
         }
         return best.map { groups[Int($0)].name }
+    }
+}
+
+extension IndexState {
+    /// The codenames of `held` (permission ids of `type`, sorted by id), in codename order.
+    func codenames(_ held: [UInt32], of type: UInt32) -> [String] {
+        var codenames: [String] = []
+        codenames.reserveCapacity(held.count)
+        for permission in types[Int(type)].permissionsByCodename where held.sortedContains(permission) {
+            codenames.append(permissions[Int(permission)].codename)
+        }
+        return codenames
     }
 }
 

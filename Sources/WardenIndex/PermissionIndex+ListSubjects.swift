@@ -52,57 +52,58 @@ extension IndexState {
             ? (type, [])
             : try resolveListPermissions(query.permissions, contentType: query.object.contentType)
 
-        // Each subject's permission ids on the object (unsorted, may repeat until finished).
-        var userPermissions: [UInt32: [UInt32]] = [:]
-        var groupPermissions: [UInt32: [UInt32]] = [:]
-        func add(_ key: UInt32, _ permission: UInt32) {
-            if key & Self.groupBit == 0 {
-                userPermissions[key, default: []].append(permission)
-            } else {
-                groupPermissions[key & ~Self.groupBit, default: []].append(permission)
-            }
-        }
-        if let slot {
-            for entry in types[Int(type)].acl[Int(slot)] { add(UInt32(entry >> 32), UInt32(entry & 0xFFFF_FFFF)) }
-        }
+        // Every (subject, permission) pair that reaches the object, as access-list entries
+        // (`subject << 32 | permission`): one array, sorted once, walked as runs per subject.
+        var pairs: [UInt64] = slot.map { types[Int(type)].acl[Int($0)] } ?? []
         if query.acceptGlobalPerms ?? settings.acceptGlobalPerms {
             for permission in types[Int(type)].permissions {
-                for holder in permissions[Int(permission)].modelHolders { add(holder, permission) }
+                for holder in permissions[Int(permission)].modelHolders { pairs.append(Self.entry(holder, permission)) }
             }
         }
         if query.withGroupUsers {
-            for (gid, held) in groupPermissions {
-                for uid in groups[Int(gid)].members { userPermissions[uid, default: []] += held }
+            for entry in pairs where UInt32(entry >> 32) & Self.groupBit != 0 {
+                for uid in groups[Int(UInt32(entry >> 32) & ~Self.groupBit)].members {
+                    pairs.append(Self.entry(Self.userKey(uid), UInt32(truncatingIfNeeded: entry)))
+                }
             }
         }
         if query.withSuperusers {
-            for uid in superusers where users[Int(uid)].user.isActive {
-                userPermissions[uid] = types[Int(type)].permissions
+            for uid in superusers where userFlags[Int(uid)] & UserFlags.active != 0 {
+                for permission in types[Int(type)].permissions { pairs.append(Self.entry(Self.userKey(uid), permission)) }
             }
         }
+        pairs.sortAndDeduplicate()
 
-        func access(_ name: String, _ held: [UInt32]) -> SubjectAccess? {
-            var held = held
-            held.sortAndDeduplicate()
-            guard filter.isEmpty || filter.contains(where: held.sortedContains) else { return nil }
-            let codenames = query.attachPerms ? held.map { permissions[Int($0)].codename }.sorted(by: Self.byteOrder) : []
-            return SubjectAccess(name: name, permissions: codenames)
-        }
         var userList: [SubjectAccess] = []
-        for (uid, held) in userPermissions {
-            let record = users[Int(uid)]
-            guard record.user.isActive, let entry = access(record.user.id, held) else { continue }
-            userList.append(entry)
-        }
+        var order: [(key: UInt64, position: Int)] = []
         var groupList: [SubjectAccess] = []
-        for (gid, held) in groupPermissions {
-            if let entry = access(groups[Int(gid)].name, held) { groupList.append(entry) }
+        var held: [UInt32] = []
+        var start = 0
+        while start < pairs.count {
+            let subject = UInt32(pairs[start] >> 32)
+            var end = start
+            held.removeAll(keepingCapacity: true)
+            while end < pairs.count && UInt32(pairs[end] >> 32) == subject {
+                held.append(UInt32(truncatingIfNeeded: pairs[end]))
+                end += 1
+            }
+            start = end
+            guard filter.isEmpty || filter.contains(where: held.sortedContains) else { continue }
+            let codenames = query.attachPerms ? codenames(held, of: type) : []
+            if subject & Self.groupBit != 0 {
+                groupList.append(SubjectAccess(name: groups[Int(subject & ~Self.groupBit)].name, permissions: codenames))
+            } else if userFlags[Int(subject)] & UserFlags.active != 0 {
+                order.append((userOrderKeys[Int(subject)], userList.count))
+                userList.append(SubjectAccess(name: users[Int(subject)].user.id, permissions: codenames))
+            }
         }
-        userList.sort { ObjectOrder.precedes($0.name, $1.name) }
-        groupList.sort { Self.byteOrder($0.name, $1.name) }
-        return SubjectList(users: userList, groups: groupList)
+        // Sort integer keys; names are read only when two keys tie.
+        order.sort { a, b in
+            a.key != b.key
+                ? a.key < b.key
+                : a.key >> 63 != 0 && ObjectOrder.bytesPrecede(userList[a.position].name, userList[b.position].name)
+        }
+        groupList.sort { ObjectOrder.bytesPrecede($0.name, $1.name) }
+        return SubjectList(users: order.map { userList[$0.position] }, groups: groupList)
     }
-
-    /// UTF-8 byte order.
-    static func byteOrder(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 }

@@ -46,7 +46,7 @@ extension IndexState {
             let record = users[Int(uid)]
             guard record.user.isActive else { return [] }
             if record.user.isSuperuser && query.mode == .both {
-                return types[Int(type)].permissions.map { permissions[Int($0)].codename }.sorted(by: Self.byteOrder)
+                return types[Int(type)].permissionsByCodename.map { permissions[Int($0)].codename }
             }
             if query.mode != .groups { sources.append(Self.userKey(uid)) }
             if query.mode != .user { sources += record.groups.map(Self.groupKey) }
@@ -68,6 +68,6 @@ extension IndexState {
             }
         }
         held.sortAndDeduplicate()
-        return held.map { permissions[Int($0)].codename }.sorted(by: Self.byteOrder)
+        return codenames(held, of: type)
     }
 }
