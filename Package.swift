@@ -24,14 +24,16 @@ let package = Package(
         .executableTarget(name: "warden", dependencies: ["WardenModel", "WardenIndex"]),
         .executableTarget(
             name: "WardenBench",
-            dependencies: ["WardenModel", "WardenIndex", "CHeapStats"],
+            dependencies: ["WardenModel", "WardenIndex", "CHeapStats", "WardenTestSupport"],
             path: "Benchmarks/WardenBench"
         ),
         .target(name: "CHeapStats", path: "Benchmarks/CHeapStats"),
+        // Seeded random numbers for the property tests and the benchmark; not in any product.
+        .target(name: "WardenTestSupport"),
         .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),
         .testTarget(
             name: "WardenIndexTests",
-            dependencies: ["WardenModel", "WardenIndex"],
+            dependencies: ["WardenModel", "WardenIndex", "WardenTestSupport"],
             resources: [.copy("Vectors")]
         ),
     ],

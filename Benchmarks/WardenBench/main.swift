@@ -8,19 +8,9 @@ import Glibc
 import CHeapStats
 import WardenIndex
 import WardenModel
+import WardenTestSupport
 
 // MARK: Harness
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func now() -> UInt64 {
     var spec = timespec()
@@ -85,7 +75,7 @@ let grantTarget = scaled(1_000_000)
 let bigListCount = scaled(50_000)
 let hotObjectUsers = 100
 
-nonisolated(unsafe) var random = SplitMix64(state: 2026)
+nonisolated(unsafe) var random = SplitMix64(seed: 2026)
 let heapBefore = heapInUse()
 let rssBefore = residentBytes()
 let experiment = try ContentTypeName("lab.experiment")

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A hash table from strings to dense `UInt32` ids that compares keys byte for byte (UTF-8).
 ///
 /// Swift's `String` equality is Unicode canonical equivalence (`"é"` precomposed equals `"é"`
@@ -36,7 +44,10 @@ struct ByteTable {
     /// Live keys.
     private(set) var count = 0
 
-    private static let seed = UInt64.random(in: .min ... .max)
+    /// The process's hash seed, copied into each table: a `static let` is a lazily initialized
+    /// global, checked on every access.
+    private static let processSeed = UInt64.random(in: .min ... .max)
+    private let seed = ByteTable.processSeed
 
     /// One past the largest id ever handed out: the size arrays indexed by id need.
     var capacity: Int { keys.count }
@@ -51,14 +62,14 @@ struct ByteTable {
     /// The id of the key with these bytes, if present.
     func find(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
         let inline = Slot.inline(bytes)
-        let hash = Self.hash(bytes, inline: inline)
+        let keyHash = hash(bytes, inline: inline)
         let mask = slots.count - 1
-        var slot = Int(hash) & mask
+        var slot = Int(keyHash) & mask
         return slots.withUnsafeBufferPointer { slots in
             while true {
                 let entry = slots[slot]
                 if entry.tag == 0 { return nil }
-                if UInt32(truncatingIfNeeded: entry.tag >> 32) == hash && entry.inline == inline {
+                if UInt32(truncatingIfNeeded: entry.tag >> 32) == keyHash && entry.inline == inline {
                     let id = Int(UInt32(truncatingIfNeeded: entry.tag) - 1)
                     if inline != Slot.longKey || Self.equal(keys[id], bytes) { return UInt32(id) }
                 }
@@ -70,7 +81,7 @@ struct ByteTable {
     /// The id of `key`, inserting it when absent.
     mutating func insert(_ key: String) -> (id: UInt32, inserted: Bool) {
         if let id = find(key) { return (id, false) }
-        let (hash, inline) = Array(key.utf8).withUnsafeBytes { (Self.hash($0), Slot.inline($0)) }
+        let (keyHash, inline) = Array(key.utf8).withUnsafeBytes { (self.hash($0), Slot.inline($0)) }
         if (count + 1) * 2 > slots.count { grow() }
         let id: UInt32
         if let free = freeIDs.popLast() {
@@ -80,7 +91,7 @@ struct ByteTable {
             id = UInt32(keys.count)
             keys.append(key)
         }
-        place(Slot(tag: UInt64(hash) << 32 | UInt64(id + 1), inline: inline))
+        place(Slot(tag: UInt64(keyHash) << 32 | UInt64(id + 1), inline: inline))
         count += 1
         return (id, true)
     }
@@ -90,7 +101,7 @@ struct ByteTable {
     mutating func remove(_ key: String) -> UInt32? {
         guard let id = find(key) else { return nil }
         let mask = slots.count - 1
-        var hole = Int(Array(key.utf8).withUnsafeBytes { Self.hash($0) }) & mask
+        var hole = Int(Array(key.utf8).withUnsafeBytes { self.hash($0) }) & mask
         while UInt32(truncatingIfNeeded: slots[hole].tag) != id + 1 { hole = (hole + 1) & mask }
         // Backward-shift: pull later entries of the probe run into the hole.
         var next = (hole + 1) & mask
@@ -144,30 +155,29 @@ struct ByteTable {
 
     @inline(__always)
     private static func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
-        let b = b.assumingMemoryBound(to: UInt8.self)
+        let a = UnsafeRawPointer(a)
+        guard count >= 8 else { return memcmp(a, b, count) == 0 }
         var i = 0
-        while i + 8 <= count {
-            let x = UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self)
-            let y = UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self)
-            if x != y { return false }
+        while i + 8 < count {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
             i += 8
         }
-        while i < count {
-            if a[i] != b[i] { return false }
-            i += 1
-        }
-        return true
+        // The last word, overlapping the one before when the count is not a multiple of 8.
+        return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
 
     /// A seeded multiply-xorshift hash over 8-byte words. Keys of up to 7 bytes hash their
     /// `Slot.inline` form (one word); longer ones every word, the last one overlapping.
     @inline(__always)
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         hash(bytes, inline: Slot.inline(bytes))
     }
 
     @inline(__always)
-    static func hash(_ bytes: UnsafeRawBufferPointer, inline: UInt64) -> UInt32 {
+    func hash(_ bytes: UnsafeRawBufferPointer, inline: UInt64) -> UInt32 {
         var h: UInt64
         if inline != Slot.longKey {
             h = (seed ^ inline) &* 0xBF58_476D_1CE4_E5B9

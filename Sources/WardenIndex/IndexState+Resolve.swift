@@ -115,6 +115,24 @@ extension IndexState {
         permissionIDs.map { types[Int(permissions[Int($0)].type)].name.description }.sorted().joined(separator: " and ")
     }
 
+    /// Checks every field of a list or permissions request against its own rule before any
+    /// name is resolved, so a malformed request is `INVALID_ARGUMENT` whatever else it names
+    /// and in whatever order (`docs/semantics.md`, "Order of errors").
+    func checkFieldRules(subject: Subject?, permissions: [String], contentType: String?, contentTypeField: String, pk: String?)
+        throws(IndexError)
+    {
+        do {
+            try subject?.validate()
+            for (position, permission) in permissions.enumerated() {
+                try Limits.checkPermissionString(permission, field: "permissions[\(position)]")
+            }
+            if let contentType, typeNames.find(contentType) == nil { _ = try ContentTypeName(contentType, field: contentTypeField) }
+            if let pk { try Limits.checkIdentifier(pk, field: "object.pk") }
+        } catch {
+            throw .invalid(error)
+        }
+    }
+
     /// The request's subject, falling back on the anonymous user.
     func subject(_ subject: Subject?, anonymous: String?) throws(IndexError) -> Subject {
         if let subject { return subject }

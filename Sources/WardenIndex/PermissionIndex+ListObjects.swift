@@ -18,7 +18,7 @@ public struct ListObjectsQuery: Hashable, Sendable {
     public var acceptGlobalPerms: Bool?
     /// Objects per page, 1...`Limits.maxPageSize`; `nil`: `Limits.defaultPageSize`.
     public var pageSize: Int?
-    /// The `nextPageToken` of the previous page.
+    /// The `nextPageToken` of the previous page; `nil` or empty: the first page.
     public var pageToken: String?
 
     public init(subject: Subject?, permissions: [String], contentType: String? = nil) {
@@ -50,7 +50,13 @@ extension IndexState {
         guard (1...Limits.maxPageSize).contains(pageSize) else {
             throw IndexError(.invalidArgument, "page_size: must be 1..\(Limits.maxPageSize) (got \(pageSize))")
         }
-        let cursor = try query.pageToken.map { (token) throws(IndexError) in try PageToken.decode(token) }
+        let cursor = try query.pageToken.flatMap { (token) throws(IndexError) in
+            token.isEmpty ? nil : try PageToken.decode(token)
+        }
+        try checkFieldRules(
+            subject: query.subject, permissions: query.permissions, contentType: query.contentType,
+            contentTypeField: "content_type", pk: nil
+        )
         let (type, requested) = try resolveListPermissions(query.permissions, contentType: query.contentType)
         let anyPerm = query.anyPerm || query.permissions.isEmpty
         let wanted = query.permissions.isEmpty ? types[Int(type)].permissions : requested

@@ -177,6 +177,7 @@ struct VectorRunner {
         query.withSuperuser = json["with_superuser"] as? Bool ?? true
         query.acceptGlobalPerms = json["accept_global_perms"] as? Bool
         query.pageSize = json["page_size"] as? Int
+        query.pageToken = json["page_token"] as? String
         var pages: [[String]] = []
         while true {
             switch try index.listObjects(query).value {
