@@ -18,58 +18,56 @@ extension IndexState {
 
     /// What the batch so far created (`true`) or deleted (`false`).
     private struct Overlay {
-        var users: [[UInt8]: Bool] = [:]
-        var groups: [[UInt8]: Bool] = [:]
+        var users: [ExactString: Bool] = [:]
+        var groups: [ExactString: Bool] = [:]
         /// username → owner id, or `nil` when released.
-        var usernames: [[UInt8]: [UInt8]?] = [:]
+        var usernames: [ExactString: ExactString?] = [:]
         /// user id → its username as the batch left it (`nil`: none).
-        var usernameOf: [[UInt8]: [UInt8]?] = [:]
-        /// `app.model` + NUL + codename.
-        var permissions: Set<[UInt8]> = []
+        var usernameOf: [ExactString: ExactString?] = [:]
+        /// Registered by the batch: content type → codenames.
+        var permissions: [ExactString: Set<ExactString>] = [:]
     }
 
     private func validate(_ change: IndexChange, _ overlay: inout Overlay) throws(IndexError) {
         switch change {
         case .putUser(let user):
-            let id = Array(user.id.utf8)
+            let id = ExactString(user.id)
             if let username = user.username {
-                let key = Array(username.utf8)
-                let owner: [UInt8]?
-                if let pending = overlay.usernames[key] {
+                let owner: ExactString?
+                if let pending = overlay.usernames[ExactString(username)] {
                     owner = pending
                 } else {
-                    owner = usernames.find(username).map { Array(users[Int(userOfUsername[Int($0)])].user.id.utf8) }
+                    owner = usernames.find(username).map { ExactString(users[Int(userOfUsername[Int($0)])].user.id) }
                 }
                 if let owner, owner != id {
                     throw IndexError(
                         .alreadyExists,
-                        "user.username: \"\(username)\" already belongs to user \"\(String(decoding: owner, as: UTF8.self))\""
+                        "user.username: \"\(username)\" already belongs to user \"\(owner.value)\""
                     )
                 }
             }
             releaseUsername(of: id, &overlay)
-            if let username = user.username { overlay.usernames[Array(username.utf8)] = .some(id) }
-            overlay.usernameOf[id] = .some(user.username.map { Array($0.utf8) })
+            if let username = user.username { overlay.usernames[ExactString(username)] = .some(id) }
+            overlay.usernameOf[id] = .some(user.username.map(ExactString.init))
             overlay.users[id] = true
         case .deleteUser(let id):
-            let key = Array(id.utf8)
+            let key = ExactString(id)
             releaseUsername(of: key, &overlay)
             overlay.usernameOf[key] = .some(nil)
             overlay.users[key] = false
         case .putGroup(let name):
             do { try Limits.checkName(name, field: "group.name") } catch { throw .invalid(error) }
-            overlay.groups[Array(name.utf8)] = true
+            overlay.groups[ExactString(name)] = true
         case .deleteGroup(let name):
-            overlay.groups[Array(name.utf8)] = false
+            overlay.groups[ExactString(name)] = false
         case .addMember(let user, let group):
             try requireUser(user, overlay)
             try requireGroup(group, overlay)
         case .removeMember, .revoke, .deleteObject:
             break
         case .register(let contentType):
-            for codename in contentType.codenames {
-                overlay.permissions.insert(Array(contentType.name.description.utf8) + [0] + Array(codename.utf8))
-            }
+            overlay.permissions[ExactString(contentType.name.description), default: []]
+                .formUnion(contentType.codenames.map(ExactString.init))
         case .grant(let grant):
             switch grant.subject {
             case .user(let id): try requireUser(id, overlay)
@@ -78,7 +76,8 @@ extension IndexState {
             let type = grant.permission.contentType.description
             let registered =
                 typeNames.find(type).map { types[Int($0)].permission(codename: grant.permission.codename) != nil } ?? false
-            guard registered || !overlay.permissions.isEmpty && overlay.permissions.contains(Array(type.utf8) + [0] + Array(grant.permission.codename.utf8))
+            guard registered
+                || overlay.permissions[ExactString(type)]?.contains(ExactString(grant.permission.codename)) == true
             else {
                 throw IndexError(
                     .notFound,
@@ -88,26 +87,25 @@ extension IndexState {
         }
     }
 
-    private func releaseUsername(of id: [UInt8], _ overlay: inout Overlay) {
-        let current: [UInt8]?
+    private func releaseUsername(of id: ExactString, _ overlay: inout Overlay) {
+        let current: ExactString?
         if let pending = overlay.usernameOf[id] {
             current = pending
         } else {
-            let uid = id.withUnsafeBytes { userIDs.find($0) }
-            current = uid.flatMap { users[Int($0)].user.username }.map { Array($0.utf8) }
+            current = userIDs.find(id.value).flatMap { users[Int($0)].user.username }.map(ExactString.init)
         }
         if let current { overlay.usernames[current] = .some(nil) }
     }
 
     private func requireUser(_ id: String, _ overlay: Overlay) throws(IndexError) {
-        let pending = overlay.users.isEmpty ? nil : overlay.users[Array(id.utf8)]
+        let pending = overlay.users.isEmpty ? nil : overlay.users[ExactString(id)]
         guard pending ?? (userIDs.find(id) != nil) else {
             throw IndexError(.notFound, "user: \"\(id)\" is not registered")
         }
     }
 
     private func requireGroup(_ name: String, _ overlay: Overlay) throws(IndexError) {
-        let pending = overlay.groups.isEmpty ? nil : overlay.groups[Array(name.utf8)]
+        let pending = overlay.groups.isEmpty ? nil : overlay.groups[ExactString(name)]
         guard pending ?? (groupNames.find(name) != nil) else {
             throw IndexError(.notFound, "group: \"\(name)\" is not registered")
         }
