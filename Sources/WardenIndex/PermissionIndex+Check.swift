@@ -52,6 +52,7 @@ extension IndexState {
         // Request errors first: they do not depend on who asks.
         var type: TypeLookup?
         var slot: UInt32?
+        var fastResolution: PermissionResolution?
         if let object = request.object {
             if let explicit = request.contentType, !explicit.utf8.elementsEqual(object.contentType.utf8) {
                 throw IndexError(
@@ -59,13 +60,22 @@ extension IndexState {
                     "content_type: \"\(explicit)\" differs from object.content_type \"\(object.contentType)\""
                 )
             }
-            let objectType = try lookupType(object.contentType, field: "object.content_type")
-            slot = try lookupObject(object.pk, in: objectType)
-            type = objectType
+            // Fast path: an `app.codename` registered for the object's type names the type
+            // itself, so the type needs no lookup of its own.
+            if let (objectType, permission) = permission(request.permission, ofType: object.contentType) {
+                type = .registered(objectType)
+                slot = try lookupObject(object.pk, in: .registered(objectType))
+                fastResolution = .resolved(permission)
+            } else {
+                let objectType = try lookupType(object.contentType, field: "object.content_type")
+                slot = try lookupObject(object.pk, in: objectType)
+                type = objectType
+            }
         } else if let explicit = request.contentType {
             type = try lookupType(explicit, field: "content_type")
         }
-        let resolution = try resolvePermission(request.permission, in: type)
+        let resolution: PermissionResolution
+        if let fastResolution { resolution = fastResolution } else { resolution = try resolvePermission(request.permission, in: type) }
         let useModelGrants = request.object == nil || (request.acceptGlobalPerms ?? settings.acceptGlobalPerms)
 
         switch try subject(request.subject, anonymous: settings.anonymousUser) {
@@ -105,6 +115,18 @@ extension IndexState {
             }
             return Decision(.noGrant)
         }
+    }
+
+    /// The type and permission ids of an `app.codename` registered for the content type named
+    /// `typeName`, if it is one.
+    @inline(__always)
+    private func permission(_ string: String, ofType typeName: String) -> (type: UInt32, permission: UInt32)? {
+        guard let name = permissionNames.find(string) else { return nil }
+        for candidate in permissionsOfName[Int(name)] {
+            let type = permissions[Int(candidate)].type
+            if ExactString(types[Int(type)].name.description) == ExactString(typeName) { return (type, candidate) }
+        }
+        return nil
     }
 
     /// Steps 4 and 5: the permission id, `nil` when unknown, or the mismatch error.
