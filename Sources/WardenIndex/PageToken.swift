@@ -1,4 +1,5 @@
-/// ListObjects page tokens: the last pk of the page, hex-encoded behind a version letter.
+/// ListObjects page tokens: the last pk of the page, hex-encoded behind a version letter
+/// (issued in lowercase; either case is read back).
 /// Keyset pagination: the next page starts strictly after that pk in object order, so pages
 /// never repeat or skip an object that exists throughout, whatever is written in between.
 enum PageToken {
@@ -23,13 +24,20 @@ enum PageToken {
         var pk: [UInt8] = []
         var index = 1
         while index < bytes.count {
-            guard let high = digits.firstIndex(of: bytes[index]), let low = digits.firstIndex(of: bytes[index + 1]) else {
-                throw invalid
-            }
-            pk.append(UInt8(high << 4 | low))
+            guard let high = hexValue(bytes[index]), let low = hexValue(bytes[index + 1]) else { throw invalid }
+            pk.append(high << 4 | low)
             index += 2
         }
         guard let string = String(validating: pk, as: UTF8.self), !pk.contains(0) else { throw invalid }
         return string
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
