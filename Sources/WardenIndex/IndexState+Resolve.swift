@@ -118,11 +118,15 @@ extension IndexState {
     /// Checks every field of a list or permissions request against its own rule before any
     /// name is resolved, so a malformed request is `INVALID_ARGUMENT` whatever else it names
     /// and in whatever order (`docs/semantics.md`, "Order of errors").
-    func checkFieldRules(subject: Subject?, permissions: [String], contentType: String?, contentTypeField: String, pk: String?)
-        throws(IndexError)
-    {
+    /// `subject` is `.some(nil)` for a request that may name a subject and did not (then the
+    /// anonymous user must exist), `.none` for one that takes no subject.
+    func checkFieldRules(
+        subject: Subject??, anonymous: String?, permissions: [String], contentType: String?, contentTypeField: String,
+        pk: String?
+    ) throws(IndexError) {
+        if case .some(nil) = subject, anonymous == nil { throw Self.subjectRequired }
         do {
-            try subject?.validate()
+            if case .some(.some(let subject)) = subject { try subject.validate() }
             for (position, permission) in permissions.enumerated() {
                 try Limits.checkPermissionString(permission, field: "permissions[\(position)]")
             }
@@ -133,12 +137,14 @@ extension IndexState {
         }
     }
 
+    static let subjectRequired = IndexError(
+        .invalidArgument, "user: required (the request names no subject and no anonymous user is configured)"
+    )
+
     /// The request's subject, falling back on the anonymous user.
     func subject(_ subject: Subject?, anonymous: String?) throws(IndexError) -> Subject {
         if let subject { return subject }
-        guard let anonymous else {
-            throw IndexError(.invalidArgument, "user: required (the request names no subject and no anonymous user is configured)")
-        }
+        guard let anonymous else { throw Self.subjectRequired }
         return .user(anonymous)
     }
 

@@ -50,6 +50,7 @@ extension PermissionIndex {
 extension IndexState {
     func check(_ request: CheckRequest, _ settings: PermissionIndex.Settings) throws(IndexError) -> Decision {
         // Request errors first: they do not depend on who asks.
+        if request.subject == nil && settings.anonymousUser == nil { throw Self.subjectRequired }
         var type: TypeLookup?
         var slot: UInt32?
         var fastResolution: PermissionResolution?

@@ -54,8 +54,8 @@ extension IndexState {
             token.isEmpty ? nil : try PageToken.decode(token)
         }
         try checkFieldRules(
-            subject: query.subject, permissions: query.permissions, contentType: query.contentType,
-            contentTypeField: "content_type", pk: nil
+            subject: query.subject, anonymous: settings.anonymousUser, permissions: query.permissions,
+            contentType: query.contentType, contentTypeField: "content_type", pk: nil
         )
         let (type, requested) = try resolveListPermissions(query.permissions, contentType: query.contentType)
         let anyPerm = query.anyPerm || query.permissions.isEmpty
@@ -118,19 +118,21 @@ extension IndexState {
             guard !strings.isEmpty else {
                 throw IndexError(.invalidArgument, "content_type: required when permissions is empty")
             }
-            // The first string that names a type on its own decides it; bare and ambiguous
-            // strings are resolved in that type below, or raise their own error when none does.
+            // The first string that names a type on its own decides it. When none does, the
+            // first string's own failure (bare, ambiguous or unknown) is the answer.
             var derived: UInt32?
-            for (position, string) in strings.enumerated() where derived == nil {
-                switch try? resolvePermission(string, in: nil, field: "permissions[\(position)]") {
-                case .resolved(let permission): derived = permissions[Int(permission)].type
-                case .unknown:
-                    throw IndexError(.notFound, "permissions[\(position)]: \"\(string)\" is not a registered permission")
-                case .mismatch, nil: continue
+            for string in strings where derived == nil {
+                if case .resolved(let permission)? = try? resolvePermission(string, in: nil) {
+                    derived = permissions[Int(permission)].type
                 }
             }
             guard let derived else {
-                _ = try resolvePermission(strings[0], in: nil, field: "permissions[0]")
+                for (position, string) in strings.enumerated() {
+                    let field = "permissions[\(position)]"
+                    if case .unknown = try resolvePermission(string, in: nil, field: field) {
+                        throw IndexError(.notFound, "\(field): \"\(string)\" is not a registered permission")
+                    }
+                }
                 throw IndexError(.invalidArgument, "content_type: cannot tell which content type is meant")
             }
             type = derived

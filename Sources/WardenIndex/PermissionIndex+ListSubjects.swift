@@ -47,8 +47,8 @@ extension PermissionIndex {
 extension IndexState {
     func listSubjects(_ query: ListSubjectsQuery, _ settings: PermissionIndex.Settings) throws(IndexError) -> SubjectList {
         try checkFieldRules(
-            subject: nil, permissions: query.permissions, contentType: query.object.contentType,
-            contentTypeField: "object.content_type", pk: query.object.pk
+            subject: .none, anonymous: nil, permissions: query.permissions,
+            contentType: query.object.contentType, contentTypeField: "object.content_type", pk: query.object.pk
         )
         let type = try registeredType(query.object.contentType, field: "object.content_type")
         let slot = try lookupObject(query.object.pk, in: .registered(type))

@@ -38,8 +38,8 @@ extension PermissionIndex {
 extension IndexState {
     func permissions(_ query: PermissionsQuery, _ settings: PermissionIndex.Settings) throws(IndexError) -> [String] {
         try checkFieldRules(
-            subject: query.subject, permissions: [], contentType: query.object.contentType,
-            contentTypeField: "object.content_type", pk: query.object.pk
+            subject: query.subject, anonymous: settings.anonymousUser, permissions: [],
+            contentType: query.object.contentType, contentTypeField: "object.content_type", pk: query.object.pk
         )
         let type = try registeredType(query.object.contentType, field: "object.content_type")
         let slot = try lookupObject(query.object.pk, in: .registered(type))

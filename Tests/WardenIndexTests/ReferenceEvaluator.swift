@@ -45,11 +45,33 @@ func refCanonicalInteger(_ pk: RefBytes) -> UInt64? {
 
 /// What the reference expects of a query: a value, an error code, or nothing because
 /// docs/semantics.md does not decide the case (the property test then skips the comparison and
-/// counts it under the reason given).
+/// counts it under the reason given). Today the document decides every case the generators
+/// make, so nothing returns `.unspecified`; it stays for the next undecided question.
 enum RefExpected<Value> {
     case value(Value)
     case error(IndexError.Code)
     case unspecified(String)
+}
+
+/// What resolving a request's names gave: a value, or the code of the first failure.
+enum RefResolved<Value> {
+    case resolved(Value)
+    case failed(IndexError.Code)
+
+    func map<Other>(_ transform: (Value) -> Other) -> RefResolved<Other> {
+        switch self {
+        case .resolved(let value): .resolved(transform(value))
+        case .failed(let code): .failed(code)
+        }
+    }
+}
+
+/// Counts the queries that fell under a rule docs/semantics.md decided late (the "Order of
+/// errors" and its neighbours), so that the property tests can show they compare such cases.
+final class RefTally {
+    private(set) var counts: [String: Int] = [:]
+
+    func note(_ rule: String) { counts[rule, default: 0] += 1 }
 }
 
 struct ReferenceEvaluator {
@@ -147,6 +169,53 @@ struct ReferenceEvaluator {
             }
         }
         return true
+    }
+
+    // MARK: Page tokens (semantics.md "Order and pages")
+
+    /// What a request's `page_token` means: `o` followed by the hex (issued lowercase, read in
+    /// either case) of the pk to resume after, which must keep the pk rule (1..255 bytes of
+    /// UTF-8, no NUL).
+    enum PageToken: Equatable {
+        /// Absent or empty (proto3's default): the first page.
+        case none
+        /// Resume strictly after this pk, whichever listing issued the token.
+        case cursor(RefBytes)
+        /// Not a token this server issues: `INVALID_ARGUMENT` (`page_token`), a field rule.
+        case invalid
+    }
+
+    static func decodePageToken(_ token: String?) -> PageToken {
+        guard let token, !token.isEmpty else { return .none }
+        let bytes = refBytes(token)
+        guard bytes[0] == UInt8(ascii: "o"), bytes.count % 2 == 1 else { return .invalid }
+        func nibble(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var pk: RefBytes = []
+        var position = 1
+        while position < bytes.count {
+            guard let high = nibble(bytes[position]), let low = nibble(bytes[position + 1]) else { return .invalid }
+            pk.append(high << 4 | low)
+            position += 2
+        }
+        guard pk.count >= 1, pk.count <= 255, !pk.contains(0), String(validating: pk, as: UTF8.self) != nil else {
+            return .invalid
+        }
+        return .cursor(pk)
+    }
+
+    /// The token that resumes after `pk`, as this server writes it (lowercase hex).
+    static func pageToken(after pk: RefBytes) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var token: RefBytes = [UInt8(ascii: "o")]
+        for byte in pk { token += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
+        return refString(token)
     }
 
     // MARK: Lookups
@@ -302,66 +371,80 @@ struct ReferenceEvaluator {
         }
     }
 
+    // MARK: Order of errors (semantics.md "Order of errors")
+    // 1. Field rules, every field: INVALID_ARGUMENT, whatever else is wrong with the request.
+    // 2. Name resolution, permission strings in request order: the first that fails decides.
+    // 3. Evaluation, where unknown subjects are answers.
+
+    static func same(_ a: Decision, _ b: Decision) -> Bool {
+        a.reason == b.reason && a.group.map(refBytes) == b.group.map(refBytes)
+    }
+
+    /// The code of a permission string that failed to resolve: `NOT_FOUND` for an unknown one,
+    /// `INVALID_ARGUMENT` for one of another type, or a bare or ambiguous one without a type.
+    static func failureCode(_ resolution: Resolution) -> IndexError.Code {
+        resolution == .unknown ? .notFound : .invalidArgument
+    }
+
+    /// Resolves `permissions` in `type`, in request order: their codenames, or the code of the
+    /// first string that fails (it decides, whatever the later ones are).
+    func resolveAll(_ permissions: [String], in type: RefBytes, tally: RefTally? = nil, _ kind: String = "")
+        -> RefResolved<[RefBytes]>
+    {
+        var codenames: [RefBytes] = []
+        for (position, permission) in permissions.enumerated() {
+            let resolution = resolve(permission, in: type)
+            guard case .permission(let codename, _) = resolution else {
+                let code = Self.failureCode(resolution)
+                if let tally {
+                    let laterCodes = permissions[(position + 1)...].compactMap { later -> IndexError.Code? in
+                        let resolved = resolve(later, in: type)
+                        if case .permission = resolved { return nil }
+                        return Self.failureCode(resolved)
+                    }
+                    if laterCodes.contains(where: { $0 != code }) {
+                        tally.note("\(kind): the first failing string decides over a later one of the other code")
+                    }
+                }
+                return .failed(code)
+            }
+            codenames.append(codename)
+        }
+        return .resolved(codenames)
+    }
+
     // MARK: ListObjects
 
-    /// The whole answer after `cursor` (every page at once). `bogusToken`: the request carries a
-    /// page token the server did not issue.
-    func listObjects(_ query: ListObjectsQuery, after cursor: RefBytes?, bogusToken: Bool = false)
-        -> RefExpected<ObjectsAnswer>
-    {
-        let answer = listObjectsIgnoringToken(query, after: cursor)
-        guard bogusToken else { return answer }
-        switch answer {
-        case .value, .error(.invalidArgument): return .error(.invalidArgument)
-        case .error: return .unspecified("bad page_token together with a NOT_FOUND")
-        case .unspecified(let why): return .unspecified(why)
-        }
-    }
-
-    /// Combines a request's field-rule errors (INVALID_ARGUMENT) with what resolving it gave.
-    /// semantics.md says request errors come "before evaluation", but not whether they come
-    /// before or after the resolution errors (NOT_FOUND) of the same request: such requests are
-    /// unspecified.
-    private func withFieldErrors<Value>(_ fieldError: Bool, _ resolved: RefExpected<Value>) -> RefExpected<Value> {
-        guard fieldError else { return resolved }
-        switch resolved {
-        case .value, .error(.invalidArgument): return .error(.invalidArgument)
-        default: return .unspecified("a field-rule error (INVALID_ARGUMENT) and a NOT_FOUND in one request")
-        }
-    }
-
-    /// What ListObjects resolves: the type T and the codenames every object is checked for.
-    private struct ListObjectsResolution {
-        var type: RefBytes
-        var codenames: [RefBytes]
-        /// The permission list was empty: "any permission of T".
-        var wholeType: Bool
-    }
-
-    private func listObjectsIgnoringToken(_ query: ListObjectsQuery, after cursor: RefBytes?)
-        -> RefExpected<ObjectsAnswer>
-    {
-        // Request errors: field rules.
+    /// Every qualifying object after the request's page token (every page at once).
+    func listObjects(_ query: ListObjectsQuery, tally: RefTally? = nil) -> RefExpected<ObjectsAnswer> {
+        // 1. Field rules, every field: INVALID_ARGUMENT whatever else is wrong.
         let subject = requestSubject(query.subject)
+        let token = Self.decodePageToken(query.pageToken)
         var fieldError = subject == nil
-        if query.permissions.contains(where: { !Self.isValidPermissionString($0) }) { fieldError = true }
-        if let explicit = query.contentType, !Self.isValidContentType(explicit) { return .error(.invalidArgument) }
+        if case .invalid = token { fieldError = true }
         if let size = query.pageSize, size < 1 || size > 100_000 { fieldError = true }
-
-        let resolved = withFieldErrors(fieldError, resolveListObjects(query))
-        guard case .value(let resolution) = resolved, let subject else {
-            switch resolved {
-            case .error(let code): return .error(code)
-            case .unspecified(let why): return .unspecified(why)
-            case .value: fatalError("field errors are errors")
+        if query.permissions.contains(where: { !Self.isValidPermissionString($0) }) { fieldError = true }
+        if let explicit = query.contentType, !Self.isValidContentType(explicit) { fieldError = true }
+        guard !fieldError, let subject else {
+            if let tally, query.contentType.map(Self.isValidContentType) ?? true,
+                case .failed(.notFound) = resolveListObjects(query)
+            {
+                tally.note("ListObjects: a field rule (INVALID_ARGUMENT) before a NOT_FOUND")
             }
+            return .error(.invalidArgument)
+        }
+
+        // 2. Name resolution, before the subject is looked at.
+        let resolution: ListObjectsResolution
+        switch resolveListObjects(query, tally: tally) {
+        case .failed(let code): return .error(code)
+        case .resolved(let resolved): resolution = resolved
         }
         let type = resolution.type
         let codenames = resolution.codenames
-        let wholeType = resolution.wholeType
-        let anyPerm = query.anyPerm || wholeType
+        let anyPerm = query.anyPerm || resolution.wholeType
 
-        // Evaluation.
+        // 3. Evaluation.
         let accept = query.acceptGlobalPerms ?? acceptGlobalPerms
         var sources: [SubjectKey]
         switch subject {
@@ -389,14 +472,12 @@ struct ReferenceEvaluator {
                 }
                 fatalError("not model-satisfied")
             }
+            // In request order, or the type's registration order for the empty list.
             let satisfied = codenames.filter(modelSatisfied)
             if !satisfied.isEmpty && (anyPerm || satisfied.count == codenames.count) {
                 let decision = reason(satisfied[0])
-                let differs = { (other: Decision) in
-                    other.reason != decision.reason || other.group.map(refBytes) != decision.group.map(refBytes)
-                }
-                if wholeType && satisfied.contains(where: { differs(reason($0)) }) {
-                    return .unspecified("ListObjects: empty list, model grants with different reasons (no request order)")
+                if let tally, resolution.wholeType, satisfied.map(reason).contains(where: { !Self.same($0, decision) }) {
+                    tally.note("ListObjects: empty list, model grants with different reasons (registration order)")
                 }
                 return .value(.unrestricted(decision))
             }
@@ -404,9 +485,9 @@ struct ReferenceEvaluator {
         }
 
         // Object grants: every pk of T that some grant names.
-        var candidates: [RefBytes] = []
+        var candidates: Set<RefBytes> = []
         for grant in grants where grant.contentType == type {
-            if let pk = grant.pk, !candidates.contains(pk) { candidates.append(pk) }
+            if let pk = grant.pk { candidates.insert(pk) }
         }
         var result: [RefBytes] = []
         for pk in candidates {
@@ -418,19 +499,38 @@ struct ReferenceEvaluator {
             if qualifies { result.append(pk) }
         }
         result.sort(by: refObjectOrderPrecedes)
-        if let cursor { result = result.filter { refObjectOrderPrecedes(cursor, $0) } }
+        if case .cursor(let cursor) = token { result = result.filter { refObjectOrderPrecedes(cursor, $0) } }
         return .value(.objects(result))
     }
 
-    /// ListObjects' resolution (semantics.md "Resolution"), over the strings that keep the rules.
-    private func resolveListObjects(_ query: ListObjectsQuery) -> RefExpected<ListObjectsResolution> {
-        let strings = query.permissions.filter(Self.isValidPermissionString)
+    /// What ListObjects resolves: the type T and the codenames every object is checked for.
+    private struct ListObjectsResolution {
+        var type: RefBytes
+        var codenames: [RefBytes]
+        /// The permission list was empty: "any permission of T", in registration order.
+        var wholeType: Bool
+    }
+
+    /// ListObjects' resolution (semantics.md "Resolution"), for a request that keeps the field rules.
+    private func resolveListObjects(_ query: ListObjectsQuery, tally: RefTally? = nil)
+        -> RefResolved<ListObjectsResolution>
+    {
+        let strings = query.permissions
         var type: RefBytes? = nil
         if let explicit = query.contentType {
-            guard contentType(refBytes(explicit)) != nil else { return .error(.notFound) }
-            type = refBytes(explicit)
+            // The given type comes first: T must exist before anything resolves in it.
+            guard let row = contentType(refBytes(explicit)) else {
+                if let tally, strings.contains(where: { resolve($0, in: refBytes(explicit)) == .mismatch }) {
+                    tally.note("ListObjects: an unregistered type (NOT_FOUND) before a string of another type")
+                }
+                return .failed(.notFound)
+            }
+            if strings.isEmpty {
+                return .resolved(ListObjectsResolution(type: row.name, codenames: row.codenames, wholeType: true))
+            }
+            type = row.name
         } else {
-            if query.permissions.isEmpty { return .error(.invalidArgument) }
+            if strings.isEmpty { return .failed(.invalidArgument) }
             for permission in strings {
                 if case .permission(_, let owner) = resolve(permission, in: nil) {
                     type = owner
@@ -439,48 +539,50 @@ struct ReferenceEvaluator {
             }
         }
         guard let type else {
-            let onlyBareOrAmbiguous = strings.allSatisfy {
-                let resolution = resolve($0, in: nil)
-                return resolution == .needsType || resolution == .ambiguous
+            // No type derivable: no string resolves, so the first one fails first (bare or
+            // ambiguous: INVALID_ARGUMENT; unknown: NOT_FOUND).
+            if let tally, strings.contains(where: { resolve($0, in: nil) == .unknown }) {
+                tally.note("ListObjects: no type derivable, some string unknown")
             }
-            if onlyBareOrAmbiguous { return .error(.invalidArgument) }
-            return .unspecified("ListObjects: no type derivable, and some string is unknown")
+            return .failed(Self.failureCode(resolve(strings[0], in: nil)))
         }
-        // Every permission in T.
-        var codenames: [RefBytes] = []
-        var errors: Set<IndexError.Code> = []
-        for permission in strings {
-            switch resolve(permission, in: type) {
-            case .permission(let codename, _): codenames.append(codename)
-            case .unknown: errors.insert(.notFound)
-            case .mismatch, .needsType, .ambiguous: errors.insert(.invalidArgument)  // the last two cannot happen in a type
-            }
+        return resolveAll(strings, in: type, tally: tally, "ListObjects").map {
+            ListObjectsResolution(type: type, codenames: $0, wholeType: false)
         }
-        if errors.count > 1 { return .unspecified("one string unknown (NOT_FOUND), another of another type (INVALID_ARGUMENT)") }
-        if let code = errors.first { return .error(code) }
-        if query.permissions.isEmpty {
-            return .value(ListObjectsResolution(type: type, codenames: contentType(type)!.codenames, wholeType: true))
-        }
-        return .value(ListObjectsResolution(type: type, codenames: codenames, wholeType: false))
     }
 
     // MARK: ListSubjects
 
-    func listSubjects(_ query: ListSubjectsQuery) -> RefExpected<SubjectsAnswer> {
-        guard Self.isValidContentType(query.object.contentType) else { return .error(.invalidArgument) }
-        let fieldError = !Self.isValidPK(query.object.pk)
-            || query.permissions.contains(where: { !Self.isValidPermissionString($0) })
+    func listSubjects(_ query: ListSubjectsQuery, tally: RefTally? = nil) -> RefExpected<SubjectsAnswer> {
         let type = refBytes(query.object.contentType)
         let pk = refBytes(query.object.pk)
-        let resolved = withFieldErrors(fieldError, resolveFilter(query.permissions, in: type))
-        guard case .value(let filter) = resolved, let typeRow = contentType(type) else {
-            switch resolved {
-            case .error(let code): return .error(code)
-            case .unspecified(let why): return .unspecified(why)
-            case .value: fatalError("resolved in an unregistered type")
+        // 1. Field rules.
+        let fieldError = query.permissions.contains(where: { !Self.isValidPermissionString($0) })
+            || !Self.isValidContentType(query.object.contentType) || !Self.isValidPK(query.object.pk)
+        if fieldError {
+            if let tally, Self.isValidContentType(query.object.contentType) {
+                if contentType(type) == nil {
+                    tally.note("ListSubjects: a field rule (INVALID_ARGUMENT) before an unregistered type")
+                } else if case .failed(.notFound) = resolveAll(query.permissions, in: type) {
+                    tally.note("ListSubjects: a field rule (INVALID_ARGUMENT) before a NOT_FOUND")
+                }
             }
+            return .error(.invalidArgument)
+        }
+        // 2. Name resolution: the type, then the filter strings in request order.
+        guard let typeRow = contentType(type) else {
+            if let tally, query.permissions.contains(where: { resolve($0, in: type) == .mismatch }) {
+                tally.note("ListSubjects: an unregistered type (NOT_FOUND) before a string of another type")
+            }
+            return .error(.notFound)
+        }
+        let filter: [RefBytes]
+        switch resolveAll(query.permissions, in: type, tally: tally, "ListSubjects") {
+        case .failed(let code): return .error(code)
+        case .resolved(let codenames): filter = codenames
         }
 
+        // 3. Evaluation.
         let accept = query.acceptGlobalPerms ?? acceptGlobalPerms
         /// The type's codenames that any of `sources` holds on the object.
         func codenames(_ sources: [SubjectKey]) -> [RefBytes] {
@@ -520,35 +622,27 @@ struct ReferenceEvaluator {
         return .value(SubjectsAnswer(users: listedUsers, groups: listedGroups))
     }
 
-    /// ListSubjects' filter, resolved in the object's type (which must be registered).
-    private func resolveFilter(_ permissions: [String], in type: RefBytes) -> RefExpected<[RefBytes]> {
-        guard contentType(type) != nil else { return .error(.notFound) }
-        var filter: [RefBytes] = []
-        var errors: Set<IndexError.Code> = []
-        for permission in permissions where Self.isValidPermissionString(permission) {
-            switch resolve(permission, in: type) {
-            case .permission(let codename, _): filter.append(codename)
-            case .unknown: errors.insert(.notFound)
-            case .mismatch, .needsType, .ambiguous: errors.insert(.invalidArgument)
-            }
-        }
-        if errors.count > 1 { return .unspecified("one string unknown (NOT_FOUND), another of another type (INVALID_ARGUMENT)") }
-        if let code = errors.first { return .error(code) }
-        return .value(filter)
-    }
-
     // MARK: GetPermissions
 
-    func permissions(_ query: PermissionsQuery) -> RefExpected<[RefBytes]> {
-        guard Self.isValidContentType(query.object.contentType) else { return .error(.invalidArgument) }
+    func permissions(_ query: PermissionsQuery, tally: RefTally? = nil) -> RefExpected<[RefBytes]> {
         let type = refBytes(query.object.contentType)
         let pk = refBytes(query.object.pk)
-        guard let typeRow = contentType(type) else {
-            return .unspecified("GetPermissions on an unregistered content type")
-        }
-        guard let subject = requestSubject(query.subject), Self.isValidPK(query.object.pk) else {
+        // 1. Field rules.
+        guard let subject = requestSubject(query.subject), Self.isValidContentType(query.object.contentType),
+            Self.isValidPK(query.object.pk)
+        else {
+            if let tally, Self.isValidContentType(query.object.contentType), contentType(type) == nil {
+                tally.note("GetPermissions: a field rule (INVALID_ARGUMENT) before an unregistered type")
+            }
             return .error(.invalidArgument)
         }
+        // 2. Name resolution: the object's type must be registered.
+        guard let typeRow = contentType(type) else {
+            tally?.note("GetPermissions: an unregistered type (NOT_FOUND)")
+            return .error(.notFound)
+        }
+
+        // 3. Evaluation.
         let accept = query.acceptGlobalPerms ?? acceptGlobalPerms
         var sources: [SubjectKey]
         switch subject {
