@@ -88,7 +88,7 @@ let carPerms = try carType.codenames.map { try PermissionRef(contentType: car, c
 func userID(_ n: Int) -> String { String(n + 1) }
 func groupName(_ n: Int) -> String { "group-\(n)" }
 
-var changes: [IndexChange] = [.register(experimentType), .register(carType)]
+var changes: [Change] = [.register(experimentType), .register(carType)]
 for n in 0..<userCount {
     changes.append(.putUser(try User(id: userID(n), username: "user\(n)", isSuperuser: n == userCount - 1)))
 }
@@ -133,7 +133,7 @@ while grants.count < grantTarget {
         grants.append(try Grant(subject: subject, permission: permission, pk: "car-\(Int.random(in: 0..<carCount, using: &random))"))
     }
 }
-changes += grants.map(IndexChange.grant)
+changes += grants.map(Change.grant)
 
 // MARK: Build
 

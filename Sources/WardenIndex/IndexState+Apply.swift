@@ -12,7 +12,7 @@ struct PendingSorts {
 extension IndexState {
     /// Applies one change that `validate` accepted. With `pending`, grants append and defer
     /// their sorting; any other change first sorts what is pending.
-    mutating func apply(_ change: IndexChange, pending: inout PendingSorts?) {
+    mutating func apply(_ change: Change, pending: inout PendingSorts?) {
         if case .grant(let grant) = change {
             self.grant(grant, pending: &pending)
             return

@@ -4,7 +4,7 @@ extension IndexState {
     /// Checks a whole batch against the current state before any of it is applied, so a batch
     /// is applied entirely or not at all. Later changes may rely on earlier ones (a user created
     /// then granted); the batch's own effects are tracked in a small overlay, keyed by bytes.
-    func validate(_ changes: [IndexChange]) throws(IndexError) {
+    func validate(_ changes: [Change]) throws(IndexError) {
         var overlay = Overlay()
         for (position, change) in changes.enumerated() {
             do throws(IndexError) {
@@ -28,7 +28,7 @@ extension IndexState {
         var permissions: [ExactString: Set<ExactString>] = [:]
     }
 
-    private func validate(_ change: IndexChange, _ overlay: inout Overlay) throws(IndexError) {
+    private func validate(_ change: Change, _ overlay: inout Overlay) throws(IndexError) {
         switch change {
         case .putUser(let user):
             let id = ExactString(user.id)

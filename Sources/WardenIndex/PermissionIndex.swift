@@ -47,7 +47,7 @@ public final class PermissionIndex: @unchecked Sendable {
     /// when `nil`). The batch is validated first: if any change is refused, nothing is applied
     /// and the error names the change's position. Large batches (bulk grants, a cold load)
     /// append and sort once at the end instead of inserting in order.
-    public func apply(_ changes: [IndexChange], at revision: Revision? = nil) throws(IndexError) {
+    public func apply(_ changes: [Change], at revision: Revision? = nil) throws(IndexError) {
         try lock.withWriteLock { () throws(IndexError) in
             try state.pointee.validate(changes)
             var pending: PendingSorts? = changes.count > Self.deferredSortThreshold ? PendingSorts() : nil

@@ -22,7 +22,7 @@ func demo() throws {
     let experiment = try ContentTypeName("lab.experiment")
     let index = PermissionIndex()
     func perm(_ codename: String) throws -> PermissionRef { try PermissionRef(contentType: experiment, codename: codename) }
-    var changes: [IndexChange] = [
+    var changes: [Change] = [
         .register(try ContentType(name: experiment, custom: ["publish_experiment"])),
         .putUser(try User(id: "1", username: "ada")),
         .putUser(try User(id: "2", username: "bob")),

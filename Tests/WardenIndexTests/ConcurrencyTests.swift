@@ -11,7 +11,7 @@ extension PropertyTests {
         let index = PermissionIndex()
         let post = try ContentTypeName("blog.post")
         let view = try PermissionRef(contentType: post, codename: "view_post")
-        var setup: [IndexChange] = [.register(try ContentType(name: post, custom: ["publish"]))]
+        var setup: [Change] = [.register(try ContentType(name: post, custom: ["publish"]))]
         for id in ["A", "B", "C"] { setup.append(.putUser(try User(id: id))) }
         try index.apply(setup)
 
@@ -29,10 +29,10 @@ extension PropertyTests {
                     try! Grant(subject: .user("B"), permission: view, pk: pk),
                 ]
                 let revoke = granted.contains(pk)
-                var batch: [IndexChange] = revoke ? pair.map { .revoke($0) } : pair.map { .grant($0) }
+                var batch: [Change] = revoke ? pair.map { .revoke($0) } : pair.map { .grant($0) }
                 if iteration % 4 == 0 {
                     // Pad to more than 32 changes (the deferred-sort path), the pair in the middle.
-                    let padding = (0..<40).map { k -> IndexChange in
+                    let padding = (0..<40).map { k -> Change in
                         let grant = try! Grant(subject: .user("C"), permission: view, pk: "p\(k)")
                         return padded ? .revoke(grant) : .grant(grant)
                     }

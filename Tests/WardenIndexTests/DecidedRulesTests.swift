@@ -26,10 +26,10 @@ struct DecidedRulesTests {
     /// blog.post and blog.page share `publish`; user 1 (in group g) holds view_post model-wide,
     /// g holds change_post model-wide, and 1 holds shop.order's archive on 7, 10 and x; user 2
     /// is a superuser. Default settings: no anonymous user.
-    static func setUp() throws -> [IndexChange] {
+    static func setUp() throws -> [Change] {
         let order = try ContentTypeName("shop.order")
         let post = try ContentTypeName("blog.post")
-        var changes: [IndexChange] = [
+        var changes: [Change] = [
             .register(try ContentType(name: post, custom: ["publish"])),
             .register(try ContentType(name: ContentTypeName("blog.page"), custom: ["publish"])),
             .register(try ContentType(name: order, custom: ["archive"])),

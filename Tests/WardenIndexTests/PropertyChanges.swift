@@ -9,7 +9,7 @@ extension PropertyRun {
     // MARK: Applying
 
     /// Applies a batch to both sides and compares the outcome (and the statistics).
-    func applyBoth(_ changes: [IndexChange]) {
+    func applyBoth(_ changes: [Change]) {
         step += 1
         let expected = reference.apply(changes)
         var actual: IndexError? = nil
@@ -53,9 +53,9 @@ extension PropertyRun {
 
     /// `size` changes; a large batch is kept (mostly) valid so that it applies, a small one may
     /// hold a refused change (then the whole batch must be refused).
-    func randomBatch(size: Int) -> [IndexChange] {
+    func randomBatch(size: Int) -> [Change] {
         var scratch = reference
-        var changes: [IndexChange] = []
+        var changes: [Change] = []
         for _ in 0..<size {
             var change = randomChange(scratch)
             if size > 6 && !rng.chance(0.01) {
@@ -71,7 +71,7 @@ extension PropertyRun {
     /// A large batch (the deferred-sort path) that keeps working on the same few subjects,
     /// objects and permissions: grants and revokes of the same rows, deletions and re-creations
     /// of their user, group and object, in any order. Only changes valid where they stand.
-    func churnBatch(size: Int) -> [IndexChange] {
+    func churnBatch(size: Int) -> [Change] {
         var scratch = reference
         let user = rng.pick(PropertyUniverse.userIDs)
         let group = rng.pick(PropertyUniverse.groupNames)
@@ -79,7 +79,7 @@ extension PropertyRun {
         let typeName = try! ContentTypeName(refString(type.name))
         let codenames = [rng.pick(type.codenames), rng.pick(type.codenames)].map(refString)
         let pks: [String?] = [rng.pick(PropertyUniverse.pks), rng.pick(PropertyUniverse.pks), nil]
-        var changes: [IndexChange] = []
+        var changes: [Change] = []
         var attempts = 0
         while changes.count < size && attempts < size * 4 {
             attempts += 1
@@ -89,7 +89,7 @@ extension PropertyRun {
                 permission: PermissionRef(contentType: typeName, codename: rng.pick(codenames)),
                 pk: rng.pick(pks)
             )
-            let change: IndexChange
+            let change: Change
             switch rng.int(0..<100) {
             case 0..<35: change = .grant(grant)
             case 35..<58: change = .revoke(grant)
@@ -108,7 +108,7 @@ extension PropertyRun {
         return changes
     }
 
-    func randomChange(_ state: ReferenceEvaluator) -> IndexChange {
+    func randomChange(_ state: ReferenceEvaluator) -> Change {
         let userIDs = PropertyUniverse.userIDs
         switch rng.int(0..<100) {
         case 0..<30:

@@ -55,7 +55,7 @@ final class PropertyRun {
     }
 
     func setUp() {
-        var changes: [IndexChange] = []
+        var changes: [Change] = []
         for (name, custom) in PropertyUniverse.initialTypes {
             changes.append(.register(try! ContentType(name: ContentTypeName(name), custom: custom)))
         }
@@ -73,12 +73,12 @@ final class PropertyRun {
         for change in changes { _ = scratch.applyOne(change) }
         for user in PropertyUniverse.userIDs {
             for group in PropertyUniverse.groupNames where rng.chance(0.35) {
-                let change = IndexChange.addMember(user: user, group: group)
+                let change = Change.addMember(user: user, group: group)
                 if scratch.applyOne(change) == nil { changes.append(change) }
             }
         }
         for _ in 0..<rng.int(70...130) {
-            let change = IndexChange.grant(randomGrant(scratch))
+            let change = Change.grant(randomGrant(scratch))
             if scratch.applyOne(change) == nil { changes.append(change) }
         }
         if seed % 2 == 0 {

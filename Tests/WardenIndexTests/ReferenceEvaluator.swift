@@ -674,7 +674,7 @@ struct ReferenceEvaluator {
 
     /// Applies a batch: each change is checked against the state the earlier ones left; the first
     /// refused one refuses the whole batch (nothing applied) with its code.
-    mutating func apply(_ changes: [IndexChange]) -> IndexError.Code? {
+    mutating func apply(_ changes: [Change]) -> IndexError.Code? {
         var next = self
         for change in changes {
             if let code = next.applyOne(change) { return code }
@@ -684,7 +684,7 @@ struct ReferenceEvaluator {
     }
 
     /// Applies one change, or returns why it is refused (without changing anything).
-    mutating func applyOne(_ change: IndexChange) -> IndexError.Code? {
+    mutating func applyOne(_ change: Change) -> IndexError.Code? {
         switch change {
         case .putUser(let user):
             let id = refBytes(user.id)

@@ -53,7 +53,7 @@ struct VectorRunner {
 
     mutating func run() throws -> [String] {
         let setup = document["setup"] as? JSON ?? [:]
-        var changes: [IndexChange] = []
+        var changes: [Change] = []
         for type in setup["content_types"] as? [JSON] ?? [] { changes.append(try register(type)) }
         for user in setup["users"] as? [JSON] ?? [] { changes.append(.putUser(try Self.user(user))) }
         for group in setup["groups"] as? [String] ?? [] { changes.append(.putGroup(name: group)) }
@@ -236,7 +236,7 @@ struct VectorRunner {
 
     // MARK: Building changes
 
-    private mutating func changes(_ json: JSON) throws -> [IndexChange] {
+    private mutating func changes(_ json: JSON) throws -> [Change] {
         guard json.count == 1, let (kind, value) = json.first else { throw VectorError("apply needs one key") }
         switch kind {
         case "grant": return [.grant(try grant(value as! JSON))]
@@ -259,7 +259,7 @@ struct VectorRunner {
         }
     }
 
-    private mutating func register(_ json: JSON) throws -> IndexChange {
+    private mutating func register(_ json: JSON) throws -> Change {
         let type = try ContentType(
             name: ContentTypeName(json["type"] as! String),
             defaults: json["defaults"] as? Bool ?? true,

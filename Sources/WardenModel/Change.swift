@@ -1,8 +1,7 @@
-import WardenModel
-
-/// One change to the index, as the store commits it. `PermissionIndex.apply` takes a batch of
-/// them and applies it atomically.
-public enum IndexChange: Hashable, Sendable {
+/// One write to Warden's permission state: what the store commits and the index applies.
+/// `PermissionIndex.apply` takes a batch of them atomically; the store turns each committed
+/// one into its change event.
+public enum Change: Hashable, Sendable {
     /// Creates or updates a user (flags, username).
     case putUser(User)
     /// Deletes a user with its memberships and grants. Unknown ids change nothing.
