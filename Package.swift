@@ -16,7 +16,9 @@ let package = Package(
     targets: [
         .target(name: "WardenModel"),
         .target(name: "WardenIndex", dependencies: ["WardenModel"]),
-        .target(name: "WardenStore", dependencies: ["WardenModel"]),
+        // SQLite through its C API, linking Debian's libsqlite3-dev (`make deps` installs it).
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "WardenStore", dependencies: ["WardenModel", "CSQLite"]),
         .target(name: "WardenService", dependencies: ["WardenModel", "WardenIndex", "WardenStore"]),
         .target(name: "WardenProto"),
         .target(name: "WardenServer", dependencies: ["WardenService", "WardenProto"]),
@@ -31,6 +33,7 @@ let package = Package(
         // Seeded random numbers for the property tests and the benchmark; not in any product.
         .target(name: "WardenTestSupport"),
         .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),
+        .testTarget(name: "WardenStoreTests", dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService"]),
         .testTarget(
             name: "WardenIndexTests",
             dependencies: ["WardenModel", "WardenIndex", "WardenTestSupport"],

@@ -57,6 +57,19 @@ public final class PermissionIndex: @unchecked Sendable {
         }
     }
 
+    /// Replaces the whole state with `changes` applied to an empty index, at `revision`: a
+    /// reload. The new state is built aside and swapped in, so readers see the old state or the
+    /// new one; a refused batch leaves the index as it was.
+    public func replaceAll(with changes: [Change], at revision: Revision) throws(IndexError) {
+        var fresh = IndexState()
+        try fresh.validate(changes)
+        var pending: PendingSorts? = PendingSorts()
+        for change in changes { fresh.apply(change, pending: &pending) }
+        fresh.finish(&pending!)
+        fresh.revision = revision
+        lock.withWriteLock { state.pointee = fresh }
+    }
+
     /// Batches larger than this defer the sorting of the arrays they append to.
     static let deferredSortThreshold = 32
 

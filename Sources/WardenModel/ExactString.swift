@@ -6,19 +6,19 @@ import Musl
 import Darwin
 #endif
 
-/// A `String` that hashes and compares by its UTF-8 bytes, for dictionaries and sets off the
-/// hot path (the batch validation overlay). Swift's own `String` equality is Unicode canonical
-/// equivalence, which Warden's identifiers must not use; `[UInt8]` keys would allocate.
-struct ExactString: Hashable {
-    let value: String
+/// A `String` that hashes and compares by its UTF-8 bytes: the key type for dictionaries and
+/// sets of identifiers. Swift's own `String` equality is Unicode canonical equivalence, which
+/// Warden's identifiers must not use (`docs/semantics.md`); `[UInt8]` keys would allocate.
+public struct ExactString: Hashable, Sendable {
+    public let value: String
 
-    init(_ value: String) { self.value = value }
+    public init(_ value: String) { self.value = value }
 
-    static func == (lhs: ExactString, rhs: ExactString) -> Bool {
+    public static func == (lhs: ExactString, rhs: ExactString) -> Bool {
         lhs.withBytes { a in rhs.withBytes { b in a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
     }
 
-    func hash(into hasher: inout Hasher) {
+    public func hash(into hasher: inout Hasher) {
         withBytes { hasher.combine(bytes: $0) }
     }
 

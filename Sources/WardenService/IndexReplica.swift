@@ -1,0 +1,204 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import WardenIndex
+import WardenModel
+import WardenStore
+
+/// An in-memory index kept exact against the store: loaded from a snapshot at start, updated
+/// by every write this process commits, and following the changelog for commits made by other
+/// processes sharing the database file (bulk summaries included: their rows are replayed).
+///
+/// Writes go to the store first; the index applies them before the write returns, so a caller
+/// reads its own writes. The index is never ahead of the store and applies revisions in order.
+public final class IndexReplica: @unchecked Sendable {
+    public let store: SQLiteStore
+    public let index: PermissionIndex
+    /// Serializes writes and catch-ups, so revisions reach the index in order.
+    private let lock = NSLock()
+    private var lastDataVersion: Int64 = 0
+    private var follower: Thread?
+    private let following = NSCondition()
+    private var stopFollowing = false
+
+    /// Loads the store into a new index.
+    public init(store: SQLiteStore, settings: PermissionIndex.Settings = .init()) throws(StoreError) {
+        self.store = store
+        self.index = PermissionIndex(settings: settings)
+        try reload()
+    }
+
+    deinit { stop() }
+
+    /// Rebuilds the index from a snapshot of the store.
+    public func reload() throws(StoreError) {
+        lastDataVersion = try store.dataVersion()
+        let snapshot = try store.snapshot()
+        do {
+            try index.replaceAll(with: snapshot.changes, at: snapshot.revision)
+        } catch {
+            throw StoreError(.internal, "the database holds a state the index refuses", cause: error.description)
+        }
+    }
+
+    // MARK: Writes
+
+    /// Commits a change and applies it (and anything committed before it) to the index.
+    public func apply(_ change: Change, actor: String? = nil) throws(StoreError) -> WriteOutcome {
+        try serialized { () throws(StoreError) in
+            do throws(StoreError) {
+                let outcome = try store.apply(change, actor: actor)
+                try catchUpLocked()
+                return outcome
+            } catch {
+                // A failed role-permission operation committed its event: the index follows it.
+                if error.event != nil { try? catchUpLocked() }
+                throw error
+            }
+        }
+    }
+
+    /// Bulk-grants and applies the rows to the index in one batch.
+    public func bulkGrant(_ grants: [Grant], actor: String? = nil) throws(StoreError) -> BulkOutcome {
+        try serialized { () throws(StoreError) in
+            let outcome = try store.bulkGrant(grants, actor: actor)
+            try applyOwnBulk(outcome, grants.map(Change.grant))
+            return outcome
+        }
+    }
+
+    /// Bulk-revokes and applies the rows to the index in one batch.
+    public func bulkRevoke(_ grants: [Grant], actor: String? = nil) throws(StoreError) -> BulkOutcome {
+        try serialized { () throws(StoreError) in
+            let outcome = try store.bulkRevoke(grants, actor: actor)
+            try applyOwnBulk(outcome, grants.map(Change.revoke))
+            return outcome
+        }
+    }
+
+    /// Prunes orphan object grants of a content type and applies the removals.
+    public func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String? = nil)
+        throws(StoreError) -> BulkOutcome
+    {
+        try serialized { () throws(StoreError) in
+            let outcome = try store.pruneOrphans(contentType: contentType, livePKs: livePKs, actor: actor)
+            try catchUpLocked()
+            return outcome
+        }
+    }
+
+    /// Applies this process's own bulk from its input when the index is right behind it (the
+    /// input is exactly what the rows now are), else catches up through the changelog.
+    private func applyOwnBulk(_ outcome: BulkOutcome, _ changes: [Change]) throws(StoreError) {
+        guard let event = outcome.event, index.revision.next == event.revision else {
+            try catchUpLocked()
+            return
+        }
+        do {
+            try index.apply(changes, at: event.revision)
+        } catch {
+            try reload()
+        }
+    }
+
+    // MARK: Following
+
+    /// Applies every committed event the index has not seen; returns the index's revision.
+    @discardableResult
+    public func catchUp() throws(StoreError) -> Revision {
+        try serialized { () throws(StoreError) in try catchUpLocked() }
+        return index.revision
+    }
+
+    private func catchUpLocked() throws(StoreError) {
+        while true {
+            let after = index.revision
+            let events: [ChangeEvent]
+            do {
+                events = try store.events(after: after, limit: 1000)
+            } catch where error.code == .outOfRange {
+                try reload()  // fell behind the changelog's retention: start over from a snapshot
+                return
+            }
+            guard !events.isEmpty else { return }
+            for event in events {
+                let changes: [Change]
+                switch event.kind {
+                case .bulkGranted, .bulkRevoked, .orphansPruned: changes = try store.replay(event)
+                default: changes = event.change.map { [$0] } ?? []
+                }
+                do {
+                    try index.apply(changes, at: event.revision)
+                } catch {
+                    try reload()
+                    return
+                }
+            }
+        }
+    }
+
+    /// Waits until the index has reached `revision`, catching up meanwhile; `UNAVAILABLE` if
+    /// it has not by `timeout` (a read never answers from an older state than it asked for).
+    public func waitFor(_ revision: Revision, timeout: Duration) throws(StoreError) -> Revision {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if index.revision >= revision { return index.revision }
+            try catchUp()
+            if index.revision >= revision { return index.revision }
+            guard ContinuousClock.now < deadline else {
+                throw StoreError(
+                    .unavailable,
+                    "min_revision \(revision) is not reached (this process is at \(index.revision)); retry later"
+                )
+            }
+            usleep(1000)
+        }
+    }
+
+    /// Starts a thread that polls the store's `data_version` every `interval` and catches up
+    /// when another process has committed.
+    public func startFollowing(every interval: Duration = .milliseconds(10)) {
+        guard follower == nil else { return }
+        stopFollowing = false
+        let thread = Thread { [weak self] in
+            while let self, !self.isStopping(after: interval) {
+                self.pollOnce()
+            }
+        }
+        thread.name = "warden.follower"
+        follower = thread
+        thread.start()
+    }
+
+    /// Stops the following thread.
+    public func stop() {
+        following.lock()
+        stopFollowing = true
+        following.broadcast()
+        following.unlock()
+        follower = nil
+    }
+
+    private func isStopping(after interval: Duration) -> Bool {
+        following.lock()
+        defer { following.unlock() }
+        if !stopFollowing {
+            let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+            _ = following.wait(until: Date(timeIntervalSinceNow: seconds))
+        }
+        return stopFollowing
+    }
+
+    private func pollOnce() {
+        guard let version = try? store.dataVersion(), version != lastDataVersion else { return }
+        lastDataVersion = version
+        _ = try? catchUp()
+    }
+
+    private func serialized<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}

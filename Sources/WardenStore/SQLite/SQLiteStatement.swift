@@ -1,0 +1,90 @@
+import CSQLite
+import WardenModel
+
+/// `SQLITE_TRANSIENT`: SQLite copies bound text before the call returns.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A prepared statement. Bind with 1-based positions, step, read columns 0-based.
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private unowned let connection: SQLiteConnection
+    let sql: String
+
+    init(connection: SQLiteConnection, sql: String) throws(SQLiteError) {
+        var handle: OpaquePointer?
+        guard sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil) == SQLITE_OK,
+            let handle
+        else { throw connection.error(sql) }
+        self.handle = handle
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    @discardableResult
+    func bind(_ values: SQLiteValue...) throws(SQLiteError) -> SQLiteStatement {
+        for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
+        return self
+    }
+
+    func bind(_ value: SQLiteValue, at position: Int32) throws(SQLiteError) {
+        let result: Int32
+        switch value {
+        case .null: result = sqlite3_bind_null(handle, position)
+        case .integer(let integer): result = sqlite3_bind_int64(handle, position, integer)
+        case .text(let text): result = sqlite3_bind_text(handle, position, text, Int32(text.utf8.count), transient)
+        }
+        guard result == SQLITE_OK else { throw connection.error(sql) }
+    }
+
+    /// Advances to the next row: true for a row, false when done.
+    func step() throws(SQLiteError) -> Bool {
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error(sql)
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    func run(_ values: SQLiteValue...) throws(SQLiteError) {
+        for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
+        while try step() {}
+        sqlite3_reset(handle)
+    }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    /// A text column, which must hold valid UTF-8: a file written by another tool with invalid
+    /// bytes is reported, never silently repaired into a different identifier.
+    func text(_ column: Int32) throws(SQLiteError) -> String {
+        guard let bytes = sqlite3_column_text(handle, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        let buffer = UnsafeBufferPointer(start: bytes, count: count)
+        guard let string = String(validating: buffer, as: UTF8.self) else {
+            throw SQLiteError(code: SQLITE_MISMATCH, message: "column \(column) holds invalid UTF-8", sql: sql)
+        }
+        return string
+    }
+
+    func optionalText(_ column: Int32) throws(SQLiteError) -> String? { isNull(column) ? nil : try text(column) }
+}
+
+/// A value bound to a statement.
+enum SQLiteValue {
+    case null
+    case integer(Int64)
+    case text(String)
+
+    static func bool(_ value: Bool) -> SQLiteValue { .integer(value ? 1 : 0) }
+    static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
+    static func revision(_ revision: Revision) -> SQLiteValue { .integer(Int64(revision.rawValue)) }
+}

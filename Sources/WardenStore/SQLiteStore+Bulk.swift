@@ -1,0 +1,177 @@
+import WardenModel
+
+/// What a bulk write or an orphan prune did.
+public struct BulkOutcome: Hashable, Sendable {
+    /// The revision of the summary event; the current revision when nothing changed.
+    public let revision: Revision
+    /// Rows granted, revoked or pruned (rows already in the asked-for state are not counted).
+    public let count: Int
+    /// Rows asked for.
+    public let requested: Int
+    /// The summary event (`BULK_GRANTED`, `BULK_REVOKED`, `ORPHANS_PRUNED`), or `nil` when
+    /// nothing changed.
+    public let event: ChangeEvent?
+}
+
+extension SQLiteStore {
+    /// Grants every grant of `grants` in one transaction, with one `BULK_GRANTED` event and no
+    /// per-row events. Any unknown subject or permission refuses the whole call (nothing is
+    /// written) with an error naming the item's position.
+    public func bulkGrant(_ grants: [Grant], actor: String? = nil) throws(StoreError) -> BulkOutcome {
+        try bulk(grants, granting: true, actor: actor)
+    }
+
+    /// Revokes every grant of `grants` in one transaction, with one `BULK_REVOKED` event.
+    /// Unknown subjects and permissions revoke nothing, as single revokes do.
+    public func bulkRevoke(_ grants: [Grant], actor: String? = nil) throws(StoreError) -> BulkOutcome {
+        try bulk(grants, granting: false, actor: actor)
+    }
+
+    private func bulk(_ grants: [Grant], granting: Bool, actor: String?) throws(StoreError) -> BulkOutcome {
+        try locked {
+            let current = try latestRevision()
+            let revision = current.next
+            return try connection.transaction {
+                var resolver = Resolver(store: self, required: granting)
+                var count = 0
+                let insertObject = try connection.statement(
+                    "INSERT OR IGNORE INTO object_grants (pid, pk, subject, revision) VALUES (?, ?, ?, ?)"
+                )
+                let insertModel = try connection.statement(
+                    "INSERT OR IGNORE INTO model_grants (subject, pid, revision) VALUES (?, ?, ?)"
+                )
+                let deleteObject = try connection.statement("DELETE FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
+                let deleteModel = try connection.statement("DELETE FROM model_grants WHERE subject = ? AND pid = ?")
+                let remember = try connection.statement("INSERT INTO removed_rows (revision, pid, pk, subject) VALUES (?, ?, ?, ?)")
+                for (position, grant) in grants.enumerated() {
+                    let resolved: (subject: Int64, pid: Int64)?
+                    do {
+                        resolved = try resolver.resolve(grant)
+                    } catch let error as StoreError where grants.count > 1 {
+                        throw StoreError(error.code, "item \(position + 1) of \(grants.count): \(error.message)")
+                    }
+                    guard let (subject, pid) = resolved else { continue }
+                    if granting {
+                        if let pk = grant.pk {
+                            insertObject.reset()
+                            try insertObject.run(.integer(pid), .text(pk), .integer(subject), .revision(revision))
+                        } else {
+                            insertModel.reset()
+                            try insertModel.run(.integer(subject), .integer(pid), .revision(revision))
+                        }
+                        count += connection.changes
+                    } else {
+                        if let pk = grant.pk {
+                            deleteObject.reset()
+                            try deleteObject.run(.integer(pid), .text(pk), .integer(subject))
+                        } else {
+                            deleteModel.reset()
+                            try deleteModel.run(.integer(subject), .integer(pid))
+                        }
+                        guard connection.changes > 0 else { continue }
+                        count += 1
+                        remember.reset()
+                        try remember.run(.revision(revision), .integer(pid), .optional(grant.pk), .integer(subject))
+                    }
+                }
+                guard count > 0 else {
+                    return BulkOutcome(revision: current, count: 0, requested: grants.count, event: nil)
+                }
+                let event = ChangeEvent(
+                    revision: revision, kind: granting ? .bulkGranted : .bulkRevoked, time: Self.now(), count: count, actor: actor
+                )
+                try record(event)
+                return BulkOutcome(revision: revision, count: count, requested: grants.count, event: event)
+            }
+        }
+    }
+
+    /// guardian's `clean_orphan_obj_perms` for one content type: removes every object grant on
+    /// a pk that is not in `livePKs`, in one transaction with one `ORPHANS_PRUNED` event. The
+    /// live pks stream through a temporary table, so their number has no limit.
+    public func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String? = nil)
+        throws(StoreError) -> BulkOutcome
+    {
+        try locked {
+            let current = try latestRevision()
+            let revision = current.next
+            return try connection.transaction {
+                try connection.execute("CREATE TEMP TABLE IF NOT EXISTS live_pks (pk TEXT PRIMARY KEY) WITHOUT ROWID")
+                try connection.execute("DELETE FROM live_pks")
+                let insert = try connection.statement("INSERT OR IGNORE INTO live_pks (pk) VALUES (?)")
+                var requested = 0
+                for (position, pk) in livePKs.enumerated() {
+                    do throws(ValidationError) { try Limits.checkIdentifier(pk, field: "live_pks[\(position)]") } catch {
+                        throw StoreError.invalid(error)
+                    }
+                    insert.reset()
+                    try insert.run(.text(pk))
+                    requested += 1
+                }
+                let orphans = "FROM object_grants WHERE pk NOT IN (SELECT pk FROM live_pks) AND pid IN "
+                    + "(SELECT pid FROM permissions JOIN content_types USING (ctid) WHERE name = ?)"
+                try connection.statement("INSERT INTO removed_rows (revision, pid, pk, subject) SELECT ?, pid, pk, subject " + orphans)
+                    .run(.revision(revision), .text(contentType.description))
+                try connection.statement("DELETE " + orphans).run(.text(contentType.description))
+                let count = connection.changes
+                try connection.execute("DELETE FROM live_pks")
+                guard count > 0 else {
+                    try connection.statement("DELETE FROM removed_rows WHERE revision = ?").run(.revision(revision))
+                    return BulkOutcome(revision: current, count: 0, requested: requested, event: nil)
+                }
+                let event = ChangeEvent(revision: revision, kind: .orphansPruned, time: Self.now(), count: count, actor: actor)
+                try record(event)
+                return BulkOutcome(revision: revision, count: count, requested: requested, event: event)
+            }
+        }
+    }
+}
+
+/// Subject and permission ids for a bulk call, cached: a bulk names few distinct ones. Keys
+/// are byte-exact (`ExactString`): `Subject`'s own equality is Swift's canonical equivalence.
+struct Resolver {
+    let store: SQLiteStore
+    /// Whether unknown names are errors (grants) or skipped (revokes).
+    let required: Bool
+    private var users: [ExactString: Int64?] = [:]
+    private var groups: [ExactString: Int64?] = [:]
+    /// Content types and codenames are ASCII, where Swift's equality is byte equality.
+    private var permissions: [PermissionRef: Result<Int64, StoreError>] = [:]
+
+    init(store: SQLiteStore, required: Bool) {
+        self.store = store
+        self.required = required
+    }
+
+    /// The subject key and `pid`, or `nil` when a revoke names something unknown.
+    mutating func resolve(_ grant: Grant) throws -> (subject: Int64, pid: Int64)? {
+        let subject: Int64?
+        switch grant.subject {
+        case .user(let id):
+            if let cached = users[ExactString(id)] { subject = cached } else {
+                subject = try store.userKey(id)
+                users[ExactString(id)] = subject
+            }
+        case .group(let name):
+            if let cached = groups[ExactString(name)] { subject = cached } else {
+                subject = try store.groupID(name).map { -$0 }
+                groups[ExactString(name)] = subject
+            }
+        }
+        let pid: Result<Int64, StoreError>
+        if let cached = permissions[grant.permission] { pid = cached } else {
+            pid = try store.permissionID(grant.permission)
+            permissions[grant.permission] = pid
+        }
+        guard let subject else {
+            if required { throw SQLiteStore.unknownSubject(grant.subject) }
+            return nil
+        }
+        switch pid {
+        case .success(let pid): return (subject, pid)
+        case .failure(let error):
+            if required { throw error }
+            return nil
+        }
+    }
+}

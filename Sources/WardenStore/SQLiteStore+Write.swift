@@ -1,0 +1,273 @@
+import WardenModel
+
+/// What a committed (or idempotently skipped) write did.
+public struct WriteOutcome: Hashable, Sendable {
+    /// The revision the write committed at; the current revision when it changed nothing and
+    /// recorded nothing.
+    public let revision: Revision
+    /// Whether the permission state changed.
+    public let changed: Bool
+    /// The event committed with the write: the change's event, a role-permission failure, or
+    /// `nil` when nothing was recorded (an idempotent no-op).
+    public let event: ChangeEvent?
+}
+
+extension SQLiteStore {
+    /// Commits one change, with its event, at the next revision.
+    ///
+    /// - Object grants, users, groups and memberships: a change that breaks a rule or names an
+    ///   unknown subject or permission throws (`INVALID_ARGUMENT`, `NOT_FOUND`,
+    ///   `ALREADY_EXISTS`) and writes nothing; one that changes nothing (a grant already held)
+    ///   writes nothing and reports `changed: false`.
+    /// - Model-level grants and revokes (role-permission operations) always record their
+    ///   outcome: a failure commits `ROLE_PERMISSION_OPERATION_FAILED` with `invalid_type`
+    ///   (the codename belongs to another content type), `not_found` (unknown subject or
+    ///   permission, or a revoke of what is not held) or `already_exists` (a grant already
+    ///   held). Those with `invalid_type` and an unknown subject or permission then also throw,
+    ///   carrying the committed event; the other two report `changed: false`.
+    public func apply(_ change: Change, actor: String? = nil) throws(StoreError) -> WriteOutcome {
+        try validate(change)
+        return try locked {
+            let current = try latestRevision()
+            let revision = current.next
+            var thrown: StoreError?
+            let outcome: WriteOutcome = try connection.transaction {
+                switch try perform(change, at: revision) {
+                case .unchanged:
+                    return WriteOutcome(revision: current, changed: false, event: nil)
+                case .changed:
+                    let event = ChangeEvent(revision: revision, kind: change.eventKind, time: Self.now(), change: change, actor: actor)
+                    try record(event)
+                    return WriteOutcome(revision: revision, changed: true, event: event)
+                case .roleFailure(let failure, let message, let error):
+                    let event = ChangeEvent(
+                        revision: revision, kind: .rolePermissionOperationFailed, time: Self.now(), failure: failure,
+                        attempted: change, message: message, actor: actor
+                    )
+                    try record(event)
+                    thrown = error.map { StoreError($0.code, $0.message, event: event) }
+                    return WriteOutcome(revision: revision, changed: false, event: event)
+                }
+            }
+            if let thrown { throw thrown }
+            return outcome
+        }
+    }
+
+    /// What `perform` did.
+    enum Performed {
+        case unchanged
+        case changed
+        /// A role-permission operation failed; the event is recorded and, with `error`, thrown.
+        case roleFailure(RolePermissionFailure, String, StoreError?)
+    }
+
+    /// The rules of fields that are plain strings in `Change` (the model types check theirs).
+    func validate(_ change: Change) throws(StoreError) {
+        do {
+            switch change {
+            case .deleteUser(let id): try Limits.checkIdentifier(id, field: "user.id")
+            case .putGroup(let name), .deleteGroup(let name): try Limits.checkName(name, field: "group.name")
+            case .addMember(let user, let group), .removeMember(let user, let group):
+                try Limits.checkIdentifier(user, field: "user.id")
+                try Limits.checkName(group, field: "group.name")
+            case .deleteObject(_, let pk): try Limits.checkIdentifier(pk, field: "object.pk")
+            case .putUser, .register, .grant, .revoke: break
+            }
+        } catch {
+            throw .invalid(error)
+        }
+    }
+
+    /// Runs the change's SQL inside the caller's transaction.
+    func perform(_ change: Change, at revision: Revision) throws -> Performed {
+        switch change {
+        case .putUser(let user): return try putUser(user)
+        case .deleteUser(let id):
+            guard let uid = try userKey(id) else { return .unchanged }
+            try deleteSubject(uid)
+            try connection.statement("DELETE FROM members WHERE uid = ?").run(.integer(uid))
+            try connection.statement("DELETE FROM users WHERE uid = ?").run(.integer(uid))
+            return .changed
+        case .putGroup(let name):
+            try connection.statement("INSERT OR IGNORE INTO groups (name) VALUES (?)").run(.text(name))
+            return connection.changes > 0 ? .changed : .unchanged
+        case .deleteGroup(let name):
+            guard let gid = try groupID(name) else { return .unchanged }
+            try deleteSubject(-gid)
+            try connection.statement("DELETE FROM members WHERE gid = ?").run(.integer(gid))
+            try connection.statement("DELETE FROM groups WHERE gid = ?").run(.integer(gid))
+            return .changed
+        case .addMember(let user, let group):
+            guard let uid = try userKey(user) else { throw StoreError(.notFound, "user: \"\(user)\" is not registered") }
+            guard let gid = try groupID(group) else { throw StoreError(.notFound, "group: \"\(group)\" is not registered") }
+            try connection.statement("INSERT OR IGNORE INTO members (uid, gid) VALUES (?, ?)").run(.integer(uid), .integer(gid))
+            return connection.changes > 0 ? .changed : .unchanged
+        case .removeMember(let user, let group):
+            guard let uid = try userKey(user), let gid = try groupID(group) else { return .unchanged }
+            try connection.statement("DELETE FROM members WHERE uid = ? AND gid = ?").run(.integer(uid), .integer(gid))
+            return connection.changes > 0 ? .changed : .unchanged
+        case .register(let type): return try register(type)
+        case .grant(let grant): return try grant.pk == nil ? grantModel(grant, at: revision) : grantObject(grant, at: revision)
+        case .revoke(let grant): return try grant.pk == nil ? revokeModel(grant) : revokeObject(grant)
+        case .deleteObject(let type, let pk):
+            try connection.statement(
+                "DELETE FROM object_grants WHERE pk = ? AND pid IN "
+                    + "(SELECT pid FROM permissions JOIN content_types USING (ctid) WHERE name = ?)"
+            ).run(.text(pk), .text(type.description))
+            return connection.changes > 0 ? .changed : .unchanged
+        }
+    }
+
+    private func putUser(_ user: User) throws -> Performed {
+        if let username = user.username {
+            let owner = try connection.statement("SELECT id FROM users WHERE username = ? AND id != ?").bind(.text(username), .text(user.id))
+            if try owner.step() {
+                throw StoreError(.alreadyExists, "user.username: \"\(username)\" already belongs to user \"\(try owner.text(0))\"")
+            }
+        }
+        let existing = try connection.statement("SELECT username, is_active, is_superuser FROM users WHERE id = ?").bind(.text(user.id))
+        if try existing.step() {
+            let same = try existing.optionalText(0).map(ExactString.init) == user.username.map(ExactString.init)
+                && (existing.int64(1) != 0) == user.isActive && (existing.int64(2) != 0) == user.isSuperuser
+            if same { return .unchanged }
+            try connection.statement("UPDATE users SET username = ?, is_active = ?, is_superuser = ? WHERE id = ?")
+                .run(.optional(user.username), .bool(user.isActive), .bool(user.isSuperuser), .text(user.id))
+        } else {
+            try connection.statement("INSERT INTO users (id, username, is_active, is_superuser) VALUES (?, ?, ?, ?)")
+                .run(.text(user.id), .optional(user.username), .bool(user.isActive), .bool(user.isSuperuser))
+        }
+        return .changed
+    }
+
+    private func register(_ type: ContentType) throws -> Performed {
+        try connection.statement("INSERT OR IGNORE INTO content_types (name) VALUES (?)").run(.text(type.name.description))
+        var changed = connection.changes > 0
+        let ctid = try connection.statement("SELECT ctid FROM content_types WHERE name = ?").bind(.text(type.name.description))
+        _ = try ctid.step()
+        let id = ctid.int64(0)
+        for codename in type.codenames {
+            try connection.statement("INSERT OR IGNORE INTO permissions (ctid, codename) VALUES (?, ?)").run(.integer(id), .text(codename))
+            changed = changed || connection.changes > 0
+        }
+        return changed ? .changed : .unchanged
+    }
+
+    /// Removes every grant of a subject (the first half of a user or group cascade).
+    private func deleteSubject(_ subject: Int64) throws {
+        try connection.statement("DELETE FROM model_grants WHERE subject = ?").run(.integer(subject))
+        try connection.statement("DELETE FROM object_grants WHERE subject = ?").run(.integer(subject))
+    }
+
+    // MARK: Grants
+
+    private func grantObject(_ grant: Grant, at revision: Revision) throws -> Performed {
+        guard let subject = try subjectKey(grant.subject) else { throw Self.unknownSubject(grant.subject) }
+        let pid = try permissionID(grant.permission).get()
+        try connection.statement("INSERT OR IGNORE INTO object_grants (pid, pk, subject, revision) VALUES (?, ?, ?, ?)")
+            .run(.integer(pid), .text(grant.pk!), .integer(subject), .revision(revision))
+        return connection.changes > 0 ? .changed : .unchanged
+    }
+
+    private func revokeObject(_ grant: Grant) throws -> Performed {
+        guard let subject = try subjectKey(grant.subject), case .success(let pid) = try permissionID(grant.permission) else {
+            return .unchanged
+        }
+        try connection.statement("DELETE FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
+            .run(.integer(pid), .text(grant.pk!), .integer(subject))
+        return connection.changes > 0 ? .changed : .unchanged
+    }
+
+    private func grantModel(_ grant: Grant, at revision: Revision) throws -> Performed {
+        guard let subject = try subjectKey(grant.subject) else {
+            let error = Self.unknownSubject(grant.subject)
+            return .roleFailure(.notFound, error.message, error)
+        }
+        let pid: Int64
+        switch try permissionID(grant.permission) {
+        case .success(let id): pid = id
+        case .failure(let error): return .roleFailure(error.code == .notFound ? .notFound : .invalidType, error.message, error)
+        }
+        try connection.statement("INSERT OR IGNORE INTO model_grants (subject, pid, revision) VALUES (?, ?, ?)")
+            .run(.integer(subject), .integer(pid), .revision(revision))
+        if connection.changes > 0 { return .changed }
+        return .roleFailure(.alreadyExists, "\(grant.subject) already holds \(grant.permission)", nil)
+    }
+
+    private func revokeModel(_ grant: Grant) throws -> Performed {
+        guard let subject = try subjectKey(grant.subject) else {
+            let error = Self.unknownSubject(grant.subject)
+            return .roleFailure(.notFound, error.message, error)
+        }
+        let pid: Int64
+        switch try permissionID(grant.permission) {
+        case .success(let id): pid = id
+        case .failure(let error): return .roleFailure(error.code == .notFound ? .notFound : .invalidType, error.message, error)
+        }
+        try connection.statement("DELETE FROM model_grants WHERE subject = ? AND pid = ?").run(.integer(subject), .integer(pid))
+        if connection.changes > 0 { return .changed }
+        return .roleFailure(.notFound, "\(grant.subject) does not hold \(grant.permission)", nil)
+    }
+
+    // MARK: Lookups
+
+    func userKey(_ id: String) throws -> Int64? {
+        let statement = try connection.statement("SELECT uid FROM users WHERE id = ?").bind(.text(id))
+        return try statement.step() ? statement.int64(0) : nil
+    }
+
+    func groupID(_ name: String) throws -> Int64? {
+        let statement = try connection.statement("SELECT gid FROM groups WHERE name = ?").bind(.text(name))
+        return try statement.step() ? statement.int64(0) : nil
+    }
+
+    /// A user's `uid`, or minus a group's `gid`.
+    func subjectKey(_ subject: Subject) throws -> Int64? {
+        switch subject {
+        case .user(let id): try userKey(id)
+        case .group(let name): try groupID(name).map { -$0 }
+        }
+    }
+
+    static func unknownSubject(_ subject: Subject) -> StoreError {
+        switch subject {
+        case .user(let id): StoreError(.notFound, "user: \"\(id)\" is not registered")
+        case .group(let name): StoreError(.notFound, "group: \"\(name)\" is not registered")
+        }
+    }
+
+    /// The permission's `pid`; `NOT_FOUND` if no type has the codename, `INVALID_ARGUMENT`
+    /// naming the types that do when the named type does not.
+    func permissionID(_ permission: PermissionRef) throws -> Result<Int64, StoreError> {
+        let statement = try connection.statement(
+            "SELECT pid, name FROM permissions JOIN content_types USING (ctid) WHERE codename = ? AND name LIKE ? ESCAPE '\\'"
+        ).bind(.text(permission.codename), .text(permission.contentType.appLabel.replacingOccurrences(of: "_", with: "\\_") + ".%"))
+        var others: [String] = []
+        while try statement.step() {
+            let name = try statement.text(1)
+            if ExactString(name) == ExactString(permission.contentType.description) { return .success(statement.int64(0)) }
+            others.append(name)
+        }
+        if others.isEmpty {
+            return .failure(StoreError(.notFound, "permission: \"\(permission)\" is not registered for content type \(permission.contentType)"))
+        }
+        return .failure(
+            StoreError(
+                .invalidArgument,
+                "permission: \"\(permission.codename)\" belongs to \(others.sorted().joined(separator: " and ")), "
+                    + "not to content type \(permission.contentType)"
+            )
+        )
+    }
+
+    /// Appends an event's changelog row.
+    func record(_ event: ChangeEvent) throws {
+        var payload = EventPayload(event.change ?? event.attempted, attempted: event.change == nil && event.attempted != nil)
+        payload.count = event.count
+        payload.failure = event.failure?.rawValue
+        payload.message = event.message
+        payload.actor = event.actor
+        try connection.statement("INSERT INTO changelog (revision, time, kind, payload) VALUES (?, ?, ?, ?)")
+            .run(.revision(event.revision), .integer(event.time), .text(event.kind.rawValue), .text(payload.encoded()))
+    }
+}

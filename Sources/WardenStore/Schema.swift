@@ -1,0 +1,74 @@
+/// The database schema and its migrations. `PRAGMA user_version` holds the schema version; a
+/// file at an older version is upgraded in place, one migration per transaction, when opened.
+/// A file from a newer Warden is refused (`FAILED_PRECONDITION`), never modified.
+///
+/// Subjects are stored as one integer, `subject`: a user's `uid`, or minus a group's `gid`.
+/// Cascades are explicit deletes in the store's write code, not foreign-key triggers, so every
+/// row a write removes is a row the code names.
+enum Schema {
+    /// The version this build writes.
+    static var current: Int { migrations.count }
+
+    /// `migrations[n]` upgrades a file from version `n` to `n + 1`.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE users (
+            uid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            username TEXT UNIQUE,
+            is_active INTEGER NOT NULL,
+            is_superuser INTEGER NOT NULL
+        );
+        CREATE TABLE groups (
+            gid INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE members (
+            uid INTEGER NOT NULL,
+            gid INTEGER NOT NULL,
+            PRIMARY KEY (uid, gid)
+        ) WITHOUT ROWID;
+        CREATE INDEX members_by_group ON members (gid);
+        CREATE TABLE content_types (
+            ctid INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE permissions (
+            pid INTEGER PRIMARY KEY,
+            ctid INTEGER NOT NULL,
+            codename TEXT NOT NULL,
+            UNIQUE (ctid, codename)
+        );
+        CREATE TABLE model_grants (
+            subject INTEGER NOT NULL,
+            pid INTEGER NOT NULL,
+            revision INTEGER NOT NULL,
+            PRIMARY KEY (subject, pid)
+        ) WITHOUT ROWID;
+        CREATE TABLE object_grants (
+            pid INTEGER NOT NULL,
+            pk TEXT NOT NULL,
+            subject INTEGER NOT NULL,
+            revision INTEGER NOT NULL,
+            PRIMARY KEY (pid, pk, subject)
+        ) WITHOUT ROWID;
+        CREATE INDEX object_grants_by_subject ON object_grants (subject);
+        CREATE INDEX object_grants_by_revision ON object_grants (revision);
+        CREATE TABLE changelog (
+            revision INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL
+        );
+        -- Rows removed by a bulk revoke or an orphan prune, which emit one summary event: what
+        -- a follower replays. Pruned with the changelog.
+        CREATE TABLE removed_rows (
+            revision INTEGER NOT NULL,
+            pid INTEGER NOT NULL,
+            pk TEXT,
+            subject INTEGER NOT NULL
+        );
+        CREATE INDEX removed_rows_by_revision ON removed_rows (revision);
+        """
+    ]
+}

@@ -1,0 +1,54 @@
+import WardenModel
+
+/// Why the store refused or failed a request. The service layer maps `code` to a wire status;
+/// `message` is safe for clients (it names the field and the rule, never a file path or an
+/// SQLite message), `cause` is for the log.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    /// The kind of failure.
+    public enum Code: String, Hashable, Sendable {
+        /// A field breaks its rule, or the write names things that do not fit together.
+        case invalidArgument = "INVALID_ARGUMENT"
+        /// Something the write relies on is not registered.
+        case notFound = "NOT_FOUND"
+        /// The write would take something another entity holds (a username).
+        case alreadyExists = "ALREADY_EXISTS"
+        /// The requested revision is older than the oldest the changelog retains.
+        case outOfRange = "OUT_OF_RANGE"
+        /// The database stayed locked by another process past the busy timeout.
+        case unavailable = "UNAVAILABLE"
+        /// The database file is unusable (newer schema, corrupt, unreadable).
+        case failedPrecondition = "FAILED_PRECONDITION"
+        /// An unexpected SQLite failure.
+        case `internal` = "INTERNAL"
+    }
+
+    public let code: Code
+    public let message: String
+    /// The underlying cause, for logs only.
+    public let cause: String?
+    /// For `OUT_OF_RANGE`: the oldest revision the changelog still holds.
+    public let oldestRetained: Revision?
+    /// For a failed role-permission operation: the `ROLE_PERMISSION_OPERATION_FAILED` event that
+    /// was committed before the error was thrown.
+    public let event: ChangeEvent?
+
+    public init(
+        _ code: Code, _ message: String, cause: String? = nil, oldestRetained: Revision? = nil, event: ChangeEvent? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+        self.oldestRetained = oldestRetained
+        self.event = event
+    }
+
+    static func invalid(_ error: ValidationError) -> StoreError { StoreError(.invalidArgument, error.description) }
+
+    static func sqlite(_ error: SQLiteError) -> StoreError {
+        error.isBusy
+            ? StoreError(.unavailable, "the database is locked by another process; retry", cause: error.description)
+            : StoreError(.internal, "the store failed", cause: error.description)
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" + (cause.map { " (\($0))" } ?? "") }
+}

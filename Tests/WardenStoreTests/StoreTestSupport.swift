@@ -1,0 +1,64 @@
+import Foundation
+import WardenIndex
+import WardenModel
+import WardenService
+import WardenStore
+
+/// A database file in a fresh temporary folder, removed when the test ends.
+final class TemporaryDatabase {
+    let folder: URL
+    var path: String { folder.appendingPathComponent("warden.db").path }
+
+    init() {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-test-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
+
+    func open(_ options: SQLiteStore.Options = .init()) throws -> SQLiteStore { try SQLiteStore(path: path, options: options) }
+}
+
+/// Shorthands for building changes in tests.
+enum Fixture {
+    static let car = try! ContentTypeName("drivers.car")
+    static let order = try! ContentTypeName("shop.order")
+    static let file = try! ContentTypeName("files.file")
+
+    static func permission(_ type: ContentTypeName, _ codename: String) -> PermissionRef {
+        try! PermissionRef(contentType: type, codename: codename)
+    }
+
+    static func grant(_ subject: Subject, _ type: ContentTypeName, _ codename: String, _ pk: String? = nil) -> Grant {
+        try! Grant(subject: subject, permission: permission(type, codename), pk: pk)
+    }
+
+    static func user(_ id: String, _ username: String? = nil, active: Bool = true, superuser: Bool = false) -> User {
+        try! User(id: id, username: username, isActive: active, isSuperuser: superuser)
+    }
+
+    /// Types, users 1–3 (2 is `joe`), group `editors` with user 1.
+    static let basics: [Change] = [
+        .register(try! ContentType(name: car, custom: ["drive_car"])),
+        .register(try! ContentType(name: order)),
+        .register(try! ContentType(name: file, custom: ["read_file"])),
+        .putUser(user("1", "ada")),
+        .putUser(user("2", "joe")),
+        .putUser(user("3")),
+        .putGroup(name: "editors"),
+        .addMember(user: "1", group: "editors"),
+    ]
+}
+
+/// A byte-exact, order-free fingerprint of a batch of changes: two states are equal when their
+/// fingerprints are. (`Change`'s own equality would use Swift's canonical string equivalence.)
+func fingerprint(_ changes: [Change]) -> [[UInt8]] {
+    changes.map { Array(String(reflecting: $0).utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+}
+
+/// Whether the replica's index holds exactly what the database holds.
+func indexEqualsDatabase(_ index: PermissionIndex, _ store: SQLiteStore) throws -> Bool {
+    let snapshot = try store.snapshot()
+    let exported = index.export()
+    return exported.revision == snapshot.revision && fingerprint(exported.value) == fingerprint(snapshot.changes)
+}
