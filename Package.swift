@@ -33,7 +33,10 @@ let package = Package(
         // Seeded random numbers for the property tests and the benchmark; not in any product.
         .target(name: "WardenTestSupport"),
         .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),
-        .testTarget(name: "WardenStoreTests", dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService"]),
+        .testTarget(
+            name: "WardenStoreTests",
+            dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite"]
+        ),
         .testTarget(
             name: "WardenIndexTests",
             dependencies: ["WardenModel", "WardenIndex", "WardenTestSupport"],

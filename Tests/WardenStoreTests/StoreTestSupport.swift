@@ -62,3 +62,32 @@ func indexEqualsDatabase(_ index: PermissionIndex, _ store: SQLiteStore) throws 
     let exported = index.export()
     return exported.revision == snapshot.revision && fingerprint(exported.value) == fingerprint(snapshot.changes)
 }
+
+import CSQLite
+
+/// Raw access to a database file, to do what Warden never does (stamp a newer schema version).
+struct SQLiteStoreProbe {
+    let handle: OpaquePointer
+
+    struct Failure: Error { let message: String }
+
+    init(path: String) throws {
+        var handle: OpaquePointer?
+        guard sqlite3_open(path, &handle) == SQLITE_OK, let handle else { throw Failure(message: "cannot open \(path)") }
+        self.handle = handle
+    }
+
+    func execute(_ sql: String) throws {
+        defer { sqlite3_close(handle) }
+        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw Failure(message: String(cString: sqlite3_errmsg(handle))) }
+    }
+
+    func value(_ sql: String) throws -> String {
+        defer { sqlite3_close(handle) }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK else { throw Failure(message: "prepare") }
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) else { return "" }
+        return String(cString: text)
+    }
+}
