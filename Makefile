@@ -1,7 +1,7 @@
 # Warden — the tasks. `make run` and `make test` are the README's two set-up commands.
 SWIFT ?= swift
 
-.PHONY: all deps build run test bench bench-smoke clean
+.PHONY: all deps build run test crash-test bench bench-smoke clean
 
 all: build
 
@@ -24,6 +24,10 @@ run: deps
 # Unit tests, semantic vectors and property tests (Swift Testing and XCTest).
 test: deps
 	$(SWIFT) test
+
+# The kill -9 test with 20 rounds (the test suite runs 3).
+crash-test: deps
+	WARDEN_CRASH_ROUNDS=$${ROUNDS:-20} $(SWIFT) test --filter ProcessTests
 
 # The index benchmark of docs/benchmarks.md: 10k users, 200 groups, 100k objects, 1M grants.
 bench: deps

@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "CHeapStats", path: "Benchmarks/CHeapStats"),
         // Seeded random numbers for the property tests and the benchmark; not in any product.
         .target(name: "WardenTestSupport"),
+        // A real process that writes and acknowledges, for the multi-process and kill -9 tests.
+        .executableTarget(name: "warden-store-child", dependencies: ["WardenModel", "WardenStore"], path: "Tests/StoreChild"),
         .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),
         .testTarget(
             name: "WardenStoreTests",
