@@ -1,7 +1,7 @@
 # Warden — the tasks. `make run` and `make test` are the README's two set-up commands.
 SWIFT ?= swift
 
-.PHONY: all deps build run test crash-test bench bench-smoke clean
+.PHONY: all deps build run test crash-test bench bench-store bench-smoke clean
 
 all: build
 
@@ -33,9 +33,14 @@ crash-test: deps
 bench: deps
 	$(SWIFT) run -c release WardenBench
 
+# The store benchmark of docs/benchmarks.md: bulk grant, cold load, durable single grants.
+bench-store: deps
+	$(SWIFT) run -c release WardenStoreBench
+
 # The same benchmark on a 0.5% data set, in debug: proves it runs; its figures mean nothing.
 bench-smoke: deps
 	$(SWIFT) run WardenBench --scale 0.005
+	$(SWIFT) run WardenStoreBench --scale 0.005
 
 clean:
 	rm -rf .build

@@ -29,9 +29,14 @@ let package = Package(
             dependencies: ["WardenModel", "WardenIndex", "CHeapStats", "WardenTestSupport"],
             path: "Benchmarks/WardenBench"
         ),
+        .executableTarget(
+            name: "WardenStoreBench",
+            dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenService", "WardenTestSupport"],
+            path: "Benchmarks/WardenStoreBench"
+        ),
         .target(name: "CHeapStats", path: "Benchmarks/CHeapStats"),
         // Seeded random numbers for the property tests and the benchmark; not in any product.
-        .target(name: "WardenTestSupport"),
+        .target(name: "WardenTestSupport", dependencies: ["WardenModel"]),
         // A real process that writes and acknowledges, for the multi-process and kill -9 tests.
         .executableTarget(name: "warden-store-child", dependencies: ["WardenModel", "WardenStore"], path: "Tests/StoreChild"),
         .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),

@@ -67,73 +67,18 @@ if let position = CommandLine.arguments.firstIndex(of: "--scale"), position + 1 
 }
 func scaled(_ n: Int) -> Int { max(1, Int(Double(n) * scale)) }
 
-let userCount = scaled(10_000)
-let groupCount = max(4, scaled(200))
-let experimentCount = scaled(80_000)
-let carCount = scaled(20_000)
-let grantTarget = scaled(1_000_000)
-let bigListCount = scaled(50_000)
-let hotObjectUsers = 100
-
-nonisolated(unsafe) var random = SplitMix64(seed: 2026)
+let data = try BenchmarkDataSet(scale: scale)
+let userCount = data.userCount
+let experimentCount = data.experimentCount
+let smallUsers = data.smallUsers
+let carPerms = data.carPerms
+let hotPK = BenchmarkDataSet.hotPK
+func userID(_ n: Int) -> String { BenchmarkDataSet.userID(n) }
+nonisolated(unsafe) var random = SplitMix64(seed: 2027)
 let heapBefore = heapInUse()
 let rssBefore = residentBytes()
-let experiment = try ContentTypeName("lab.experiment")
-let car = try ContentTypeName("drivers.car")
-let experimentType = try ContentType(name: experiment, custom: ["publish_experiment"])
-let carType = try ContentType(name: car, custom: ["drive_car"])
-let experimentPerms = try experimentType.codenames.map { try PermissionRef(contentType: experiment, codename: $0) }
-let carPerms = try carType.codenames.map { try PermissionRef(contentType: car, codename: $0) }
-
-func userID(_ n: Int) -> String { String(n + 1) }
-func groupName(_ n: Int) -> String { "group-\(n)" }
-
-var changes: [Change] = [.register(experimentType), .register(carType)]
-for n in 0..<userCount {
-    changes.append(.putUser(try User(id: userID(n), username: "user\(n)", isSuperuser: n == userCount - 1)))
-}
-for n in 0..<groupCount { changes.append(.putGroup(name: groupName(n))) }
-// Users 0 and 1..100 ("small" users) belong to no group; everyone else to 1–3 groups.
-let smallUsers = 1...min(100, userCount - 2)
-for n in (smallUsers.upperBound + 1)..<userCount {
-    for _ in 0..<Int.random(in: 1...3, using: &random) {
-        changes.append(.addMember(user: userID(n), group: groupName(Int.random(in: 0..<groupCount, using: &random))))
-    }
-}
-var grants: [Grant] = []
-grants.reserveCapacity(grantTarget)
-// User 0 views ~50k experiments directly.
-for pk in 0..<bigListCount { grants.append(try Grant(subject: .user(userID(0)), permission: experimentPerms[3], pk: String(pk))) }
-// Small users hold exactly 10 experiments each.
-for n in smallUsers {
-    for k in 0..<10 {
-        let pk = String((n * 7919 + k * 104_729) % experimentCount)
-        grants.append(try Grant(subject: .user(userID(n)), permission: experimentPerms[1], pk: pk))
-    }
-}
-// The hot experiment "424242" (outside the numeric range) is held by 100 users directly
-// (the small users, whose lists then hold 11 objects).
-let hotPK = "424242"
-for n in 0..<min(hotObjectUsers, userCount - 1) {
-    grants.append(try Grant(subject: .user(userID(1 + n)), permission: experimentPerms[3], pk: hotPK))
-}
-// Model grants: a few groups may change every car.
-for n in 0..<min(10, groupCount) { grants.append(try Grant(subject: .group(groupName(n)), permission: carPerms[1])) }
-// The rest: random object grants, a tenth to groups, 80% on experiments.
-while grants.count < grantTarget {
-    let toGroup = Int.random(in: 0..<10, using: &random) == 0
-    let subject: Subject = toGroup
-        ? .group(groupName(Int.random(in: 0..<groupCount, using: &random)))
-        : .user(userID(Int.random(in: (smallUsers.upperBound + 1)..<userCount, using: &random)))
-    if Int.random(in: 0..<5, using: &random) > 0 {
-        let permission = experimentPerms[Int.random(in: 0..<experimentPerms.count, using: &random)]
-        grants.append(try Grant(subject: subject, permission: permission, pk: String(Int.random(in: 0..<experimentCount, using: &random))))
-    } else {
-        let permission = carPerms[Int.random(in: 0..<carPerms.count, using: &random)]
-        grants.append(try Grant(subject: subject, permission: permission, pk: "car-\(Int.random(in: 0..<carCount, using: &random))"))
-    }
-}
-changes += grants.map(Change.grant)
+var grants = data.grants
+var changes = data.schema + grants.map(Change.grant)
 
 // MARK: Build
 

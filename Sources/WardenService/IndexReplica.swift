@@ -13,7 +13,7 @@ import WardenStore
 /// Writes go to the store first; the index applies them before the write returns, so a caller
 /// reads its own writes. The index is never ahead of the store and applies revisions in order.
 public final class IndexReplica: @unchecked Sendable {
-    public let store: SQLiteStore
+    public let store: any PermissionStore
     public let index: PermissionIndex
     /// Serializes writes and catch-ups, so revisions reach the index in order.
     private let lock = NSLock()
@@ -23,7 +23,7 @@ public final class IndexReplica: @unchecked Sendable {
     private var stopFollowing = false
 
     /// Loads the store into a new index.
-    public init(store: SQLiteStore, settings: PermissionIndex.Settings = .init()) throws(StoreError) {
+    public init(store: any PermissionStore, settings: PermissionIndex.Settings = .init()) throws(StoreError) {
         self.store = store
         self.index = PermissionIndex(settings: settings)
         try reload()
@@ -56,6 +56,16 @@ public final class IndexReplica: @unchecked Sendable {
                 if error.event != nil { try? catchUpLocked() }
                 throw error
             }
+        }
+    }
+
+    /// Commits several changes in one transaction (each with its own revision and event) and
+    /// applies them to the index.
+    public func apply(batch changes: [Change], actor: String? = nil) throws(StoreError) -> [WriteOutcome] {
+        try serialized { () throws(StoreError) in
+            let outcomes = try store.apply(batch: changes, actor: actor)
+            try catchUpLocked()
+            return outcomes
         }
     }
 

@@ -17,13 +17,13 @@ extension SQLiteStore {
     /// Grants every grant of `grants` in one transaction, with one `BULK_GRANTED` event and no
     /// per-row events. Any unknown subject or permission refuses the whole call (nothing is
     /// written) with an error naming the item's position.
-    public func bulkGrant(_ grants: [Grant], actor: String? = nil) throws(StoreError) -> BulkOutcome {
+    public func bulkGrant(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome {
         try bulk(grants, granting: true, actor: actor)
     }
 
     /// Revokes every grant of `grants` in one transaction, with one `BULK_REVOKED` event.
     /// Unknown subjects and permissions revoke nothing, as single revokes do.
-    public func bulkRevoke(_ grants: [Grant], actor: String? = nil) throws(StoreError) -> BulkOutcome {
+    public func bulkRevoke(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome {
         try bulk(grants, granting: false, actor: actor)
     }
 
@@ -89,7 +89,7 @@ extension SQLiteStore {
     /// guardian's `clean_orphan_obj_perms` for one content type: removes every object grant on
     /// a pk that is not in `livePKs`, in one transaction with one `ORPHANS_PRUNED` event. The
     /// live pks stream through a temporary table, so their number has no limit.
-    public func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String? = nil)
+    public func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String?)
         throws(StoreError) -> BulkOutcome
     {
         try locked {

@@ -91,7 +91,7 @@ extension SQLiteStore {
 
     /// Changelog events after `revision`, oldest first, at most `limit`. `OUT_OF_RANGE` (naming
     /// the oldest retained revision) when events after `revision` have been pruned.
-    public func events(after revision: Revision, limit: Int = 1000) throws(StoreError) -> [ChangeEvent] {
+    public func events(after revision: Revision, limit: Int) throws(StoreError) -> [ChangeEvent] {
         try locked {
             let oldest = Revision(UInt64(try connection.integer("SELECT COALESCE(MIN(revision), 0) FROM changelog")))
             let latest = try latestRevision()
@@ -160,7 +160,7 @@ extension SQLiteStore {
     /// Deletes changelog rows past the policy (and the replay rows of deleted summaries);
     /// returns how many events went.
     @discardableResult
-    public func pruneChangelog(_ policy: RetentionPolicy, now: Int64 = SQLiteStore.now()) throws(StoreError) -> Int {
+    public func pruneChangelog(_ policy: RetentionPolicy, now: Int64) throws(StoreError) -> Int {
         try locked {
             try connection.transaction {
                 let latest = Int64(try latestRevision().rawValue)

@@ -25,7 +25,7 @@ extension SQLiteStore {
     ///   permission, or a revoke of what is not held) or `already_exists` (a grant already
     ///   held). Those with `invalid_type` and an unknown subject or permission then also throw,
     ///   carrying the committed event; the other two report `changed: false`.
-    public func apply(_ change: Change, actor: String? = nil) throws(StoreError) -> WriteOutcome {
+    public func apply(_ change: Change, actor: String?) throws(StoreError) -> WriteOutcome {
         try validate(change)
         return try locked {
             let current = try latestRevision()
@@ -51,6 +51,47 @@ extension SQLiteStore {
             }
             if let thrown { throw thrown }
             return outcome
+        }
+    }
+
+    /// Commits several changes in one transaction — one fsync for all — each at its own
+    /// revision with its own event, exactly as if applied one by one (a no-op records nothing).
+    /// A change that would throw refuses the whole batch (nothing is written); role-permission
+    /// failures are recorded as `apply` records them, without throwing.
+    public func apply(batch changes: [Change], actor: String?) throws(StoreError) -> [WriteOutcome] {
+        for change in changes { try validate(change) }
+        return try locked {
+            var current = try latestRevision()
+            return try connection.transaction {
+                var outcomes: [WriteOutcome] = []
+                outcomes.reserveCapacity(changes.count)
+                for (position, change) in changes.enumerated() {
+                    let revision = current.next
+                    let performed: Performed
+                    do {
+                        performed = try perform(change, at: revision)
+                    } catch let error as StoreError where changes.count > 1 {
+                        throw StoreError(error.code, "change \(position + 1) of \(changes.count): \(error.message)")
+                    }
+                    let event: ChangeEvent?
+                    switch performed {
+                    case .unchanged: event = nil
+                    case .changed: event = ChangeEvent(revision: revision, kind: change.eventKind, time: Self.now(), change: change, actor: actor)
+                    case .roleFailure(let failure, let message, _):
+                        event = ChangeEvent(
+                            revision: revision, kind: .rolePermissionOperationFailed, time: Self.now(), failure: failure,
+                            attempted: change, message: message, actor: actor
+                        )
+                    }
+                    if let event {
+                        try record(event)
+                        current = revision
+                    }
+                    let changed = if case .changed = performed { true } else { false }
+                    outcomes.append(WriteOutcome(revision: current, changed: changed, event: event))
+                }
+                return outcomes
+            }
         }
     }
 

@@ -45,6 +45,9 @@ public final class SQLiteStore: @unchecked Sendable {
                 throw StoreError(.failedPrecondition, "the database cannot use WAL mode", cause: path)
             }
             try connection.execute("PRAGMA synchronous = \(options.synchronous.rawValue)")
+            // A 64 MiB page cache: bulk loads of a million rows otherwise spill pages mid-transaction.
+            try connection.execute("PRAGMA cache_size = -65536")
+            try connection.execute("PRAGMA temp_store = MEMORY")
             try migrate()
         } catch let error as SQLiteError {
             throw StoreError(.failedPrecondition, "cannot open the database", cause: "\(path): \(error)")

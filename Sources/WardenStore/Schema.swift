@@ -53,7 +53,6 @@ enum Schema {
             PRIMARY KEY (pid, pk, subject)
         ) WITHOUT ROWID;
         CREATE INDEX object_grants_by_subject ON object_grants (subject);
-        CREATE INDEX object_grants_by_revision ON object_grants (revision);
         CREATE TABLE changelog (
             revision INTEGER PRIMARY KEY,
             time INTEGER NOT NULL,

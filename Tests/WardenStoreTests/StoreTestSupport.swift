@@ -19,6 +19,16 @@ final class TemporaryDatabase {
     func open(_ options: SQLiteStore.Options = .init()) throws -> SQLiteStore { try SQLiteStore(path: path, options: options) }
 }
 
+/// A store implementation under test. The conformance suite (`StoreTests`) runs every test
+/// once per backend; a PostgreSQL backend joins by adding itself to `all`.
+struct StoreBackend: CustomStringConvertible, Sendable {
+    let description: String
+    let open: @Sendable (TemporaryDatabase) throws -> any PermissionStore
+
+    static let sqlite = StoreBackend(description: "SQLite") { try $0.open() }
+    static let all: [StoreBackend] = [.sqlite]
+}
+
 /// Shorthands for building changes in tests.
 enum Fixture {
     static let car = try! ContentTypeName("drivers.car")
@@ -57,7 +67,7 @@ func fingerprint(_ changes: [Change]) -> [[UInt8]] {
 }
 
 /// Whether the replica's index holds exactly what the database holds.
-func indexEqualsDatabase(_ index: PermissionIndex, _ store: SQLiteStore) throws -> Bool {
+func indexEqualsDatabase(_ index: PermissionIndex, _ store: any PermissionStore) throws -> Bool {
     let snapshot = try store.snapshot()
     let exported = index.export()
     return exported.revision == snapshot.revision && fingerprint(exported.value) == fingerprint(snapshot.changes)

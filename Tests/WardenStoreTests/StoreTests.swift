@@ -5,14 +5,14 @@ import WardenModel
 import WardenService
 import WardenStore
 
-/// The store's contract: what every backend must do (today SQLite; a PostgreSQL backend must
-/// pass the same suite). Each test opens a fresh database file.
-@Suite("Store: writes, events, cascades")
+/// The store conformance suite: what every backend must do. Each test runs once per backend in
+/// `StoreBackend.all` (today SQLite), on a fresh database.
+@Suite("Store conformance: writes, events, cascades")
 struct StoreTests {
-    @Test("every write kind commits one event at the next revision; no-ops commit none")
-    func writeKinds() throws {
+    @Test("every write kind commits one event at the next revision; no-ops commit none", arguments: StoreBackend.all)
+    func writeKinds(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
         var expected: [ChangeEventKind] = []
         for change in Fixture.basics {
             let outcome = try store.apply(change)
@@ -50,10 +50,29 @@ struct StoreTests {
         #expect(events[0].change == Fixture.basics[0])
     }
 
-    @Test("object grants: idempotent, the reply says whether anything changed")
-    func idempotentGrants() throws {
+    @Test("a batch commits in one transaction, each change at its own revision with its own event", arguments: StoreBackend.all)
+    func batch(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
+        let outcomes = try store.apply(batch: Fixture.basics + [.putGroup(name: "editors")])
+        #expect(outcomes.map(\.revision.rawValue) == Array(1...UInt64(Fixture.basics.count)) + [UInt64(Fixture.basics.count)])
+        #expect(outcomes.map(\.changed) == Array(repeating: true, count: Fixture.basics.count) + [false])
+        #expect(try store.events(after: .zero).map(\.kind) == Fixture.basics.map(\.eventKind))
+        // One bad change refuses the whole batch, naming its position.
+        let revision = try store.revision
+        do {
+            _ = try store.apply(batch: [.putGroup(name: "new"), .addMember(user: "nobody", group: "new")])
+            Issue.record("accepted a batch with an unknown user")
+        } catch {
+            #expect(error.code == .notFound && error.message.contains("change 2 of 2"))
+        }
+        #expect(try store.revision == revision)
+    }
+
+    @Test("object grants: idempotent, the reply says whether anything changed", arguments: StoreBackend.all)
+    func idempotentGrants(_ backend: StoreBackend) throws {
+        let database = TemporaryDatabase()
+        let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
         let grant = Fixture.grant(.user("1"), Fixture.car, "drive_car", "7")
         #expect(try store.apply(.grant(grant)).changed)
@@ -63,10 +82,10 @@ struct StoreTests {
         #expect(try !store.apply(.revoke(grant)).changed)
     }
 
-    @Test("role-permission operations record invalid_type, already_exists and not_found")
-    func rolePermissionFailures() throws {
+    @Test("role-permission operations record invalid_type, already_exists and not_found", arguments: StoreBackend.all)
+    func rolePermissionFailures(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
         let viewCar = Fixture.grant(.group("editors"), Fixture.car, "view_car")
         #expect(try store.apply(.grant(viewCar)).event?.kind == .rolePermissionAdded)
@@ -96,10 +115,10 @@ struct StoreTests {
         #expect(failures.allSatisfy { $0.change == nil && $0.attempted != nil })
     }
 
-    @Test("bad input: a typed error naming the field, and nothing written")
-    func badInput() throws {
+    @Test("bad input: a typed error naming the field, and nothing written", arguments: StoreBackend.all)
+    func badInput(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
         let revision = try store.revision
         let cases: [(Change, StoreError.Code, String)] = [
@@ -128,10 +147,10 @@ struct StoreTests {
         #expect(throws: ValidationError.self) { try Grant(subject: .user("1"), permission: Fixture.permission(Fixture.car, "view_car"), pk: "") }
     }
 
-    @Test("deleting a user or group cascades to memberships and grants")
-    func cascades() throws {
+    @Test("deleting a user or group cascades to memberships and grants", arguments: StoreBackend.all)
+    func cascades(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
         for grant in [
             Fixture.grant(.user("1"), Fixture.car, "view_car", "7"), Fixture.grant(.user("1"), Fixture.car, "change_car"),
@@ -147,10 +166,10 @@ struct StoreTests {
         #expect(remaining.contains(.putUser(Fixture.user("2", "joe"))))
     }
 
-    @Test("guardian's orphan scenario: re-created objects and users start with nothing")
-    func orphans() throws {
+    @Test("guardian's orphan scenario: re-created objects and users start with nothing", arguments: StoreBackend.all)
+    func orphans(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
         let replica = try IndexReplica(store: store)
         for change in Fixture.basics { _ = try replica.apply(change) }
         _ = try replica.apply(.putUser(Fixture.user("jane", "jane")))
@@ -176,10 +195,10 @@ struct StoreTests {
         #expect(try IndexReplica(store: store).index.export().value.count == replica.index.export().value.count)
     }
 
-    @Test("prune orphans: grants on pks the app no longer has go, with one event")
-    func pruneOrphans() throws {
+    @Test("prune orphans: grants on pks the app no longer has go, with one event", arguments: StoreBackend.all)
+    func pruneOrphans(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
         let replica = try IndexReplica(store: store)
         for change in Fixture.basics { _ = try replica.apply(change) }
         for pk in ["1", "2", "3", "4"] {
@@ -195,10 +214,10 @@ struct StoreTests {
         #expect(try indexEqualsDatabase(replica.index, store))
     }
 
-    @Test("bulk grant and revoke: one summary event, no per-row events, every row in the index at once")
-    func bulk() throws {
+    @Test("bulk grant and revoke: one summary event, no per-row events, every row in the index at once", arguments: StoreBackend.all)
+    func bulk(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
         let replica = try IndexReplica(store: store)
         for change in Fixture.basics { _ = try replica.apply(change) }
         let before = try store.events(after: .zero).count
@@ -223,11 +242,11 @@ struct StoreTests {
         #expect(try store.revision == revoked.revision)
     }
 
-    @Test("a follower replays bulk summaries from their rows")
-    func followerReplaysBulk() throws {
+    @Test("a follower replays bulk summaries from their rows", arguments: StoreBackend.all)
+    func followerReplaysBulk(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
-        let writer = try IndexReplica(store: database.open())
-        let follower = try IndexReplica(store: database.open())
+        let writer = try IndexReplica(store: backend.open(database))
+        let follower = try IndexReplica(store: backend.open(database))
         for change in Fixture.basics { _ = try writer.apply(change) }
         let grants = (0..<300).map { Fixture.grant(.user("3"), Fixture.order, "view_order", "o\($0)") }
         _ = try writer.bulkGrant(grants)

@@ -1,0 +1,94 @@
+// WardenStoreBench — the durable store's figures (issue #3): bulk grant of the 1M-grant data
+// set, cold load of it into an index, single durable grant latency, and single grants from
+// several threads at once. Run in release: `make bench-store`. `--scale` shrinks the data set;
+// `--normal` uses synchronous=NORMAL instead of the default FULL.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import WardenIndex
+import WardenModel
+import WardenService
+import WardenStore
+import WardenTestSupport
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+let arguments = CommandLine.arguments
+let scale = arguments.firstIndex(of: "--scale").flatMap { Double(arguments[$0 + 1]) } ?? 1
+var options = SQLiteStore.Options()
+if arguments.contains("--normal") { options.synchronous = .normal }
+
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-store-bench-\(getpid())")
+try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: folder) }
+let path = folder.appendingPathComponent("warden.db").path
+
+let data = try BenchmarkDataSet(scale: scale)
+let clock = ContinuousClock()
+print("WardenStoreBench — \(data.grants.count) grants, \(data.userCount) users, synchronous=\(options.synchronous.rawValue)")
+
+// Schema (users, groups, memberships, types) as one batch of single writes: one transaction.
+let store = try SQLiteStore(path: path, options: options)
+let schemaTime = try clock.measure { _ = try store.apply(batch: data.schema) }
+print("schema, \(data.schema.count) writes in one batch   \(String(format: "%.2f", seconds(schemaTime))) s")
+
+// Bulk grant, in chunks of 100k grants (one transaction each), as a client streaming it would.
+let chunk = 100_000
+var bulkTotal = Duration.zero
+var granted = 0
+for start in stride(from: 0, to: data.grants.count, by: chunk) {
+    let slice = Array(data.grants[start..<min(start + chunk, data.grants.count)])
+    let time = try clock.measure { granted += try store.bulkGrant(slice).count }
+    bulkTotal += time
+}
+print("bulk grant, \(granted) rows             \(String(format: "%.2f", seconds(bulkTotal))) s   "
+    + "\(Int(Double(granted) / seconds(bulkTotal) / 1000))k grants/s (chunks of \(chunk), durable)")
+
+// Cold load: open the file and build the index, as `warden serve` does at start.
+var loaded: IndexReplica?
+let coldTime = try clock.measure {
+    let reopened = try SQLiteStore(path: path, options: options)
+    loaded = try IndexReplica(store: reopened)
+}
+print("cold load into the index          \(String(format: "%.2f", seconds(coldTime))) s   "
+    + "(\(loaded!.index.statistics.grants) grants)")
+let snapshotTime = try clock.measure { _ = try store.snapshot() }
+print("  of which reading the snapshot   \(String(format: "%.2f", seconds(snapshotTime))) s")
+
+// Single durable grants, one at a time: latency per write.
+let replica = loaded!
+let read = data.experimentPerms[0]
+var latencies: [Double] = []
+for n in 0..<500 {
+    let grant = try Grant(subject: .user(BenchmarkDataSet.userID(n % data.userCount)), permission: read, pk: "single-\(n)")
+    let time = try clock.measure { _ = try replica.apply(.grant(grant)) }
+    latencies.append(seconds(time) * 1e6)
+}
+print("single durable grant              p50 \(Int(percentile(latencies, 0.5))) µs   p99 \(Int(percentile(latencies, 0.99))) µs (500 writes)")
+
+// Single grants from 4 threads at once.
+let threads = 4
+let perThread = 250
+let group = DispatchGroup()
+let concurrentTime = clock.measure {
+    for t in 0..<threads {
+        group.enter()
+        Thread {
+            for n in 0..<perThread {
+                let grant = try! Grant(subject: .user(BenchmarkDataSet.userID(t)), permission: read, pk: "concurrent-\(t)-\(n)")
+                _ = try! replica.apply(.grant(grant))
+            }
+            group.leave()
+        }.start()
+    }
+    group.wait()
+}
+print("concurrent single grants, \(threads) threads  \(Int(Double(threads * perThread) / seconds(concurrentTime))) writes/s")

@@ -1,0 +1,48 @@
+import WardenModel
+
+/// What Warden needs from a durable store: the narrow interface a second backend (PostgreSQL,
+/// where `LISTEN/NOTIFY` would carry the change signal) implements to run under the same
+/// callers. `Tests/WardenStoreTests` is the conformance suite every backend must pass.
+public protocol PermissionStore: AnyObject, Sendable {
+    /// The latest committed revision, other processes' commits included.
+    var revision: Revision { get throws(StoreError) }
+    /// Commits one change with its event at the next revision (see `SQLiteStore.apply`).
+    func apply(_ change: Change, actor: String?) throws(StoreError) -> WriteOutcome
+    /// Commits several changes in one transaction, each with its own revision and event.
+    func apply(batch changes: [Change], actor: String?) throws(StoreError) -> [WriteOutcome]
+    /// Grants in one transaction with one `BULK_GRANTED` event.
+    func bulkGrant(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome
+    /// Revokes in one transaction with one `BULK_REVOKED` event.
+    func bulkRevoke(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome
+    /// Removes object grants of a type on pks not in `livePKs`, with one `ORPHANS_PRUNED` event.
+    func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String?) throws(StoreError)
+        -> BulkOutcome
+    /// Everything, consistently, as one batch of changes.
+    func snapshot() throws(StoreError) -> StoreSnapshot
+    /// Events after a revision, oldest first; `OUT_OF_RANGE` past retention.
+    func events(after revision: Revision, limit: Int) throws(StoreError) -> [ChangeEvent]
+    /// The changes a summary event stands for.
+    func replay(_ event: ChangeEvent) throws(StoreError) -> [Change]
+    /// Applies the retention policy; returns how many events went.
+    @discardableResult
+    func pruneChangelog(_ policy: RetentionPolicy, now: Int64) throws(StoreError) -> Int
+    /// A value that changes when another process commits: a cheap poll for followers.
+    func dataVersion() throws(StoreError) -> Int64
+}
+
+extension PermissionStore {
+    public func apply(_ change: Change) throws(StoreError) -> WriteOutcome { try apply(change, actor: nil) }
+    public func apply(batch changes: [Change]) throws(StoreError) -> [WriteOutcome] { try apply(batch: changes, actor: nil) }
+    public func bulkGrant(_ grants: [Grant]) throws(StoreError) -> BulkOutcome { try bulkGrant(grants, actor: nil) }
+    public func bulkRevoke(_ grants: [Grant]) throws(StoreError) -> BulkOutcome { try bulkRevoke(grants, actor: nil) }
+    public func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>) throws(StoreError) -> BulkOutcome {
+        try pruneOrphans(contentType: contentType, livePKs: livePKs, actor: nil)
+    }
+    public func events(after revision: Revision) throws(StoreError) -> [ChangeEvent] { try events(after: revision, limit: 1000) }
+    @discardableResult
+    public func pruneChangelog(_ policy: RetentionPolicy) throws(StoreError) -> Int {
+        try pruneChangelog(policy, now: SQLiteStore.now())
+    }
+}
+
+extension SQLiteStore: PermissionStore {}
