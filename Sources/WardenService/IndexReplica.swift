@@ -45,17 +45,17 @@ public final class IndexReplica: @unchecked Sendable {
     // MARK: Writes
 
     /// Commits a change and applies it (and anything committed before it) to the index.
+    /// Concurrent callers reach the store together, so its group commit can share one fsync
+    /// among them; the index then catches up in revision order.
     public func apply(_ change: Change, actor: String? = nil) throws(StoreError) -> WriteOutcome {
-        try serialized { () throws(StoreError) in
-            do throws(StoreError) {
-                let outcome = try store.apply(change, actor: actor)
-                try catchUpLocked()
-                return outcome
-            } catch {
-                // A failed role-permission operation committed its event: the index follows it.
-                if error.event != nil { try? catchUpLocked() }
-                throw error
-            }
+        do {
+            let outcome = try store.apply(change, actor: actor)
+            try catchUp(to: outcome.revision)
+            return outcome
+        } catch {
+            // A failed role-permission operation committed its event: the index follows it.
+            if let event = error.event { try? catchUp(to: event.revision) }
+            throw error
         }
     }
 
@@ -119,6 +119,15 @@ public final class IndexReplica: @unchecked Sendable {
     public func catchUp() throws(StoreError) -> Revision {
         try serialized { () throws(StoreError) in try catchUpLocked() }
         return index.revision
+    }
+
+    /// Catches up unless the index already holds `revision` (another caller's catch-up may have
+    /// applied it meanwhile).
+    private func catchUp(to revision: Revision) throws(StoreError) {
+        guard index.revision < revision else { return }
+        try serialized { () throws(StoreError) in
+            if index.revision < revision { try catchUpLocked() }
+        }
     }
 
     private func catchUpLocked() throws(StoreError) {

@@ -1,5 +1,18 @@
 import WardenModel
 
+/// A single write waiting in the group-commit queue, and its outcome once committed.
+final class WriteTicket: @unchecked Sendable {
+    let change: Change
+    let actor: String?
+    /// Set by the committing caller before it takes `SQLiteStore.commits` to wake the waiters.
+    var result: Result<WriteOutcome, StoreError>?
+
+    init(change: Change, actor: String?) {
+        self.change = change
+        self.actor = actor
+    }
+}
+
 /// What a committed (or idempotently skipped) write did.
 public struct WriteOutcome: Hashable, Sendable {
     /// The revision the write committed at; the current revision when it changed nothing and
@@ -25,32 +38,89 @@ extension SQLiteStore {
     ///   permission, or a revoke of what is not held) or `already_exists` (a grant already
     ///   held). Those with `invalid_type` and an unknown subject or permission then also throw,
     ///   carrying the committed event; the other two report `changed: false`.
+    ///
+    /// Group commit: concurrent callers share transactions. The first caller to find no commit
+    /// under way commits every queued change in one transaction (one fsync), each in its own
+    /// savepoint and at its own revision; the others wait for their outcome.
     public func apply(_ change: Change, actor: String?) throws(StoreError) -> WriteOutcome {
         try validate(change)
-        return try locked {
-            let current = try latestRevision()
-            let revision = current.next
-            var thrown: StoreError?
-            let outcome: WriteOutcome = try connection.transaction {
-                switch try perform(change, at: revision) {
-                case .unchanged:
-                    return WriteOutcome(revision: current, changed: false, event: nil)
-                case .changed:
-                    let event = ChangeEvent(revision: revision, kind: change.eventKind, time: Self.now(), change: change, actor: actor)
-                    try record(event)
-                    return WriteOutcome(revision: revision, changed: true, event: event)
-                case .roleFailure(let failure, let message, let error):
-                    let event = ChangeEvent(
-                        revision: revision, kind: .rolePermissionOperationFailed, time: Self.now(), failure: failure,
-                        attempted: change, message: message, actor: actor
-                    )
-                    try record(event)
-                    thrown = error.map { StoreError($0.code, $0.message, event: event) }
-                    return WriteOutcome(revision: revision, changed: false, event: event)
+        let ticket = WriteTicket(change: change, actor: actor)
+        commits.lock()
+        queued.append(ticket)
+        if committing {
+            while ticket.result == nil { commits.wait() }
+        } else {
+            committing = true
+            while !queued.isEmpty {
+                let batch = queued
+                queued = []
+                commits.unlock()
+                commitQueued(batch)
+                commits.lock()
+                commits.broadcast()
+            }
+            committing = false
+        }
+        commits.unlock()
+        return try ticket.result!.get()
+    }
+
+    /// Commits queued single writes in one transaction, each in a savepoint: a change that
+    /// fails rolls back alone and its caller gets the error.
+    private func commitQueued(_ tickets: [WriteTicket]) {
+        do {
+            try locked {
+                var current = try latestRevision()
+                try connection.transaction {
+                    for ticket in tickets {
+                        let revision = current.next
+                        try connection.execute("SAVEPOINT write")
+                        do {
+                            let (outcome, error) = try commitOne(ticket.change, at: revision, current: current, actor: ticket.actor)
+                            try connection.execute("RELEASE write")
+                            if outcome.event != nil { current = revision }
+                            ticket.result = error.map { .failure($0) } ?? .success(outcome)
+                        } catch {
+                            try connection.execute("ROLLBACK TO write")
+                            try connection.execute("RELEASE write")
+                            ticket.result = .failure(Self.storeError(error))
+                        }
+                    }
                 }
             }
-            if let thrown { throw thrown }
-            return outcome
+        } catch {
+            // The transaction itself failed (busy, I/O): nothing of it committed.
+            for ticket in tickets { ticket.result = .failure(error) }
+        }
+    }
+
+    /// One change inside the caller's transaction: its outcome, and the error to give its
+    /// caller after the commit (a failed role-permission operation records its event and throws).
+    private func commitOne(_ change: Change, at revision: Revision, current: Revision, actor: String?) throws
+        -> (WriteOutcome, StoreError?)
+    {
+        switch try perform(change, at: revision) {
+        case .unchanged:
+            return (WriteOutcome(revision: current, changed: false, event: nil), nil)
+        case .changed:
+            let event = ChangeEvent(revision: revision, kind: change.eventKind, time: Self.now(), change: change, actor: actor)
+            try record(event)
+            return (WriteOutcome(revision: revision, changed: true, event: event), nil)
+        case .roleFailure(let failure, let message, let error):
+            let event = ChangeEvent(
+                revision: revision, kind: .rolePermissionOperationFailed, time: Self.now(), failure: failure,
+                attempted: change, message: message, actor: actor
+            )
+            try record(event)
+            return (WriteOutcome(revision: revision, changed: false, event: event), error.map { StoreError($0.code, $0.message, event: event) })
+        }
+    }
+
+    static func storeError(_ error: Error) -> StoreError {
+        switch error {
+        case let error as StoreError: error
+        case let error as SQLiteError: .sqlite(error)
+        default: StoreError(.internal, "the store failed", cause: "\(error)")
         }
     }
 
@@ -67,28 +137,14 @@ extension SQLiteStore {
                 outcomes.reserveCapacity(changes.count)
                 for (position, change) in changes.enumerated() {
                     let revision = current.next
-                    let performed: Performed
+                    let outcome: WriteOutcome
                     do {
-                        performed = try perform(change, at: revision)
+                        (outcome, _) = try commitOne(change, at: revision, current: current, actor: actor)
                     } catch let error as StoreError where changes.count > 1 {
                         throw StoreError(error.code, "change \(position + 1) of \(changes.count): \(error.message)")
                     }
-                    let event: ChangeEvent?
-                    switch performed {
-                    case .unchanged: event = nil
-                    case .changed: event = ChangeEvent(revision: revision, kind: change.eventKind, time: Self.now(), change: change, actor: actor)
-                    case .roleFailure(let failure, let message, _):
-                        event = ChangeEvent(
-                            revision: revision, kind: .rolePermissionOperationFailed, time: Self.now(), failure: failure,
-                            attempted: change, message: message, actor: actor
-                        )
-                    }
-                    if let event {
-                        try record(event)
-                        current = revision
-                    }
-                    let changed = if case .changed = performed { true } else { false }
-                    outcomes.append(WriteOutcome(revision: current, changed: changed, event: event))
+                    if outcome.event != nil { current = revision }
+                    outcomes.append(outcome)
                 }
                 return outcomes
             }

@@ -31,6 +31,10 @@ public final class SQLiteStore: @unchecked Sendable {
     let options: Options
     let connection: SQLiteConnection
     let lock = NSLock()
+    /// Group commit: queued single writes, and whether a caller is committing them.
+    let commits = NSCondition()
+    var queued: [WriteTicket] = []
+    var committing = false
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String, options: Options = Options()) throws(StoreError) {
@@ -48,6 +52,7 @@ public final class SQLiteStore: @unchecked Sendable {
             // A 64 MiB page cache: bulk loads of a million rows otherwise spill pages mid-transaction.
             try connection.execute("PRAGMA cache_size = -65536")
             try connection.execute("PRAGMA temp_store = MEMORY")
+            connection.resetStatements()
             try migrate()
         } catch let error as SQLiteError {
             throw StoreError(.failedPrecondition, "cannot open the database", cause: "\(path): \(error)")

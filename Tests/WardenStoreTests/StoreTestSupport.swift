@@ -101,3 +101,12 @@ struct SQLiteStoreProbe {
         return String(cString: text)
     }
 }
+
+/// Results gathered from several threads.
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<WriteOutcome, StoreError>] = []
+
+    func add(_ result: Result<WriteOutcome, StoreError>) { lock.withLock { results.append(result) } }
+    var all: [Result<WriteOutcome, StoreError>] { lock.withLock { results } }
+}

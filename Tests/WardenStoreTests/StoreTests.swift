@@ -69,6 +69,30 @@ struct StoreTests {
         #expect(try store.revision == revision)
     }
 
+    @Test("concurrent single writes: each its own outcome and revision, a bad one failing alone", arguments: StoreBackend.all)
+    func concurrentWrites(_ backend: StoreBackend) throws {
+        let database = TemporaryDatabase()
+        let store = try backend.open(database)
+        _ = try store.apply(batch: Fixture.basics)
+        let start = try store.revision
+        let results = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for n in 0..<40 {
+                // Every 10th write names an unknown user: it must fail alone.
+                let user = n % 10 == 9 ? "nobody" : String(thread % 3 + 1)
+                let grant = Fixture.grant(.user(user), Fixture.car, "view_car", "t\(thread)-\(n)")
+                results.add(Result { () throws(StoreError) in try store.apply(.grant(grant)) })
+            }
+        }
+        let outcomes = results.all.compactMap { try? $0.get() }
+        let failures = results.all.compactMap { result -> StoreError? in if case .failure(let e) = result { e } else { nil } }
+        #expect(outcomes.count == 8 * 36 && failures.count == 8 * 4)
+        #expect(failures.allSatisfy { $0.code == .notFound && $0.message.contains("nobody") })
+        let revisions = outcomes.map(\.revision.rawValue).sorted()
+        #expect(revisions == Array((start.rawValue + 1)...(start.rawValue + UInt64(outcomes.count))))
+        #expect(try store.events(after: start, limit: 10_000).count == outcomes.count)
+    }
+
     @Test("object grants: idempotent, the reply says whether anything changed", arguments: StoreBackend.all)
     func idempotentGrants(_ backend: StoreBackend) throws {
         let database = TemporaryDatabase()
