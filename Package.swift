@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "WardenProto"),
         .target(name: "WardenServer", dependencies: ["WardenService", "WardenProto"]),
         .target(name: "WardenClient", dependencies: ["WardenProto"]),
-        .executableTarget(name: "warden", dependencies: ["WardenModel", "WardenIndex"]),
+        .executableTarget(name: "warden", dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenService"]),
         .executableTarget(
             name: "WardenBench",
             dependencies: ["WardenModel", "WardenIndex", "CHeapStats", "WardenTestSupport"],

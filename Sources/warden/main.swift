@@ -1,26 +1,39 @@
-// warden — the command. Today it runs the evaluator on a demo data set (`warden demo`); the
-// daemon (`warden serve`, the socket and the SQLite store) arrives with the sidecar issues.
+// warden — the command. Today it runs the demo (`warden demo`) on the embedded default store,
+// the SQLite file ./var/warden.db; the daemon (`warden serve`, the socket) arrives with the
+// sidecar issues.
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import WardenIndex
 import WardenModel
+import WardenService
+import WardenStore
 
 let usage = """
     usage: warden demo
 
     Warden is an authorization sidecar: Django permissions (users, groups, model-level and
-    per-object grants) answered from an in-memory index. This build has the evaluator only:
+    per-object grants) answered from an in-memory index kept exact against a SQLite file.
+    This build has the store and the evaluator; the socket server comes next:
 
-      demo    load a small lab database (experiments, "Read only" and "Maintainer" roles,
-              private and public experiments, an owner who may edit only her own) into the
-              index and print checks with their reasons, object lists and who-has-access.
+      demo    write a small lab database (experiments, "Read only" and "Maintainer" roles,
+              private and public experiments, an owner who may edit only her own) into
+              ./var/warden.db (WARDEN_DB overrides it), load it into the index, and print
+              checks with their reasons, object lists and who-has-access. Writes that are
+              already there change nothing, so running it again shows the same answers.
     """
 
 /// The lab demo: every answer below comes from the index.
 func demo() throws {
     let experiment = try ContentTypeName("lab.experiment")
-    let index = PermissionIndex()
+    let path = ProcessInfo.processInfo.environment["WARDEN_DB"] ?? "var/warden.db"
+    try FileManager.default.createDirectory(
+        atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
+        withIntermediateDirectories: true
+    )
+    let replica = try IndexReplica(store: SQLiteStore(path: path))
+    let index = replica.index
     func perm(_ codename: String) throws -> PermissionRef { try PermissionRef(contentType: experiment, codename: codename) }
     var changes: [Change] = [
         .register(try ContentType(name: experiment, custom: ["publish_experiment"])),
@@ -46,9 +59,11 @@ func demo() throws {
         changes.append(.grant(try Grant(subject: .user("1"), permission: perm("view_experiment"), pk: pk)))
         changes.append(.grant(try Grant(subject: .user("1"), permission: perm("change_experiment"), pk: pk)))
     }
-    try index.apply(changes)
-
-    print("Loaded: \(index.statistics.users) users, \(index.statistics.groups) groups, \(index.statistics.grants) grants.\n")
+    let bobChanges = Change.grant(try Grant(subject: .user("2"), permission: perm("change_experiment"), pk: "2"))
+    changes.append(bobChanges.revoked)
+    let committed = try replica.apply(batch: changes).filter(\.changed).count
+    print("Database \(path): \(committed) writes committed now, at revision \(index.revision).")
+    print("Index: \(index.statistics.users) users, \(index.statistics.groups) groups, \(index.statistics.grants) grants.\n")
     print("Checks (user, permission, object → decision):")
     let checks: [(String, String, String?)] = [
         ("1", "change_experiment", "4"), ("1", "change_experiment", "1"), ("2", "view_experiment", "2"),
@@ -83,11 +98,19 @@ func demo() throws {
     for group in subjects.groups { print("  group \(group.name): \(group.permissions)") }
 
     print("\nGrant bob change on experiment 2, then ask again:")
-    try index.apply([.grant(try Grant(subject: .user("2"), permission: perm("change_experiment"), pk: "2"))])
+    _ = try replica.apply(bobChanges)
     let after = try index.check(
         CheckRequest(subject: .user("2"), permission: "change_experiment", object: ObjectRef(contentType: "lab.experiment", pk: "2"))
     )
     print("  user 2  change_experiment     lab.experiment:2  → \(after.value)   (revision \(after.revision))")
+}
+
+extension Change {
+    /// The revoke of a grant change.
+    var revoked: Change {
+        guard case .grant(let grant) = self else { return self }
+        return .revoke(grant)
+    }
 }
 
 extension String {
