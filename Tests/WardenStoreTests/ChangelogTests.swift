@@ -31,6 +31,21 @@ struct ChangelogTests {
         #expect(try sqliteValue(newer.path, "PRAGMA user_version") == "99")
     }
 
+    @Test("invalid UTF-8 written into the file by another tool is refused, never repaired into another id")
+    func invalidUTF8() throws {
+        let database = TemporaryDatabase()
+        let store = try database.open()
+        _ = try store.apply(.putUser(Fixture.user("1")))
+        // 0xC3 0x28 is not UTF-8; String(decoding:) would turn it into "\u{FFFD}(".
+        try sqlite(database.path, "INSERT INTO users (id, is_active, is_superuser) VALUES (CAST(X'C328' AS TEXT), 1, 0)")
+        do {
+            _ = try store.snapshot()
+            Issue.record("loaded invalid UTF-8")
+        } catch {
+            #expect(error.code == .internal && error.cause?.contains("invalid UTF-8") == true)
+        }
+    }
+
     @Test("retention by count and by age keeps the newest event and names the oldest retained")
     func retention() throws {
         let database = TemporaryDatabase()
