@@ -276,14 +276,10 @@ extension SQLiteStore {
     }
 
     private func grantModel(_ grant: Grant, at revision: Revision) throws -> Performed {
-        guard let subject = try subjectKey(grant.subject) else {
-            let error = Self.unknownSubject(grant.subject)
-            return .roleFailure(.notFound, error.message, error)
-        }
-        let pid: Int64
-        switch try permissionID(grant.permission) {
-        case .success(let id): pid = id
-        case .failure(let error): return .roleFailure(error.code == .notFound ? .notFound : .invalidType, error.message, error)
+        let (subject, pid): (Int64, Int64)
+        switch try roleTarget(grant) {
+        case .success(let target): (subject, pid) = target
+        case .failure(let failed): return failed.performed
         }
         try connection.statement("INSERT OR IGNORE INTO model_grants (subject, pid, revision) VALUES (?, ?, ?)")
             .run(.integer(subject), .integer(pid), .revision(revision))
@@ -292,18 +288,35 @@ extension SQLiteStore {
     }
 
     private func revokeModel(_ grant: Grant) throws -> Performed {
-        guard let subject = try subjectKey(grant.subject) else {
-            let error = Self.unknownSubject(grant.subject)
-            return .roleFailure(.notFound, error.message, error)
-        }
-        let pid: Int64
-        switch try permissionID(grant.permission) {
-        case .success(let id): pid = id
-        case .failure(let error): return .roleFailure(error.code == .notFound ? .notFound : .invalidType, error.message, error)
+        let (subject, pid): (Int64, Int64)
+        switch try roleTarget(grant) {
+        case .success(let target): (subject, pid) = target
+        case .failure(let failed): return failed.performed
         }
         try connection.statement("DELETE FROM model_grants WHERE subject = ? AND pid = ?").run(.integer(subject), .integer(pid))
         if connection.changes > 0 { return .changed }
         return .roleFailure(.notFound, "\(grant.subject) does not hold \(grant.permission)", nil)
+    }
+
+    /// A role-permission operation that cannot name its subject or permission.
+    struct RoleTargetFailure: Error {
+        let performed: Performed
+    }
+
+    /// The subject key and `pid` of a role-permission operation, or the failure to record:
+    /// `not_found` for an unknown subject or permission, `invalid_type` for a codename of
+    /// another content type.
+    private func roleTarget(_ grant: Grant) throws -> Result<(Int64, Int64), RoleTargetFailure> {
+        guard let subject = try subjectKey(grant.subject) else {
+            let error = Self.unknownSubject(grant.subject)
+            return .failure(RoleTargetFailure(performed: .roleFailure(.notFound, error.message, error)))
+        }
+        switch try permissionID(grant.permission) {
+        case .success(let pid): return .success((subject, pid))
+        case .failure(let error):
+            let failure: RolePermissionFailure = error.code == .notFound ? .notFound : .invalidType
+            return .failure(RoleTargetFailure(performed: .roleFailure(failure, error.message, error)))
+        }
     }
 
     // MARK: Lookups
