@@ -36,7 +36,7 @@ public final class IndexReplica: @unchecked Sendable {
         lastDataVersion = try store.dataVersion()
         let snapshot = try store.snapshot()
         do {
-            try index.replaceAll(with: snapshot.changes, at: snapshot.revision)
+            try index.replaceAll(with: snapshot.changes, at: snapshot.revision, trusted: true)
         } catch {
             throw StoreError(.internal, "the database holds a state the index refuses", cause: error.description)
         }
