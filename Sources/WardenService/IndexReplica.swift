@@ -17,6 +17,7 @@ public final class IndexReplica: @unchecked Sendable {
     public let index: PermissionIndex
     /// Serializes writes and catch-ups, so revisions reach the index in order.
     private let lock = NSLock()
+    /// The store's `data_version` when the index last caught up; guarded by `lock`.
     private var lastDataVersion: Int64 = 0
     private var follower: Thread?
     private let following = NSCondition()
@@ -33,6 +34,10 @@ public final class IndexReplica: @unchecked Sendable {
 
     /// Rebuilds the index from a snapshot of the store.
     public func reload() throws(StoreError) {
+        try serialized { () throws(StoreError) in try reloadLocked() }
+    }
+
+    private func reloadLocked() throws(StoreError) {
         lastDataVersion = try store.dataVersion()
         let snapshot = try store.snapshot()
         do {
@@ -108,7 +113,7 @@ public final class IndexReplica: @unchecked Sendable {
         do {
             try index.apply(changes, at: event.revision)
         } catch {
-            try reload()
+            try reloadLocked()
         }
     }
 
@@ -137,7 +142,7 @@ public final class IndexReplica: @unchecked Sendable {
             do {
                 events = try store.events(after: after, limit: 1000)
             } catch where error.code == .outOfRange {
-                try reload()  // fell behind the changelog's retention: start over from a snapshot
+                try reloadLocked()  // fell behind the changelog's retention: start over from a snapshot
                 return
             }
             guard !events.isEmpty else { return }
@@ -150,7 +155,7 @@ public final class IndexReplica: @unchecked Sendable {
                 do {
                     try index.apply(changes, at: event.revision)
                 } catch {
-                    try reload()
+                    try reloadLocked()
                     return
                 }
             }
@@ -210,9 +215,12 @@ public final class IndexReplica: @unchecked Sendable {
     }
 
     private func pollOnce() {
-        guard let version = try? store.dataVersion(), version != lastDataVersion else { return }
-        lastDataVersion = version
-        _ = try? catchUp()
+        _ = try? serialized { () throws(StoreError) in
+            let version = try store.dataVersion()
+            guard version != lastDataVersion else { return }
+            lastDataVersion = version
+            try catchUpLocked()
+        }
     }
 
     private func serialized<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
