@@ -7,7 +7,11 @@ import WardenModel
 /// Subjects are 32-bit keys: a user's id, or a group's id with the top bit set. An access-list
 /// entry is `subject key << 32 | permission id`, and a sorted access list puts each subject's
 /// grants side by side.
-struct IndexState {
+///
+/// Noncopyable: readers borrow it in place through the index's pointer. A copy would retain and
+/// release every array on each read; an `inout` access by concurrent readers would break
+/// Swift's exclusivity rules.
+struct IndexState: ~Copyable {
     var revision = Revision.zero
 
     var userIDs = ByteTable()

@@ -69,7 +69,8 @@ public final class PermissionIndex: @unchecked Sendable {
         for change in changes { fresh.apply(change, pending: &pending) }
         fresh.finish(&pending!)
         fresh.revision = revision
-        lock.withWriteLock { state.pointee = fresh }
+        // Swap under the lock; the old state is freed after it, outside the lock.
+        lock.withWriteLock { swap(&state.pointee, &fresh) }
     }
 
     /// Batches larger than this defer the sorting of the arrays they append to.
@@ -77,9 +78,8 @@ public final class PermissionIndex: @unchecked Sendable {
 
     /// Counts of what the index holds.
     public var statistics: IndexStatistics {
-        lock.withReadLock {
-            let s = state.pointee
-            return IndexStatistics(
+        try! read { s in
+            IndexStatistics(
                 revision: s.revision,
                 users: s.userIDs.count,
                 groups: s.groupNames.count,
@@ -89,16 +89,16 @@ public final class PermissionIndex: @unchecked Sendable {
                 objectGrants: s.objectGrantCount,
                 modelGrants: s.modelGrantCount
             )
-        }
+        }.value
     }
 
-    /// Runs `body` on the state under the read lock. The state is handed over `inout`, that is
-    /// by address: passed by value, the struct would be copied (every one of its arrays retained
-    /// and released) on each read. `body` must not mutate it.
+    /// Runs `body` on the state under the read lock, borrowed in place: `IndexState` is
+    /// noncopyable, so no read copies it, and a borrow is a read access, which concurrent
+    /// readers may share (an `inout` one would be a modifying access each).
     @inline(__always)
-    func read<T>(_ body: (inout IndexState) throws(IndexError) -> T) throws(IndexError) -> Evaluated<T> {
+    func read<T>(_ body: (borrowing IndexState) throws(IndexError) -> T) throws(IndexError) -> Evaluated<T> {
         try lock.withReadLock { () throws(IndexError) in
-            let value = try body(&state.pointee)
+            let value = try body(state.pointee)
             return Evaluated(value: value, revision: state.pointee.revision)
         }
     }
