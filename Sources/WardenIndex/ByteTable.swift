@@ -49,9 +49,6 @@ struct ByteTable {
     private static let processSeed = UInt64.random(in: .min ... .max)
     private let seed = ByteTable.processSeed
 
-    /// One past the largest id ever handed out: the size arrays indexed by id need.
-    var capacity: Int { keys.count }
-
     /// The id of `key`, if present.
     @inline(__always)
     func find(_ key: String) -> UInt32? {
@@ -124,12 +121,6 @@ struct ByteTable {
 
     /// Whether `id` is handed out.
     func contains(id: UInt32) -> Bool { Int(id) < keys.count && !keys[Int(id)].isEmpty }
-
-    /// Approximate heap bytes held, for memory statistics.
-    var approximateBytes: Int {
-        keys.count * (MemoryLayout<String>.stride + 4) + slots.count * 16 + freeIDs.count * 4
-            + keys.reduce(0) { $0 + ($1.utf8.count > 15 ? 32 + $1.utf8.count : 0) }
-    }
 
     private mutating func place(_ entry: Slot) {
         let mask = slots.count - 1

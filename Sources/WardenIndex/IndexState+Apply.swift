@@ -21,7 +21,9 @@ extension IndexState {
         switch change {
         case .putUser(let user): putUser(user)
         case .deleteUser(let id): deleteUser(id)
-        case .putGroup(let name): _ = groupNames.insert(name).inserted ? createGroup(name) : ()
+        case .putGroup(let name):
+            let (gid, inserted) = groupNames.insert(name)
+            if inserted { groups.store(GroupRecord(name: name), at: gid) }
         case .deleteGroup(let name): deleteGroup(name)
         case .addMember(let user, let group): setMember(user: user, group: group, member: true)
         case .removeMember(let user, let group): setMember(user: user, group: group, member: false)
@@ -87,10 +89,6 @@ extension IndexState {
         userFlags[Int(uid)] = 0
     }
 
-    private mutating func createGroup(_ name: String) {
-        groups.store(GroupRecord(name: name), at: groupNames.find(name)!)
-    }
-
     private mutating func deleteGroup(_ name: String) {
         guard let gid = groupNames.find(name) else { return }
         let record = groups[Int(gid)]
@@ -135,7 +133,7 @@ extension IndexState {
     /// The ids a validated grant refers to.
     private func resolve(_ grant: Grant) -> (subject: UInt32, type: UInt32, permission: UInt32)? {
         guard let type = typeNames.find(grant.permission.contentType.description),
-            let permission = types[Int(type)].permission(codename: grant.permission.codename)
+            let permission = permission(codename: grant.permission.codename, ofType: type)
         else { return nil }
         switch grant.subject {
         case .user(let id): return userIDs.find(id).map { (Self.userKey($0), type, permission) }

@@ -54,7 +54,7 @@ extension IndexState {
                         + "write app_label.codename or name an object or a content_type"
                 )
             }
-            guard case .registered(let t) = type, let permission = types[Int(t)].permission(codename: string) else {
+            guard case .registered(let t) = type, let permission = permission(codename: string, ofType: t) else {
                 return .unknown
             }
             return .resolved(permission)
@@ -122,13 +122,13 @@ extension IndexState {
     /// anonymous user must exist), `.none` for one that takes no subject.
     func checkFieldRules(
         subject: Subject??, anonymous: String?, permissions: [String], contentType: String?, contentTypeField: String,
-        pk: String?
+        pk: String?, permissionField: (Int) -> String = { "permissions[\($0)]" }
     ) throws(IndexError) {
         if case .some(nil) = subject, anonymous == nil { throw Self.subjectRequired }
         do {
             if case .some(.some(let subject)) = subject { try subject.validate() }
             for (position, permission) in permissions.enumerated() {
-                try Limits.checkPermissionString(permission, field: "permissions[\(position)]")
+                try Limits.checkPermissionString(permission, field: permissionField(position))
             }
             if let contentType, typeNames.find(contentType) == nil { _ = try ContentTypeName(contentType, field: contentTypeField) }
             if let pk { try Limits.checkIdentifier(pk, field: "object.pk") }

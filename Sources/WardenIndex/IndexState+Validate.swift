@@ -75,7 +75,7 @@ extension IndexState {
             }
             let type = grant.permission.contentType.description
             let registered =
-                typeNames.find(type).map { types[Int($0)].permission(codename: grant.permission.codename) != nil } ?? false
+                typeNames.find(type).map { permission(codename: grant.permission.codename, ofType: $0) != nil } ?? false
             guard registered
                 || overlay.permissions[ExactString(type)]?.contains(ExactString(grant.permission.codename)) == true
             else {

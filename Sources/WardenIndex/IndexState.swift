@@ -105,14 +105,16 @@ struct TypeRecord {
 
     init(name: ContentTypeName) { self.name = name }
 
-    /// The permission id of `codename` in this type, if registered.
-    @inline(__always)
-    func permission(codename: String) -> UInt32? {
-        codenames.find(codename).map { permissions[Int($0)] }
-    }
 }
 
 extension IndexState {
+    /// The permission id of `codename` in content type `type`, if registered. Reads the type's
+    /// fields in place (a method on `TypeRecord` would copy the whole record for each call).
+    @inline(__always)
+    func permission(codename: String, ofType type: UInt32) -> UInt32? {
+        types[Int(type)].codenames.find(codename).map { types[Int(type)].permissions[Int($0)] }
+    }
+
     /// The grants of the subject with this key.
     @inline(__always)
     func grants(of key: UInt32) -> SubjectGrants {

@@ -53,30 +53,20 @@ extension IndexState {
         if request.subject == nil && settings.anonymousUser == nil { throw Self.subjectRequired }
         var type: TypeLookup?
         var slot: UInt32?
-        var fastResolution: PermissionResolution?
-        if let object = request.object {
-            if let explicit = request.contentType, !explicit.utf8.elementsEqual(object.contentType.utf8) {
-                throw IndexError(
-                    .invalidArgument,
-                    "content_type: \"\(explicit)\" differs from object.content_type \"\(object.contentType)\""
-                )
-            }
-            // Fast path: an `app.codename` registered for the object's type names the type
-            // itself, so the type needs no lookup of its own.
-            if let (objectType, permission) = permission(request.permission, ofType: object.contentType) {
-                type = .registered(objectType)
-                slot = try lookupObject(object.pk, in: .registered(objectType))
-                fastResolution = .resolved(permission)
-            } else {
-                let objectType = try lookupType(object.contentType, field: "object.content_type")
-                slot = try lookupObject(object.pk, in: objectType)
-                type = objectType
-            }
-        } else if let explicit = request.contentType {
-            type = try lookupType(explicit, field: "content_type")
-        }
         let resolution: PermissionResolution
-        if let fastResolution { resolution = fastResolution } else { resolution = try resolvePermission(request.permission, in: type) }
+        do throws(IndexError) {
+            (type, slot, resolution) = try resolveRequest(request)
+        } catch {
+            // Name the first broken field in the documented order (subject, permission, content
+            // type, pk), whichever lookup tripped first; only failing requests pay for this.
+            let objectType = request.object?.contentType ?? request.contentType
+            try checkFieldRules(
+                subject: .some(request.subject), anonymous: settings.anonymousUser, permissions: [request.permission],
+                contentType: objectType, contentTypeField: request.object == nil ? "content_type" : "object.content_type",
+                pk: request.object?.pk, permissionField: { _ in "permission" }
+            )
+            throw error
+        }
         let useModelGrants = request.object == nil || (request.acceptGlobalPerms ?? settings.acceptGlobalPerms)
 
         switch try subject(request.subject, anonymous: settings.anonymousUser) {
@@ -128,6 +118,38 @@ extension IndexState {
             if ExactString(types[Int(type)].name.description) == ExactString(typeName) { return (type, candidate) }
         }
         return nil
+    }
+
+    /// The request's content type, object slot and permission, raising its request errors.
+    @inline(__always)
+    private func resolveRequest(_ request: CheckRequest) throws(IndexError) -> (TypeLookup?, UInt32?, PermissionResolution) {
+        var type: TypeLookup?
+        var slot: UInt32?
+        var fastResolution: PermissionResolution?
+        if let object = request.object {
+            if let explicit = request.contentType, !explicit.utf8.elementsEqual(object.contentType.utf8) {
+                throw IndexError(
+                    .invalidArgument,
+                    "content_type: \"\(explicit)\" differs from object.content_type \"\(object.contentType)\""
+                )
+            }
+            // Fast path: an `app.codename` registered for the object's type names the type
+            // itself, so the type needs no lookup of its own.
+            if let (objectType, permission) = permission(request.permission, ofType: object.contentType) {
+                type = .registered(objectType)
+                slot = try lookupObject(object.pk, in: .registered(objectType))
+                fastResolution = .resolved(permission)
+            } else {
+                let objectType = try lookupType(object.contentType, field: "object.content_type")
+                slot = try lookupObject(object.pk, in: objectType)
+                type = objectType
+            }
+        } else if let explicit = request.contentType {
+            type = try lookupType(explicit, field: "content_type")
+        }
+        let resolution: PermissionResolution
+        if let fastResolution { resolution = fastResolution } else { resolution = try resolvePermission(request.permission, in: type) }
+        return (type, slot, resolution)
     }
 
     /// Steps 4 and 5: the permission id, `nil` when unknown, or the mismatch error.

@@ -127,13 +127,10 @@ extension IndexState {
                 }
             }
             guard let derived else {
-                for (position, string) in strings.enumerated() {
-                    let field = "permissions[\(position)]"
-                    if case .unknown = try resolvePermission(string, in: nil, field: field) {
-                        throw IndexError(.notFound, "\(field): \"\(string)\" is not a registered permission")
-                    }
-                }
-                throw IndexError(.invalidArgument, "content_type: cannot tell which content type is meant")
+                // No string names a type: the first one fails on its own (the strings are all
+                // bare, ambiguous or unknown, and only an unknown one returns instead of throwing).
+                _ = try resolvePermission(strings[0], in: nil, field: "permissions[0]")
+                throw IndexError(.notFound, "permissions[0]: \"\(strings[0])\" is not a registered permission")
             }
             type = derived
         }

@@ -52,9 +52,8 @@ extension IndexState {
         )
         let type = try registeredType(query.object.contentType, field: "object.content_type")
         let slot = try lookupObject(query.object.pk, in: .registered(type))
-        let (_, filter) = query.permissions.isEmpty
-            ? (type, [])
-            : try resolveListPermissions(query.permissions, contentType: query.object.contentType)
+        let filter = query.permissions.isEmpty
+            ? [] : try resolveListPermissions(query.permissions, contentType: query.object.contentType).1
 
         // Every (subject, permission) pair that reaches the object, as access-list entries
         // (`subject << 32 | permission`): one array, sorted once, walked as runs per subject.

@@ -13,6 +13,17 @@ public struct ContentType: Hashable, Sendable {
     /// (unless `defaults` is false) plus `custom` codenames.
     public init(name: ContentTypeName, defaults: Bool = true, custom: [String] = []) throws(ValidationError) {
         var codenames: [String] = defaults ? Self.defaultCodenames(model: name.model) : []
+        // `change_` + a 94-character model would be a 101-character codename: refuse it here,
+        // as Django's own 100-character codename field would.
+        for codename in codenames {
+            do throws(ValidationError) { try Limits.checkCodename(codename) } catch {
+                throw ValidationError(
+                    field: "content_type",
+                    rule: "the model name makes the default codename \(codename.prefix(12))… longer than "
+                        + "\(Limits.maxCodenameCharacters) characters; use a model of at most 93 characters or no defaults"
+                )
+            }
+        }
         for (position, codename) in custom.enumerated() {
             try Limits.checkCodename(codename, field: "custom[\(position)]")
             if !codenames.contains(codename) { codenames.append(codename) }

@@ -8,7 +8,9 @@ public struct Decision: Hashable, Sendable, CustomStringConvertible {
         case inactiveUser = "INACTIVE_USER"
         /// The user is an active superuser. Allow, even for a permission that does not exist.
         case superuser = "SUPERUSER"
-        /// The permission is not registered (or not for the request's content type). Deny.
+        /// The permission is not registered: an `app.codename` no type has, a bare codename the
+        /// request's type lacks, or a string with two dots. Deny. (An `app.codename` registered
+        /// only for another type than the object's is an `INVALID_ARGUMENT` error instead.)
         case unknownPermission = "UNKNOWN_PERMISSION"
         /// The user holds the permission on this object. Allow.
         case objectGrantUser = "OBJECT_GRANT_USER"

@@ -61,6 +61,10 @@ struct ValidationTests {
         #expect(throws: ValidationError.self) { try ContentType(name: car, custom: [String(repeating: "c", count: 101)]) }
         #expect(throws: ValidationError.self) { try PermissionRef(contentType: car, codename: "") }
         #expect(try PermissionRef(contentType: car, codename: "change_car").description == "drivers.change_car")
+        // The defaults must fit the codename rule: "change_" + 93 characters is the longest.
+        _ = try ContentType(name: ContentTypeName("app." + String(repeating: "m", count: 93)))
+        #expect(throws: ValidationError.self) { try ContentType(name: ContentTypeName("app." + String(repeating: "m", count: 94))) }
+        _ = try ContentType(name: ContentTypeName("app." + String(repeating: "m", count: 100)), defaults: false, custom: ["x"])
     }
 
     @Test("grants check their subject and pk")
