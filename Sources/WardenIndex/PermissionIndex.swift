@@ -60,8 +60,12 @@ public final class PermissionIndex: @unchecked Sendable {
     /// Replaces the whole state with `changes` applied to an empty index, at `revision`: a
     /// reload. The new state is built aside and swapped in, so readers see the old state or the
     /// new one; a refused batch leaves the index as it was. `trusted` skips the batch
-    /// validation, for a store's snapshot, whose constraints already hold: applying never
-    /// crashes on bad input, it skips what it cannot resolve.
+    /// validation, for a store's snapshot, whose constraints (unique usernames, registered
+    /// subjects and permissions) already hold; given a batch that breaks them, applying does not
+    /// crash, but the result is unspecified.
+    ///
+    /// Neither this nor `apply` checks that `revision` moves forward: callers serialize their
+    /// writes and reloads (`IndexReplica` does), so revisions reach the index in order.
     public func replaceAll(with changes: [Change], at revision: Revision, trusted: Bool = false) throws(IndexError) {
         var fresh = IndexState()
         if !trusted { try fresh.validate(changes) }
