@@ -73,7 +73,12 @@ public final class PermissionIndex: @unchecked Sendable {
         for change in changes { fresh.apply(change, pending: &pending) }
         fresh.finish(&pending!)
         fresh.revision = revision
-        // Swap under the lock; the old state is freed after it, outside the lock.
+        swapState(&fresh)
+    }
+
+    /// Swaps `fresh` in under the write lock; the old state is left in `fresh`, to be freed by
+    /// the caller outside the lock.
+    func swapState(_ fresh: inout IndexState) {
         lock.withWriteLock { swap(&state.pointee, &fresh) }
     }
 

@@ -39,12 +39,24 @@ public final class IndexReplica: @unchecked Sendable {
 
     private func reloadLocked() throws(StoreError) {
         lastDataVersion = try store.dataVersion()
-        let snapshot = try store.snapshot()
-        do {
-            try index.replaceAll(with: snapshot.changes, at: snapshot.revision, trusted: true)
-        } catch {
-            throw StoreError(.internal, "the database holds a state the index refuses", cause: error.description)
+        // Two threads: one reads the snapshot in chunks, this one builds the index from them
+        // (each is about half of a cold load), through a short queue that bounds memory.
+        let stream = SnapshotStream(capacity: 4)
+        let store = self.store
+        let reader = Thread {
+            do {
+                stream.finish(revision: try store.snapshot(chunkSize: 50_000) { stream.put($0) }, error: nil)
+            } catch {
+                stream.finish(revision: nil, error: error as? StoreError ?? StoreError(.internal, "\(error)"))
+            }
         }
+        reader.name = "warden.snapshot"
+        reader.start()
+        let loader = IndexLoader()
+        while let chunk = stream.take() { loader.add(chunk) }
+        let (revision, error) = stream.outcome
+        if let error { throw error }
+        loader.finish(into: index, at: revision!)
     }
 
     // MARK: Writes
@@ -227,5 +239,55 @@ public final class IndexReplica: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try body()
+    }
+}
+
+/// Chunks of a snapshot passed from the reading thread to the building one: a bounded queue,
+/// so a fast reader cannot hold the whole snapshot in memory twice.
+final class SnapshotStream: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let capacity: Int
+    private var chunks: [[Change]] = []
+    private var done = false
+    private var revision: Revision?
+    private var error: StoreError?
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds a chunk, waiting while the queue is full.
+    func put(_ chunk: [Change]) {
+        condition.lock()
+        while chunks.count >= capacity { condition.wait() }
+        chunks.append(chunk)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The reader is done: with the snapshot's revision, or an error.
+    func finish(revision: Revision?, error: StoreError?) {
+        condition.lock()
+        self.revision = revision
+        self.error = error
+        done = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next chunk, or `nil` once the reader is done and every chunk is taken.
+    func take() -> [Change]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && !done { condition.wait() }
+        guard !chunks.isEmpty else { return nil }
+        let chunk = chunks.removeFirst()
+        condition.broadcast()
+        return chunk
+    }
+
+    /// The reader's result, once `take` has returned `nil`.
+    var outcome: (Revision?, StoreError?) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (revision, error)
     }
 }

@@ -19,6 +19,9 @@ public protocol PermissionStore: AnyObject, Sendable {
         -> BulkOutcome
     /// Everything, consistently, as one batch of changes.
     func snapshot() throws(StoreError) -> StoreSnapshot
+    /// Everything, consistently, streamed in chunks (schema first, then grants); returns the
+    /// snapshot's revision.
+    func snapshot(chunkSize: Int, _ deliver: ([Change]) throws -> Void) throws(StoreError) -> Revision
     /// Events after a revision, oldest first; `OUT_OF_RANGE` past retention.
     func events(after revision: Revision, limit: Int) throws(StoreError) -> [ChangeEvent]
     /// The changes a summary event stands for.

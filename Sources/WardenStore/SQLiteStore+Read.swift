@@ -24,6 +24,16 @@ public struct RetentionPolicy: Hashable, Sendable {
 extension SQLiteStore {
     /// Reads everything, consistently (one read transaction), for loading an index at start.
     public func snapshot() throws(StoreError) -> StoreSnapshot {
+        var changes: [Change] = []
+        let revision = try snapshot(chunkSize: Int.max) { changes += $0 }
+        return StoreSnapshot(revision: revision, changes: changes)
+    }
+
+    /// Streams everything, consistently (one read transaction), to `deliver` in chunks: first
+    /// the registrations, users, groups and memberships, then grants, `chunkSize` at a time.
+    /// Returns the snapshot's revision. `deliver` runs on the calling thread, under the store's
+    /// lock: it must not call back into the store.
+    public func snapshot(chunkSize: Int, _ deliver: ([Change]) throws -> Void) throws(StoreError) -> Revision {
         try locked {
             try connection.execute("BEGIN")
             defer {
@@ -69,9 +79,19 @@ extension SQLiteStore {
                 else { continue }
                 changes.append(.addMember(user: user, group: group))
             }
-            changes += try grantRows("SELECT subject, pid, NULL FROM model_grants", [], subjects, permissions).map(Change.grant)
-            changes += try grantRows("SELECT subject, pid, pk FROM object_grants", [], subjects, permissions).map(Change.grant)
-            return StoreSnapshot(revision: revision, changes: changes)
+            try deliver(changes)
+            changes = []
+            for sql in ["SELECT subject, pid, NULL FROM model_grants", "SELECT subject, pid, pk FROM object_grants"] {
+                try eachGrant(sql, [], subjects, permissions) { grant in
+                    changes.append(.grant(grant))
+                    if changes.count >= chunkSize {
+                        try deliver(changes)
+                        changes.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            if !changes.isEmpty { try deliver(changes) }
+            return revision
         }
     }
 
@@ -79,14 +99,23 @@ extension SQLiteStore {
     private func grantRows(
         _ sql: String, _ values: [SQLiteValue], _ subjects: [Int64: Subject], _ permissions: [Int64: PermissionRef]
     ) throws -> [Grant] {
+        var grants: [Grant] = []
+        try eachGrant(sql, values, subjects, permissions) { grants.append($0) }
+        return grants
+    }
+
+    /// Calls `body` with the grant of each row of `(subject, pid, pk)`; rows naming a subject or
+    /// permission that no longer exists are skipped.
+    private func eachGrant(
+        _ sql: String, _ values: [SQLiteValue], _ subjects: [Int64: Subject], _ permissions: [Int64: PermissionRef],
+        _ body: (Grant) throws -> Void
+    ) throws {
         let statement = try connection.statement(sql)
         for (offset, value) in values.enumerated() { try statement.bind(value, at: Int32(offset + 1)) }
-        var grants: [Grant] = []
         while try statement.step() {
             guard let subject = subjects[statement.int64(0)], let permission = permissions[statement.int64(1)] else { continue }
-            grants.append(try Grant(subject: subject, permission: permission, pk: statement.optionalText(2)))
+            try body(try Grant(subject: subject, permission: permission, pk: statement.optionalText(2)))
         }
-        return grants
     }
 
     /// Changelog events after `revision`, oldest first, at most `limit`. `OUT_OF_RANGE` (naming
