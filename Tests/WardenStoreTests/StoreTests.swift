@@ -247,8 +247,10 @@ struct StoreTests {
         let before = try store.events(after: .zero).count
         let grants = (0..<5000).map { Fixture.grant(.user(String($0 % 3 + 1)), Fixture.car, "view_car", String($0)) }
             + [Fixture.grant(.group("editors"), Fixture.order, "view_order")]
-        let granted = try replica.bulkGrant(grants)
+        // Duplicates, inside one multi-row statement and across statements, count once.
+        let granted = try replica.bulkGrant(grants + [grants[1], grants[4000], grants[1]])
         #expect(granted.count == 5001 && granted.event?.kind == .bulkGranted && granted.event?.count == 5001)
+        #expect(granted.requested == 5004)
         #expect(try store.events(after: .zero).count == before + 1)
         let check = CheckRequest(subject: .user("2"), permission: "view_car", object: ObjectRef(contentType: "drivers.car", pk: "4999"))
         #expect(try replica.index.check(check).value.reason == .objectGrantUser)
