@@ -51,9 +51,6 @@ enum ObjectOrder {
         return (result ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
-    /// Whether `a` comes before `b`.
-    static func precedes(_ a: String, _ b: String) -> Bool { precedes(a, key(a), b, key(b)) }
-
     private static func canonicalInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard (1...18).contains(bytes.count), bytes.count == 1 || bytes[0] != UInt8(ascii: "0") else { return nil }
         var value: UInt64 = 0

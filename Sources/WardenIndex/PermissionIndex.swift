@@ -67,13 +67,10 @@ public final class PermissionIndex: @unchecked Sendable {
     /// Neither this nor `apply` checks that `revision` moves forward: callers serialize their
     /// writes and reloads (`IndexReplica` does), so revisions reach the index in order.
     public func replaceAll(with changes: [Change], at revision: Revision, trusted: Bool = false) throws(IndexError) {
-        var fresh = IndexState()
-        if !trusted { try fresh.validate(changes) }
-        var pending: PendingSorts? = PendingSorts()
-        for change in changes { fresh.apply(change, pending: &pending) }
-        fresh.finish(&pending!)
-        fresh.revision = revision
-        swapState(&fresh)
+        if !trusted { try IndexState().validate(changes) }
+        let loader = IndexLoader()
+        loader.add(changes)
+        loader.finish(into: self, at: revision)
     }
 
     /// Swaps `fresh` in under the write lock; the old state is left in `fresh`, to be freed by

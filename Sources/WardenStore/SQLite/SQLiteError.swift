@@ -12,7 +12,4 @@ struct SQLiteError: Error, CustomStringConvertible {
 
     /// Another connection holds the lock past the busy timeout.
     var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
-
-    /// A UNIQUE or PRIMARY KEY constraint failed.
-    var isConstraint: Bool { code & 0xFF == SQLITE_CONSTRAINT }
 }
