@@ -8,10 +8,15 @@ import PackageDescription
 // packages its module needs.
 let package = Package(
     name: "warden",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "warden", targets: ["warden"]),
         .library(name: "WardenClient", targets: ["WardenClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "WardenModel"),
@@ -19,10 +24,28 @@ let package = Package(
         // SQLite through its C API, linking Debian's libsqlite3-dev (`make deps` installs it).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WardenStore", dependencies: ["WardenModel", "CSQLite"]),
-        .target(name: "WardenService", dependencies: ["WardenModel", "WardenIndex", "WardenStore"]),
-        .target(name: "WardenProto"),
-        .target(name: "WardenServer", dependencies: ["WardenService", "WardenProto"]),
-        .target(name: "WardenClient", dependencies: ["WardenProto"]),
+        .target(
+            name: "WardenService",
+            dependencies: ["WardenModel", "WardenIndex", "WardenStore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "WardenProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(
+            name: "WardenServer",
+            dependencies: [
+                "WardenService", "WardenProto", "CPeerCredentials",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // SO_PEERCRED: the uid and gid of the process at the other end of a Unix socket.
+        .target(name: "CPeerCredentials"),
+        .target(
+            name: "WardenClient",
+            dependencies: [
+                "WardenProto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(name: "warden", dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenService"]),
         .executableTarget(
             name: "WardenBench",

@@ -114,6 +114,11 @@ public final class PermissionIndex: @unchecked Sendable {
 public struct Evaluated<Value> {
     public let value: Value
     public let revision: Revision
+
+    public init(value: Value, revision: Revision) {
+        self.value = value
+        self.revision = revision
+    }
 }
 
 extension Evaluated: Sendable where Value: Sendable {}

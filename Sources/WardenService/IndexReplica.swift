@@ -20,6 +20,12 @@ public final class IndexReplica: @unchecked Sendable {
     /// The store's `data_version` when the index last caught up; guarded by `lock`.
     private var lastDataVersion: Int64 = 0
     private var follower: Thread?
+    /// Called with every event the index applies, in revision order, under the replica's lock
+    /// (own writes, other processes' writes, summaries); must not block. Set once, before use.
+    public var onApplied: (@Sendable ([ChangeEvent]) -> Void)?
+    /// Called when the index was rebuilt from a snapshot after falling behind the changelog's
+    /// retention: events between the old and the new revision were not seen one by one.
+    public var onReloaded: (@Sendable (Revision) -> Void)?
     private let following = NSCondition()
     private var stopFollowing = false
 
@@ -124,8 +130,10 @@ public final class IndexReplica: @unchecked Sendable {
         }
         do {
             try index.apply(changes, at: event.revision)
+            onApplied?([event])
         } catch {
             try reloadLocked()
+            onReloaded?(index.revision)
         }
     }
 
@@ -155,6 +163,7 @@ public final class IndexReplica: @unchecked Sendable {
                 events = try store.events(after: after, limit: 1000)
             } catch where error.code == .outOfRange {
                 try reloadLocked()  // fell behind the changelog's retention: start over from a snapshot
+                onReloaded?(index.revision)
                 return
             }
             guard !events.isEmpty else { return }
@@ -168,9 +177,11 @@ public final class IndexReplica: @unchecked Sendable {
                     try index.apply(changes, at: event.revision)
                 } catch {
                     try reloadLocked()
+                    onReloaded?(index.revision)
                     return
                 }
             }
+            onApplied?(events)
         }
     }
 

@@ -17,6 +17,8 @@ public protocol PermissionStore: AnyObject, Sendable {
     /// Removes object grants of a type on pks not in `livePKs`, with one `ORPHANS_PRUNED` event.
     func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String?) throws(StoreError)
         -> BulkOutcome
+    /// Records a `WRITE_REFUSED` event (a write its actor may not make) at the next revision.
+    func recordRefusal(attempted: Change?, message: String, actor: String?) throws(StoreError) -> ChangeEvent
     /// Everything, consistently, as one batch of changes.
     func snapshot() throws(StoreError) -> StoreSnapshot
     /// Everything, consistently, streamed in chunks (schema first, then grants); returns the

@@ -29,9 +29,10 @@ extension SQLiteStore {
 
     private func bulk(_ grants: [Grant], granting: Bool, actor: String?) throws(StoreError) -> BulkOutcome {
         try locked {
-            let current = try latestRevision()
-            let revision = current.next
-            return try connection.transaction {
+            try connection.transaction {
+                // Read under BEGIN IMMEDIATE's write lock: another process may have committed.
+                let current = try latestRevision()
+                let revision = current.next
                 var resolver = Resolver(store: self, required: granting)
                 var count = 0
                 let insertMany = try connection.statement(Self.insertObjectRows(Self.rowsPerInsert))
@@ -113,9 +114,10 @@ extension SQLiteStore {
         throws(StoreError) -> BulkOutcome
     {
         try locked {
-            let current = try latestRevision()
-            let revision = current.next
-            return try connection.transaction {
+            try connection.transaction {
+                // Read under BEGIN IMMEDIATE's write lock: another process may have committed.
+                let current = try latestRevision()
+                let revision = current.next
                 try connection.execute("CREATE TEMP TABLE IF NOT EXISTS live_pks (pk TEXT PRIMARY KEY) WITHOUT ROWID")
                 try connection.execute("DELETE FROM live_pks")
                 let insert = try connection.statement("INSERT OR IGNORE INTO live_pks (pk) VALUES (?)")

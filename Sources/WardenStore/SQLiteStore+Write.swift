@@ -70,8 +70,9 @@ extension SQLiteStore {
     private func commitQueued(_ tickets: [WriteTicket]) {
         do {
             try locked {
-                var current = try latestRevision()
                 try connection.transaction {
+                    // Read under BEGIN IMMEDIATE's write lock: another process may have committed.
+                    var current = try latestRevision()
                     for ticket in tickets {
                         let revision = current.next
                         try connection.execute("SAVEPOINT write")
@@ -131,8 +132,8 @@ extension SQLiteStore {
     public func apply(batch changes: [Change], actor: String?) throws(StoreError) -> [WriteOutcome] {
         for change in changes { try validate(change) }
         return try locked {
-            var current = try latestRevision()
-            return try connection.transaction {
+            try connection.transaction {
+                var current = try latestRevision()
                 var outcomes: [WriteOutcome] = []
                 outcomes.reserveCapacity(changes.count)
                 for (position, change) in changes.enumerated() {

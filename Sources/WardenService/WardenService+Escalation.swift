@@ -1,0 +1,52 @@
+import WardenIndex
+import WardenModel
+
+extension WardenService {
+    /// Why `actor` may not make `change` (DESIGN.md §1 "No self-escalation"), or `nil` when it
+    /// may. An active superuser may make any write. Anyone else may not:
+    /// 1. set or clear `is_superuser`;
+    /// 2. grant or revoke a model-level permission directly on a user (roles go through groups);
+    /// 3. change their own memberships or grants (deleting their own account included);
+    /// 4. grant a permission they do not hold themselves (on that object, or model-wide),
+    ///    as `Check` decides it.
+    /// An actor that is not a registered user is held to the same rules and holds nothing.
+    func refusal(of change: Change, by actor: String) -> String? {
+        let actorUser = index.user(actor)
+        if let actorUser, actorUser.isActive, actorUser.isSuperuser { return nil }
+        switch change {
+        case .putUser(let user):
+            let wasSuperuser = index.user(user.id)?.isSuperuser ?? false
+            if user.isSuperuser != wasSuperuser {
+                return "actor \(actor) is not a superuser and may not set or clear is_superuser"
+            }
+            return nil
+        case .deleteUser(let id) where id == actor:
+            return "actor \(actor) may not delete its own account (it would change its own grants)"
+        case .addMember(let user, _) where user == actor, .removeMember(let user, _) where user == actor:
+            return "actor \(actor) may not change its own memberships"
+        case .grant(let grant), .revoke(let grant):
+            if case .user(let id) = grant.subject {
+                if id == actor { return "actor \(actor) may not change its own grants" }
+                if grant.pk == nil {
+                    return "actor \(actor) may not grant or revoke model-level permissions directly on a user; "
+                        + "grant them to a group (role)"
+                }
+            }
+            guard case .grant = change else { return nil }
+            return holds(actor, grant) ? nil : "actor \(actor) does not hold \(grant.permission)"
+                + (grant.pk.map { " on \(grant.permission.contentType):\($0)" } ?? " model-wide") + " and may not grant it"
+        default:
+            return nil
+        }
+    }
+
+    /// Whether `actor` holds what `grant` gives, as `Check` decides it.
+    private func holds(_ actor: String, _ grant: Grant) -> Bool {
+        let type = grant.permission.contentType.description
+        let request = CheckRequest(
+            subject: .user(actor), permission: grant.permission.codename,
+            object: grant.pk.map { ObjectRef(contentType: type, pk: $0) }, contentType: grant.pk == nil ? type : nil
+        )
+        return (try? index.check(request).value.allowed) ?? false
+    }
+}

@@ -1,0 +1,56 @@
+import WardenIndex
+import WardenModel
+
+extension WardenService {
+    /// Decides a check; audits it to watchers that asked. Never blocks (the caller has waited for
+    /// `min_revision` first).
+    @inline(__always)
+    public func check(_ request: CheckRequest) throws(ServiceError) -> Evaluated<Decision> {
+        let answer: Evaluated<Decision>
+        do { answer = try index.check(request) } catch { throw ServiceError(error) }
+        if hub.wantsAudits { audit(request, answer) }
+        return answer
+    }
+
+    /// Decides many checks at one revision; each item gets its decision or its own error.
+    public func check(_ requests: [CheckRequest]) throws(ServiceError) -> Evaluated<[Result<Decision, IndexError>]> {
+        guard requests.count <= settings.maxBatchItems else {
+            throw ServiceError(
+                .invalidArgument, "items: at most \(settings.maxBatchItems) checks in one BatchCheck (got \(requests.count))"
+            )
+        }
+        let answers = index.check(requests)
+        if hub.wantsAudits {
+            for (request, result) in zip(requests, answers.value) {
+                if case .success(let decision) = result {
+                    audit(request, Evaluated(value: decision, revision: answers.revision))
+                }
+            }
+        }
+        return answers
+    }
+
+    private func audit(_ request: CheckRequest, _ answer: Evaluated<Decision>) {
+        hub.audit(
+            CheckAudit(
+                subject: request.subject, permission: request.permission, object: request.object,
+                decision: answer.value, revision: answer.revision
+            )
+        )
+    }
+
+    /// guardian's `get_objects_for_user`, one page.
+    public func listObjects(_ query: ListObjectsQuery) throws(ServiceError) -> Evaluated<ObjectList> {
+        do { return try index.listObjects(query) } catch { throw ServiceError(error) }
+    }
+
+    /// guardian's `get_users_with_perms` and `get_groups_with_perms`.
+    public func listSubjects(_ query: ListSubjectsQuery) throws(ServiceError) -> Evaluated<SubjectList> {
+        do { return try index.listSubjects(query) } catch { throw ServiceError(error) }
+    }
+
+    /// guardian's `get_perms`.
+    public func permissions(_ query: PermissionsQuery) throws(ServiceError) -> Evaluated<[String]> {
+        do { return try index.permissions(query) } catch { throw ServiceError(error) }
+    }
+}

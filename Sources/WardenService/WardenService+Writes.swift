@@ -1,0 +1,105 @@
+import WardenIndex
+import WardenModel
+import WardenStore
+
+extension WardenService {
+    /// Builds a grant from a request's strings. With a content type, the permission is a bare
+    /// codename or `app_label.codename` of that type's app, and the store decides whether it is
+    /// registered (so a failed role-permission operation records its event); without one,
+    /// `app_label.codename` is resolved as a check resolves it.
+    public func makeGrant(subject: Subject, permission: String, contentType: String?, pk: String?,
+                          field: String = "grant") throws(ServiceError) -> Grant {
+        do {
+            let ref: PermissionRef
+            if let contentType {
+                let type = try ContentTypeName(contentType, field: "\(field).content_type")
+                try Limits.checkPermissionString(permission, field: "\(field).permission")
+                let parts = permission.split(separator: ".", omittingEmptySubsequences: false)
+                switch parts.count {
+                case 1: ref = try PermissionRef(contentType: type, codename: permission)
+                case 2 where parts[0] == type.appLabel:
+                    ref = try PermissionRef(contentType: type, codename: String(parts[1]))
+                default:
+                    throw ServiceError(
+                        .invalidArgument,
+                        "\(field).permission: \"\(permission)\" is not a permission of content type \(type) "
+                            + "(write a bare codename or \(type.appLabel).codename)"
+                    )
+                }
+            } else {
+                do { ref = try index.permissionRef(permission, contentType: nil, field: "\(field).permission") } catch {
+                    throw ServiceError(error)
+                }
+            }
+            return try Grant(subject: subject, permission: ref, pk: pk)
+        } catch let error as ServiceError {
+            throw error
+        } catch let error as ValidationError {
+            throw ServiceError(error)
+        } catch {
+            throw ServiceError(.internal, "grant: unexpected error", cause: "\(error)")
+        }
+    }
+
+    /// Commits one write and applies it to the index before returning. Blocks for the commit.
+    /// With an actor, refuses escalation first (`PERMISSION_DENIED` and a `WRITE_REFUSED` event).
+    public func write(_ change: Change, actor: String?) throws(ServiceError) -> WriteOutcome {
+        let actor = try checkedActor(actor)
+        if let actor, let reason = refusal(of: change, by: actor) {
+            try refuse(change, reason: reason, actor: actor)
+        }
+        do { return try replica.apply(change, actor: actor) } catch { throw ServiceError(error) }
+    }
+
+    /// Bulk-grants (or revokes) in one transaction with one summary event. Blocks.
+    public func bulk(_ grants: [Grant], revoke: Bool, actor: String?) throws(ServiceError) -> BulkOutcome {
+        let actor = try checkedActor(actor)
+        if let actor {
+            for (position, grant) in grants.enumerated() {
+                let change: Change = revoke ? .revoke(grant) : .grant(grant)
+                if let reason = refusal(of: change, by: actor) {
+                    try refuse(nil, reason: "grants[\(position)]: \(reason)", actor: actor)
+                }
+            }
+        }
+        do {
+            return revoke ? try replica.bulkRevoke(grants, actor: actor) : try replica.bulkGrant(grants, actor: actor)
+        } catch {
+            throw ServiceError(error)
+        }
+    }
+
+    /// Removes grants on objects of `contentType` whose pks are not in `livePKs`. Blocks.
+    public func pruneOrphans(contentType: String, livePKs: [String], actor: String?) throws(ServiceError) -> BulkOutcome {
+        let actor = try checkedActor(actor)
+        do {
+            let type = try ContentTypeName(contentType, field: "content_type")
+            for (position, pk) in livePKs.enumerated() { try Limits.checkIdentifier(pk, field: "live_pks[\(position)]") }
+            return try replica.pruneOrphans(contentType: type, livePKs: livePKs, actor: actor)
+        } catch let error as ValidationError {
+            throw ServiceError(error)
+        } catch let error as StoreError {
+            throw ServiceError(error)
+        } catch {
+            throw ServiceError(.internal, "prune orphans: unexpected error", cause: "\(error)")
+        }
+    }
+
+    private func checkedActor(_ actor: String?) throws(ServiceError) -> String? {
+        guard let actor, !actor.isEmpty else { return nil }
+        do { try Limits.checkIdentifier(actor, field: "actor") } catch { throw ServiceError(error) }
+        return actor
+    }
+
+    /// Records the refusal and throws `PERMISSION_DENIED`.
+    private func refuse(_ change: Change?, reason: String, actor: String) throws(ServiceError) -> Never {
+        do {
+            let event = try replica.store.recordRefusal(attempted: change, message: reason, actor: actor)
+            try replica.catchUp()
+            logger.notice("write refused", metadata: ["actor": "\(actor)", "reason": "\(reason)", "revision": "\(event.revision)"])
+        } catch {
+            throw ServiceError(error)
+        }
+        throw ServiceError(.permissionDenied, reason)
+    }
+}

@@ -1,0 +1,76 @@
+import Logging
+import WardenIndex
+import WardenModel
+import WardenStore
+
+/// Warden's use cases between the transport and the index and store: validate, authorize the
+/// caller, run, publish events. Every method is synchronous; the ones that may block (writes,
+/// waits for `min_revision`, watch history) say so, and the transport runs them off its I/O
+/// threads.
+public final class WardenService: Sendable {
+    /// Limits and defaults the service enforces.
+    public struct Settings: Sendable {
+        /// Items in one BatchCheck, at most.
+        public var maxBatchItems = 10_000
+        /// How long a read waits for `min_revision` when its request has no deadline.
+        public var defaultWait: Duration = .seconds(5)
+
+        public init() {}
+    }
+
+    public let replica: IndexReplica
+    public let hub: EventHub
+    public let policy: AccessPolicy
+    public let settings: Settings
+    let logger: Logger
+
+    public var index: PermissionIndex { replica.index }
+
+    public init(replica: IndexReplica, policy: AccessPolicy, settings: Settings = Settings(), hub: EventHub = EventHub(),
+                logger: Logger) {
+        self.replica = replica
+        self.policy = policy
+        self.settings = settings
+        self.hub = hub
+        self.logger = logger
+        replica.onApplied = { [hub] events in hub.publish(events) }
+        replica.onReloaded = { [hub] revision in hub.reloaded(at: revision) }
+    }
+
+    // MARK: Callers
+
+    /// The role a connected process has.
+    public func role(of caller: Caller) -> Role { policy.role(of: caller) }
+
+    /// Refuses a caller below `needed`, before any work.
+    @inline(__always)
+    public func authorize(_ role: Role, _ needed: Role, method: String) throws(ServiceError) {
+        guard role >= needed else {
+            throw ServiceError(
+                .permissionDenied,
+                role == .none
+                    ? "this process's uid and gid are not allowed to use Warden (see the reader and admin allow lists)"
+                    : "\(method) is a write: it needs an admin uid or gid; this process is a reader"
+            )
+        }
+    }
+
+    // MARK: Freshness
+
+    /// Whether the index has reached `revision` (0 always has).
+    @inline(__always)
+    public func hasReached(_ revision: Revision) -> Bool { revision == .zero || index.revision >= revision }
+
+    /// Blocks until the index reaches `revision` (catching up from the store) or `deadline`
+    /// passes: `UNAVAILABLE`, never an answer from an older state.
+    public func wait(for revision: Revision, until deadline: ContinuousClock.Instant?) throws(ServiceError) {
+        guard !hasReached(revision) else { return }
+        let timeout = deadline.map { max(.zero, $0 - .now) } ?? settings.defaultWait
+        do { _ = try replica.waitFor(revision, timeout: timeout) } catch { throw ServiceError(error) }
+    }
+
+    // MARK: Health
+
+    /// What the index holds.
+    public var statistics: IndexStatistics { index.statistics }
+}

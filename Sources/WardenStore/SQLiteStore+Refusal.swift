@@ -1,0 +1,20 @@
+import WardenModel
+
+extension SQLiteStore {
+    /// Records a `WRITE_REFUSED` event at the next revision: a write whose actor may not make it
+    /// (DESIGN.md §1 "No self-escalation"). Nothing else changes. `attempted` is the refused
+    /// change when it was one change; `nil` for a refused bulk call.
+    public func recordRefusal(attempted: Change?, message: String, actor: String?) throws(StoreError) -> ChangeEvent {
+        try locked {
+            try connection.transaction {
+                let revision = try latestRevision().next
+                let event = ChangeEvent(
+                    revision: revision, kind: .writeRefused, time: Self.now(), attempted: attempted, message: message,
+                    actor: actor
+                )
+                try record(event)
+                return event
+            }
+        }
+    }
+}
