@@ -32,9 +32,17 @@ let package = Package(
         .target(
             name: "WardenServer",
             dependencies: [
-                "WardenService", "WardenProto", "CPeerCredentials",
+                "WardenService", "WardenProto", "WardenWire", "CPeerCredentials",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The frame layout of docs/protocol.md, shared by the server and the Swift client.
+        .target(
+            name: "WardenWire",
+            dependencies: [
+                "WardenProto", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         // SO_PEERCRED: the uid and gid of the process at the other end of a Unix socket.
@@ -42,11 +50,17 @@ let package = Package(
         .target(
             name: "WardenClient",
             dependencies: [
-                "WardenProto",
+                "WardenProto", "WardenWire",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .executableTarget(name: "warden", dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenService"]),
+        .executableTarget(
+            name: "warden",
+            dependencies: [
+                "WardenModel", "WardenIndex", "WardenStore", "WardenService", "WardenServer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "WardenBench",
             dependencies: ["WardenModel", "WardenIndex", "CHeapStats", "WardenTestSupport"],
@@ -63,6 +77,14 @@ let package = Package(
         // A real process that writes and acknowledges, for the multi-process and kill -9 tests.
         .executableTarget(name: "warden-store-child", dependencies: ["WardenModel", "WardenStore"], path: "Tests/StoreChild"),
         .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),
+        // End to end: a real `warden serve` process on a real socket and SQLite file.
+        .testTarget(
+            name: "WardenServerTests",
+            dependencies: [
+                "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "WardenStoreTests",
             dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite"]

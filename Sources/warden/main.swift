@@ -11,11 +11,15 @@ import WardenService
 import WardenStore
 
 let usage = """
-    usage: warden demo
+    usage: warden serve [--socket PATH] [--db PATH]
+           warden demo
 
     Warden is an authorization sidecar: Django permissions (users, groups, model-level and
     per-object grants) answered from an in-memory index kept exact against a SQLite file.
-    This build has the store and the evaluator; the socket server comes next:
+
+      serve   serve the framed protocol of docs/protocol.md on a Unix socket
+              (default ./var/warden.sock, WARDEN_SOCKET) from the database
+              (default ./var/warden.db, WARDEN_DB) until SIGTERM or SIGINT.
 
       demo    write a small lab database (experiments, "Read only" and "Maintainer" roles,
               private and public experiments, an owner who may edit only her own) into
@@ -118,6 +122,13 @@ extension String {
 }
 
 switch CommandLine.arguments.dropFirst().first {
+case "serve":
+    do {
+        try serve(Array(CommandLine.arguments.dropFirst(2)))
+    } catch {
+        print("warden: \(error)")
+        exit(1)
+    }
 case "demo":
     do {
         try demo()

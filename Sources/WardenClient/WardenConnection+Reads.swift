@@ -1,0 +1,87 @@
+import WardenProto
+
+extension Warden_V1_Subject {
+    /// A user subject.
+    public static func user(_ id: String) -> Warden_V1_Subject {
+        var subject = Warden_V1_Subject()
+        subject.user = id
+        return subject
+    }
+
+    /// A group subject.
+    public static func group(_ name: String) -> Warden_V1_Subject {
+        var subject = Warden_V1_Subject()
+        subject.group = name
+        return subject
+    }
+}
+
+extension Warden_V1_ObjectRef {
+    public init(_ contentType: String, _ pk: String) {
+        self.init()
+        self.contentType = contentType
+        self.pk = pk
+    }
+}
+
+extension WardenConnection {
+    /// Check: may `subject` use `permission` (on `object`)?
+    public func check(
+        _ subject: Warden_V1_Subject, _ permission: String, object: Warden_V1_ObjectRef? = nil,
+        contentType: String? = nil, acceptGlobalPerms: Bool? = nil, minRevision: UInt64 = 0, timeout: Duration? = nil
+    ) async throws -> Warden_V1_CheckResponse {
+        var request = Warden_V1_CheckRequest()
+        request.subject = subject
+        request.permission = permission
+        if let object { request.object = object }
+        if let contentType { request.contentType = contentType }
+        if let acceptGlobalPerms { request.acceptGlobalPerms = acceptGlobalPerms }
+        request.minRevision = minRevision
+        return try await check(request, timeout: timeout)
+    }
+
+    public func check(_ request: Warden_V1_CheckRequest, timeout: Duration? = nil) async throws -> Warden_V1_CheckResponse {
+        try await call(.check, request, returning: Warden_V1_CheckResponse.self, timeout: timeout)
+    }
+
+    public func batchCheck(_ request: Warden_V1_BatchCheckRequest, timeout: Duration? = nil) async throws -> Warden_V1_BatchCheckResponse {
+        try await call(.batchCheck, request, returning: Warden_V1_BatchCheckResponse.self, timeout: timeout)
+    }
+
+    /// One page of ListObjects.
+    public func listObjects(_ request: Warden_V1_ListObjectsRequest, timeout: Duration? = nil) async throws -> Warden_V1_ListObjectsResponse {
+        try await call(.listObjects, request, returning: Warden_V1_ListObjectsResponse.self, timeout: timeout)
+    }
+
+    /// Every page of ListObjects: `nil` when the answer is unrestricted (the reply says why),
+    /// else every pk.
+    public func listAllObjects(_ request: Warden_V1_ListObjectsRequest) async throws -> (unrestricted: Warden_V1_Decision?, pks: [String]) {
+        var request = request
+        var pks: [String] = []
+        while true {
+            let page = try await listObjects(request)
+            if page.unrestricted { return (page.unrestrictedReason, []) }
+            pks.append(contentsOf: page.pks)
+            guard !page.nextPageToken.isEmpty else { return (nil, pks) }
+            request.pageToken = page.nextPageToken
+            // Later pages at least at the first page's revision.
+            request.minRevision = max(request.minRevision, page.revision)
+        }
+    }
+
+    public func listSubjects(_ request: Warden_V1_ListSubjectsRequest, timeout: Duration? = nil) async throws -> Warden_V1_ListSubjectsResponse {
+        try await call(.listSubjects, request, returning: Warden_V1_ListSubjectsResponse.self, timeout: timeout)
+    }
+
+    public func getPermissions(_ request: Warden_V1_GetPermissionsRequest, timeout: Duration? = nil) async throws -> Warden_V1_GetPermissionsResponse {
+        try await call(.getPermissions, request, returning: Warden_V1_GetPermissionsResponse.self, timeout: timeout)
+    }
+
+    public func health(timeout: Duration? = nil) async throws -> Warden_V1_HealthResponse {
+        try await call(.health, Warden_V1_HealthRequest(), returning: Warden_V1_HealthResponse.self, timeout: timeout)
+    }
+
+    public func stats(timeout: Duration? = nil) async throws -> Warden_V1_StatsResponse {
+        try await call(.stats, Warden_V1_StatsRequest(), returning: Warden_V1_StatsResponse.self, timeout: timeout)
+    }
+}

@@ -1,0 +1,129 @@
+import NIOCore
+import SwiftProtobuf
+import WardenProto
+import WardenWire
+
+extension WardenConnection {
+    /// BulkGrant: sends `grants` as a stream of chunks of `chunkSize`; the server commits them in
+    /// one transaction after the last chunk, with one BULK_GRANTED event.
+    public func bulkGrant(
+        _ grants: some Sequence<Warden_V1_Grant>, actor: String? = nil, chunkSize: Int = 10_000, timeout: Duration? = nil
+    ) async throws -> Warden_V1_BulkResponse {
+        try await bulk(.bulkGrant, grants, actor: actor, chunkSize: chunkSize, timeout: timeout)
+    }
+
+    /// BulkRevoke: as `bulkGrant`, revoking.
+    public func bulkRevoke(
+        _ grants: some Sequence<Warden_V1_Grant>, actor: String? = nil, chunkSize: Int = 10_000, timeout: Duration? = nil
+    ) async throws -> Warden_V1_BulkResponse {
+        try await bulk(.bulkRevoke, grants, actor: actor, chunkSize: chunkSize, timeout: timeout)
+    }
+
+    private func bulk(
+        _ method: Warden_V1_Method, _ grants: some Sequence<Warden_V1_Grant>, actor: String?, chunkSize: Int,
+        timeout: Duration?
+    ) async throws -> Warden_V1_BulkResponse {
+        var chunks: [Warden_V1_BulkGrantRequest] = []
+        var chunk = Warden_V1_BulkGrantRequest()
+        chunk.actor = actor ?? ""
+        for grant in grants {
+            chunk.grants.append(grant)
+            if chunk.grants.count == chunkSize {
+                chunks.append(chunk)
+                chunk = Warden_V1_BulkGrantRequest()
+            }
+        }
+        if !chunk.grants.isEmpty || chunks.isEmpty { chunks.append(chunk) }
+        return try await stream(method, chunks, timeout: timeout)
+    }
+
+    /// PruneOrphans: removes grants on objects of `contentType` whose pks are not in `livePKs`.
+    public func pruneOrphans(
+        contentType: String, livePKs: some Sequence<String>, actor: String? = nil, chunkSize: Int = 50_000
+    ) async throws -> Warden_V1_BulkResponse {
+        var chunks: [Warden_V1_PruneOrphansRequest] = []
+        var chunk = Warden_V1_PruneOrphansRequest()
+        chunk.contentType = contentType
+        chunk.actor = actor ?? ""
+        for pk in livePKs {
+            chunk.livePks.append(pk)
+            if chunk.livePks.count == chunkSize {
+                chunks.append(chunk)
+                chunk = Warden_V1_PruneOrphansRequest()
+            }
+        }
+        if !chunk.livePks.isEmpty || chunks.isEmpty { chunks.append(chunk) }
+        return try await stream(.pruneOrphans, chunks, timeout: nil)
+    }
+
+    /// Sends a client stream: every chunk under one request id, END_STREAM on the last.
+    func stream<Chunk: SwiftProtobuf.Message>(
+        _ method: Warden_V1_Method, _ chunks: [Chunk], timeout: Duration?
+    ) async throws -> Warden_V1_BulkResponse {
+        let id = makeRequestID()
+        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        for (position, chunk) in chunks.enumerated() {
+            var bytes = channel.allocator.buffer(capacity: 1024)
+            try Frame.encode(
+                chunk, requestID: id, method: UInt16(method.rawValue), flags: position == chunks.count - 1 ? .endStream : [],
+                timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout), into: &bytes
+            )
+            // Waits for each chunk to be written, so a long stream does not pile up in memory twice.
+            try await channel.writeAndFlush(Outgoing(requestID: id, bytes: bytes, responder: position == 0 ? .unary(promise) : nil))
+        }
+        return try Self.decode(try await promise.futureResult.get(), as: Warden_V1_BulkResponse.self)
+    }
+
+    /// Watch: events after `afterRevision` (from now when `nil`), then live ones. Ending the
+    /// iteration (or the task) cancels the watch on the server.
+    public func watch(
+        afterRevision: UInt64? = nil, kinds: [Warden_V1_EventKind] = [], contentTypes: [String] = [],
+        auditChecks: Bool = false, auditSampleRate: Double = 0
+    ) -> AsyncThrowingStream<Warden_V1_Event, any Error> {
+        var request = Warden_V1_WatchRequest()
+        if let afterRevision { request.afterRevision = afterRevision }
+        request.kinds = kinds
+        request.contentTypes = contentTypes
+        request.auditChecks = auditChecks
+        request.auditSampleRate = auditSampleRate
+        return watch(request)
+    }
+
+    public func watch(_ request: Warden_V1_WatchRequest) -> AsyncThrowingStream<Warden_V1_Event, any Error> {
+        let id = makeRequestID()
+        let method = UInt16(Warden_V1_Method.watch.rawValue)
+        let (stream, continuation) = AsyncThrowingStream<Warden_V1_Event, any Error>.makeStream()
+        var bytes = channel.allocator.buffer(capacity: 64)
+        do {
+            try Frame.encode(request, requestID: id, method: method, flags: .endStream, into: &bytes)
+        } catch {
+            continuation.finish(throwing: error)
+            return stream
+        }
+        let deliver: @Sendable (Frame) -> Void = { frame in
+            if frame.status != 0 || frame.flags.contains(.endStream) {
+                do {
+                    _ = try Self.decode(frame, as: Warden_V1_WatchResponse.self)
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+                return
+            }
+            guard let response = try? Warden_V1_WatchResponse(serializedBytes: frame.body) else {
+                continuation.finish(throwing: WardenError(code: .internal, message: "a watch frame is not a WatchResponse"))
+                return
+            }
+            for event in response.events { continuation.yield(event) }
+        }
+        let channel = self.channel
+        continuation.onTermination = { termination in
+            guard case .cancelled = termination else { return }
+            var cancel = channel.allocator.buffer(capacity: Frame.headerSize)
+            Frame.writeHeader(to: &cancel, bodyLength: 0, requestID: id, method: method, flags: .cancel, status: 0, timeoutMilliseconds: 0)
+            channel.writeAndFlush(Outgoing(requestID: id, bytes: cancel, responder: nil), promise: nil)
+        }
+        channel.writeAndFlush(Outgoing(requestID: id, bytes: bytes, responder: .stream(deliver)), promise: nil)
+        return stream
+    }
+}

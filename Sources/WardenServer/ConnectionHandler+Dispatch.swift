@@ -1,0 +1,238 @@
+import NIOCore
+import SwiftProtobuf
+import WardenIndex
+import WardenModel
+import WardenProto
+import WardenService
+import WardenWire
+
+extension Warden_V1_Method {
+    /// The role a caller needs for the method.
+    var neededRole: Role {
+        switch self {
+        case .check, .batchCheck, .listObjects, .listSubjects, .getPermissions, .watch, .health, .stats: .reader
+        default: .admin
+        }
+    }
+}
+
+extension Warden_V1_Method {
+    var isKnown: Bool {
+        switch self {
+        case .unspecified, .UNRECOGNIZED: false
+        default: true
+        }
+    }
+
+    /// Methods whose requests are client streams of chunks.
+    var isClientStream: Bool { self == .bulkGrant || self == .bulkRevoke || self == .pruneOrphans }
+}
+
+extension ConnectionHandler {
+    func handle(_ frame: Frame) {
+        let id = frame.requestID
+        guard frame.flags.isSubset(of: Frame.Flags.known) else {
+            reply(error: ServiceError(.invalidArgument, "flags: unknown bits \(frame.flags.rawValue)"), requestID: id, method: frame.method)
+            return
+        }
+        if frame.flags.contains(.cancel) {
+            cancel(id, method: frame.method)
+            return
+        }
+        if uploads[id] != nil {
+            continueUpload(frame)
+            return
+        }
+        guard let method = Warden_V1_Method(rawValue: Int(frame.method)), method.isKnown else {
+            reply(error: ServiceError(.unimplemented, "method: \(frame.method) is not a Warden method"), requestID: id, method: frame.method)
+            return
+        }
+        do {
+            try service.authorize(role, method.neededRole, method: "\(method)")
+        } catch {
+            reply(error: error, requestID: id, method: frame.method)
+            if method.isClientStream && !frame.flags.contains(.endStream) { uploads[id] = Upload(method: method, refused: true) }
+            return
+        }
+        let deadline = frame.timeoutMilliseconds == 0 ? nil : ContinuousClock.now + .milliseconds(frame.timeoutMilliseconds)
+        do {
+            try dispatch(method, frame, deadline: deadline)
+        } catch {
+            reply(error: error, requestID: id, method: frame.method)
+        }
+    }
+
+    private func dispatch(_ method: Warden_V1_Method, _ frame: Frame, deadline: ContinuousClock.Instant?) throws {
+        switch method {
+        case .check:
+            let request = try decode(Warden_V1_CheckRequest.self, frame)
+            read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
+                let answer = try service.check(ProtoMapping.check(request))
+                var response = Warden_V1_CheckResponse()
+                response.decision = ProtoMapping.decision(answer.value)
+                response.revision = answer.revision.rawValue
+                return response
+            }
+        case .batchCheck:
+            let request = try decode(Warden_V1_BatchCheckRequest.self, frame)
+            read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
+                let answers = try service.check(request.items.map(ProtoMapping.check))
+                var response = Warden_V1_BatchCheckResponse()
+                response.revision = answers.revision.rawValue
+                response.results = answers.value.map { result in
+                    var item = Warden_V1_CheckResult()
+                    switch result {
+                    case .success(let decision): item.decision = ProtoMapping.decision(decision)
+                    case .failure(let error):
+                        var status = Warden_V1_Status()
+                        status.code = UInt32(StatusMapping.code(ServiceError(error).code).rawValue)
+                        status.message = error.message
+                        item.error = status
+                    }
+                    return item
+                }
+                return response
+            }
+        case .listObjects:
+            let request = try decode(Warden_V1_ListObjectsRequest.self, frame)
+            read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
+                ProtoMapping.listObjectsResponse(try service.listObjects(ProtoMapping.listObjects(request)))
+            }
+        case .listSubjects:
+            let request = try decode(Warden_V1_ListSubjectsRequest.self, frame)
+            guard request.hasObject else { throw ServiceError(.invalidArgument, "object: required") }
+            read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
+                ProtoMapping.listSubjectsResponse(try service.listSubjects(ProtoMapping.listSubjects(request)))
+            }
+        case .getPermissions:
+            let request = try decode(Warden_V1_GetPermissionsRequest.self, frame)
+            guard request.hasObject else { throw ServiceError(.invalidArgument, "object: required") }
+            if case .UNRECOGNIZED(let mode) = request.mode {
+                throw ServiceError(.invalidArgument, "mode: \(mode) is not BOTH, USER_ONLY or GROUPS_ONLY")
+            }
+            read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
+                let answer = try service.permissions(ProtoMapping.permissions(request))
+                var response = Warden_V1_GetPermissionsResponse()
+                response.codenames = answer.value
+                response.revision = answer.revision.rawValue
+                return response
+            }
+        case .grant, .revoke, .putUser, .deleteUser, .putGroup, .deleteGroup, .addMember, .removeMember,
+            .registerContentType, .deleteObject:
+            let (change, actor) = try ProtoMapping.change(method: method, body: frame.body, service: service)
+            offload(frame, deadline: deadline) { service throws(ServiceError) in
+                let outcome = try service.write(change, actor: actor)
+                return ProtoMapping.writeResponse(outcome.revision, changed: outcome.changed)
+            }
+        case .bulkGrant, .bulkRevoke, .pruneOrphans:
+            startUpload(method, frame, deadline: deadline)
+        case .watch:
+            try startWatch(frame)
+        case .health:
+            var response = Warden_V1_HealthResponse()
+            response.status = "SERVING"
+            response.revision = service.index.revision.rawValue
+            reply(response, requestID: frame.requestID, method: frame.method)
+        case .stats:
+            reply(stats(), requestID: frame.requestID, method: frame.method)
+        case .unspecified, .UNRECOGNIZED:
+            throw ServiceError(.unimplemented, "method: \(frame.method) is not a Warden method")
+        }
+    }
+
+    func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ frame: Frame) throws(ServiceError) -> M {
+        do {
+            return try M(serializedBytes: frame.body)
+        } catch {
+            throw ServiceError(.invalidArgument, "the request body is not a valid \(M.protoMessageName) (\(error))")
+        }
+    }
+
+    /// Runs a read inline when the index has reached `minRevision`, else on the pool after waiting.
+    private func read<Response: SwiftProtobuf.Message>(
+        _ frame: Frame, minRevision: UInt64, deadline: ContinuousClock.Instant?,
+        _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
+    ) {
+        if service.hasReached(Revision(minRevision)) {
+            do {
+                reply(try body(service), requestID: frame.requestID, method: frame.method)
+            } catch {
+                reply(error: error, requestID: frame.requestID, method: frame.method)
+            }
+            return
+        }
+        offload(frame, deadline: deadline) { service throws(ServiceError) in
+            try service.wait(for: Revision(minRevision), until: deadline)
+            return try body(service)
+        }
+    }
+
+    /// Runs work that may block on the pool; answers when it is done or when the deadline passes
+    /// (whichever is first; a write past its deadline may still commit, as in gRPC).
+    func offload<Response: SwiftProtobuf.Message>(
+        _ frame: Frame, deadline: ContinuousClock.Instant?,
+        _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
+    ) {
+        let id = frame.requestID
+        let method = frame.method
+        guard running.count < server.configuration.maxInFlight else {
+            reply(
+                error: ServiceError(.resourceExhausted, "more than \(server.configuration.maxInFlight) requests of this connection are waiting"),
+                requestID: id, method: method
+            )
+            return
+        }
+        serial += 1
+        let token = serial
+        running[id] = token
+        let service = self.service
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> Response in
+            try body(service)
+        }.whenComplete { result in
+            let handler = handler.value
+            guard handler.running[id] == token else { return }
+            handler.running[id] = nil
+            switch result {
+            case .success(let response): handler.reply(response, requestID: id, method: method)
+            case .failure(let error): handler.reply(error: error, requestID: id, method: method)
+            }
+            handler.flush()
+        }
+        if let deadline {
+            context.eventLoop.scheduleTask(deadline: NIODeadline.now() + .nanoseconds(Int64((deadline - .now).nanoseconds))) {
+                let handler = handler.value
+                guard handler.running[id] == token else { return }
+                handler.running[id] = nil
+                handler.reply(error: ServiceError(.deadlineExceeded, "the deadline passed before the answer"), requestID: id, method: method)
+                handler.flush()
+            }
+        }
+    }
+
+    private func stats() -> Warden_V1_StatsResponse {
+        let statistics = service.statistics
+        var response = Warden_V1_StatsResponse()
+        response.revision = statistics.revision.rawValue
+        response.users = UInt64(statistics.users)
+        response.groups = UInt64(statistics.groups)
+        response.contentTypes = UInt64(statistics.contentTypes)
+        response.permissions = UInt64(statistics.permissions)
+        response.objects = UInt64(statistics.objects)
+        response.objectGrants = UInt64(statistics.objectGrants)
+        response.modelGrants = UInt64(statistics.modelGrants)
+        response.connections = UInt64(server.stats.connections)
+        response.watchers = UInt64(service.hub.count)
+        response.uptimeMs = UInt64((ContinuousClock.now - server.stats.started).nanoseconds / 1_000_000)
+        response.methods = server.stats.methods
+        return response
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped at 0.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,217 @@
+import NIOCore
+import SwiftProtobuf
+import WardenModel
+import WardenProto
+import WardenService
+import WardenWire
+
+/// A client stream (BulkGrant, BulkRevoke, PruneOrphans) collecting its chunks. Nothing is
+/// decoded or written until END_STREAM: a stream that is cancelled or whose connection drops
+/// writes nothing.
+struct Upload {
+    let method: Warden_V1_Method
+    /// Refused (not authorized): later chunks are dropped unanswered.
+    var refused = false
+    var chunks: [ByteBuffer] = []
+    var bytes = 0
+    var deadline: ContinuousClock.Instant?
+}
+
+/// A watch of this connection. Touched on the connection's event loop only (closures that
+/// capture it run there), hence unchecked.
+final class WatchStream: @unchecked Sendable {
+    var handle: WatchHandle?
+    /// Bytes written and not yet taken by the client.
+    var backlog = 0
+    var ended = false
+}
+
+extension ConnectionHandler {
+    func startUpload(_ method: Warden_V1_Method, _ frame: Frame, deadline: ContinuousClock.Instant?) {
+        uploads[frame.requestID] = Upload(method: method, deadline: deadline)
+        continueUpload(frame)
+    }
+
+    func continueUpload(_ frame: Frame) {
+        let id = frame.requestID
+        guard var upload = uploads[id] else { return }
+        if upload.refused {
+            if frame.flags.contains(.endStream) { uploads[id] = nil }
+            return
+        }
+        upload.bytes += frame.body.readableBytes
+        guard upload.bytes <= server.configuration.maxStreamBytes else {
+            uploads[id] = Upload(method: upload.method, refused: true)
+            if frame.flags.contains(.endStream) { uploads[id] = nil }
+            reply(
+                error: ServiceError(.resourceExhausted, "the stream exceeds \(server.configuration.maxStreamBytes) bytes; send it as several calls"),
+                requestID: id, method: frame.method
+            )
+            return
+        }
+        upload.chunks.append(frame.body)
+        guard frame.flags.contains(.endStream) else {
+            uploads[id] = upload
+            return
+        }
+        uploads[id] = nil
+        finishUpload(upload, frame)
+    }
+
+    private func finishUpload(_ upload: Upload, _ frame: Frame) {
+        let chunks = upload.chunks
+        switch upload.method {
+        case .bulkGrant, .bulkRevoke:
+            let revoke = upload.method == .bulkRevoke
+            offload(frame, deadline: upload.deadline) { service throws(ServiceError) in
+                var grants: [Grant] = []
+                var actor = ""
+                for (number, chunk) in chunks.enumerated() {
+                    let request = try Self.decodeChunk(Warden_V1_BulkGrantRequest.self, chunk, number)
+                    if number == 0 { actor = request.actor }
+                    grants.reserveCapacity(grants.count + request.grants.count)
+                    for grant in request.grants {
+                        grants.append(try ProtoMapping.grant(grant, field: "grants[\(grants.count)]", service: service))
+                    }
+                }
+                let outcome = try service.bulk(grants, revoke: revoke, actor: actor)
+                return Self.bulkResponse(outcome.revision, count: outcome.count, requested: outcome.requested)
+            }
+        case .pruneOrphans:
+            offload(frame, deadline: upload.deadline) { service throws(ServiceError) in
+                var pks: [String] = []
+                var contentType = ""
+                var actor = ""
+                for (number, chunk) in chunks.enumerated() {
+                    let request = try Self.decodeChunk(Warden_V1_PruneOrphansRequest.self, chunk, number)
+                    if number == 0 {
+                        contentType = request.contentType
+                        actor = request.actor
+                    }
+                    pks.append(contentsOf: request.livePks)
+                }
+                let outcome = try service.pruneOrphans(contentType: contentType, livePKs: pks, actor: actor)
+                return Self.bulkResponse(outcome.revision, count: outcome.count, requested: outcome.requested)
+            }
+        default:
+            break
+        }
+    }
+
+    static func decodeChunk<M: SwiftProtobuf.Message>(_ type: M.Type, _ chunk: ByteBuffer, _ number: Int) throws(ServiceError) -> M {
+        do {
+            return try M(serializedBytes: chunk)
+        } catch {
+            throw ServiceError(.invalidArgument, "chunk \(number): not a valid \(M.protoMessageName) (\(error))")
+        }
+    }
+
+    static func bulkResponse(_ revision: Revision, count: Int, requested: Int) -> Warden_V1_BulkResponse {
+        var response = Warden_V1_BulkResponse()
+        response.revision = revision.rawValue
+        response.count = UInt64(count)
+        response.requested = UInt64(requested)
+        return response
+    }
+
+    /// A CANCEL frame: drops an upload (nothing written) or ends a watch; answers CANCELLED.
+    func cancel(_ id: UInt32, method: UInt16) {
+        if uploads.removeValue(forKey: id) != nil {
+            reply(error: ServiceError(.cancelled, "cancelled by the client; nothing was written"), requestID: id, method: method)
+        } else if let watch = watches.removeValue(forKey: id) {
+            watch.ended = true
+            watch.handle?.cancel()
+            reply(error: ServiceError(.cancelled, "cancelled by the client"), requestID: id, method: method)
+        }
+        // Anything else (already answered, unknown id): nothing to do.
+    }
+
+    // MARK: Watch
+
+    func startWatch(_ frame: Frame) throws {
+        let id = frame.requestID
+        let request = try decode(Warden_V1_WatchRequest.self, frame)
+        let filter = try ProtoMapping.watchFilter(request)
+        guard watches[id] == nil else {
+            throw ServiceError(.invalidArgument, "request_id: \(id) already carries a watch on this connection")
+        }
+        let watch = WatchStream()
+        watches[id] = watch
+        let sink = ConnectionWatchSink(handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop, requestID: id)
+        let after = request.hasAfterRevision ? Revision(request.afterRevision) : nil
+        let service = self.service
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        server.pool.runIfActive(eventLoop: context.eventLoop) {
+            try service.watch(after: after, filter: filter, sink: sink)
+        }.whenComplete { result in
+            let handler = handler.value
+            switch result {
+            case .success(let handle):
+                if handler.watches[id] === watch && !watch.ended { watch.handle = handle } else { handle.cancel() }
+            case .failure(let error):
+                guard handler.watches[id] === watch else { return }
+                handler.watches[id] = nil
+                handler.reply(error: error, requestID: id, method: UInt16(Warden_V1_Method.watch.rawValue))
+                handler.flush()
+            }
+        }
+    }
+
+    /// Writes watch items as one frame; ends the watch and closes the connection when the client
+    /// has left too much unread.
+    func deliver(_ items: [WatchItem], to id: UInt32) {
+        guard isOpen, let watch = watches[id], !watch.ended else { return }
+        var response = Warden_V1_WatchResponse()
+        response.events = items.map(ProtoMapping.event)
+        let method = UInt16(Warden_V1_Method.watch.rawValue)
+        var frame = context.channel.allocator.buffer(capacity: 256)
+        do {
+            try Frame.encode(response, requestID: id, method: method, into: &frame)
+        } catch {
+            return
+        }
+        let size = frame.readableBytes
+        watch.backlog += size
+        if watch.backlog > server.configuration.maxWatchBacklogBytes {
+            end(watch: id, ServiceError(.resourceExhausted, "watch: the client left more than \(server.configuration.maxWatchBacklogBytes) bytes of events unread"))
+            context.close(promise: nil)
+            return
+        }
+        flush()
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { _ in watch.backlog -= size }
+        context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// Ends a watch with a status (from the hub, or a backlog past the limit).
+    func end(watch id: UInt32, _ error: ServiceError) {
+        guard let watch = watches.removeValue(forKey: id) else { return }
+        watch.ended = true
+        watch.handle?.cancel()
+        reply(error: error, requestID: id, method: UInt16(Warden_V1_Method.watch.rawValue))
+        flush()
+    }
+}
+
+/// The hub's view of a connection's watch: hands every call to the connection's event loop.
+final class ConnectionWatchSink: WatchSink, @unchecked Sendable {
+    let handler: NIOLoopBound<ConnectionHandler>
+    let eventLoop: any EventLoop
+    let requestID: UInt32
+
+    init(handler: NIOLoopBound<ConnectionHandler>, eventLoop: any EventLoop, requestID: UInt32) {
+        self.handler = handler
+        self.eventLoop = eventLoop
+        self.requestID = requestID
+    }
+
+    func deliver(_ items: [WatchItem]) {
+        let (handler, id) = (handler, requestID)
+        eventLoop.execute { handler.value.deliver(items, to: id) }
+    }
+
+    func end(_ error: ServiceError) {
+        let (handler, id) = (handler, requestID)
+        eventLoop.execute { handler.value.end(watch: id, error) }
+    }
+}

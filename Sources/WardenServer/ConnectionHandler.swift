@@ -1,0 +1,164 @@
+import CPeerCredentials
+import Logging
+import NIOCore
+import NIOPosix
+import SwiftProtobuf
+import WardenModel
+import WardenProto
+import WardenService
+import WardenWire
+
+/// What every connection shares.
+final class ServerContext: Sendable {
+    let service: WardenService
+    let pool: NIOThreadPool
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let stats = ServerStats()
+
+    init(service: WardenService, pool: NIOThreadPool, configuration: ServerConfiguration, logger: Logger) {
+        self.service = service
+        self.pool = pool
+        self.configuration = configuration
+        self.logger = logger
+    }
+}
+
+/// One client connection: reads frames, runs each request, writes responses (out of order when
+/// some wait for a thread). Reads run inline on the event loop; whatever may block (writes,
+/// waits for `min_revision`, bulk streams, watch history) runs on the server's thread pool.
+/// All state is touched on the connection's event loop only.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    let server: ServerContext
+    var service: WardenService { server.service }
+    var context: ChannelHandlerContext!
+    /// Responses written since the last flush.
+    var out = ByteBuffer()
+    var caller: Caller?
+    var role = Role.none
+    /// Frames that arrived before the peer's credentials were known.
+    var early: [Frame] = []
+    /// Requests running on the pool, with a serial so a late answer to a reused id is dropped.
+    var running: [UInt32: UInt64] = [:]
+    var serial: UInt64 = 0
+    /// Client streams (bulk, prune) collecting chunks until END_STREAM.
+    var uploads: [UInt32: Upload] = [:]
+    /// Watches of this connection.
+    var watches: [UInt32: WatchStream] = [:]
+    var isOpen = true
+
+    init(server: ServerContext) {
+        self.server = server
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        out = context.channel.allocator.buffer(capacity: 4096)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        server.stats.connectionOpened()
+        readCredentials(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isOpen = false
+        server.stats.connectionClosed()
+        for watch in watches.values { watch.handle?.cancel() }
+        watches = [:]
+        uploads = [:]
+        running = [:]
+        context.fireChannelInactive()
+    }
+
+    private func readCredentials(context: ChannelHandlerContext) {
+        let option = warden_so_peercred()
+        guard option != 0, let provider = context.channel as? SocketOptionProvider else {
+            credentialsKnown(nil)
+            return
+        }
+        let future: EventLoopFuture<warden_peer_credentials> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(option)
+        )
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        future.whenComplete { result in
+            handler.value.credentialsKnown(try? result.get())
+        }
+    }
+
+    private func credentialsKnown(_ credentials: warden_peer_credentials?) {
+        if let credentials {
+            let caller = Caller(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+            self.caller = caller
+            role = service.role(of: caller)
+            if role == .none {
+                server.logger.notice("peer not admitted", metadata: ["peer": "\(caller)"])
+            }
+        } else {
+            caller = Caller(pid: 0, uid: .max, gid: .max)
+            role = .none
+            server.logger.warning("peer credentials unavailable; the connection is refused every request")
+        }
+        let frames = early
+        early = []
+        for frame in frames { handle(frame) }
+        flush()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        if caller == nil {
+            early.append(frame)
+        } else {
+            handle(frame)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A framing error: the stream has lost its frame boundaries. Say why on request id 0
+        // (best effort), then close; other connections are untouched.
+        if let error = error as? FrameError {
+            let code: ServiceError.Code =
+                if case .tooLarge = error { .resourceExhausted } else { .invalidArgument }
+            reply(error: ServiceError(code, error.description), requestID: 0, method: 0)
+            flush()
+        } else if !(error is ChannelError) && !(error is IOError) {
+            server.logger.warning("connection error", metadata: ["error": "\(error)"])
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Responses
+
+    func reply(_ message: some SwiftProtobuf.Message, requestID: UInt32, method: UInt16, end: Bool = true) {
+        do {
+            try Frame.encode(message, requestID: requestID, method: method, flags: end ? .endStream : [], into: &out)
+            if end { server.stats.record(method: method, failed: false) }
+        } catch {
+            reply(error: ServiceError(.internal, "encoding failed", cause: "\(error)"), requestID: requestID, method: method)
+        }
+    }
+
+    func reply(error: any Error, requestID: UInt32, method: UInt16) {
+        let name = Warden_V1_Method(rawValue: Int(method)).map { "\($0)" } ?? "method \(method)"
+        let (code, status) = StatusMapping.status(for: error, method: name, logger: server.logger)
+        try? Frame.encode(status, requestID: requestID, method: method, flags: .endStream, status: code.rawValue, into: &out)
+        if requestID != 0 { server.stats.record(method: method, failed: true) }
+    }
+
+    func flush() {
+        guard out.readableBytes > 0, isOpen else { return }
+        let bytes = out
+        out = context.channel.allocator.buffer(capacity: 4096)
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+}

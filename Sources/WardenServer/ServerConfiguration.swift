@@ -1,0 +1,26 @@
+/// How the server listens and the limits it enforces per connection (docs/protocol.md).
+public struct ServerConfiguration: Sendable {
+    /// The Unix socket's path. A stale socket file there is removed at start.
+    public var socketPath: String
+    /// The socket file's mode, 0660 by default: the owner and its group may connect (and the
+    /// access policy then decides who is admitted).
+    public var socketMode: UInt32 = 0o660
+    /// The largest frame accepted (its length field), 4 MiB by default.
+    public var maxFrameSize = 4 << 20
+    /// Requests of one connection waiting for a thread (writes, waits, bulk, watch start), at most.
+    public var maxInFlight = 1024
+    /// Bytes of one bulk or prune stream held until its end, at most (1 GiB).
+    public var maxStreamBytes = 1 << 30
+    /// Bytes of watch events written to a connection and not yet taken by the client, at most;
+    /// past it the watch ends with RESOURCE_EXHAUSTED and the connection is closed (8 MiB).
+    public var maxWatchBacklogBytes = 8 << 20
+    /// Threads for requests that block (writes, waits for min_revision, watch history).
+    /// Concurrent writes share one fsync (group commit), so more threads than cores pays.
+    public var blockingThreads = 16
+    /// Event loop threads; 0: one per core.
+    public var eventLoopThreads = 0
+
+    public init(socketPath: String) {
+        self.socketPath = socketPath
+    }
+}

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import NIOPosix
+import WardenClient
+
+/// A real `warden serve` process on a socket and a database in a fresh temporary folder.
+final class ServerProcess: @unchecked Sendable {
+    let folder: URL
+    let socketPath: String
+    let databasePath: String
+    private let process = Process()
+    private let log: URL
+
+    /// Starts the server and waits until it answers Health.
+    init(environment: [String: String] = [:], databasePath: String? = nil, folder: URL? = nil) async throws {
+        self.folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("warden-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
+        socketPath = self.folder.appendingPathComponent("s\(UUID().uuidString.prefix(4)).sock").path
+        self.databasePath = databasePath ?? self.folder.appendingPathComponent("warden.db").path
+        log = self.folder.appendingPathComponent("server-\(UUID().uuidString.prefix(4)).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.executableURL = try Self.binary()
+        process.arguments = ["serve", "--socket", socketPath, "--db", self.databasePath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        try await waitUntilServing()
+    }
+
+    private func waitUntilServing() async throws {
+        for _ in 0..<300 {
+            if !process.isRunning { throw ServerError("the server exited: \(output)") }
+            if FileManager.default.fileExists(atPath: socketPath),
+                let connection = try? await WardenConnection.connect(socketPath: socketPath, group: Self.group)
+            {
+                defer { Task { await connection.close() } }
+                if (try? await connection.health()) != nil { return }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ServerError("the server did not start: \(output)")
+    }
+
+    /// One event loop for every test client: cheap connections.
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
+    func connect() async throws -> WardenConnection {
+        try await WardenConnection.connect(socketPath: socketPath, group: Self.group)
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// SIGTERM, then waits for the exit; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// SIGKILL.
+    func kill9() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Removes the folder (after `stop`).
+    func removeFolder() { try? FileManager.default.removeItem(at: folder) }
+
+    static func binary() throws -> URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug"),
+        ]
+        for folder in candidates {
+            let url = folder.appendingPathComponent("warden")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw ServerError("the warden binary is not built (swift build)")
+    }
+}
+
+struct ServerError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs `body` against a fresh server, then stops it and removes its folder.
+func withServer<T>(
+    environment: [String: String] = [:], _ body: (ServerProcess, WardenConnection) async throws -> T
+) async throws -> T {
+    let server = try await ServerProcess(environment: environment)
+    let connection = try await server.connect()
+    do {
+        let value = try await body(server, connection)
+        await connection.close()
+        server.stop()
+        server.removeFolder()
+        return value
+    } catch {
+        await connection.close()
+        server.stop()
+        server.removeFolder()
+        throw error
+    }
+}
