@@ -20,7 +20,7 @@ final class ServerProcess: @unchecked Sendable {
         socketPath = self.folder.appendingPathComponent("s\(UUID().uuidString.prefix(4)).sock").path
         self.databasePath = databasePath ?? self.folder.appendingPathComponent("warden.db").path
         log = self.folder.appendingPathComponent("server-\(UUID().uuidString.prefix(4)).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = try Self.binary()
         process.arguments = ["serve", "--socket", socketPath, "--db", self.databasePath]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -38,7 +38,12 @@ final class ServerProcess: @unchecked Sendable {
                 let connection = try? await WardenConnection.connect(socketPath: socketPath, group: Self.group)
             {
                 defer { Task { await connection.close() } }
-                if (try? await connection.health()) != nil { return }
+                do {
+                    _ = try await connection.health()
+                    return
+                } catch let error as WardenError where error.code == .permissionDenied {
+                    return  // serving, and refusing this process, as configured
+                } catch {}
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import WardenClient
+import WardenModel
+import WardenProto
+import WardenStore
+import WardenWire
+
+/// Watch: history, live events, filters, resume, retention, audits; bulk emits one summary.
+@Suite("Watch end to end", .serialized)
+struct WatchTests {
+    /// Takes `count` events from a watch, failing after `seconds`.
+    static func take(_ count: Int, from stream: AsyncThrowingStream<Warden_V1_Event, any Error>, seconds: Double = 10)
+        async throws -> [Warden_V1_Event]
+    {
+        try await withThrowingTaskGroup(of: [Warden_V1_Event].self) { group in
+            group.addTask {
+                var events: [Warden_V1_Event] = []
+                for try await event in stream {
+                    events.append(event)
+                    if events.count == count { break }
+                }
+                return events
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                throw ServerError("timed out waiting for \(count) events")
+            }
+            let events = try await group.next()!
+            group.cancelAll()
+            return events
+        }
+    }
+
+    @Test("history from revision 0 in order, then live events, exactly one per write")
+    func historyThenLive() async throws {
+        try await withServer { _, warden in
+            try await RPCTests.seed(warden)
+            let seeded = try await warden.health().revision
+            let stream = warden.watch(afterRevision: 0)
+            let history = try await Self.take(Int(seeded), from: stream)
+            #expect(history.map(\.revision) == Array(1...seeded))
+            #expect(history.first?.kind == .contentTypeRegistered)
+            #expect(history.first?.registration.codenames.contains("publish_experiment") == true)
+            #expect(history.filter { $0.kind == .grantAdded }.count == 5)
+            #expect(history.filter { $0.kind == .rolePermissionAdded }.first?.grant.subject.group == "Maintainer")
+
+            let live = warden.watch()
+            try await Task.sleep(for: .milliseconds(100))
+            _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.change_experiment", pk: "1"), actor: "4")
+            _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.change_experiment", pk: "1"))  // no change, no event
+            _ = try await warden.addMember(user: "1", group: "Maintainer")
+            let events = try await Self.take(2, from: live)
+            #expect(events.map(\.kind) == [.grantAdded, .memberAdded])
+            #expect(events[0].actor == "4" && events[0].grant.pk == "1" && events[0].grant.contentType == "lab.experiment")
+            #expect(events[1].userID == "1" && events[1].group == "Maintainer")
+            #expect(events.map(\.revision) == [seeded + 1, seeded + 2])
+        }
+    }
+
+    @Test("bulk paths emit one summary event, not one per row")
+    func bulkSummary() async throws {
+        try await withServer { _, warden in
+            try await RPCTests.seed(warden)
+            let start = try await warden.health().revision
+            let grants = (1...3000).map { Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "p\($0)") }
+            _ = try await warden.bulkGrant(grants, chunkSize: 1000)
+            _ = try await warden.bulkRevoke(grants.prefix(1000))
+            _ = try await warden.putGroup("after")
+            let events = try await Self.take(3, from: warden.watch(afterRevision: start))
+            #expect(events.map(\.kind) == [.bulkGranted, .bulkRevoked, .groupPut])
+            #expect(events[0].count == 3000 && events[1].count == 1000)
+            #expect(events.map(\.revision) == [start + 1, start + 2, start + 3])
+        }
+    }
+
+    @Test("filters by kind and content type; resumes from a revision")
+    func filtersAndResume() async throws {
+        try await withServer { _, warden in
+            try await RPCTests.seed(warden)
+            _ = try await warden.registerContentType("lab.sample")
+            _ = try await warden.grant(Warden_V1_Grant(.user("1"), "lab.view_sample", pk: "s1"))
+            _ = try await warden.grant(Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "e1"))
+            _ = try await warden.putGroup("marker")
+            let grants = try await Self.take(
+                1, from: warden.watch(afterRevision: 0, kinds: [.grantAdded], contentTypes: ["lab.sample"])
+            )
+            #expect(grants.map(\.grant.pk) == ["s1"])
+            // Resume after the sample grant: the experiment grant comes next, nothing before it.
+            let resumed = try await Self.take(2, from: warden.watch(afterRevision: grants[0].revision))
+            #expect(resumed.map(\.kind) == [.grantAdded, .groupPut])
+            #expect(resumed[0].grant.pk == "e1")
+            // Bad filters name the field.
+            var bad = Warden_V1_WatchRequest()
+            bad.contentTypes = ["Not A Type"]
+            await #expect { _ = try await Self.take(1, from: warden.watch(bad), seconds: 5) }
+                throws: { ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("content_types") }
+        }
+    }
+
+    @Test("a pruned revision answers OUT_OF_RANGE with the oldest retained revision")
+    func prunedRevision() async throws {
+        try await withServer { server, warden in
+            try await RPCTests.seed(warden)
+            // Retention runs in the store: apply a policy that keeps the last 3 events.
+            let store = try SQLiteStore(path: server.databasePath)
+            let removed = try store.pruneChangelog(RetentionPolicy(maxEvents: 3, maxAgeMilliseconds: .max))
+            let latest = try await warden.health().revision
+            #expect(removed == Int(latest) - 3)
+            do {
+                _ = try await Self.take(1, from: warden.watch(afterRevision: 1), seconds: 5)
+                Issue.record("a pruned revision was served")
+            } catch let error as WardenError {
+                #expect(error.code == .outOfRange)
+                #expect(error.oldestRetainedRevision == latest - 2)
+            }
+            // From the oldest retained revision's predecessor, it works.
+            let events = try await Self.take(3, from: warden.watch(afterRevision: latest - 3))
+            #expect(events.map(\.revision) == [latest - 2, latest - 1, latest])
+        }
+    }
+
+    @Test("opt-in PERMISSION_CHECKED audits, sampled")
+    func audits() async throws {
+        try await withServer { _, warden in
+            try await RPCTests.seed(warden)
+            let audits = warden.watch(kinds: [.permissionChecked], auditChecks: true, auditSampleRate: 0.5)
+            try await Task.sleep(for: .milliseconds(100))
+            for _ in 0..<10 {
+                _ = try await warden.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4"))
+            }
+            let events = try await Self.take(5, from: audits)
+            #expect(events.allSatisfy { $0.kind == .permissionChecked && $0.check.reason == .objectGrantUser && $0.check.allowed })
+            #expect(events.first?.check.object.pk == "4")
+        }
+    }
+}
