@@ -26,11 +26,14 @@ extension WardenConnection {
         var chunks: [Warden_V1_BulkGrantRequest] = []
         var chunk = Warden_V1_BulkGrantRequest()
         chunk.actor = actor ?? ""
+        var bytes = 0
         for grant in grants {
             chunk.grants.append(grant)
-            if chunk.grants.count == chunkSize {
+            bytes += Self.estimatedSize(grant)
+            if chunk.grants.count == chunkSize || bytes >= Self.chunkBytes {
                 chunks.append(chunk)
                 chunk = Warden_V1_BulkGrantRequest()
+                bytes = 0
             }
         }
         if !chunk.grants.isEmpty || chunks.isEmpty { chunks.append(chunk) }
@@ -45,15 +48,28 @@ extension WardenConnection {
         var chunk = Warden_V1_PruneOrphansRequest()
         chunk.contentType = contentType
         chunk.actor = actor ?? ""
+        var bytes = 0
         for pk in livePKs {
             chunk.livePks.append(pk)
-            if chunk.livePks.count == chunkSize {
+            bytes += pk.utf8.count + 3
+            if chunk.livePks.count == chunkSize || bytes >= Self.chunkBytes {
                 chunks.append(chunk)
                 chunk = Warden_V1_PruneOrphansRequest()
+                bytes = 0
             }
         }
         if !chunk.livePks.isEmpty || chunks.isEmpty { chunks.append(chunk) }
         return try await stream(.pruneOrphans, chunks, timeout: nil)
+    }
+
+    /// A chunk is closed at this many bytes (about), far below the server's 4 MiB frame limit
+    /// whatever the strings' lengths.
+    static let chunkBytes = 1 << 20
+
+    /// An upper bound of a grant's encoded size: its strings and their tags and lengths.
+    static func estimatedSize(_ grant: Warden_V1_Grant) -> Int {
+        let subject = grant.subject.user.utf8.count + grant.subject.group.utf8.count
+        return subject + grant.permission.utf8.count + grant.contentType.utf8.count + grant.pk.utf8.count + 16
     }
 
     /// Sends a client stream: every chunk under one request id, END_STREAM on the last.

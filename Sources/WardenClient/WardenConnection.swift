@@ -10,8 +10,8 @@ import WardenWire
 ///
 /// ```swift
 /// let warden = try await WardenConnection.connect(socketPath: "./var/warden.sock")
-/// let answer = try await warden.check(user: "42", permission: "drivers.change_car",
-///                                     object: ("drivers.car", "7"))
+/// let answer = try await warden.check(.user("42"), "drivers.change_car",
+///                                     object: Warden_V1_ObjectRef("drivers.car", "7"))
 /// print(answer.decision.allowed, answer.decision.reason)
 /// ```
 public final class WardenConnection: Sendable {

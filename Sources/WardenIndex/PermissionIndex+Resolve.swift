@@ -31,4 +31,12 @@ extension PermissionIndex {
     public func user(_ id: String) -> User? {
         try! read { (state) throws(IndexError) in state.userIDs.find(id).map { state.users[Int($0)].user } }.value
     }
+
+    /// Whether the user is a member of the group (both registered).
+    public func isMember(user: String, of group: String) -> Bool {
+        try! read { (state) throws(IndexError) in
+            guard let uid = state.userIDs.find(user), let gid = state.groupNames.find(group) else { return false }
+            return state.users[Int(uid)].groups.sortedContains(gid)
+        }.value
+    }
 }

@@ -31,8 +31,21 @@ extension Warden_V1_Method {
 extension ConnectionHandler {
     func handle(_ frame: Frame) {
         let id = frame.requestID
+        guard id != 0 else {
+            // Id 0 is the connection's own: an answer on it would fail every request of the client.
+            connectionError(ServiceError(.invalidArgument, "request_id: 0 is reserved for the server's connection errors"))
+            return
+        }
         guard frame.flags.isSubset(of: Frame.Flags.known) else {
-            reply(error: ServiceError(.invalidArgument, "flags: unknown bits \(frame.flags.rawValue)"), requestID: id, method: frame.method)
+            let open = uploads.removeValue(forKey: id) != nil || watches[id] != nil
+            if let watch = watches.removeValue(forKey: id) {
+                watch.ended = true
+                watch.handle?.cancel()
+            }
+            reply(
+                error: ServiceError(.invalidArgument, "flags: unknown bits \(frame.flags.rawValue)" + (open ? "; the stream is ended" : "")),
+                requestID: id, method: frame.method
+            )
             return
         }
         if frame.flags.contains(.cancel) {
@@ -188,7 +201,11 @@ extension ConnectionHandler {
         let service = self.service
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> Response in
-            try body(service)
+            // Past its deadline before a thread took it (a slow upload, a busy pool): not started.
+            if let deadline, ContinuousClock.now >= deadline {
+                throw ServiceError(.deadlineExceeded, "the deadline passed before the request started; nothing was done")
+            }
+            return try body(service)
         }.whenComplete { result in
             let handler = handler.value
             guard handler.running[id] == token else { return }

@@ -116,7 +116,8 @@ extension ConnectionHandler {
 
     /// A CANCEL frame: drops an upload (nothing written) or ends a watch; answers CANCELLED.
     func cancel(_ id: UInt32, method: UInt16) {
-        if uploads.removeValue(forKey: id) != nil {
+        if let upload = uploads.removeValue(forKey: id) {
+            guard !upload.refused else { return }  // already answered
             reply(error: ServiceError(.cancelled, "cancelled by the client; nothing was written"), requestID: id, method: method)
         } else if let watch = watches.removeValue(forKey: id) {
             watch.ended = true
@@ -173,8 +174,16 @@ extension ConnectionHandler {
         let size = frame.readableBytes
         watch.backlog += size
         if watch.backlog > server.configuration.maxWatchBacklogBytes {
-            end(watch: id, ServiceError(.resourceExhausted, "watch: the client left more than \(server.configuration.maxWatchBacklogBytes) bytes of events unread"))
-            context.close(promise: nil)
+            watches[id] = nil
+            watch.ended = true
+            watch.handle?.cancel()
+            flush()
+            connectionError(
+                ServiceError(
+                    .resourceExhausted,
+                    "watch \(id): the client left more than \(server.configuration.maxWatchBacklogBytes) bytes of events unread"
+                )
+            )
             return
         }
         flush()

@@ -112,6 +112,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         if caller == nil {
+            guard early.count < 1024 else {
+                connectionError(ServiceError(.resourceExhausted, "more than 1024 frames before the peer's credentials were read"))
+                return
+            }
             early.append(frame)
         } else {
             handle(frame)
@@ -129,12 +133,26 @@ final class ConnectionHandler: ChannelInboundHandler {
         if let error = error as? FrameError {
             let code: ServiceError.Code =
                 if case .tooLarge = error { .resourceExhausted } else { .invalidArgument }
-            reply(error: ServiceError(code, error.description), requestID: 0, method: 0)
-            flush()
+            connectionError(ServiceError(code, error.description))
+            return
         } else if !(error is ChannelError) && !(error is IOError) {
             server.logger.warning("connection error", metadata: ["error": "\(error)"])
         }
         context.close(promise: nil)
+    }
+
+    /// Answers on request id 0 and closes the connection once the answer is written (or after
+    /// a second, when the client does not read).
+    func connectionError(_ error: ServiceError) {
+        guard isOpen else { return }
+        isOpen = false
+        reply(error: error, requestID: 0, method: 0)
+        let bytes = out
+        out = context.channel.allocator.buffer(capacity: 0)
+        let context = self.context!
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
     }
 
     // MARK: Responses

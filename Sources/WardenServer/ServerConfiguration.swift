@@ -7,12 +7,14 @@ public struct ServerConfiguration: Sendable {
     public var socketMode: UInt32 = 0o660
     /// The largest frame accepted (its length field), 4 MiB by default.
     public var maxFrameSize = 4 << 20
-    /// Requests of one connection waiting for a thread (writes, waits, bulk, watch start), at most.
+    /// Requests of one connection waiting for a thread (writes, waits for min_revision, bulk and
+    /// prune streams), at most; more answer RESOURCE_EXHAUSTED.
     public var maxInFlight = 1024
     /// Bytes of one bulk or prune stream held until its end, at most (1 GiB).
     public var maxStreamBytes = 1 << 30
     /// Bytes of watch events written to a connection and not yet taken by the client, at most;
-    /// past it the watch ends with RESOURCE_EXHAUSTED and the connection is closed (8 MiB).
+    /// past it the server answers RESOURCE_EXHAUSTED on request id 0 (best effort: the client is
+    /// not reading) and closes the connection (8 MiB).
     public var maxWatchBacklogBytes = 8 << 20
     /// Threads for requests that block (writes, waits for min_revision, watch history).
     /// Concurrent writes share one fsync (group commit), so more threads than cores pays.

@@ -24,6 +24,10 @@ public final class WardenServer: Sendable {
         pool.start()
         let context = ServerContext(service: service, pool: pool, configuration: configuration, logger: logger)
         let maxFrameSize = configuration.maxFrameSize
+        // Bind under a umask that leaves the socket to its owner until chmod sets the configured
+        // mode: no moment where it is wider than asked.
+        let previousMask = umask(0o177)
+        defer { umask(previousMask) }
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 1024)

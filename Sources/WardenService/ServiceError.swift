@@ -20,7 +20,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
         case alreadyExists = "ALREADY_EXISTS"
         /// The caller (peer uid/gid, or the write's actor) may not do this.
         case permissionDenied = "PERMISSION_DENIED"
-        /// A limit was hit: frame or batch size, a watcher that does not keep up.
+        /// A limit was hit: frame size, stream size, requests in flight, a watcher that does not keep up.
         case resourceExhausted = "RESOURCE_EXHAUSTED"
         /// The database file is unusable, or the request cannot run in the server's state.
         case failedPrecondition = "FAILED_PRECONDITION"

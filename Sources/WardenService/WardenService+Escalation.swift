@@ -6,20 +6,28 @@ extension WardenService {
     /// may. An active superuser may make any write. Anyone else may not:
     /// 1. set or clear `is_superuser`;
     /// 2. grant or revoke a model-level permission directly on a user (roles go through groups);
-    /// 3. change their own memberships or grants (deleting their own account included);
+    /// 3. change their own memberships or grants (deleting their own account or a group they
+    ///    belong to included), or their own `is_active`;
     /// 4. grant a permission they do not hold themselves (on that object, or model-wide),
     ///    as `Check` decides it.
     /// An actor that is not a registered user is held to the same rules and holds nothing.
+    /// `DeleteObject` and `PruneOrphans` follow the app's objects (the `pre_delete` pattern) and
+    /// are not actor-checked: an owner deleting her own object loses her grants on it, as she should.
     func refusal(of change: Change, by actor: String) -> String? {
         let actorUser = index.user(actor)
         if let actorUser, actorUser.isActive, actorUser.isSuperuser { return nil }
         switch change {
         case .putUser(let user):
-            let wasSuperuser = index.user(user.id)?.isSuperuser ?? false
-            if user.isSuperuser != wasSuperuser {
+            let existing = index.user(user.id)
+            if user.isSuperuser != (existing?.isSuperuser ?? false) {
                 return "actor \(actor) is not a superuser and may not set or clear is_superuser"
             }
+            if user.id == actor, let existing, existing.isActive != user.isActive {
+                return "actor \(actor) may not change its own account's is_active"
+            }
             return nil
+        case .deleteGroup(let name) where index.isMember(user: actor, of: name):
+            return "actor \(actor) may not delete group \(name): it would change its own memberships"
         case .deleteUser(let id) where id == actor:
             return "actor \(actor) may not delete its own account (it would change its own grants)"
         case .addMember(let user, _) where user == actor, .removeMember(let user, _) where user == actor:

@@ -80,6 +80,12 @@ struct BadInputTests {
             frame = try #require(socket.readFrame())
             #expect(frame.requestID == 10 && frame.status == 0)
             #expect(try Warden_V1_CheckResponse(serializedBytes: frame.body).decision.allowed)
+            // Request id 0 is the server's: using it is a connection error.
+            socket.send(try RawSocket.frame(id: 0, method: .check, check))
+            frame = try #require(socket.readFrame())
+            #expect(frame.requestID == 0 && frame.status == StatusCode.invalidArgument.rawValue)
+            #expect(socket.isClosedByPeer())
+            try await Self.stillServes(warden)
         }
     }
 

@@ -148,7 +148,8 @@ public nonisolated struct Warden_V1_WatchRequest: Sendable {
   public var kinds: [Warden_V1_EventKind] = []
 
   /// Only events about these content types (`app_label.model`); empty: all. Events that name no
-  /// content type (users, groups, members, bulk summaries, refusals) pass the filter.
+  /// content type (users, groups, members, bulk summaries, refused bulk calls) pass the filter; a
+  /// refused single grant or revoke is about its grant's type.
   public var contentTypes: [String] = []
 
   /// Also send PERMISSION_CHECKED audit events for Check and BatchCheck.
