@@ -1,7 +1,7 @@
 # Warden — the tasks. `make run` and `make test` are the README's two set-up commands.
 SWIFT ?= swift
 
-.PHONY: all deps build run test crash-test bench bench-store bench-smoke clean
+.PHONY: all deps build run test crash-test bench bench-store bench-load bench-smoke proto demo clean
 
 all: build
 
@@ -17,8 +17,13 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The main job, on its embedded default. Today: the evaluator's demo (docs/semantics.md).
+# The main job on its embedded default: the sidecar on ./var/warden.sock, its database
+# ./var/warden.db, until Ctrl-C (SIGINT) or SIGTERM.
 run: deps
+	$(SWIFT) run -c release warden serve
+
+# The lab demo straight on the index and store (no socket): checks with their reasons.
+demo: deps
 	$(SWIFT) run warden demo
 
 # Unit tests, semantic vectors and property tests (Swift Testing and XCTest).
@@ -37,10 +42,22 @@ bench: deps
 bench-store: deps
 	$(SWIFT) run -c release WardenStoreBench
 
-# The same benchmark on a 0.5% data set, in debug: proves it runs; its figures mean nothing.
+# The socket benchmark of docs/benchmarks.md: a real server, BulkGrant of the data set, Check,
+# BatchCheck and lists over the socket, beside a C ping-pong floor measured in the same run.
+bench-load: deps
+	$(SWIFT) build -c release --product warden
+	$(SWIFT) run -c release WardenLoad
+
+# The same benchmarks on a 0.5% data set, in debug: proves they run; their figures mean nothing.
 bench-smoke: deps
 	$(SWIFT) run WardenBench --scale 0.005
 	$(SWIFT) run WardenStoreBench --scale 0.005
+	$(SWIFT) build --product warden
+	$(SWIFT) run WardenLoad --scale 0.005 --seconds 0.2
+
+# Regenerates Sources/WardenProto/Generated from proto/ (needs protoc; builds protoc-gen-swift once).
+proto:
+	./scripts/generate-proto.sh
 
 clean:
 	rm -rf .build

@@ -72,6 +72,17 @@ let package = Package(
             path: "Benchmarks/WardenStoreBench"
         ),
         .target(name: "CHeapStats", path: "Benchmarks/CHeapStats"),
+        // The socket benchmark: a real server process, a raw and the async client, and a C floor.
+        .executableTarget(
+            name: "WardenLoad",
+            dependencies: [
+                "WardenClient", "WardenWire", "WardenProto", "WardenModel", "WardenStore", "WardenTestSupport", "CPingPong",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Benchmarks/WardenLoad"
+        ),
+        .target(name: "CPingPong", path: "Benchmarks/CPingPong"),
         // Seeded random numbers for the property tests and the benchmark; not in any product.
         .target(name: "WardenTestSupport", dependencies: ["WardenModel"]),
         // A real process that writes and acknowledges, for the multi-process and kill -9 tests.

@@ -30,7 +30,7 @@ extension ProtoMapping {
         query.useGroups = proto.hasUseGroups ? proto.useGroups : true
         query.withSuperuser = proto.hasWithSuperuser ? proto.withSuperuser : true
         query.acceptGlobalPerms = optional(proto.hasAcceptGlobalPerms, proto.acceptGlobalPerms)
-        query.pageSize = proto.pageSize == 0 ? nil : Int(proto.pageSize)
+        query.pageSize = proto.hasPageSize ? Int(proto.pageSize) : nil
         query.pageToken = proto.pageToken.isEmpty ? nil : proto.pageToken
         return query
     }

@@ -68,7 +68,7 @@ extension SQLiteStore {
                     do {
                         resolved = try resolver.resolve(grant)
                     } catch let error as StoreError where grants.count > 1 {
-                        throw StoreError(error.code, "item \(position + 1) of \(grants.count): \(error.message)")
+                        throw StoreError(error.code, "change \(position + 1) of \(grants.count): \(error.message)")
                     }
                     guard let (subject, pid) = resolved else { continue }
                     if granting {

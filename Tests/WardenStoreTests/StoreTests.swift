@@ -263,7 +263,7 @@ struct StoreTests {
             _ = try replica.bulkGrant([grants[0], Fixture.grant(.user("99"), Fixture.car, "view_car", "1")])
             Issue.record("accepted an unknown user")
         } catch {
-            #expect(error.code == .notFound && error.message.contains("item 2 of 2"))
+            #expect(error.code == .notFound && error.message.contains("change 2 of 2"))
         }
         #expect(try store.revision == revoked.revision)
     }

@@ -314,8 +314,15 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   /// Clears the value of `acceptGlobalPerms`. Subsequent reads from it will return its default value.
   public mutating func clearAcceptGlobalPerms() {self._acceptGlobalPerms = nil}
 
-  /// Objects per page, 1..100000. 0: 1000.
-  public var pageSize: UInt32 = 0
+  /// Objects per page, 1..100000. Absent: 1000. 0 is INVALID_ARGUMENT.
+  public var pageSize: UInt32 {
+    get {_pageSize ?? 0}
+    set {_pageSize = newValue}
+  }
+  /// Returns true if `pageSize` has been explicitly set.
+  public var hasPageSize: Bool {self._pageSize != nil}
+  /// Clears the value of `pageSize`. Subsequent reads from it will return its default value.
+  public mutating func clearPageSize() {self._pageSize = nil}
 
   /// The `next_page_token` of the previous page; empty: the first page.
   public var pageToken: String = String()
@@ -330,6 +337,7 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   fileprivate var _useGroups: Bool? = nil
   fileprivate var _withSuperuser: Bool? = nil
   fileprivate var _acceptGlobalPerms: Bool? = nil
+  fileprivate var _pageSize: UInt32? = nil
 }
 
 public nonisolated struct Warden_V1_ListObjectsResponse: Sendable {
@@ -827,7 +835,7 @@ nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
       case 5: try { try decoder.decodeSingularBoolField(value: &self._useGroups) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self._withSuperuser) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self._acceptGlobalPerms) }()
-      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self._pageSize) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.minRevision) }()
       default: break
@@ -861,9 +869,9 @@ nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
     try { if let v = self._acceptGlobalPerms {
       try visitor.visitSingularBoolField(value: v, fieldNumber: 7)
     } }()
-    if self.pageSize != 0 {
-      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 8)
-    }
+    try { if let v = self._pageSize {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
+    } }()
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 9)
     }
@@ -881,7 +889,7 @@ nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
     if lhs._useGroups != rhs._useGroups {return false}
     if lhs._withSuperuser != rhs._withSuperuser {return false}
     if lhs._acceptGlobalPerms != rhs._acceptGlobalPerms {return false}
-    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs._pageSize != rhs._pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.minRevision != rhs.minRevision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
