@@ -47,11 +47,13 @@ do {
     }
 }
 
-// The server: `warden` next to this executable.
+// The server: `warden` next to this executable; WARDEN_LOAD_WRAPPER (e.g. a profiler's command
+// line) runs it under another program.
 let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
 let server = Process()
-server.executableURL = binary
-server.arguments = ["serve", "--socket", socketPath, "--db", databasePath]
+let wrapper = ProcessInfo.processInfo.environment["WARDEN_LOAD_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
+server.executableURL = wrapper.isEmpty ? binary : URL(fileURLWithPath: "/usr/bin/env")
+server.arguments = wrapper + (wrapper.isEmpty ? [] : [binary.path]) + ["serve", "--socket", socketPath, "--db", databasePath]
 server.standardOutput = FileHandle.nullDevice
 server.standardError = FileHandle.nullDevice
 try server.run()
@@ -61,7 +63,7 @@ defer {
 }
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 var client: WardenConnection?
-for _ in 0..<500 where client == nil {
+for _ in 0..<3000 where client == nil {
     client = try? await WardenConnection.connect(socketPath: socketPath, group: group, defaultTimeout: .seconds(600))
     if client == nil { usleep(20_000) }
 }
@@ -69,7 +71,7 @@ guard let warden = client else { throw LoadError("the server did not start") }
 
 // The floor: C ping-pong of 60-byte messages over a Unix socket, same machine, same run.
 let floorPath = folder.appendingPathComponent("floor.sock").path
-let floorRounds = 20_000
+let floorRounds = option("--floor-rounds").flatMap(Int.init) ?? 20_000
 var floorSamples = [UInt64](repeating: 0, count: floorRounds)
 guard warden_pingpong(floorPath, Int32(floorRounds), 60, &floorSamples) == 0 else { throw LoadError("floor: errno \(errno)") }
 let floorP50 = percentile(floorSamples, 0.5)
@@ -90,10 +92,22 @@ let wireGrants: [Warden_V1_Grant] = data.grants.map { grant in
     return Warden_V1_Grant(subject, grant.permission.description, pk: grant.pk, contentType: grant.permission.contentType.description)
 }
 let bulkStart = Date()
+let bulkCPU = serverCPU()
 let bulk = try await warden.bulkGrant(wireGrants, chunkSize: 10_000)
 let bulkSeconds = Date().timeIntervalSince(bulkStart)
 line("BulkGrant \(bulk.requested) grants, durable, end to end", String(format: "%.0f grants/s", Double(bulk.count) / bulkSeconds),
      String(format: "%.2f s; target ≥ 500k/s", bulkSeconds))
+line("  server CPU in that call", String(format: "%.2f s", serverCPU() - bulkCPU))
+
+/// The server process's CPU seconds so far (user + system), from /proc.
+func serverCPU() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(server.processIdentifier)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return 0 }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+    return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
 
 // Requests: 1000 checks cycling over users, permissions and objects of the data set.
 var random = SplitMix64(seed: 7)
@@ -132,10 +146,12 @@ line("Check p50 / p99, one in flight (WardenClient)", String(format: "%.1f / %.1
      String(format: "%.2f× floor", clientP50 / floorP50))
 
 // Pipelined: 64 in flight on one connection.
+let cpuBefore = serverCPU()
 let (count1, seconds1) = raw.pipeline(checkFrames, depth: 64, seconds: phaseSeconds)
 let pipelined = Double(count1) / seconds1
 line("Check, 64 in flight, one connection", String(format: "%.0f checks/s", pipelined),
      String(format: "%.2f of the floor's rate; target ≥ 300k/s", pipelined / floorPipelined))
+line("  server CPU per check in that phase", String(format: "%.2f µs", (serverCPU() - cpuBefore) * 1e6 / Double(count1)))
 
 // Several connections, each with 64 in flight, one thread each.
 let connections = 4
@@ -167,9 +183,11 @@ batch.items = checks.map { check in
     if check.hasObject { item.object = check.object }
     return item
 }
+let batchCPU = serverCPU()
 let (batches, batchSeconds) = raw.pipeline([RawClient.frame(.batchCheck, batch)], depth: 4, seconds: phaseSeconds)
 let decisions = Double(batches * 1000) / batchSeconds
 line("BatchCheck, batches of 1000, 4 in flight", String(format: "%.0f decisions/s", decisions), "target ≥ 2M/s")
+line("  server CPU per decision in that phase", String(format: "%.2f µs", (serverCPU() - batchCPU) * 1e6 / Double(batches * 1000)))
 
 // Lists, one in flight.
 func latency(_ raw: RawClient, _ frame: [UInt8], rounds: Int) -> (Double, Int) {
