@@ -6,6 +6,12 @@ import PackageDescription
 // Modules that later issues fill (store, service, proto, server, client) start as empty
 // targets without external dependencies, so today's build stays small; each issue adds the
 // packages its module needs.
+// The request path (index, server) is checked for exclusive access at compile time; the
+// run-time checks Swift adds on class properties cost about a tenth of a check round trip
+// (measured with callgrind, docs/benchmarks.md), so these targets turn them off. Only targets
+// that no product exports: a package that depends on WardenClient never sees the flag.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "warden",
     platforms: [.macOS(.v15)],
@@ -20,7 +26,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "WardenModel"),
-        .target(name: "WardenIndex", dependencies: ["WardenModel"]),
+        .target(name: "WardenIndex", dependencies: ["WardenModel"], swiftSettings: hotPath),
         // SQLite through its C API, linking Debian's libsqlite3-dev (`make deps` installs it).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "WardenStore", dependencies: ["WardenModel", "CSQLite"]),
@@ -35,7 +41,8 @@ let package = Package(
                 "WardenService", "WardenProto", "WardenWire", "CPeerCredentials",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // The frame layout of docs/protocol.md, shared by the server and the Swift client.
         .target(

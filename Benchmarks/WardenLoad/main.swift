@@ -47,9 +47,10 @@ do {
     }
 }
 
-// The server: `warden` next to this executable; WARDEN_LOAD_WRAPPER (e.g. a profiler's command
+// The server: `warden` next to this executable (WARDEN_LOAD_SERVER: another binary); WARDEN_LOAD_WRAPPER (e.g. a profiler's command
 // line) runs it under another program.
-let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
+let binary = ProcessInfo.processInfo.environment["WARDEN_LOAD_SERVER"].map(URL.init(fileURLWithPath:))
+    ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
 let server = Process()
 let wrapper = ProcessInfo.processInfo.environment["WARDEN_LOAD_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
 server.executableURL = wrapper.isEmpty ? binary : URL(fileURLWithPath: "/usr/bin/env")

@@ -78,6 +78,14 @@ extension ConnectionHandler {
     private func dispatch(_ method: Warden_V1_Method, _ frame: Frame, deadline: ContinuousClock.Instant?) throws {
         switch method {
         case .check:
+            if let (request, minRevision) = CheckCodec.decodeCheck(frame.body), service.hasReached(Revision(minRevision)) {
+                let answer = try service.check(request)
+                CheckCodec.writeCheckResponse(
+                    answer.value, revision: answer.revision, requestID: frame.requestID, method: frame.method, to: &out
+                )
+                server.stats.record(method: frame.method, failed: false)
+                return
+            }
             let request = try decode(Warden_V1_CheckRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
                 let answer = try service.check(ProtoMapping.check(request))
@@ -87,6 +95,14 @@ extension ConnectionHandler {
                 return response
             }
         case .batchCheck:
+            if let (items, minRevision) = CheckCodec.decodeBatch(frame.body), service.hasReached(Revision(minRevision)) {
+                let answers = try service.check(items)
+                CheckCodec.writeBatchResponse(
+                    answers.value, revision: answers.revision, requestID: frame.requestID, method: frame.method, to: &out
+                )
+                server.stats.record(method: frame.method, failed: false)
+                return
+            }
             let request = try decode(Warden_V1_BatchCheckRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
                 let answers = try service.check(request.items.map(ProtoMapping.check))

@@ -44,13 +44,13 @@ public final class WardenService: Sendable {
 
     /// Refuses a caller below `needed`, before any work.
     @inline(__always)
-    public func authorize(_ role: Role, _ needed: Role, method: String) throws(ServiceError) {
+    public func authorize(_ role: Role, _ needed: Role, method: @autoclosure () -> String) throws(ServiceError) {
         guard role >= needed else {
             throw ServiceError(
                 .permissionDenied,
                 role == .none
                     ? "this process's uid and gid are not allowed to use Warden (see the reader and admin allow lists)"
-                    : "\(method) is a write: it needs an admin uid or gid; this process is a reader"
+                    : "\(method()) is a write: it needs an admin uid or gid; this process is a reader"
             )
         }
     }

@@ -1,0 +1,268 @@
+import NIOCore
+import WardenIndex
+import WardenModel
+import WardenService
+import WardenWire
+
+/// A hand-written protobuf codec for the hot path: Check and BatchCheck requests decoded
+/// straight into the index's `CheckRequest`, and their replies encoded straight into the
+/// outgoing buffer. swift-protobuf's generic coding costs several times the check itself.
+///
+/// It reads the wire format of proto3 exactly for these messages (fields in any order, unknown
+/// fields skipped, a repeated scalar's last value wins, a oneof's last member wins). Whatever it
+/// does not handle — a message field sent twice (which proto merges), groups, malformed or
+/// non-UTF-8 bytes — makes it return `nil`, and the caller decodes with swift-protobuf, which
+/// then answers or refuses exactly as it always does.
+enum CheckCodec {
+    /// A CheckRequest (or, with `batchItem`, a CheckItem) and its min_revision.
+    static func decodeCheck(_ body: ByteBuffer) -> (CheckRequest, minRevision: UInt64)? {
+        body.withUnsafeReadableBytes { bytes in
+            var reader = Reader(bytes: bytes)
+            return reader.check(until: bytes.count)
+        }
+    }
+
+    /// A BatchCheckRequest's items and min_revision.
+    static func decodeBatch(_ body: ByteBuffer) -> ([CheckRequest], minRevision: UInt64)? {
+        body.withUnsafeReadableBytes { bytes -> ([CheckRequest], UInt64)? in
+            var reader = Reader(bytes: bytes)
+            var items: [CheckRequest] = []
+            var minRevision: UInt64 = 0
+            while reader.position < bytes.count {
+                guard let (field, wire) = reader.tag() else { return nil }
+                switch (field, wire) {
+                case (1, 2):
+                    guard let length = reader.length(), let (item, _) = reader.check(until: reader.position + length) else {
+                        return nil
+                    }
+                    items.append(item)
+                case (2, 0):
+                    guard let value = reader.varint() else { return nil }
+                    minRevision = value
+                default:
+                    guard reader.skip(wire) else { return nil }
+                }
+            }
+            return (items, minRevision)
+        }
+    }
+
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var position = 0
+
+        mutating func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while position < bytes.count, shift < 64 {
+                let byte = bytes[position]
+                position += 1
+                value |= UInt64(byte & 0x7f) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+
+        mutating func tag() -> (UInt64, UInt64)? {
+            guard let key = varint(), key >> 3 > 0 else { return nil }
+            return (key >> 3, key & 7)
+        }
+
+        mutating func length() -> Int? {
+            guard let length = varint(), length <= UInt64(bytes.count - position) else { return nil }
+            return Int(length)
+        }
+
+        mutating func string() -> String? {
+            guard let length = length() else { return nil }
+            let slice = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
+            position += length
+            return String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self)
+        }
+
+        mutating func skip(_ wire: UInt64) -> Bool {
+            switch wire {
+            case 0: return varint() != nil
+            case 1: guard bytes.count - position >= 8 else { return false }; position += 8
+            case 2: guard let length = length() else { return false }; position += length
+            case 5: guard bytes.count - position >= 4 else { return false }; position += 4
+            default: return false
+            }
+            return true
+        }
+
+        /// CheckRequest / CheckItem fields up to `end`.
+        mutating func check(until end: Int) -> (CheckRequest, UInt64)? {
+            var subject: Subject?
+            var sawSubject = false
+            var permission = ""
+            var object: ObjectRef?
+            var contentType: String?
+            var acceptGlobalPerms: Bool?
+            var minRevision: UInt64 = 0
+            while position < end {
+                guard let (field, wire) = tag() else { return nil }
+                switch (field, wire) {
+                case (1, 2):
+                    guard !sawSubject, let length = length() else { return nil }
+                    sawSubject = true
+                    let stop = position + length
+                    while position < stop {
+                        guard let (inner, innerWire) = tag() else { return nil }
+                        switch (inner, innerWire) {
+                        case (1, 2): guard let id = string() else { return nil }; subject = .user(id)
+                        case (2, 2): guard let name = string() else { return nil }; subject = .group(name)
+                        default: guard skip(innerWire) else { return nil }
+                        }
+                    }
+                    guard position == stop else { return nil }
+                case (2, 2):
+                    guard let value = string() else { return nil }
+                    permission = value
+                case (3, 2):
+                    guard object == nil, let length = length() else { return nil }
+                    let stop = position + length
+                    var type = ""
+                    var pk = ""
+                    while position < stop {
+                        guard let (inner, innerWire) = tag() else { return nil }
+                        switch (inner, innerWire) {
+                        case (1, 2): guard let value = string() else { return nil }; type = value
+                        case (2, 2): guard let value = string() else { return nil }; pk = value
+                        default: guard skip(innerWire) else { return nil }
+                        }
+                    }
+                    guard position == stop else { return nil }
+                    object = ObjectRef(contentType: type, pk: pk)
+                case (4, 2):
+                    guard let value = string() else { return nil }
+                    contentType = value.isEmpty ? nil : value
+                case (5, 0):
+                    guard let value = varint() else { return nil }
+                    acceptGlobalPerms = value != 0
+                case (6, 0):
+                    guard let value = varint() else { return nil }
+                    minRevision = value
+                default:
+                    guard skip(wire) else { return nil }
+                }
+            }
+            guard position == end else { return nil }
+            let request = CheckRequest(
+                subject: subject, permission: permission, object: object, contentType: contentType,
+                acceptGlobalPerms: acceptGlobalPerms
+            )
+            return (request, minRevision)
+        }
+    }
+
+    // MARK: Encoding
+
+    static func varintSize(_ value: UInt64) -> Int {
+        var value = value
+        var size = 1
+        while value >= 0x80 {
+            value >>= 7
+            size += 1
+        }
+        return size
+    }
+
+    static func writeVarint(_ value: UInt64, to buffer: inout ByteBuffer) {
+        var value = value
+        while value >= 0x80 {
+            buffer.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        buffer.writeInteger(UInt8(value))
+    }
+
+    /// The encoded size of a Decision message.
+    static func decisionSize(_ decision: Decision) -> Int {
+        var size = decision.allowed ? 2 : 0
+        size += 2  // reason: never 0
+        if let group = decision.group, !group.isEmpty {
+            let count = group.utf8.count
+            size += 1 + varintSize(UInt64(count)) + count
+        }
+        return size
+    }
+
+    static func writeDecision(_ decision: Decision, to buffer: inout ByteBuffer) {
+        if decision.allowed { buffer.writeBytes([0x08, 0x01]) }
+        buffer.writeBytes([0x10, UInt8(ProtoMapping.reason(decision.reason).rawValue)])
+        if let group = decision.group, !group.isEmpty {
+            buffer.writeInteger(UInt8(0x1a))
+            writeVarint(UInt64(group.utf8.count), to: &buffer)
+            buffer.writeString(group)
+        }
+    }
+
+    /// A CheckResponse frame.
+    static func writeCheckResponse(_ decision: Decision, revision: Revision, requestID: UInt32, method: UInt16,
+                                   to buffer: inout ByteBuffer) {
+        let inner = decisionSize(decision)
+        let bodyLength = 1 + varintSize(UInt64(inner)) + inner + (revision.rawValue == 0 ? 0 : 1 + varintSize(revision.rawValue))
+        Frame.writeHeader(to: &buffer, bodyLength: bodyLength, requestID: requestID, method: method, flags: .endStream,
+                          status: 0, timeoutMilliseconds: 0)
+        buffer.writeInteger(UInt8(0x0a))
+        writeVarint(UInt64(inner), to: &buffer)
+        writeDecision(decision, to: &buffer)
+        if revision.rawValue != 0 {
+            buffer.writeInteger(UInt8(0x10))
+            writeVarint(revision.rawValue, to: &buffer)
+        }
+    }
+
+    /// A BatchCheckResponse frame; per-item errors as Status messages.
+    static func writeBatchResponse(_ results: [Result<Decision, IndexError>], revision: Revision, requestID: UInt32,
+                                   method: UInt16, to buffer: inout ByteBuffer) {
+        // Sizes first: each CheckResult is field 1 (decision) or field 2 (error) of a message.
+        var sizes: [Int] = []
+        sizes.reserveCapacity(results.count)
+        var bodyLength = revision.rawValue == 0 ? 0 : 1 + varintSize(revision.rawValue)
+        for result in results {
+            let inner: Int
+            switch result {
+            case .success(let decision): inner = decisionSize(decision)
+            case .failure(let error): inner = statusSize(error)
+            }
+            let resultSize = 1 + varintSize(UInt64(inner)) + inner
+            sizes.append(resultSize)
+            bodyLength += 1 + varintSize(UInt64(resultSize)) + resultSize
+        }
+        Frame.writeHeader(to: &buffer, bodyLength: bodyLength, requestID: requestID, method: method, flags: .endStream,
+                          status: 0, timeoutMilliseconds: 0)
+        for (result, size) in zip(results, sizes) {
+            buffer.writeInteger(UInt8(0x0a))
+            writeVarint(UInt64(size), to: &buffer)
+            switch result {
+            case .success(let decision):
+                buffer.writeInteger(UInt8(0x0a))
+                writeVarint(UInt64(decisionSize(decision)), to: &buffer)
+                writeDecision(decision, to: &buffer)
+            case .failure(let error):
+                buffer.writeInteger(UInt8(0x12))
+                writeVarint(UInt64(statusSize(error)), to: &buffer)
+                buffer.writeBytes([0x08, statusCode(error)])
+                buffer.writeInteger(UInt8(0x12))
+                writeVarint(UInt64(error.message.utf8.count), to: &buffer)
+                buffer.writeString(error.message)
+            }
+        }
+        if revision.rawValue != 0 {
+            buffer.writeInteger(UInt8(0x10))
+            writeVarint(revision.rawValue, to: &buffer)
+        }
+    }
+
+    static func statusCode(_ error: IndexError) -> UInt8 {
+        StatusMapping.code(ServiceError(error).code).rawValue
+    }
+
+    static func statusSize(_ error: IndexError) -> Int {
+        let count = error.message.utf8.count
+        return 2 + 1 + varintSize(UInt64(count)) + count
+    }
+}
