@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(
             name: "WardenServerTests",
             dependencies: [
-                "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore",
+                "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore", "WardenServer", "WardenIndex",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

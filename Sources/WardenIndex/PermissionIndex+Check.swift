@@ -72,27 +72,11 @@ extension IndexState {
         switch try subject(request.subject, anonymous: settings.anonymousUser) {
         case .user(let id):
             guard let uid = try lookupUser(id) else { return Decision(.unknownUser) }
-            let u = Int(uid)
-            let flags = userFlags[u]
+            let flags = userFlags[Int(uid)]
             guard flags & UserFlags.active != 0 else { return Decision(.inactiveUser) }
             if flags & UserFlags.superuser != 0 { return Decision(.superuser) }
             guard let permission = try resolved(resolution, request, type) else { return Decision(.unknownPermission) }
-            if let slot {
-                let acl = types[Int(permissions[Int(permission)].type)].acl[Int(slot)]
-                if !acl.isEmpty {
-                    if acl.sortedContains(Self.entry(Self.userKey(uid), permission)) { return Decision(.objectGrantUser) }
-                    if let group = firstGroup(in: users[u].groups, where: { acl.sortedContains(Self.entry(Self.groupKey($0), permission)) }) {
-                        return Decision(.objectGrantGroup, group: group)
-                    }
-                }
-            }
-            if useModelGrants {
-                if users[u].grants.model.sortedContains(permission) { return Decision(.modelGrantUser) }
-                if let group = firstGroup(in: users[u].groups, where: { groups[Int($0)].grants.model.sortedContains(permission) }) {
-                    return Decision(.modelGrantGroup, group: group)
-                }
-            }
-            return Decision(.noGrant)
+            return decide(uid, permission, slot: slot, useModelGrants: useModelGrants)
         case .group(let name):
             guard let gid = try lookupGroup(name) else { return Decision(.unknownUser) }
             guard let permission = try resolved(resolution, request, type) else { return Decision(.unknownPermission) }
@@ -106,6 +90,28 @@ extension IndexState {
             }
             return Decision(.noGrant)
         }
+    }
+
+    /// Steps 6–8 for an active, non-superuser user and a resolved permission.
+    @inline(__always)
+    func decide(_ uid: UInt32, _ permission: UInt32, slot: UInt32?, useModelGrants: Bool) -> Decision {
+        let u = Int(uid)
+        if let slot {
+            let acl = types[Int(permissions[Int(permission)].type)].acl[Int(slot)]
+            if !acl.isEmpty {
+                if acl.sortedContains(Self.entry(Self.userKey(uid), permission)) { return Decision(.objectGrantUser) }
+                if let group = firstGroup(in: users[u].groups, where: { acl.sortedContains(Self.entry(Self.groupKey($0), permission)) }) {
+                    return Decision(.objectGrantGroup, group: group)
+                }
+            }
+        }
+        if useModelGrants {
+            if users[u].grants.model.sortedContains(permission) { return Decision(.modelGrantUser) }
+            if let group = firstGroup(in: users[u].groups, where: { groups[Int($0)].grants.model.sortedContains(permission) }) {
+                return Decision(.modelGrantGroup, group: group)
+            }
+        }
+        return Decision(.noGrant)
     }
 
     /// The type and permission ids of an `app.codename` registered for the content type named

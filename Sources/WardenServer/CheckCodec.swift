@@ -4,9 +4,9 @@ import WardenModel
 import WardenService
 import WardenWire
 
-/// A hand-written protobuf codec for the hot path: Check and BatchCheck requests decoded
-/// straight into the index's `CheckRequest`, and their replies encoded straight into the
-/// outgoing buffer. swift-protobuf's generic coding costs several times the check itself.
+/// A hand-written protobuf codec for the hot path: Check and BatchCheck requests read in place
+/// (byte ranges, checked against the index as bytes by `PermissionIndex.check(raw:)`), and their
+/// replies encoded straight into the outgoing buffer. swift-protobuf's generic coding costs several times the check itself.
 ///
 /// It reads the wire format of proto3 exactly for these messages (fields in any order, unknown
 /// fields skipped, a repeated scalar's last value wins, a oneof's last member wins). Whatever it
@@ -14,42 +14,94 @@ import WardenWire
 /// non-UTF-8 bytes — makes it return `nil`, and the caller decodes with swift-protobuf, which
 /// then answers or refuses exactly as it always does.
 enum CheckCodec {
-    /// A CheckRequest (or, with `batchItem`, a CheckItem) and its min_revision.
-    static func decodeCheck(_ body: ByteBuffer) -> (CheckRequest, minRevision: UInt64)? {
-        body.withUnsafeReadableBytes { bytes in
-            var reader = Reader(bytes: bytes)
-            return reader.check(until: bytes.count)
+    /// Where a CheckRequest's (or CheckItem's) fields lie in the body: offsets, no copies.
+    struct Fields {
+        var user: Range<Int>?
+        var group: Range<Int>?
+        var permission: Range<Int> = 0..<0
+        var hasObject = false
+        var objectType: Range<Int> = 0..<0
+        var pk: Range<Int> = 0..<0
+        var contentType: Range<Int>?
+        var acceptGlobalPerms: Bool?
+        var minRevision: UInt64 = 0
+
+        /// The fields as borrowed bytes, for `PermissionIndex.check(raw:)`.
+        func raw(_ bytes: UnsafeRawBufferPointer) -> RawCheckRequest {
+            func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
+            return RawCheckRequest(
+                user: group == nil ? user.map(slice) : nil, permission: slice(permission),
+                objectType: hasObject ? slice(objectType) : nil, pk: slice(pk),
+                hasContentType: contentType != nil, acceptGlobalPerms: acceptGlobalPerms
+            )
+        }
+
+        /// The fields as a `CheckRequest`; `nil` when a string is not UTF-8 (the message is then
+        /// invalid as a whole, as swift-protobuf finds it).
+        func request(_ bytes: UnsafeRawBufferPointer) -> CheckRequest? {
+            func string(_ range: Range<Int>) -> String? {
+                String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]).bindMemory(to: UInt8.self), as: UTF8.self)
+            }
+            var subject: Subject?
+            if let group {
+                guard let name = string(group) else { return nil }
+                subject = .group(name)
+            } else if let user {
+                guard let id = string(user) else { return nil }
+                subject = .user(id)
+            }
+            guard let permission = string(permission) else { return nil }
+            var object: ObjectRef?
+            if hasObject {
+                guard let type = string(objectType), let pk = string(pk) else { return nil }
+                object = ObjectRef(contentType: type, pk: pk)
+            }
+            var explicit: String?
+            if let contentType {
+                guard let type = string(contentType) else { return nil }
+                explicit = type
+            }
+            return CheckRequest(
+                subject: subject, permission: permission, object: object, contentType: explicit,
+                acceptGlobalPerms: acceptGlobalPerms
+            )
         }
     }
 
+    /// A CheckRequest's fields, or `nil` for what the fast reader does not handle.
+    static func check(_ bytes: UnsafeRawBufferPointer) -> Fields? {
+        var reader = Reader(bytes: bytes)
+        return reader.check(until: bytes.count)
+    }
+
     /// A BatchCheckRequest's items and min_revision.
-    static func decodeBatch(_ body: ByteBuffer) -> ([CheckRequest], minRevision: UInt64)? {
-        body.withUnsafeReadableBytes { bytes -> ([CheckRequest], UInt64)? in
-            var reader = Reader(bytes: bytes)
-            var items: [CheckRequest] = []
-            var minRevision: UInt64 = 0
-            while reader.position < bytes.count {
-                guard let (field, wire) = reader.tag() else { return nil }
-                switch (field, wire) {
-                case (1, 2):
-                    guard let length = reader.length(), let (item, _) = reader.check(until: reader.position + length) else {
-                        return nil
-                    }
-                    items.append(item)
-                case (2, 0):
-                    guard let value = reader.varint() else { return nil }
-                    minRevision = value
-                default:
-                    guard reader.skip(wire) else { return nil }
-                }
+    static func batch(_ bytes: UnsafeRawBufferPointer) -> ([Fields], minRevision: UInt64)? {
+        var reader = Reader(bytes: bytes)
+        var items: [Fields] = []
+        var minRevision: UInt64 = 0
+        while reader.position < bytes.count {
+            guard let (field, wire) = reader.tag() else { return nil }
+            switch (field, wire) {
+            case (1, 2):
+                guard let length = reader.length(), let item = reader.check(until: reader.position + length) else { return nil }
+                items.append(item)
+            case (2, 0):
+                guard let value = reader.varint() else { return nil }
+                minRevision = value
+            default:
+                guard reader.skip(wire) else { return nil }
             }
-            return (items, minRevision)
         }
+        return (items, minRevision)
     }
 
     struct Reader {
         let bytes: UnsafeRawBufferPointer
         var position = 0
+
+        init(bytes: UnsafeRawBufferPointer) {
+            self.bytes = bytes
+        }
 
         mutating func varint() -> UInt64? {
             var value: UInt64 = 0
@@ -74,11 +126,11 @@ enum CheckCodec {
             return Int(length)
         }
 
-        mutating func string() -> String? {
+        /// A length-delimited field's byte range.
+        mutating func range() -> Range<Int>? {
             guard let length = length() else { return nil }
-            let slice = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
-            position += length
-            return String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self)
+            defer { position += length }
+            return position..<position + length
         }
 
         mutating func skip(_ wire: UInt64) -> Bool {
@@ -93,14 +145,9 @@ enum CheckCodec {
         }
 
         /// CheckRequest / CheckItem fields up to `end`.
-        mutating func check(until end: Int) -> (CheckRequest, UInt64)? {
-            var subject: Subject?
+        mutating func check(until end: Int) -> Fields? {
+            var fields = Fields()
             var sawSubject = false
-            var permission = ""
-            var object: ObjectRef?
-            var contentType: String?
-            var acceptGlobalPerms: Bool?
-            var minRevision: UInt64 = 0
             while position < end {
                 guard let (field, wire) = tag() else { return nil }
                 switch (field, wire) {
@@ -111,49 +158,43 @@ enum CheckCodec {
                     while position < stop {
                         guard let (inner, innerWire) = tag() else { return nil }
                         switch (inner, innerWire) {
-                        case (1, 2): guard let id = string() else { return nil }; subject = .user(id)
-                        case (2, 2): guard let name = string() else { return nil }; subject = .group(name)
+                        case (1, 2): guard let range = range() else { return nil }; fields.user = range; fields.group = nil
+                        case (2, 2): guard let range = range() else { return nil }; fields.group = range; fields.user = nil
                         default: guard skip(innerWire) else { return nil }
                         }
                     }
                     guard position == stop else { return nil }
                 case (2, 2):
-                    guard let value = string() else { return nil }
-                    permission = value
+                    guard let range = range() else { return nil }
+                    fields.permission = range
                 case (3, 2):
-                    guard object == nil, let length = length() else { return nil }
+                    guard !fields.hasObject, let length = length() else { return nil }
+                    fields.hasObject = true
                     let stop = position + length
-                    var type = ""
-                    var pk = ""
                     while position < stop {
                         guard let (inner, innerWire) = tag() else { return nil }
                         switch (inner, innerWire) {
-                        case (1, 2): guard let value = string() else { return nil }; type = value
-                        case (2, 2): guard let value = string() else { return nil }; pk = value
+                        case (1, 2): guard let range = range() else { return nil }; fields.objectType = range
+                        case (2, 2): guard let range = range() else { return nil }; fields.pk = range
                         default: guard skip(innerWire) else { return nil }
                         }
                     }
                     guard position == stop else { return nil }
-                    object = ObjectRef(contentType: type, pk: pk)
                 case (4, 2):
-                    guard let value = string() else { return nil }
-                    contentType = value.isEmpty ? nil : value
+                    guard let range = range() else { return nil }
+                    fields.contentType = range.isEmpty ? nil : range
                 case (5, 0):
                     guard let value = varint() else { return nil }
-                    acceptGlobalPerms = value != 0
+                    fields.acceptGlobalPerms = value != 0
                 case (6, 0):
                     guard let value = varint() else { return nil }
-                    minRevision = value
+                    fields.minRevision = value
                 default:
                     guard skip(wire) else { return nil }
                 }
             }
             guard position == end else { return nil }
-            let request = CheckRequest(
-                subject: subject, permission: permission, object: object, contentType: contentType,
-                acceptGlobalPerms: acceptGlobalPerms
-            )
-            return (request, minRevision)
+            return fields
         }
     }
 

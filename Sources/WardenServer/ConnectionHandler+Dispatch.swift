@@ -75,17 +75,10 @@ extension ConnectionHandler {
         }
     }
 
-    private func dispatch(_ method: Warden_V1_Method, _ frame: Frame, deadline: ContinuousClock.Instant?) throws {
+    func dispatch(_ method: Warden_V1_Method, _ frame: Frame, deadline: ContinuousClock.Instant?, fast: Bool = true) throws {
         switch method {
         case .check:
-            if let (request, minRevision) = CheckCodec.decodeCheck(frame.body), service.hasReached(Revision(minRevision)) {
-                let answer = try service.check(request)
-                CheckCodec.writeCheckResponse(
-                    answer.value, revision: answer.revision, requestID: frame.requestID, method: frame.method, to: &out
-                )
-                server.stats.record(method: frame.method, failed: false)
-                return
-            }
+            if fast, try fastCheck(frame) { return }
             let request = try decode(Warden_V1_CheckRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
                 let answer = try service.check(ProtoMapping.check(request))
@@ -95,14 +88,7 @@ extension ConnectionHandler {
                 return response
             }
         case .batchCheck:
-            if let (items, minRevision) = CheckCodec.decodeBatch(frame.body), service.hasReached(Revision(minRevision)) {
-                let answers = try service.check(items)
-                CheckCodec.writeBatchResponse(
-                    answers.value, revision: answers.revision, requestID: frame.requestID, method: frame.method, to: &out
-                )
-                server.stats.record(method: frame.method, failed: false)
-                return
-            }
+            if fast, try fastBatchCheck(frame) { return }
             let request = try decode(Warden_V1_BatchCheckRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
                 let answers = try service.check(request.items.map(ProtoMapping.check))
@@ -167,6 +153,75 @@ extension ConnectionHandler {
         case .unspecified, .UNRECOGNIZED:
             throw ServiceError(.unimplemented, "method: \(frame.method) is not a Warden method")
         }
+    }
+
+    /// Check through `CheckCodec`; `false` when it declines (the generic path then answers).
+    private func fastCheck(_ frame: Frame) throws(ServiceError) -> Bool {
+        let answer = try frame.body.withUnsafeReadableBytes { (bytes) throws(ServiceError) -> Evaluated<Decision>? in
+            guard let fields = CheckCodec.check(bytes), service.hasReached(Revision(fields.minRevision)) else { return nil }
+            if let answer = service.check(raw: fields.raw(bytes)) { return answer }
+            guard let request = fields.request(bytes) else { return nil }
+            return try service.check(request)
+        }
+        guard let answer else { return false }
+        CheckCodec.writeCheckResponse(answer.value, revision: answer.revision, requestID: frame.requestID, method: frame.method, to: &out)
+        server.stats.record(method: frame.method, failed: false)
+        return true
+    }
+
+    /// BatchCheck through `CheckCodec`; `false` when it declines. A large batch is evaluated on
+    /// the pool, so the batches of one connection use every core (reads share the index lock).
+    private func fastBatchCheck(_ frame: Frame) throws(ServiceError) -> Bool {
+        guard let (items, minRevision) = frame.body.withUnsafeReadableBytes({ CheckCodec.batch($0) }),
+            service.hasReached(Revision(minRevision))
+        else { return false }
+        if items.count < Self.parallelBatch {
+            guard let response = try Self.evaluate(items, frame, service, allocator: context.channel.allocator) else { return false }
+            out.writeImmutableBuffer(response)
+            server.stats.record(method: frame.method, failed: false)
+            return true
+        }
+        let service = self.service
+        let allocator = context.channel.allocator
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer? in
+            try Self.evaluate(items, frame, service, allocator: allocator)
+        }.whenComplete { result in
+            let handler = handler.value
+            switch result {
+            case .success(let response?):
+                handler.out.writeImmutableBuffer(response)
+                handler.server.stats.record(method: frame.method, failed: false)
+            case .success(nil):
+                // Declined (invalid UTF-8 somewhere, or audits): the generic path answers.
+                do {
+                    try handler.dispatch(.batchCheck, frame, deadline: nil, fast: false)
+                } catch {
+                    handler.reply(error: error, requestID: frame.requestID, method: frame.method)
+                }
+            case .failure(let error):
+                handler.reply(error: error, requestID: frame.requestID, method: frame.method)
+            }
+            handler.flush()
+        }
+        return true
+    }
+
+    /// Batches of at least this many items are evaluated on the pool.
+    static let parallelBatch = 256
+
+    /// Evaluates a batch's items and encodes the response frame; `nil` when the fast path declines.
+    private static func evaluate(_ items: [CheckCodec.Fields], _ frame: Frame, _ service: WardenService,
+                                 allocator: ByteBufferAllocator) throws(ServiceError) -> ByteBuffer? {
+        let answers = try frame.body.withUnsafeReadableBytes { (bytes) throws(ServiceError) -> Evaluated<[Result<Decision, IndexError>]>? in
+            try service.check(raw: items.map { $0.raw(bytes) }) { position in items[position].request(bytes) }
+        }
+        guard let answers else { return nil }
+        var response = allocator.buffer(capacity: 16 + answers.value.count * 8)
+        CheckCodec.writeBatchResponse(
+            answers.value, revision: answers.revision, requestID: frame.requestID, method: frame.method, to: &response
+        )
+        return response
     }
 
     func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ frame: Frame) throws(ServiceError) -> M {

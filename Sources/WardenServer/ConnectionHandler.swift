@@ -29,7 +29,7 @@ final class ServerContext: Sendable {
 /// waits for `min_revision`, bulk streams, watch history) runs on the server's thread pool.
 /// All state is touched on the connection's event loop only.
 final class ConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Frame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let server: ServerContext
@@ -39,6 +39,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     var out = ByteBuffer()
     var caller: Caller?
     var role = Role.none
+    /// The start of a frame whose rest has not arrived.
+    var pending = ByteBuffer()
     /// Frames that arrived before the peer's credentials were known.
     var early: [Frame] = []
     /// Requests running on the pool, with a serial so a late answer to a reused id is dropped.
@@ -109,8 +111,35 @@ final class ConnectionHandler: ChannelInboundHandler {
         flush()
     }
 
+    /// Cuts frames straight from what the socket read (no decoder handler in between, so a
+    /// frame is never boxed); a partial frame waits in `pending` for the rest.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if pending.readableBytes > 0 {
+            pending.writeBuffer(&bytes)
+            swap(&bytes, &pending)
+        }
+        do {
+            while isOpen, let frame = try FrameDecoder.next(from: &bytes, maxFrameSize: server.configuration.maxFrameSize) {
+                received(frame)
+            }
+        } catch let error as FrameError {
+            let code: ServiceError.Code = if case .tooLarge = error { .resourceExhausted } else { .invalidArgument }
+            connectionError(ServiceError(code, error.description))
+            return
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        if bytes.readableBytes > 0 {
+            bytes.discardReadBytes()
+            pending = bytes
+        } else {
+            pending.clear()
+        }
+    }
+
+    private func received(_ frame: Frame) {
         if caller == nil {
             guard early.count < 1024 else {
                 connectionError(ServiceError(.resourceExhausted, "more than 1024 frames before the peer's credentials were read"))

@@ -23,7 +23,6 @@ public final class WardenServer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: configuration.blockingThreads)
         pool.start()
         let context = ServerContext(service: service, pool: pool, configuration: configuration, logger: logger)
-        let maxFrameSize = configuration.maxFrameSize
         // Bind under a umask that leaves the socket to its owner until chmod sets the configured
         // mode: no moment where it is wider than asked.
         let previousMask = umask(0o177)
@@ -34,7 +33,6 @@ public final class WardenServer: Sendable {
                 .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
                         try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: context))
                     }
                 }

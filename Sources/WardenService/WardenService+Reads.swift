@@ -30,6 +30,26 @@ extension WardenService {
         return answers
     }
 
+    /// A check from bytes (`PermissionIndex.check(raw:)`); `nil` when the fast path declines or
+    /// watchers want audits (the caller then uses `check`).
+    @inline(__always)
+    public func check(raw request: RawCheckRequest) -> Evaluated<Decision>? {
+        hub.wantsAudits ? nil : index.check(raw: request)
+    }
+
+    /// A batch from bytes with a fallback per item (`PermissionIndex.check(raw:fallback:)`);
+    /// `nil` when watchers want audits or the fallback found the request invalid.
+    public func check(raw requests: [RawCheckRequest], fallback: (Int) -> CheckRequest?)
+        throws(ServiceError) -> Evaluated<[Result<Decision, IndexError>]>?
+    {
+        guard requests.count <= settings.maxBatchItems else {
+            throw ServiceError(
+                .invalidArgument, "items: at most \(settings.maxBatchItems) checks in one BatchCheck (got \(requests.count))"
+            )
+        }
+        return hub.wantsAudits ? nil : index.check(raw: requests, fallback: fallback)
+    }
+
     private func audit(_ request: CheckRequest, _ answer: Evaluated<Decision>) {
         hub.audit(
             CheckAudit(
