@@ -30,6 +30,7 @@ extension Warden_V1_Method {
 
 extension ConnectionHandler {
     func handle(_ frame: Frame) {
+        guard isOpen else { return }  // closing after a connection-level error: nothing more runs
         let id = frame.requestID
         guard id != 0 else {
             // Id 0 is the connection's own: an answer on it would fail every request of the client.
@@ -37,7 +38,9 @@ extension ConnectionHandler {
             return
         }
         guard frame.flags.isSubset(of: Frame.Flags.known) else {
-            let open = uploads.removeValue(forKey: id) != nil || watches[id] != nil
+            let upload = uploads.removeValue(forKey: id)
+            if upload?.refused == true { return }  // already answered
+            let open = upload != nil || watches[id] != nil
             if let watch = watches.removeValue(forKey: id) {
                 watch.ended = true
                 watch.handle?.cancel()

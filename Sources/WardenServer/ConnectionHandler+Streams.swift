@@ -17,6 +17,12 @@ struct Upload {
     var deadline: ContinuousClock.Instant?
 }
 
+/// A bulk row's permission as sent, compared byte for byte.
+struct PermissionKey: Hashable {
+    let permission: ExactString
+    let contentType: ExactString
+}
+
 /// A watch of this connection. Touched on the connection's event loop only (closures that
 /// capture it run there), hence unchecked.
 final class WatchStream: @unchecked Sendable {
@@ -66,12 +72,28 @@ extension ConnectionHandler {
             offload(frame, deadline: upload.deadline) { service throws(ServiceError) in
                 var grants: [Grant] = []
                 var actor = ""
+                // A bulk names few distinct permissions: resolve each (permission, content type)
+                // pair once, not once per row.
+                var resolved: [PermissionKey: PermissionRef] = [:]
                 for (number, chunk) in chunks.enumerated() {
                     let request = try Self.decodeChunk(Warden_V1_BulkGrantRequest.self, chunk, number)
                     if number == 0 { actor = request.actor }
                     grants.reserveCapacity(grants.count + request.grants.count)
-                    for grant in request.grants {
-                        grants.append(try ProtoMapping.grant(grant, field: "grants[\(grants.count)]", service: service))
+                    for wire in request.grants {
+                        let field = "grants[\(grants.count)]"
+                        let key = PermissionKey(permission: ExactString(wire.permission), contentType: ExactString(wire.contentType))
+                        guard let permission = resolved[key] else {
+                            let grant = try ProtoMapping.grant(wire, field: field, service: service)
+                            resolved[key] = grant.permission
+                            grants.append(grant)
+                            continue
+                        }
+                        let subject = try ProtoMapping.requiredSubject(wire.hasSubject ? wire.subject : nil, field: "\(field).subject")
+                        do throws(ValidationError) {
+                            grants.append(try Grant(subject: subject, permission: permission, pk: wire.hasPk ? wire.pk : nil))
+                        } catch {
+                            throw ServiceError(ValidationError(field: "\(field).pk", rule: error.rule))
+                        }
                     }
                 }
                 let outcome = try service.bulk(grants, revoke: revoke, actor: actor)
@@ -118,11 +140,14 @@ extension ConnectionHandler {
     func cancel(_ id: UInt32, method: UInt16) {
         if let upload = uploads.removeValue(forKey: id) {
             guard !upload.refused else { return }  // already answered
-            reply(error: ServiceError(.cancelled, "cancelled by the client; nothing was written"), requestID: id, method: method)
+            reply(
+                error: ServiceError(.cancelled, "cancelled by the client; nothing was written"), requestID: id,
+                method: UInt16(upload.method.rawValue)
+            )
         } else if let watch = watches.removeValue(forKey: id) {
             watch.ended = true
             watch.handle?.cancel()
-            reply(error: ServiceError(.cancelled, "cancelled by the client"), requestID: id, method: method)
+            reply(error: ServiceError(.cancelled, "cancelled by the client"), requestID: id, method: UInt16(Warden_V1_Method.watch.rawValue))
         }
         // Anything else (already answered, unknown id): nothing to do.
     }
@@ -192,7 +217,7 @@ extension ConnectionHandler {
         context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
     }
 
-    /// Ends a watch with a status (from the hub, or a backlog past the limit).
+    /// Ends a watch with a status from the hub (a history buffer overflow, a reload).
     func end(watch id: UInt32, _ error: ServiceError) {
         guard let watch = watches.removeValue(forKey: id) else { return }
         watch.ended = true

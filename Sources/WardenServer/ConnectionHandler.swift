@@ -157,14 +157,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A framing error: the stream has lost its frame boundaries. Say why on request id 0
-        // (best effort), then close; other connections are untouched.
-        if let error = error as? FrameError {
-            let code: ServiceError.Code =
-                if case .tooLarge = error { .resourceExhausted } else { .invalidArgument }
-            connectionError(ServiceError(code, error.description))
-            return
-        } else if !(error is ChannelError) && !(error is IOError) {
+        // Framing errors are handled where frames are cut (`channelRead`); this is the socket's own.
+        if !(error is ChannelError) && !(error is IOError) {
             server.logger.warning("connection error", metadata: ["error": "\(error)"])
         }
         context.close(promise: nil)

@@ -269,13 +269,13 @@ public nonisolated struct Warden_V1_Event: @unchecked Sendable {
   /// Clears the value of `user`. Subsequent reads from it will return its default value.
   public mutating func clearUser() {_uniqueStorage()._user = nil}
 
-  /// USER_DELETED, MEMBER_ADDED, MEMBER_REMOVED.
+  /// USER_DELETED, MEMBER_ADDED, MEMBER_REMOVED (and the refused ones of WRITE_REFUSED).
   public var userID: String {
     get {_storage._userID}
     set {_uniqueStorage()._userID = newValue}
   }
 
-  /// GROUP_PUT, GROUP_DELETED, MEMBER_ADDED, MEMBER_REMOVED.
+  /// GROUP_PUT, GROUP_DELETED, MEMBER_ADDED, MEMBER_REMOVED (and the refused ones of WRITE_REFUSED).
   public var group: String {
     get {_storage._group}
     set {_uniqueStorage()._group = newValue}
