@@ -203,11 +203,14 @@ extension ConnectionHandler {
             watch.ended = true
             watch.handle?.cancel()
             flush()
+            // The status queues behind the unread backlog: a client that resumes reading within
+            // ten seconds gets the backlog, then the status; else the connection just closes.
             connectionError(
                 ServiceError(
                     .resourceExhausted,
                     "watch \(id): the client left more than \(server.configuration.maxWatchBacklogBytes) bytes of events unread"
-                )
+                ),
+                grace: .seconds(10)
             )
             return
         }

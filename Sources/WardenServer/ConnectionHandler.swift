@@ -165,8 +165,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Answers on request id 0 and closes the connection once the answer is written (or after
-    /// a second, when the client does not read).
-    func connectionError(_ error: ServiceError) {
+    /// `grace`, when the client does not read).
+    func connectionError(_ error: ServiceError, grace: TimeAmount = .seconds(1)) {
         guard isOpen else { return }
         isOpen = false
         reply(error: error, requestID: 0, method: 0)
@@ -175,7 +175,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         let context = self.context!
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
-        context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
     }
 
     // MARK: Responses

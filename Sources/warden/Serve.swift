@@ -51,7 +51,12 @@ func serve(_ arguments: [String]) throws {
     let replica = try IndexReplica(store: SQLiteStore(path: databasePath), settings: settings)
     replica.startFollowing()
     let service = WardenService(replica: replica, policy: policy, logger: logger)
-    let server = try WardenServer(service: service, configuration: ServerConfiguration(socketPath: socketPath), logger: logger)
+    var configuration = ServerConfiguration(socketPath: socketPath)
+    if let text = environment["WARDEN_WATCH_BACKLOG_BYTES"] {
+        guard let bytes = Int(text), bytes > 0 else { throw ServeError("WARDEN_WATCH_BACKLOG_BYTES: must be a positive number of bytes (got \(text))") }
+        configuration.maxWatchBacklogBytes = bytes
+    }
+    let server = try WardenServer(service: service, configuration: configuration, logger: logger)
     print("warden: serving \(socketPath) (database \(databasePath), revision \(replica.index.revision))")
     fflush(nil)
 

@@ -52,16 +52,12 @@ final class RawSocket {
 
     /// Reads one frame; `nil` at end of stream or on timeout.
     func readFrame() -> Frame? {
-        var buffer = ByteBuffer()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let frame = try? FrameDecoder.next(from: &buffer, maxFrameSize: 64 << 20) {
-                pending = buffer
-                return frame
-            }
+            if let frame = try? FrameDecoder.next(from: &pending, maxFrameSize: 64 << 20) { return frame }
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { return nil }
-            buffer.writeBytes(chunk[..<n])
+            pending.writeBytes(chunk[..<n])
         }
     }
 

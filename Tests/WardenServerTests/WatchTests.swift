@@ -135,3 +135,39 @@ struct WatchTests {
         }
     }
 }
+
+/// A watcher that stops reading is cut off; writers and checks never wait for it.
+@Suite("Slow watchers", .serialized)
+struct SlowWatcherTests {
+    @Test("a watcher that never reads is disconnected with RESOURCE_EXHAUSTED; others keep working")
+    func slowWatcher() async throws {
+        try await withServer(environment: ["WARDEN_WATCH_BACKLOG_BYTES": "65536"]) { server, warden in
+            try await RPCTests.seed(warden)
+            // A raw connection that asks for every event and then reads nothing.
+            let socket = try RawSocket(path: server.socketPath, receiveTimeout: 10)
+            var request = Warden_V1_WatchRequest()
+            request.afterRevision = 0
+            socket.send(try RawSocket.frame(id: 5, method: .watch, request))
+            // Writers: 16 tasks of single grants, each one an event of about 100 bytes.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<16 {
+                    group.addTask {
+                        for n in 0..<300 {
+                            _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "w\(writer)-\(n)"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // Checks still answer.
+            #expect(try await warden.check(.user("2"), "lab.view_experiment", object: RPCTests.experiment("w3-7")).decision.allowed)
+            // The watcher now reads: the backlog it left, then the end on request id 0, then EOF.
+            var last: Frame?
+            while let frame = socket.readFrame() { last = frame }
+            let end = try #require(last)
+            #expect(end.requestID == 0 && end.status == StatusCode.resourceExhausted.rawValue, "\(end.errorStatus?.message ?? "")")
+            #expect(end.errorStatus?.message.contains("unread") == true)
+            #expect(try await warden.stats().watchers == 0)
+        }
+    }
+}
