@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "WardenModel"),
@@ -40,7 +43,7 @@ let package = Package(
             dependencies: [
                 "WardenService", "WardenProto", "WardenWire", "CPeerCredentials",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: hotPath
         ),
@@ -64,10 +67,21 @@ let package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenModel", "WardenIndex", "WardenStore", "WardenService", "WardenServer",
+                "WardenModel", "WardenIndex", "WardenStore", "WardenService", "WardenServer", "WardenClient",
+                "WardenProto", "WardenTelemetry",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Log handlers (text, JSON lines) and an in-process metrics registry with a Prometheus
+        // text rendering; only the executable bootstraps them.
+        .target(
+            name: "WardenTelemetry",
+            dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
+        ),
+        .testTarget(name: "WardenTelemetryTests", dependencies: ["WardenTelemetry"]),
         .executableTarget(
             name: "WardenBench",
             dependencies: ["WardenModel", "WardenIndex", "CHeapStats", "WardenTestSupport"],

@@ -54,7 +54,7 @@ let binary = ProcessInfo.processInfo.environment["WARDEN_LOAD_SERVER"].map(URL.i
 let server = Process()
 let wrapper = ProcessInfo.processInfo.environment["WARDEN_LOAD_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
 server.executableURL = wrapper.isEmpty ? binary : URL(fileURLWithPath: "/usr/bin/env")
-server.arguments = wrapper + (wrapper.isEmpty ? [] : [binary.path]) + ["serve", "--socket", socketPath, "--db", databasePath]
+server.arguments = wrapper + (wrapper.isEmpty ? [] : [binary.path]) + ["serve", "--socket", socketPath, "--database", databasePath]
 server.standardOutput = FileHandle.nullDevice
 server.standardError = FileHandle.nullDevice
 try server.run()

@@ -106,9 +106,35 @@ extension WardenConnection {
     }
 
     public func watch(_ request: Warden_V1_WatchRequest) -> AsyncThrowingStream<Warden_V1_Event, any Error> {
+        serverStream(.watch, request, as: Warden_V1_WatchResponse.self, endsWithData: false) { $0.events }
+    }
+
+    /// Commits records in one transaction, each at its own revision with its own event.
+    public func writeBatch(_ records: [Warden_V1_Record], actor: String? = nil) async throws -> Warden_V1_WriteBatchResponse {
+        var request = Warden_V1_WriteBatchRequest()
+        request.records = records
+        request.actor = actor ?? ""
+        return try await call(.writeBatch, request, returning: Warden_V1_WriteBatchResponse.self)
+    }
+
+    /// Export: the whole state at one revision, as records (types, users, groups, memberships,
+    /// grants), in chunks as they arrive.
+    public func export(chunkSize: UInt32 = 10_000) -> AsyncThrowingStream<Warden_V1_ExportResponse, any Error> {
+        var request = Warden_V1_ExportRequest()
+        request.chunkSize = chunkSize
+        return serverStream(.export, request, as: Warden_V1_ExportResponse.self, endsWithData: true) { [$0] }
+    }
+
+    /// A server stream: every frame's response, turned into elements by `elements`, until the
+    /// frame with END_STREAM (which carries data when `endsWithData`, else only a status).
+    /// Ending the iteration early cancels the stream on the server.
+    func serverStream<Response: SwiftProtobuf.Message, Element: Sendable>(
+        _ wireMethod: Warden_V1_Method, _ request: some SwiftProtobuf.Message, as type: Response.Type, endsWithData: Bool,
+        _ elements: @escaping @Sendable (Response) -> [Element]
+    ) -> AsyncThrowingStream<Element, any Error> {
         let id = makeRequestID()
-        let method = UInt16(Warden_V1_Method.watch.rawValue)
-        let (stream, continuation) = AsyncThrowingStream<Warden_V1_Event, any Error>.makeStream()
+        let method = UInt16(wireMethod.rawValue)
+        let (stream, continuation) = AsyncThrowingStream<Element, any Error>.makeStream()
         var bytes = channel.allocator.buffer(capacity: 64)
         do {
             try Frame.encode(request, requestID: id, method: method, flags: .endStream, into: &bytes)
@@ -117,20 +143,22 @@ extension WardenConnection {
             return stream
         }
         let deliver: @Sendable (Frame) -> Void = { frame in
-            if frame.status != 0 || frame.flags.contains(.endStream) {
+            let end = frame.status != 0 || frame.flags.contains(.endStream)
+            if end && !(endsWithData && frame.status == 0) {
                 do {
-                    _ = try Self.decode(frame, as: Warden_V1_WatchResponse.self)
+                    _ = try Self.decode(frame, as: Response.self)
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
                 }
                 return
             }
-            guard let response = try? Warden_V1_WatchResponse(serializedBytes: frame.body) else {
-                continuation.finish(throwing: WardenError(code: .internal, message: "a watch frame is not a WatchResponse"))
+            guard let response = try? Response(serializedBytes: frame.body) else {
+                continuation.finish(throwing: WardenError(code: .internal, message: "a frame is not a \(Response.protoMessageName)"))
                 return
             }
-            for event in response.events { continuation.yield(event) }
+            for element in elements(response) { continuation.yield(element) }
+            if end { continuation.finish() }
         }
         let channel = self.channel
         continuation.onTermination = { termination in

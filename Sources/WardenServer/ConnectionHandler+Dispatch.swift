@@ -10,7 +10,7 @@ extension Warden_V1_Method {
     /// The role a caller needs for the method.
     var neededRole: Role {
         switch self {
-        case .check, .batchCheck, .listObjects, .listSubjects, .getPermissions, .watch, .health, .stats: .reader
+        case .check, .batchCheck, .listObjects, .listSubjects, .getPermissions, .watch, .health, .stats, .export: .reader
         default: .admin
         }
     }
@@ -31,6 +31,7 @@ extension Warden_V1_Method {
 extension ConnectionHandler {
     func handle(_ frame: Frame) {
         guard isOpen else { return }  // closing after a connection-level error: nothing more runs
+        requestStart = ServerStats.now()
         let id = frame.requestID
         guard id != 0 else {
             // Id 0 is the connection's own: an answer on it would fail every request of the client.
@@ -142,6 +143,24 @@ extension ConnectionHandler {
                 let outcome = try service.write(change, actor: actor)
                 return ProtoMapping.writeResponse(outcome.revision, changed: outcome.changed)
             }
+        case .writeBatch:
+            let request = try decode(Warden_V1_WriteBatchRequest.self, frame)
+            var changes: [Change] = []
+            changes.reserveCapacity(request.records.count)
+            for (position, record) in request.records.enumerated() {
+                changes.append(try ProtoMapping.change(record, field: "records[\(position)]", service: service))
+            }
+            let (batch, actor) = (changes, request.actor)
+            offload(frame, deadline: deadline) { service throws(ServiceError) in
+                let outcomes = try service.write(batch: batch, actor: actor)
+                var response = Warden_V1_WriteBatchResponse()
+                response.revision = (outcomes.last?.revision ?? service.index.revision).rawValue
+                response.changed = UInt64(outcomes.filter(\.changed).count)
+                return response
+            }
+        case .export:
+            let request = try decode(Warden_V1_ExportRequest.self, frame)
+            startExport(frame, chunkSize: request.chunkSize == 0 ? 10_000 : Int(request.chunkSize))
         case .bulkGrant, .bulkRevoke, .pruneOrphans:
             startUpload(method, frame, deadline: deadline)
         case .watch:
@@ -168,7 +187,7 @@ extension ConnectionHandler {
         }
         guard let answer else { return false }
         CheckCodec.writeCheckResponse(answer.value, revision: answer.revision, requestID: frame.requestID, method: frame.method, to: &out)
-        server.stats.record(method: frame.method, failed: false)
+        server.stats.record(method: frame.method, started: requestStart)
         return true
     }
 
@@ -181,20 +200,23 @@ extension ConnectionHandler {
         if items.count < Self.parallelBatch {
             guard let response = try Self.evaluate(items, frame, service, allocator: context.channel.allocator) else { return false }
             out.writeImmutableBuffer(response)
-            server.stats.record(method: frame.method, failed: false)
+            server.stats.record(method: frame.method, started: requestStart)
             return true
         }
         let service = self.service
         let allocator = context.channel.allocator
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let started = requestStart
+        server.stats.running.add(1, ordering: .relaxed)
         server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer? in
             try Self.evaluate(items, frame, service, allocator: allocator)
         }.whenComplete { result in
             let handler = handler.value
+            handler.server.stats.running.subtract(1, ordering: .relaxed)
             switch result {
             case .success(let response?):
                 handler.out.writeImmutableBuffer(response)
-                handler.server.stats.record(method: frame.method, failed: false)
+                handler.server.stats.record(method: frame.method, started: started)
             case .success(nil):
                 // Declined (invalid UTF-8 somewhere, or audits): the generic path answers.
                 do {
@@ -203,7 +225,7 @@ extension ConnectionHandler {
                     handler.reply(error: error, requestID: frame.requestID, method: frame.method)
                 }
             case .failure(let error):
-                handler.reply(error: error, requestID: frame.requestID, method: frame.method)
+                handler.reply(error: error, requestID: frame.requestID, method: frame.method, started: started)
             }
             handler.flush()
         }
@@ -274,6 +296,8 @@ extension ConnectionHandler {
         running[id] = token
         let service = self.service
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let started = requestStart
+        server.stats.running.add(1, ordering: .relaxed)
         server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> Response in
             // Past its deadline before a thread took it (a slow upload, a busy pool): not started.
             if let deadline, ContinuousClock.now >= deadline {
@@ -282,11 +306,12 @@ extension ConnectionHandler {
             return try body(service)
         }.whenComplete { result in
             let handler = handler.value
+            handler.server.stats.running.subtract(1, ordering: .relaxed)
             guard handler.running[id] == token else { return }
             handler.running[id] = nil
             switch result {
-            case .success(let response): handler.reply(response, requestID: id, method: method)
-            case .failure(let error): handler.reply(error: error, requestID: id, method: method)
+            case .success(let response): handler.reply(response, requestID: id, method: method, started: started)
+            case .failure(let error): handler.reply(error: error, requestID: id, method: method, started: started)
             }
             handler.flush()
         }
@@ -295,7 +320,10 @@ extension ConnectionHandler {
                 let handler = handler.value
                 guard handler.running[id] == token else { return }
                 handler.running[id] = nil
-                handler.reply(error: ServiceError(.deadlineExceeded, "the deadline passed before the answer"), requestID: id, method: method)
+                handler.reply(
+                    error: ServiceError(.deadlineExceeded, "the deadline passed before the answer"), requestID: id, method: method,
+                    started: started
+                )
                 handler.flush()
             }
         }
@@ -316,6 +344,7 @@ extension ConnectionHandler {
         response.watchers = UInt64(service.hub.count)
         response.uptimeMs = UInt64((ContinuousClock.now - server.stats.started).nanoseconds / 1_000_000)
         response.methods = server.stats.methods
+        response.prometheus = server.configuration.metricsText?() ?? ""
         return response
     }
 }

@@ -152,6 +152,48 @@ extension ConnectionHandler {
         // Anything else (already answered, unknown id): nothing to do.
     }
 
+    // MARK: Export
+
+    /// Export: the index's state at one revision, taken and encoded on the pool, written as
+    /// frames of `chunkSize` records; the last frame has END_STREAM.
+    func startExport(_ frame: Frame, chunkSize: Int) {
+        let service = self.service
+        let allocator = context.channel.allocator
+        let id = frame.requestID
+        let method = frame.method
+        let started = requestStart
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        server.stats.running.add(1, ordering: .relaxed)
+        server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer in
+            let state = service.export()
+            var out = allocator.buffer(capacity: 1 << 16)
+            var response = Warden_V1_ExportResponse()
+            response.revision = state.revision.rawValue
+            for change in state.value {
+                guard let record = ProtoMapping.record(change) else { continue }
+                response.records.append(record)
+                if response.records.count == chunkSize {
+                    try Frame.encode(response, requestID: id, method: method, into: &out)
+                    response.records.removeAll(keepingCapacity: true)
+                }
+            }
+            try Frame.encode(response, requestID: id, method: method, flags: .endStream, into: &out)
+            return out
+        }.whenComplete { result in
+            let handler = handler.value
+            handler.server.stats.running.subtract(1, ordering: .relaxed)
+            switch result {
+            case .success(let frames):
+                handler.flush()
+                handler.out.writeImmutableBuffer(frames)
+                handler.server.stats.record(method: method, started: started)
+            case .failure(let error):
+                handler.reply(error: error, requestID: id, method: method, started: started)
+            }
+            handler.flush()
+        }
+    }
+
     // MARK: Watch
 
     func startWatch(_ frame: Frame) throws {

@@ -51,6 +51,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Watches of this connection.
     var watches: [UInt32: WatchStream] = [:]
     var isOpen = true
+    /// When the frame being handled now arrived at `handle` (monotonic nanoseconds).
+    var requestStart: UInt64 = 0
 
     init(server: ServerContext) {
         self.server = server
@@ -180,20 +182,22 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // MARK: Responses
 
-    func reply(_ message: some SwiftProtobuf.Message, requestID: UInt32, method: UInt16, end: Bool = true) {
+    /// Writes a response; `started` is when the request's handling began (default: the frame
+    /// being handled now), for its latency.
+    func reply(_ message: some SwiftProtobuf.Message, requestID: UInt32, method: UInt16, end: Bool = true, started: UInt64? = nil) {
         do {
             try Frame.encode(message, requestID: requestID, method: method, flags: end ? .endStream : [], into: &out)
-            if end { server.stats.record(method: method, failed: false) }
+            if end { server.stats.record(method: method, started: started ?? requestStart) }
         } catch {
             reply(error: ServiceError(.internal, "encoding failed", cause: "\(error)"), requestID: requestID, method: method)
         }
     }
 
-    func reply(error: any Error, requestID: UInt32, method: UInt16) {
+    func reply(error: any Error, requestID: UInt32, method: UInt16, started: UInt64? = nil) {
         let name = Warden_V1_Method(rawValue: Int(method)).map { "\($0)" } ?? "method \(method)"
         let (code, status) = StatusMapping.status(for: error, method: name, logger: server.logger)
         try? Frame.encode(status, requestID: requestID, method: method, flags: .endStream, status: code.rawValue, into: &out)
-        if requestID != 0 { server.stats.record(method: method, failed: true) }
+        if requestID != 0 { server.stats.record(method: method, status: code.rawValue, started: started ?? requestStart) }
     }
 
     func flush() {

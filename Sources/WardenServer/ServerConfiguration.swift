@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     /// Event loop threads; 0: one per core.
     public var eventLoopThreads = 0
 
+    /// The process's metrics in the Prometheus text format, for the Stats RPC (the executable
+    /// owns the metrics registry); `nil`: Stats carries none.
+    public var metricsText: (@Sendable () -> String)?
+
     public init(socketPath: String) {
         self.socketPath = socketPath
     }

@@ -63,6 +63,25 @@ public final class WardenServer: Sendable {
         unlink(configuration.socketPath)
     }
 
+    /// A graceful stop: stops accepting, lets requests running on the pool (writes, waits,
+    /// bulk commits) finish for up to `grace`, then closes every connection, stops the threads
+    /// and removes the socket file. Requests answered inline are answered before their
+    /// connection closes.
+    public func shutdown(grace: Duration) async {
+        try? await channel.close()
+        let deadline = ContinuousClock.now + grace
+        while context.stats.running.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        let unfinished = context.stats.running.load(ordering: .relaxed)
+        if unfinished > 0 {
+            context.logger.warning("shutdown grace over; closing with requests still running", metadata: ["running": "\(unfinished)"])
+        }
+        try? await group.shutdownGracefully()
+        try? await context.pool.shutdownGracefully()
+        unlink(configuration.socketPath)
+    }
+
     /// Connections open now.
     public var connections: Int { context.stats.connections }
 }

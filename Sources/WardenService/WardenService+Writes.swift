@@ -51,6 +51,31 @@ extension WardenService {
         do { return try replica.apply(change, actor: actor) } catch { throw ServiceError(error) }
     }
 
+    /// Commits several changes in one transaction, each at its own revision with its own event;
+    /// a change that fails refuses the whole batch. With an actor, any escalation refuses it.
+    /// Blocks.
+    public func write(batch changes: [Change], actor: String?) throws(ServiceError) -> [WriteOutcome] {
+        guard changes.count <= settings.maxBatchItems else {
+            throw ServiceError(
+                .invalidArgument, "records: at most \(settings.maxBatchItems) in one WriteBatch (got \(changes.count))"
+            )
+        }
+        let actor = try checkedActor(actor)
+        if let actor {
+            for (position, change) in changes.enumerated() {
+                if let reason = refusal(of: change, by: actor) {
+                    try refuse(changes.count == 1 ? change : nil, reason: "records[\(position)]: \(reason)", actor: actor)
+                }
+            }
+        }
+        guard !changes.isEmpty else { return [] }
+        do { return try replica.apply(batch: changes, actor: actor) } catch { throw ServiceError(error) }
+    }
+
+    /// The whole state at one revision, as the changes that rebuild it (types, users, groups,
+    /// memberships, then grants).
+    public func export() -> Evaluated<[Change]> { index.export() }
+
     /// Bulk-grants (or revokes) in one transaction with one summary event. Blocks.
     public func bulk(_ grants: [Grant], revoke: Bool, actor: String?) throws(ServiceError) -> BulkOutcome {
         let actor = try checkedActor(actor)

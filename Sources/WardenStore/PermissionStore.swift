@@ -31,6 +31,8 @@ public protocol PermissionStore: AnyObject, Sendable {
     /// Applies the retention policy; returns how many events went.
     @discardableResult
     func pruneChangelog(_ policy: RetentionPolicy, now: Int64) throws(StoreError) -> Int
+    /// Writes everything durable into the main file (a clean shutdown's last step).
+    func checkpoint() throws(StoreError)
     /// A value that changes when another process commits: a cheap poll for followers.
     func dataVersion() throws(StoreError) -> Int64
 }

@@ -18,3 +18,12 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// Moves everything in the write-ahead log into the database file and truncates the log:
+    /// what a clean shutdown does, so the file alone holds the state (a copy of it is complete).
+    /// Other processes' open connections may keep the log in use; then it is only checkpointed.
+    public func checkpoint() throws(StoreError) {
+        try locked { try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+}

@@ -22,7 +22,7 @@ final class ServerProcess: @unchecked Sendable {
         log = self.folder.appendingPathComponent("server-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = try Self.binary()
-        process.arguments = ["serve", "--socket", socketPath, "--db", self.databasePath]
+        process.arguments = ["serve", "--socket", socketPath, "--database", self.databasePath]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle

@@ -44,9 +44,11 @@ public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable
   case registerContentType // = 26
   case deleteObject // = 27
   case pruneOrphans // = 28
+  case writeBatch // = 29
   case watch // = 32
   case health // = 48
   case stats // = 49
+  case export // = 50
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -74,9 +76,11 @@ public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable
     case 26: self = .registerContentType
     case 27: self = .deleteObject
     case 28: self = .pruneOrphans
+    case 29: self = .writeBatch
     case 32: self = .watch
     case 48: self = .health
     case 49: self = .stats
+    case 50: self = .export
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -102,9 +106,11 @@ public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable
     case .registerContentType: return 26
     case .deleteObject: return 27
     case .pruneOrphans: return 28
+    case .writeBatch: return 29
     case .watch: return 32
     case .health: return 48
     case .stats: return 49
+    case .export: return 50
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -130,9 +136,11 @@ public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable
     .registerContentType,
     .deleteObject,
     .pruneOrphans,
+    .writeBatch,
     .watch,
     .health,
     .stats,
+    .export,
   ]
 
 }
@@ -221,6 +229,41 @@ public nonisolated struct Warden_V1_StatsResponse: Sendable {
 
   public var methods: [Warden_V1_MethodStats] = []
 
+  /// The server's metrics in the Prometheus text format (0.0.4), when it keeps them (`warden serve`
+  /// does): request counts, errors by status, latency histograms per method, index size, revision,
+  /// watchers, connections.
+  public var prometheus: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Export (method 50): the whole state at one revision, as a server stream of chunks of records:
+/// content types, users, groups, memberships, then grants. Readers may export.
+public nonisolated struct Warden_V1_ExportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Records per frame; 0: 10000.
+  public var chunkSize: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Warden_V1_ExportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var records: [Warden_V1_Record] = []
+
+  /// The revision the export was taken at (the same in every chunk).
+  public var revision: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -231,7 +274,7 @@ public nonisolated struct Warden_V1_StatsResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "warden.v1"
 
 nonisolated extension Warden_V1_Method: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0METHOD_UNSPECIFIED\0\u{1}CHECK\0\u{1}BATCH_CHECK\0\u{1}LIST_OBJECTS\0\u{1}LIST_SUBJECTS\0\u{1}GET_PERMISSIONS\0\u{2}\u{b}GRANT\0\u{1}REVOKE\0\u{1}BULK_GRANT\0\u{1}BULK_REVOKE\0\u{1}PUT_USER\0\u{1}DELETE_USER\0\u{1}PUT_GROUP\0\u{1}DELETE_GROUP\0\u{1}ADD_MEMBER\0\u{1}REMOVE_MEMBER\0\u{1}REGISTER_CONTENT_TYPE\0\u{1}DELETE_OBJECT\0\u{1}PRUNE_ORPHANS\0\u{2}\u{4}WATCH\0\u{2}\u{10}HEALTH\0\u{1}STATS\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0METHOD_UNSPECIFIED\0\u{1}CHECK\0\u{1}BATCH_CHECK\0\u{1}LIST_OBJECTS\0\u{1}LIST_SUBJECTS\0\u{1}GET_PERMISSIONS\0\u{2}\u{b}GRANT\0\u{1}REVOKE\0\u{1}BULK_GRANT\0\u{1}BULK_REVOKE\0\u{1}PUT_USER\0\u{1}DELETE_USER\0\u{1}PUT_GROUP\0\u{1}DELETE_GROUP\0\u{1}ADD_MEMBER\0\u{1}REMOVE_MEMBER\0\u{1}REGISTER_CONTENT_TYPE\0\u{1}DELETE_OBJECT\0\u{1}PRUNE_ORPHANS\0\u{1}WRITE_BATCH\0\u{2}\u{3}WATCH\0\u{2}\u{10}HEALTH\0\u{1}STATS\0\u{1}EXPORT\0")
 }
 
 nonisolated extension Warden_V1_HealthRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -349,7 +392,7 @@ nonisolated extension Warden_V1_MethodStats: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Warden_V1_StatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}users\0\u{1}groups\0\u{3}content_types\0\u{1}permissions\0\u{1}objects\0\u{3}object_grants\0\u{3}model_grants\0\u{1}connections\0\u{1}watchers\0\u{3}uptime_ms\0\u{1}methods\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}users\0\u{1}groups\0\u{3}content_types\0\u{1}permissions\0\u{1}objects\0\u{3}object_grants\0\u{3}model_grants\0\u{1}connections\0\u{1}watchers\0\u{3}uptime_ms\0\u{1}methods\0\u{1}prometheus\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -369,6 +412,7 @@ nonisolated extension Warden_V1_StatsResponse: SwiftProtobuf.Message, SwiftProto
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.watchers) }()
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.uptimeMs) }()
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.methods) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.prometheus) }()
       default: break
       }
     }
@@ -411,6 +455,9 @@ nonisolated extension Warden_V1_StatsResponse: SwiftProtobuf.Message, SwiftProto
     if !self.methods.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.methods, fieldNumber: 12)
     }
+    if !self.prometheus.isEmpty {
+      try visitor.visitSingularStringField(value: self.prometheus, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -427,6 +474,72 @@ nonisolated extension Warden_V1_StatsResponse: SwiftProtobuf.Message, SwiftProto
     if lhs.watchers != rhs.watchers {return false}
     if lhs.uptimeMs != rhs.uptimeMs {return false}
     if lhs.methods != rhs.methods {return false}
+    if lhs.prometheus != rhs.prometheus {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Warden_V1_ExportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}chunk_size\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.chunkSize) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.chunkSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.chunkSize, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Warden_V1_ExportRequest, rhs: Warden_V1_ExportRequest) -> Bool {
+    if lhs.chunkSize != rhs.chunkSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Warden_V1_ExportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}records\0\u{1}revision\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.records.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 1)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Warden_V1_ExportResponse, rhs: Warden_V1_ExportResponse) -> Bool {
+    if lhs.records != rhs.records {return false}
+    if lhs.revision != rhs.revision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

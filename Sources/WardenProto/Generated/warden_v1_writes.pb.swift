@@ -250,6 +250,108 @@ public nonisolated struct Warden_V1_PruneOrphansRequest: Sendable {
   public init() {}
 }
 
+/// One piece of permission state: what WriteBatch writes and Export reads. `warden import` and
+/// `warden export` carry these as JSON lines or CSV (docs/cli.md).
+public nonisolated struct Warden_V1_Record: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var record: Warden_V1_Record.OneOf_Record? = nil
+
+  /// A content type and its permissions (`defaults` absent: true).
+  public var contentType: Warden_V1_RegisterContentTypeRequest {
+    get {
+      if case .contentType(let v)? = record {return v}
+      return Warden_V1_RegisterContentTypeRequest()
+    }
+    set {record = .contentType(newValue)}
+  }
+
+  public var user: Warden_V1_User {
+    get {
+      if case .user(let v)? = record {return v}
+      return Warden_V1_User()
+    }
+    set {record = .user(newValue)}
+  }
+
+  /// A group (role), by name.
+  public var group: String {
+    get {
+      if case .group(let v)? = record {return v}
+      return String()
+    }
+    set {record = .group(newValue)}
+  }
+
+  /// A membership: `user` and `group` (`actor` unused).
+  public var member: Warden_V1_MemberRequest {
+    get {
+      if case .member(let v)? = record {return v}
+      return Warden_V1_MemberRequest()
+    }
+    set {record = .member(newValue)}
+  }
+
+  public var grant: Warden_V1_Grant {
+    get {
+      if case .grant(let v)? = record {return v}
+      return Warden_V1_Grant()
+    }
+    set {record = .grant(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Record: Equatable, Sendable {
+    /// A content type and its permissions (`defaults` absent: true).
+    case contentType(Warden_V1_RegisterContentTypeRequest)
+    case user(Warden_V1_User)
+    /// A group (role), by name.
+    case group(String)
+    /// A membership: `user` and `group` (`actor` unused).
+    case member(Warden_V1_MemberRequest)
+    case grant(Warden_V1_Grant)
+
+  }
+
+  public init() {}
+}
+
+/// WriteBatch (method 29): records in one transaction (one fsync), each committed at its own
+/// revision with its own event, as if written one by one; a record that fails refuses the whole
+/// batch (nothing is written). At most the server's max batch size records.
+public nonisolated struct Warden_V1_WriteBatchRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var records: [Warden_V1_Record] = []
+
+  public var actor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Warden_V1_WriteBatchResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The revision of the last committed record; the current revision when nothing changed.
+  public var revision: UInt64 = 0
+
+  /// Records that changed the state.
+  public var changed: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "warden.v1"
@@ -675,6 +777,189 @@ nonisolated extension Warden_V1_PruneOrphansRequest: SwiftProtobuf.Message, Swif
     if lhs.contentType != rhs.contentType {return false}
     if lhs.livePks != rhs.livePks {return false}
     if lhs.actor != rhs.actor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Warden_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Record"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}content_type\0\u{1}user\0\u{1}group\0\u{1}member\0\u{1}grant\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Warden_V1_RegisterContentTypeRequest?
+        var hadOneofValue = false
+        if let current = self.record {
+          hadOneofValue = true
+          if case .contentType(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.record = .contentType(v)
+        }
+      }()
+      case 2: try {
+        var v: Warden_V1_User?
+        var hadOneofValue = false
+        if let current = self.record {
+          hadOneofValue = true
+          if case .user(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.record = .user(v)
+        }
+      }()
+      case 3: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.record != nil {try decoder.handleConflictingOneOf()}
+          self.record = .group(v)
+        }
+      }()
+      case 4: try {
+        var v: Warden_V1_MemberRequest?
+        var hadOneofValue = false
+        if let current = self.record {
+          hadOneofValue = true
+          if case .member(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.record = .member(v)
+        }
+      }()
+      case 5: try {
+        var v: Warden_V1_Grant?
+        var hadOneofValue = false
+        if let current = self.record {
+          hadOneofValue = true
+          if case .grant(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.record = .grant(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.record {
+    case .contentType?: try {
+      guard case .contentType(let v)? = self.record else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .user?: try {
+      guard case .user(let v)? = self.record else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .group?: try {
+      guard case .group(let v)? = self.record else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    }()
+    case .member?: try {
+      guard case .member(let v)? = self.record else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .grant?: try {
+      guard case .grant(let v)? = self.record else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Warden_V1_Record, rhs: Warden_V1_Record) -> Bool {
+    if lhs.record != rhs.record {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Warden_V1_WriteBatchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WriteBatchRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}records\0\u{1}actor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.records.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 1)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Warden_V1_WriteBatchRequest, rhs: Warden_V1_WriteBatchRequest) -> Bool {
+    if lhs.records != rhs.records {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Warden_V1_WriteBatchResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WriteBatchResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}changed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.changed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 1)
+    }
+    if self.changed != 0 {
+      try visitor.visitSingularUInt64Field(value: self.changed, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Warden_V1_WriteBatchResponse, rhs: Warden_V1_WriteBatchResponse) -> Bool {
+    if lhs.revision != rhs.revision {return false}
+    if lhs.changed != rhs.changed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,32 +1,13 @@
-// warden — the command. Today it runs the demo (`warden demo`) on the embedded default store,
-// the SQLite file ./var/warden.db; the daemon (`warden serve`, the socket) arrives with the
-// sidecar issues.
+// `warden demo`: the lab demo straight on the index and store, without a socket.
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
 import Foundation
 import WardenIndex
 import WardenModel
 import WardenService
 import WardenStore
-
-let usage = """
-    usage: warden serve [--socket PATH] [--db PATH]
-           warden demo
-
-    Warden is an authorization sidecar: Django permissions (users, groups, model-level and
-    per-object grants) answered from an in-memory index kept exact against a SQLite file.
-
-      serve   serve the framed protocol of docs/protocol.md on a Unix socket
-              (default ./var/warden.sock, WARDEN_SOCKET) from the database
-              (default ./var/warden.db, WARDEN_DB) until SIGTERM or SIGINT.
-
-      demo    write a small lab database (experiments, "Read only" and "Maintainer" roles,
-              private and public experiments, an owner who may edit only her own) into
-              ./var/warden.db (WARDEN_DB overrides it), load it into the index, and print
-              checks with their reasons, object lists and who-has-access. Writes that are
-              already there change nothing, so running it again shows the same answers.
-    """
 
 /// The lab demo: every answer below comes from the index.
 func demo() throws {
@@ -121,24 +102,18 @@ extension String {
     func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }
 
-switch CommandLine.arguments.dropFirst().first {
-case "serve":
-    do {
-        try serve(Array(CommandLine.arguments.dropFirst(2)))
-    } catch {
-        print("warden: \(error)")
-        exit(1)
-    }
-case "demo":
-    do {
-        try demo()
-    } catch {
-        print("warden: \(error)")
-        exit(1)
-    }
-case "-h", "--help", "help":
-    print(usage)
-default:
-    print(usage)
-    exit(2)
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the lab demo into a database and print its answers, without a socket.",
+        discussion: """
+            Writes a small lab database (experiments, "Read only" and "Maintainer" roles, private and \
+            public experiments, an owner who may edit only her own) into ./var/warden.db (WARDEN_DB \
+            overrides it), loads it into the index, and prints checks with their reasons, object lists \
+            and who-has-access. Writes that are already there change nothing, so running it again shows \
+            the same answers.
+            """
+    )
+
+    func run() throws { try demo() }
 }

@@ -1,0 +1,204 @@
+import Foundation
+import WardenIndex
+import WardenService
+import WardenStore
+
+/// Everything `warden serve` can be told, resolved once at start: a flag wins over a `WARDEN_*`
+/// environment variable, which wins over the config file (`--config` / `WARDEN_CONFIG`, a JSON
+/// object with the settings' snake_case names), which wins over the default. An invalid value
+/// fails the start with a message naming the setting and where it came from.
+struct Configuration: Sendable {
+    var socket = "var/warden.sock"
+    var database = "var/warden.db"
+    var socketMode: UInt32 = 0o660
+    var readerUIDs: Set<UInt32> = []
+    var readerGIDs: Set<UInt32> = []
+    /// `nil`: the server's own uid.
+    var adminUIDs: Set<UInt32>?
+    var adminGIDs: Set<UInt32> = []
+    var anonymousUser: String?
+    var acceptGlobalPerms = true
+    var synchronous = SQLiteStore.Synchronous.full
+    var retentionEvents = 1_000_000
+    var retentionAge: Duration = .seconds(7 * 24 * 3600)
+    var maxFrameBytes = 4 << 20
+    var maxBatchItems = 10_000
+    var maxInFlight = 1024
+    var maxStreamBytes = 1 << 30
+    var watchBacklogBytes = 8 << 20
+    var blockingThreads = 16
+    var shutdownGrace: Duration = .seconds(10)
+    var logLevel = "info"
+    var logFormat = "text"
+
+    /// A setting: its name (snake_case in the file, `--kebab-case` as a flag, `WARDEN_UPPER` in
+    /// the environment), its help, and how a value applies.
+    struct Setting: Sendable {
+        let name: String
+        let help: String
+        let apply: @Sendable (inout Configuration, String) throws -> Void
+
+        var flag: String { "--" + name.replacingOccurrences(of: "_", with: "-") }
+        var environment: String { "WARDEN_" + name.uppercased() }
+    }
+
+    static let settings: [Setting] = [
+        Setting(name: "socket", help: "the Unix socket's path") { $0.socket = try nonEmpty($1) },
+        Setting(name: "database", help: "the SQLite file's path") { $0.database = try nonEmpty($1) },
+        Setting(name: "socket_mode", help: "the socket file's mode, octal (0660)") {
+            guard let mode = UInt32($1.hasPrefix("0o") ? String($1.dropFirst(2)) : $1, radix: 8), mode <= 0o777 else {
+                throw Problem("must be an octal mode such as 0660")
+            }
+            $0.socketMode = mode
+        },
+        Setting(name: "reader_uids", help: "uids admitted as readers, comma-separated") { $0.readerUIDs = try ids($1) },
+        Setting(name: "reader_gids", help: "gids admitted as readers, comma-separated") { $0.readerGIDs = try ids($1) },
+        Setting(name: "admin_uids", help: "uids admitted as admins (default: the server's own uid)") { $0.adminUIDs = try ids($1) },
+        Setting(name: "admin_gids", help: "gids admitted as admins, comma-separated") { $0.adminGIDs = try ids($1) },
+        Setting(name: "anonymous_user", help: "the user id requests without a subject are evaluated as") {
+            $0.anonymousUser = $1.isEmpty ? nil : $1
+        },
+        Setting(name: "accept_global_perms", help: "whether model grants imply object access (true)") { $0.acceptGlobalPerms = try bool($1) },
+        Setting(name: "synchronous", help: "SQLite synchronous: full (default; durable at reply) or normal") {
+            guard let value = SQLiteStore.Synchronous(rawValue: $1.lowercased()) else { throw Problem("must be full or normal") }
+            $0.synchronous = value
+        },
+        Setting(name: "retention_events", help: "changelog events kept, at most (1000000)") { $0.retentionEvents = try positive($1) },
+        Setting(name: "retention_age", help: "changelog events kept at least this long: 30s, 15m, 12h, 7d (7d)") {
+            $0.retentionAge = try duration($1)
+        },
+        Setting(name: "max_frame_bytes", help: "the largest frame accepted (4194304)") { $0.maxFrameBytes = try positive($1) },
+        Setting(name: "max_batch_items", help: "checks in one BatchCheck, at most (10000)") { $0.maxBatchItems = try positive($1) },
+        Setting(name: "max_in_flight", help: "requests of one connection waiting for a thread, at most (1024)") {
+            $0.maxInFlight = try positive($1)
+        },
+        Setting(name: "max_stream_bytes", help: "bytes of one bulk or prune stream, at most (1073741824)") {
+            $0.maxStreamBytes = try positive($1)
+        },
+        Setting(name: "watch_backlog_bytes", help: "unread watch bytes before a watcher is cut off (8388608)") {
+            $0.watchBacklogBytes = try positive($1)
+        },
+        Setting(name: "blocking_threads", help: "threads for writes and waits (16)") { $0.blockingThreads = try positive($1) },
+        Setting(name: "shutdown_grace", help: "how long in-flight requests may finish at shutdown: 10s") { $0.shutdownGrace = try duration($1) },
+        Setting(name: "log_level", help: "trace, debug, info, notice, warning, error or critical (info)") {
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($1) else {
+                throw Problem("must be trace, debug, info, notice, warning, error or critical")
+            }
+            $0.logLevel = $1
+        },
+        Setting(name: "log_format", help: "text or json (JSON lines) (text)") {
+            guard ["text", "json"].contains($1) else { throw Problem("must be text or json") }
+            $0.logFormat = $1
+        },
+    ]
+
+    /// Resolves flags over environment over file over defaults.
+    static func resolve(flags: [String: String], environment: [String: String], configFile: String?) throws -> Configuration {
+        var fileValues: [String: String] = [:]
+        let filePath = configFile ?? environment["WARDEN_CONFIG"]
+        if let filePath { fileValues = try readFile(filePath) }
+        var configuration = Configuration()
+        for setting in settings {
+            let candidates: [(String, String?)] = [
+                ("flag \(setting.flag)", flags[setting.name]),
+                ("environment variable \(setting.environment)", environment[setting.environment]),
+                ("config file \(filePath ?? "")", fileValues[setting.name]),
+            ]
+            guard let (source, value) = candidates.first(where: { $0.1 != nil }), let value else { continue }
+            do {
+                try setting.apply(&configuration, value.trimmingCharacters(in: .whitespaces))
+            } catch let problem as Problem {
+                throw ConfigurationError("\(setting.name) (\(source)): \(problem.rule) (got \"\(value)\")")
+            }
+        }
+        return configuration
+    }
+
+    private static func readFile(_ path: String) throws -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("config: cannot read \(path)")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ConfigurationError("config: \(path) is not a JSON object")
+        }
+        let known = Set(settings.map(\.name))
+        var values: [String: String] = [:]
+        for (key, value) in object {
+            guard known.contains(key) else {
+                throw ConfigurationError("config: \(path) has an unknown setting \"\(key)\" (known: \(known.sorted().joined(separator: ", ")))")
+            }
+            switch value {
+            case let array as [Any]: values[key] = array.map { "\($0)" }.joined(separator: ",")
+            case let bool as Bool where "\(type(of: value))".contains("Bool"): values[key] = bool ? "true" : "false"
+            default: values[key] = "\(value)"
+            }
+        }
+        return values
+    }
+
+    // MARK: Parsing values
+
+    struct Problem: Error {
+        let rule: String
+        init(_ rule: String) { self.rule = rule }
+    }
+
+    static func nonEmpty(_ text: String) throws -> String {
+        guard !text.isEmpty else { throw Problem("must not be empty") }
+        return text
+    }
+
+    static func ids(_ text: String) throws -> Set<UInt32> {
+        var ids: Set<UInt32> = []
+        for part in text.split(separator: ",") {
+            guard let id = UInt32(part.trimmingCharacters(in: .whitespaces)) else {
+                throw Problem("must be uids or gids separated by commas")
+            }
+            ids.insert(id)
+        }
+        return ids
+    }
+
+    static func bool(_ text: String) throws -> Bool {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: throw Problem("must be true or false")
+        }
+    }
+
+    static func positive(_ text: String) throws -> Int {
+        guard let value = Int(text), value > 0 else { throw Problem("must be a positive whole number") }
+        return value
+    }
+
+    static func duration(_ text: String) throws -> Duration {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
+            if suffix == "s" && text.hasSuffix("ms") { continue }
+            guard let count = Int64(text.dropLast(suffix.count)), count >= 0 else { break }
+            return .milliseconds(count * milliseconds)
+        }
+        throw Problem("must be a whole number with a unit: ms, s, m, h or d (e.g. 30s, 7d)")
+    }
+
+    // MARK: What it configures
+
+    func accessPolicy(ownUID: UInt32) -> AccessPolicy {
+        AccessPolicy(readerUIDs: readerUIDs, readerGIDs: readerGIDs, adminUIDs: adminUIDs ?? [ownUID], adminGIDs: adminGIDs)
+    }
+
+    var indexSettings: PermissionIndex.Settings {
+        PermissionIndex.Settings(acceptGlobalPerms: acceptGlobalPerms, anonymousUser: anonymousUser)
+    }
+
+    var retention: RetentionPolicy {
+        RetentionPolicy(maxEvents: retentionEvents, maxAgeMilliseconds: Int64(retentionAge.components.seconds) * 1000)
+    }
+}
+
+/// A configuration that cannot start a server; the message names the setting.
+struct ConfigurationError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

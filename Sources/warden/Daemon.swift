@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import WardenServer
+import WardenService
+import WardenStore
+import WardenTelemetry
+
+/// The daemon's composition root: logging and metrics are bootstrapped here and nowhere else;
+/// the store, the replica, the service and the server are built here and run as services of a
+/// `ServiceGroup` that stops them in reverse order on SIGTERM or SIGINT.
+struct Daemon {
+    let configuration: Configuration
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        let format = LogFormat(rawValue: configuration.logFormat) ?? .text
+        LoggingSystem.bootstrap { label in Telemetry.makeLogHandler(label: label, format: format, level: level) }
+        let registry = MetricsRegistry()
+        MetricsSystem.bootstrap(registry)
+        let logger = Logger(label: "warden")
+
+        for path in [configuration.socket, configuration.database] {
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        }
+        var storeOptions = SQLiteStore.Options()
+        storeOptions.synchronous = configuration.synchronous
+        let started = ContinuousClock.now
+        let replica: IndexReplica
+        do {
+            replica = try IndexReplica(store: SQLiteStore(path: configuration.database, options: storeOptions), settings: configuration.indexSettings)
+        } catch {
+            logger.critical("cannot open the database", metadata: ["database": "\(configuration.database)", "error": "\(error)"])
+            throw error
+        }
+        let statistics = replica.index.statistics
+        logger.info(
+            "index loaded",
+            metadata: [
+                "database": "\(configuration.database)", "revision": "\(statistics.revision)", "grants": "\(statistics.grants)",
+                "seconds": "\(String(format: "%.2f", Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)))",
+            ]
+        )
+        replica.startFollowing()
+        var serviceSettings = WardenService.Settings()
+        serviceSettings.maxBatchItems = configuration.maxBatchItems
+        let service = WardenService(
+            replica: replica, policy: configuration.accessPolicy(ownUID: getuid()), settings: serviceSettings,
+            logger: logger
+        )
+        var serverConfiguration = ServerConfiguration(socketPath: configuration.socket)
+        serverConfiguration.socketMode = configuration.socketMode
+        serverConfiguration.maxFrameSize = configuration.maxFrameBytes
+        serverConfiguration.maxInFlight = configuration.maxInFlight
+        serverConfiguration.maxStreamBytes = configuration.maxStreamBytes
+        serverConfiguration.maxWatchBacklogBytes = configuration.watchBacklogBytes
+        serverConfiguration.blockingThreads = configuration.blockingThreads
+        serverConfiguration.metricsText = { registry.prometheusText() }
+        let server = try WardenServer(service: service, configuration: serverConfiguration, logger: logger)
+        print("warden: serving \(configuration.socket) (database \(configuration.database), revision \(statistics.revision))")
+        fflush(nil)
+
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: Maintenance(service: service, server: server, retention: configuration.retention, logger: logger)),
+                    .init(service: Listener(server: server, grace: configuration.shutdownGrace, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        replica.stop()
+        do {
+            try replica.store.checkpoint()
+        } catch {
+            logger.warning("checkpoint at shutdown failed", metadata: ["error": "\(error)"])
+        }
+        logger.info("stopped", metadata: ["revision": "\(replica.index.revision)"])
+    }
+}
+
+/// The socket server as a service: it serves from its start; on graceful shutdown it stops
+/// accepting, lets running requests finish for up to `grace`, and removes the socket file.
+struct Listener: Service {
+    let server: WardenServer
+    let grace: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("shutting down", metadata: ["grace": "\(grace)"])
+        await server.shutdown(grace: grace)
+    }
+}
+
+/// Periodic work: gauges every second, changelog retention every minute.
+struct Maintenance: Service {
+    let service: WardenService
+    let server: WardenServer
+    let retention: RetentionPolicy
+    let logger: Logger
+
+    func run() async throws {
+        let grants = Gauge(label: "warden.index.grants")
+        let users = Gauge(label: "warden.index.users")
+        let objects = Gauge(label: "warden.index.objects")
+        let revision = Gauge(label: "warden.revision")
+        let watchers = Gauge(label: "warden.watchers")
+        let connections = Gauge(label: "warden.connections")
+        try? await cancelWhenGracefulShutdown {
+            var tick = 0
+            while !Task.isCancelled {
+                try await step(tick: tick, grants: grants, users: users, objects: objects, revision: revision,
+                               watchers: watchers, connections: connections)
+                tick += 1
+            }
+        }
+    }
+
+    private func step(tick: Int, grants: Gauge, users: Gauge, objects: Gauge, revision: Gauge, watchers: Gauge,
+                      connections: Gauge) async throws {
+        do {
+            let statistics = service.statistics
+            grants.record(statistics.grants)
+            users.record(statistics.users)
+            objects.record(statistics.objects)
+            revision.record(Int64(statistics.revision.rawValue))
+            watchers.record(service.hub.count)
+            connections.record(server.connections)
+            if tick % 60 == 0 {
+                do {
+                    let removed = try service.replica.store.pruneChangelog(retention)
+                    if removed > 0 { logger.info("changelog pruned", metadata: ["events": "\(removed)"]) }
+                } catch {
+                    logger.warning("changelog retention failed", metadata: ["error": "\(error)"])
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+}
