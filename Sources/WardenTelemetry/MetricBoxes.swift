@@ -112,7 +112,7 @@ final class HistogramBox: RecorderHandler, TimerHandler, Sendable {
         var high = self.bounds.count
         while low < high {
             let middle = (low + high) / 2
-            if self.bounds[middle] > value { high = middle } else { low = middle + 1 }
+            if self.bounds[middle] >= value { high = middle } else { low = middle + 1 }
         }
         self.state.withLock { state in
             state.counts[low] &+= 1

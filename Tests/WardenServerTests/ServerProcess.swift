@@ -14,7 +14,9 @@ final class ServerProcess: @unchecked Sendable {
     private let log: URL
 
     /// Starts the server and waits until it answers Health.
-    init(environment: [String: String] = [:], databasePath: String? = nil, folder: URL? = nil) async throws {
+    init(
+        environment: [String: String] = [:], databasePath: String? = nil, folder: URL? = nil, arguments: [String] = []
+    ) async throws {
         self.folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("warden-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
         socketPath = self.folder.appendingPathComponent("s\(UUID().uuidString.prefix(4)).sock").path
@@ -22,7 +24,7 @@ final class ServerProcess: @unchecked Sendable {
         log = self.folder.appendingPathComponent("server-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = try Self.binary()
-        process.arguments = ["serve", "--socket", socketPath, "--database", self.databasePath]
+        process.arguments = ["serve", "--socket", socketPath, "--database", self.databasePath] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
@@ -121,3 +123,39 @@ func withServer<T>(
         throw error
     }
 }
+
+/// What a `warden` command printed and how it exited.
+struct CommandResult {
+    let status: Int32
+    let output: String
+    let error: String
+
+    /// stdout's lines parsed as JSON objects.
+    var jsonLines: [[String: Any]] {
+        output.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+    }
+}
+
+/// Runs `warden ARGUMENTS` (the built binary) with `input` on stdin, and waits for it.
+func runWarden(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = try ServerProcess.binary()
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let stdout = Pipe()
+    let stderr = Pipe()
+    let stdin = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    let output = stdout.fileHandleForReading.readDataToEndOfFile()
+    let error = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(
+        status: process.terminationStatus, output: String(decoding: output, as: UTF8.self), error: String(decoding: error, as: UTF8.self)
+    )
+}
+
