@@ -85,7 +85,13 @@ extension WardenConnection {
                 timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout), into: &bytes
             )
             // Waits for each chunk to be written, so a long stream does not pile up in memory twice.
-            try await channel.writeAndFlush(Outgoing(requestID: id, bytes: bytes, responder: position == 0 ? .unary(promise) : nil))
+            do {
+                try await channel.writeAndFlush(Outgoing(requestID: id, bytes: bytes, responder: position == 0 ? .unary(promise) : nil))
+            } catch {
+                let failure = WardenError(code: .unavailable, message: "the connection to Warden is closed (\(error))")
+                promise.fail(failure)
+                throw failure
+            }
         }
         return try Self.decode(try await promise.futureResult.get(), as: Warden_V1_BulkResponse.self)
     }
@@ -167,7 +173,7 @@ extension WardenConnection {
             Frame.writeHeader(to: &cancel, bodyLength: 0, requestID: id, method: method, flags: .cancel, status: 0, timeoutMilliseconds: 0)
             channel.writeAndFlush(Outgoing(requestID: id, bytes: cancel, responder: nil), promise: nil)
         }
-        channel.writeAndFlush(Outgoing(requestID: id, bytes: bytes, responder: .stream(deliver)), promise: nil)
+        write(Outgoing(requestID: id, bytes: bytes, responder: .stream(deliver))) { continuation.finish(throwing: $0) }
         return stream
     }
 }

@@ -87,8 +87,18 @@ public final class WardenConnection: Sendable {
             promise.fail(WardenError(code: .invalidArgument, message: "cannot encode the request: \(error)"))
             return promise.futureResult
         }
-        channel.writeAndFlush(Outgoing(requestID: id, bytes: bytes, responder: .unary(promise)), promise: nil)
+        write(Outgoing(requestID: id, bytes: bytes, responder: .unary(promise))) { promise.fail($0) }
         return promise.futureResult
+    }
+
+    /// Writes a request's frames; when the channel cannot take them (it closed), `failed` gets
+    /// `UNAVAILABLE`, so no caller waits for an answer that cannot come.
+    func write(_ outgoing: Outgoing, failed: @escaping @Sendable (WardenError) -> Void) {
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            failed(WardenError(code: .unavailable, message: "the connection to Warden is closed (\(error))"))
+        }
+        channel.writeAndFlush(outgoing, promise: written)
     }
 
     /// The response message of a frame, or the error its status says.

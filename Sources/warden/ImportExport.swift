@@ -97,7 +97,7 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         try await client.run { warden in
             guard let recordFormat = RecordFormat(rawValue: format) else { throw CommandError("--format: must be jsonl or csv (got \(format))") }
-            if let header = recordFormat.header() { print(header) }
+            if let header = recordFormat.header() { FileHandle.standardOutput.write(Data((header + "\n").utf8)) }
             var revision: UInt64 = 0
             var count = 0
             for try await chunk in warden.export() {

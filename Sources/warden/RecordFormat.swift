@@ -57,12 +57,17 @@ enum RecordFormat: String, CaseIterable {
         case "content_type":
             var type = Warden_V1_RegisterContentTypeRequest()
             type.contentType = try required("content_type")
-            switch fields["codenames"] {
-            case let list as [String]: type.custom = list
-            case let text as String: type.custom = text.split(separator: " ").map(String.init)
-            default: break
+            // "codenames": exactly these (what export writes); "custom": the four defaults and these.
+            func list(_ key: String) -> [String]? {
+                switch fields[key] {
+                case let list as [String]: list
+                case let text as String: text.split(separator: " ").map(String.init)
+                default: nil
+                }
             }
-            type.defaults = try flag("defaults", default: fields["codenames"] == nil)
+            let exact = list("codenames")
+            type.custom = exact ?? list("custom") ?? []
+            type.defaults = try flag("defaults", default: exact == nil)
             record.contentType = type
         case "user":
             var user = Warden_V1_User()
