@@ -26,7 +26,7 @@ extension ProtoMapping {
         }
         return WatchFilter(
             kinds: kinds, contentTypes: Set(proto.contentTypes), auditChecks: proto.auditChecks,
-            auditSampleRate: proto.auditSampleRate == 0 ? 1 : proto.auditSampleRate
+            auditSampleRate: proto.auditSampleRate
         )
     }
 

@@ -16,6 +16,9 @@ extension WardenService {
     /// changelog retains is `OUT_OF_RANGE` naming the oldest retained one; a revision ahead of
     /// the store's is `OUT_OF_RANGE` too.
     public func watch(after: Revision?, filter: WatchFilter, sink: any WatchSink) throws(ServiceError) -> WatchHandle {
+        var filter = filter
+        // 0: the server's rate; above it: capped at the server's rate.
+        filter.auditSampleRate = filter.auditSampleRate == 0 ? settings.auditSampleRate : min(filter.auditSampleRate, settings.auditSampleRate)
         try filter.validate()
         let start = after ?? index.revision
         let id = hub.subscribe(filter, sink: sink, last: start)

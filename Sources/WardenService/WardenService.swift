@@ -14,6 +14,9 @@ public final class WardenService: Sendable {
         public var maxBatchItems = 10_000
         /// How long a read waits for `min_revision` when its request has no deadline.
         public var defaultWait: Duration = .seconds(5)
+        /// The share of checks audited to watchers that ask for audits without a rate, and the
+        /// most any watcher gets (a watcher may ask for fewer), in (0, 1].
+        public var auditSampleRate = 1.0
 
         public init() {}
     }

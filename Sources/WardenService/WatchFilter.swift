@@ -9,7 +9,7 @@ public struct WatchFilter: Sendable {
     public var contentTypes: Set<String>
     /// Whether to receive `PERMISSION_CHECKED` audit events.
     public var auditChecks: Bool
-    /// The share of checks audited, in (0, 1].
+    /// The share of checks audited, in (0, 1]; 0: the server's rate.
     public var auditSampleRate: Double
 
     public init(kinds: Set<ChangeEventKind> = [], contentTypes: Set<String> = [], auditChecks: Bool = false,

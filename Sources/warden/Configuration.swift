@@ -28,6 +28,7 @@ struct Configuration: Sendable {
     var watchBacklogBytes = 8 << 20
     var blockingThreads = 16
     var shutdownGrace: Duration = .seconds(10)
+    var auditSampleRate = 1.0
     var logLevel = "info"
     var logFormat = "text"
 
@@ -80,6 +81,10 @@ struct Configuration: Sendable {
         },
         Setting(name: "blocking_threads", help: "threads for writes and waits (16)") { $0.blockingThreads = try positive($1) },
         Setting(name: "shutdown_grace", help: "how long in-flight requests may finish at shutdown: 10s") { $0.shutdownGrace = try duration($1) },
+        Setting(name: "audit_sample_rate", help: "the share of checks audited to watchers that ask, at most, in (0, 1] (1)") {
+            guard let rate = Double($1), rate > 0, rate <= 1 else { throw Problem("must be a number in (0, 1]") }
+            $0.auditSampleRate = rate
+        },
         Setting(name: "log_level", help: "trace, debug, info, notice, warning, error or critical (info)") {
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($1) else {
                 throw Problem("must be trace, debug, info, notice, warning, error or critical")

@@ -49,6 +49,7 @@ struct Daemon {
         replica.startFollowing()
         var serviceSettings = WardenService.Settings()
         serviceSettings.maxBatchItems = configuration.maxBatchItems
+        serviceSettings.auditSampleRate = configuration.auditSampleRate
         let service = WardenService(
             replica: replica, policy: configuration.accessPolicy(ownUID: getuid()), settings: serviceSettings,
             logger: logger

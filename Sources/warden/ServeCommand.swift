@@ -51,6 +51,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("watch-backlog-bytes"), help: Self.help("watch_backlog_bytes")) var watchBacklogBytes: String?
     @Option(name: .customLong("blocking-threads"), help: Self.help("blocking_threads")) var blockingThreads: String?
     @Option(name: .customLong("shutdown-grace"), help: Self.help("shutdown_grace")) var shutdownGrace: String?
+    @Option(name: .customLong("audit-sample-rate"), help: Self.help("audit_sample_rate")) var auditSampleRate: String?
     @Option(name: .customLong("log-level"), help: Self.help("log_level")) var logLevel: String?
     @Option(name: .customLong("log-format"), help: Self.help("log_format")) var logFormat: String?
 
@@ -80,6 +81,7 @@ struct Serve: AsyncParsableCommand {
             "watch_backlog_bytes": watchBacklogBytes,
             "blocking_threads": blockingThreads,
             "shutdown_grace": shutdownGrace,
+            "audit_sample_rate": auditSampleRate,
             "log_level": logLevel,
             "log_format": logFormat
         ]

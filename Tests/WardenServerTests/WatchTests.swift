@@ -136,6 +136,31 @@ struct WatchTests {
     }
 }
 
+/// The server's audit_sample_rate: the default for watchers that give none, and the cap.
+@Suite("Audit sampling settings", .serialized)
+struct AuditSamplingTests {
+    @Test("a watcher asking for every check gets the server's rate; a marker write ends the count")
+    func serverRate() async throws {
+        try await withServer(environment: ["WARDEN_AUDIT_SAMPLE_RATE": "0.25"]) { _, warden in
+            try await RPCTests.seed(warden)
+            for asked in [1.0, 0] {
+                let stream = warden.watch(kinds: [.permissionChecked, .groupPut], auditChecks: true, auditSampleRate: asked)
+                try await Task.sleep(for: .milliseconds(100))
+                for _ in 0..<20 {
+                    _ = try await warden.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4"))
+                }
+                _ = try await warden.putGroup("marker-\(asked)")
+                var audits = 0
+                for try await event in stream {
+                    if event.kind == .groupPut { break }
+                    audits += 1
+                }
+                #expect(audits == 5, "asked \(asked): \(audits) of 20 checks audited")
+            }
+        }
+    }
+}
+
 /// A watcher that stops reading is cut off; writers and checks never wait for it.
 @Suite("Slow watchers", .serialized)
 struct SlowWatcherTests {

@@ -155,7 +155,8 @@ public nonisolated struct Warden_V1_WatchRequest: Sendable {
   /// Also send PERMISSION_CHECKED audit events for Check and BatchCheck.
   public var auditChecks: Bool = false
 
-  /// The share of checks audited, 0 < rate <= 1. 0: 1 (every check).
+  /// The share of checks audited, 0 < rate <= 1, capped at the server's audit_sample_rate.
+  /// 0: the server's rate (default 1, every check).
   public var auditSampleRate: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
