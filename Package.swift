@@ -114,12 +114,13 @@ let package = Package(
             name: "WardenServerTests",
             dependencies: [
                 "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore", "WardenServer", "WardenIndex",
+                "WardenTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "WardenStoreTests",
-            dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite"]
+            dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport"]
         ),
         .testTarget(
             name: "WardenIndexTests",

@@ -2,17 +2,23 @@ import WardenIndex
 import WardenModel
 import WardenProto
 
-extension ProtoMapping {
-    static func check(_ proto: Warden_V1_CheckRequest) -> CheckRequest {
-        CheckRequest(
-            subject: subject(proto.hasSubject ? proto.subject : nil), permission: proto.permission,
-            object: proto.hasObject ? object(proto.object) : nil,
-            contentType: proto.contentType.isEmpty ? nil : proto.contentType,
-            acceptGlobalPerms: optional(proto.hasAcceptGlobalPerms, proto.acceptGlobalPerms)
-        )
-    }
+/// The fields CheckRequest and BatchCheck's CheckItem share.
+protocol CheckFields {
+    var hasSubject: Bool { get }
+    var subject: Warden_V1_Subject { get }
+    var permission: String { get }
+    var hasObject: Bool { get }
+    var object: Warden_V1_ObjectRef { get }
+    var contentType: String { get }
+    var hasAcceptGlobalPerms: Bool { get }
+    var acceptGlobalPerms: Bool { get }
+}
 
-    static func check(_ proto: Warden_V1_CheckItem) -> CheckRequest {
+extension Warden_V1_CheckRequest: CheckFields {}
+extension Warden_V1_CheckItem: CheckFields {}
+
+extension ProtoMapping {
+    static func check(_ proto: some CheckFields) -> CheckRequest {
         CheckRequest(
             subject: subject(proto.hasSubject ? proto.subject : nil), permission: proto.permission,
             object: proto.hasObject ? object(proto.object) : nil,

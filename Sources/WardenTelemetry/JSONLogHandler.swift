@@ -16,67 +16,16 @@ import Logging
 ///
 /// Metadata comes from three places, later ones winning on a shared key: the handler's
 /// ``metadata``, its ``metadataProvider``, and the log statement.
-public struct JSONLogHandler: LogHandler {
-    /// The label of the logger this handler serves, written as `label`.
-    public let label: String
+public typealias JSONLogHandler = LineLogHandler<JSONLayout>
 
-    /// Records below this level are dropped. `Logger` checks it before calling the handler;
-    /// ``log(event:)`` checks it again so direct calls behave the same.
-    public var logLevel: Logger.Level
-
-    /// Metadata attached to every record of this handler.
-    public var metadata: Logger.Metadata
-
-    /// Called for every record; its metadata overrides ``metadata`` on a shared key.
-    public var metadataProvider: Logger.MetadataProvider?
-
-    /// Where finished lines go.
-    public let sink: LogSink
-
-    /// The clock stamping each record; tests replace it to get fixed times.
-    var clock: @Sendable () -> Date = { Date() }
-
-    /// A handler for the logger `label`.
-    ///
-    /// - Parameters:
-    ///   - label: The logger's label, written in every line.
-    ///   - level: The lowest level written; `.info` unless told.
-    ///   - metadata: Metadata attached to every record.
-    ///   - metadataProvider: Called for every record, for contextual metadata (a request id).
-    ///   - sink: Where lines go; standard error unless told.
-    public init(
-        label: String,
-        level: Logger.Level = .info,
-        metadata: Logger.Metadata = [:],
-        metadataProvider: Logger.MetadataProvider? = nil,
-        sink: LogSink = .standardError
-    ) {
-        self.label = label
-        self.logLevel = level
-        self.metadata = metadata
-        self.metadataProvider = metadataProvider
-        self.sink = sink
-    }
-
-    /// One metadata value of this handler.
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    /// Encodes `event` and hands the line to the sink, unless its level is below ``logLevel``.
-    public func log(event: LogEvent) {
-        guard event.level >= self.logLevel else { return }
-        self.sink.write(self.format(event))
-    }
-
+/// The layout of ``JSONLogHandler``.
+public enum JSONLayout: LogLineLayout {
     /// The JSON object for `event`, on one line, without a trailing newline.
-    func format(_ event: LogEvent) -> String {
-        let metadata = LogRecordSupport.metadata(handler: self.metadata, provider: self.metadataProvider, event: event)
+    public static func line(_ event: LogEvent, metadata: Logger.Metadata, label: String, time: Date) -> String {
         let record: [String: JSONValue] = [
-            "time": .string(LogRecordSupport.timestamp(self.clock())),
+            "time": .string(LogRecordSupport.timestamp(time)),
             "level": .string(event.level.rawValue),
-            "label": .string(self.label),
+            "label": .string(label),
             "message": .string(event.message.description),
             "source": .string(event.source),
             "metadata": .object(metadata.mapValues(JSONValue.init)),

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import NIOPosix
 import WardenClient
+import WardenTestSupport
 
 /// A real `warden serve` process on a socket and a database in a fresh temporary folder.
 final class ServerProcess: @unchecked Sendable {
@@ -84,19 +85,7 @@ final class ServerProcess: @unchecked Sendable {
     /// Removes the folder (after `stop`).
     func removeFolder() { try? FileManager.default.removeItem(at: folder) }
 
-    static func binary() throws -> URL {
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug"),
-        ]
-        for folder in candidates {
-            let url = folder.appendingPathComponent("warden")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        throw ServerError("the warden binary is not built (swift build)")
-    }
+    static func binary() throws -> URL { try BuiltProducts.executable(named: "warden") }
 }
 
 struct ServerError: Error, CustomStringConvertible {

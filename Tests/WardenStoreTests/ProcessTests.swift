@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 import WardenIndex
 import WardenModel
 import WardenService
@@ -140,17 +141,5 @@ final class ChildWriter: @unchecked Sendable {
     }
 
     /// The child binary: built next to the test bundle by `swift build --build-tests`.
-    static func binary() throws -> URL {
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug"),
-        ]
-        for folder in candidates {
-            let url = folder.appendingPathComponent("warden-store-child")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "warden-store-child (build it with swift build)"])
-    }
+    static func binary() throws -> URL { try BuiltProducts.executable(named: "warden-store-child") }
 }
