@@ -17,7 +17,7 @@ struct Warden: AsyncParsableCommand {
             Serve.self, Check.self, BatchCheck.self, ListObjects.self, ListSubjects.self, Perms.self,
             GrantCommand.self, RevokeCommand.self, UserCommand.self, GroupCommand.self, MemberCommand.self,
             Register.self, DeleteObject.self, PruneOrphans.self, Watch.self, Stats.self, Health.self,
-            Import.self, Export.self, Demo.self,
+            Import.self, Export.self, Backup.self, Demo.self,
         ]
     )
 }

@@ -145,3 +145,50 @@ final class Acknowledged: @unchecked Sendable {
     func add(_ pk: String) { lock.withLock { _ = set.insert(pk) } }
     var pks: Set<String> { lock.withLock { set } }
 }
+
+/// `warden backup` against a server under write load.
+@Suite("Backup", .serialized)
+struct BackupTests {
+    @Test("a backup taken under write load holds every write acknowledged before it started")
+    func underLoad() async throws {
+        try await withServer { server, warden in
+            try await RPCTests.seed(warden)
+            let acknowledged = Acknowledged()
+            let stop = Acknowledged()
+            let writers = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for writer in 0..<4 {
+                        group.addTask {
+                            var n = 0
+                            while stop.pks.isEmpty {
+                                let pk = "b\(writer)-\(n)"
+                                _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: pk))
+                                acknowledged.add(pk)
+                                n += 1
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let before = acknowledged.pks
+            let destination = server.folder.appendingPathComponent("backup.db").path
+            let result = try runWarden(["backup", destination, "--database", server.databasePath, "--json"])
+            stop.add("stop")
+            try await writers.value
+            #expect(result.status == 0, "\(result.error)")
+            #expect(before.count > 0)
+            let copy = try SQLiteStore(path: destination)
+            let stored = Set(try copy.snapshot().changes.compactMap { change -> String? in
+                if case .grant(let grant) = change { grant.pk } else { nil }
+            })
+            #expect(before.isSubset(of: stored), "\(before.subtracting(stored).count) acknowledged writes missing from the backup")
+            let revision = result.jsonLines.first?["revision"] as? Int ?? 0
+            #expect(revision >= before.count, "the copy's revision \(revision)")
+            // Backups never overwrite.
+            let again = try runWarden(["backup", destination, "--database", server.databasePath])
+            #expect(again.status == 2 && again.error.contains("exists"))
+        }
+    }
+}
