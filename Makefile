@@ -1,7 +1,7 @@
 # Warden — the tasks. `make run` and `make test` are the README's two set-up commands.
 SWIFT ?= swift
 
-.PHONY: all deps build run test crash-test bench bench-store bench-load bench-smoke proto demo clean
+.PHONY: all deps build run test test-c crash-test bench bench-store bench-load bench-c bench-smoke proto demo clean
 
 all: build
 
@@ -26,9 +26,22 @@ run: deps
 demo: deps
 	$(SWIFT) run warden demo
 
-# Unit tests, semantic vectors and property tests (Swift Testing and XCTest).
+# Unit tests, semantic vectors, property tests and end-to-end tests (Swift Testing), then the
+# C client's.
 test: deps
 	$(SWIFT) test
+	$(MAKE) --no-print-directory test-c
+
+# The C client (clients/c): its tests against a real debug server, then the same tests under
+# valgrind memcheck and built with -fsanitize=address,undefined (about 30 s once Swift is built).
+test-c: deps
+	$(SWIFT) build --product warden
+	$(MAKE) -C clients/c test valgrind asan
+
+# Check p50/p99, pipelined and batched throughput from C (libwarden) against a release server.
+bench-c: deps
+	$(SWIFT) build -c release --product warden
+	$(MAKE) -C clients/c bench-local
 
 # The kill -9 test with 20 rounds (the test suite runs 3).
 crash-test: deps
@@ -54,10 +67,13 @@ bench-smoke: deps
 	$(SWIFT) run WardenStoreBench --scale 0.005
 	$(SWIFT) build --product warden
 	$(SWIFT) run WardenLoad --scale 0.005 --seconds 0.2
+	$(MAKE) -C clients/c bench-local WARDEN_SERVER=$(CURDIR)/.build/debug/warden BENCH_ARGS="--docs 10 --rounds 1000 --seconds 0.2"
 
-# Regenerates Sources/WardenProto/Generated from proto/ (needs protoc; builds protoc-gen-swift once).
+# Regenerates Sources/WardenProto/Generated and clients/c/generated from proto/ (needs protoc and
+# protoc-c; builds protoc-gen-swift once).
 proto:
 	./scripts/generate-proto.sh
 
 clean:
 	rm -rf .build
+	$(MAKE) -C clients/c clean

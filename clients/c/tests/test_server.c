@@ -1,0 +1,447 @@
+/*
+ * test_server.c: every API function against a real `warden serve` process.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static test_server server;
+static warden_conn *conn;
+static uint64_t last_revision;
+
+/* Content types, users, a group and a membership, through the library's own set-up calls. */
+static void set_up(void) {
+    warden_status st;
+    warden_write_result w;
+    const char *custom[] = {"publish_experiment"};
+    CHECK_CODE(warden_register_content_type(conn, "lab.experiment", custom, 1, false, NULL, &w, &st), WARDEN_OK, &st);
+    CHECK(w.changed && w.revision > 0);
+    CHECK_CODE(warden_register_content_type(conn, "drivers.car", NULL, 0, false, NULL, NULL, &st), WARDEN_OK, &st);
+    const char *users[] = {"1", "2", "3", "4", "5"};
+    for (size_t i = 0; i < 5; i++)
+        CHECK_CODE(warden_put_user(conn, users[i], NULL, true, false, NULL, NULL, &st), WARDEN_OK, &st);
+    CHECK_CODE(warden_put_user(conn, "9", "nine", false, false, NULL, NULL, &st), WARDEN_OK, &st);
+    CHECK_CODE(warden_put_user(conn, "su", "root", true, true, NULL, NULL, &st), WARDEN_OK, &st);
+    CHECK_CODE(warden_put_group(conn, "editors", NULL, NULL, &st), WARDEN_OK, &st);
+    CHECK_CODE(warden_add_member(conn, "2", "editors", NULL, &w, &st), WARDEN_OK, &st);
+    CHECK(w.changed);
+    last_revision = w.revision;
+}
+
+/* Checks one request's decision; returns the revision. */
+static uint64_t expect(const warden_check_request *r, bool allowed, warden_reason reason, const char *group) {
+    warden_status st;
+    warden_check_result result;
+    if (!CHECK_CODE(warden_check(conn, r, &result, &st), WARDEN_OK, &st)) return 0;
+    CHECK(result.decision.allowed == allowed);
+    if (!CHECK(result.decision.reason == reason))
+        printf("    got %s, expected %s\n", warden_reason_name(result.decision.reason), warden_reason_name(reason));
+    if (group) CHECK(result.decision.group && strcmp(result.decision.group, group) == 0);
+    else CHECK(result.decision.group == NULL);
+    uint64_t revision = result.revision;
+    warden_check_result_clear(&result);
+    CHECK(result.decision.group == NULL && result.revision == 0);
+    return revision;
+}
+
+static void test_grant_check_revoke(void) {
+    harness_test("grant (idempotent) and check: every reason code, group and revision");
+    warden_status st;
+    warden_write_result w;
+    warden_grant_spec g = {.user = "1", .permission = "lab.change_experiment", .pk = "7"};
+    CHECK_CODE(warden_grant(conn, &g, NULL, &w, &st), WARDEN_OK, &st);
+    CHECK(w.changed && w.revision > last_revision);
+    uint64_t granted_at = w.revision;
+    CHECK_CODE(warden_grant(conn, &g, NULL, &w, &st), WARDEN_OK, &st);
+    CHECK(!w.changed && w.revision == granted_at); /* idempotent */
+
+    warden_check_request r = {.user = "1", .permission = "lab.change_experiment",
+                              .object_type = "lab.experiment", .object_pk = "7"};
+    CHECK(expect(&r, true, WARDEN_OBJECT_GRANT_USER, NULL) == granted_at);
+    r.object_pk = "8";
+    expect(&r, false, WARDEN_NO_GRANT, NULL);
+    r.user = "nobody";
+    expect(&r, false, WARDEN_UNKNOWN_USER, NULL);
+    r.user = "9";
+    expect(&r, false, WARDEN_INACTIVE_USER, NULL);
+    r.user = "su";
+    expect(&r, true, WARDEN_SUPERUSER, NULL);
+    r.user = "1";
+    r.permission = "lab.fly_experiment";
+    expect(&r, false, WARDEN_UNKNOWN_PERMISSION, NULL);
+
+    /* Group grants, on an object and model-wide; and a group as the subject. */
+    warden_grant_spec on_object = {.group = "editors", .permission = "view_experiment",
+                                   .content_type = "lab.experiment", .pk = "3"};
+    warden_grant_spec model = {.group = "editors", .permission = "lab.publish_experiment"};
+    CHECK_CODE(warden_grant(conn, &on_object, NULL, NULL, &st), WARDEN_OK, &st);
+    CHECK_CODE(warden_grant(conn, &model, NULL, NULL, &st), WARDEN_OK, &st);
+    warden_check_request view = {.user = "2", .permission = "lab.view_experiment",
+                                 .object_type = "lab.experiment", .object_pk = "3"};
+    expect(&view, true, WARDEN_OBJECT_GRANT_GROUP, "editors");
+    warden_check_request publish = {.user = "2", .permission = "lab.publish_experiment",
+                                    .object_type = "lab.experiment", .object_pk = "5"};
+    expect(&publish, true, WARDEN_MODEL_GRANT_GROUP, "editors");
+    publish.accept_global_perms = WARDEN_FALSE;
+    expect(&publish, false, WARDEN_NO_GRANT, NULL);
+    warden_check_request model_level = {.user = "2", .permission = "publish_experiment", .content_type = "lab.experiment"};
+    expect(&model_level, true, WARDEN_MODEL_GRANT_GROUP, "editors");
+    warden_check_request as_group = {.group = "editors", .permission = "lab.view_experiment",
+                                     .object_type = "lab.experiment", .object_pk = "3"};
+    expect(&as_group, true, WARDEN_OBJECT_GRANT_GROUP, "editors");
+
+    harness_test("revoke (idempotent), min_revision, health");
+    /* Revoke, then the check is denied; revoking again changes nothing. */
+    CHECK_CODE(warden_revoke(conn, &g, NULL, &w, &st), WARDEN_OK, &st);
+    CHECK(w.changed && w.revision > granted_at);
+    r = (warden_check_request){.user = "1", .permission = "lab.change_experiment",
+                               .object_type = "lab.experiment", .object_pk = "7", .min_revision = w.revision};
+    CHECK(expect(&r, false, WARDEN_NO_GRANT, NULL) >= w.revision);
+    CHECK_CODE(warden_revoke(conn, &g, NULL, &w, &st), WARDEN_OK, &st);
+    CHECK(!w.changed);
+    uint64_t health_revision = 0;
+    CHECK_CODE(warden_health(conn, &health_revision, &st), WARDEN_OK, &st);
+    CHECK(health_revision >= w.revision);
+}
+
+static void test_errors(void) {
+    harness_test("errors: INVALID_ARGUMENT and the server's message for a bad permission or pk");
+    warden_status st;
+    warden_check_result result;
+    /* A bare codename with nothing to resolve it: INVALID_ARGUMENT, the server's message. */
+    warden_check_request bare = {.user = "1", .permission = "change_experiment"};
+    CHECK_CODE(warden_check(conn, &bare, &result, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(st.code == WARDEN_INVALID_ARGUMENT && !st.local);
+    CHECK(strncmp(st.message, "permission: cannot tell which content type", 42) == 0);
+    warden_check_request empty_pk = {.user = "1", .permission = "lab.view_experiment",
+                                     .object_type = "lab.experiment", .object_pk = ""};
+    CHECK_CODE(warden_check(conn, &empty_pk, &result, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(strcmp(st.message, "object.pk: must be 1..255 bytes of UTF-8 (got 0)") == 0);
+    /* Both subjects set: refused here, before anything is sent. */
+    warden_check_request both = {.user = "1", .group = "editors", .permission = "lab.view_experiment"};
+    CHECK_CODE(warden_check(conn, &both, &result, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(st.local);
+    harness_test("errors: NOT_FOUND, PERMISSION_DENIED (actor), ALREADY_EXISTS; the connection goes on");
+    /* Writes: an unregistered subject, and a self-escalation refused for its actor. */
+    warden_grant_spec ghost = {.user = "ghost", .permission = "lab.view_experiment", .pk = "1"};
+    CHECK_CODE(warden_grant(conn, &ghost, NULL, NULL, &st), WARDEN_NOT_FOUND, &st);
+    CHECK(strcmp(st.message, "user: \"ghost\" is not registered") == 0);
+    warden_grant_spec self = {.user = "3", .permission = "lab.view_experiment", .pk = "1"};
+    CHECK_CODE(warden_grant(conn, &self, "3", NULL, &st), WARDEN_PERMISSION_DENIED, &st);
+    CHECK(!st.local && strlen(st.message) > 0);
+    CHECK_CODE(warden_put_user(conn, "6", "nine", true, false, NULL, NULL, &st), WARDEN_ALREADY_EXISTS, &st);
+    /* A list with page_size over the limit. */
+    const char *perms[] = {"lab.view_experiment"};
+    warden_list_request list = {.user = "3", .permissions = perms, .permission_count = 1, .page_size = 100001};
+    warden_list_page *page = NULL;
+    CHECK_CODE(warden_list_objects(conn, &list, &page, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(page == NULL);
+    /* After all of these the connection still works. */
+    CHECK(warden_is_open(conn));
+    CHECK_CODE(warden_health(conn, NULL, &st), WARDEN_OK, &st);
+    CHECK(strcmp(warden_code_name(WARDEN_UNAVAILABLE), "UNAVAILABLE") == 0 && strcmp(warden_code_name(99), "UNKNOWN") == 0);
+    CHECK(strcmp(warden_reason_name(WARDEN_MODEL_GRANT_GROUP), "MODEL_GRANT_GROUP") == 0);
+}
+
+static void test_batch(void) {
+    harness_test("batch check: decisions, an item's own error, an empty batch");
+    warden_status st;
+    warden_check_request items[5] = {
+        {.user = "2", .permission = "lab.view_experiment", .object_type = "lab.experiment", .object_pk = "3"},
+        {.user = "1", .permission = "lab.view_experiment", .object_type = "lab.experiment", .object_pk = "3"},
+        {.user = "1", .permission = "change_experiment"}, /* an item's own error */
+        {.user = "su", .permission = "lab.delete_experiment"},
+        {.user = "2", .permission = "lab.publish_experiment"},
+    };
+    warden_batch_result *batch = NULL;
+    if (CHECK_CODE(warden_batch_check(conn, items, 5, 0, &batch, &st), WARDEN_OK, &st)) {
+        CHECK(batch->count == 5 && batch->revision > 0);
+        CHECK(batch->items[0].code == WARDEN_OK && batch->items[0].decision.allowed &&
+              batch->items[0].decision.reason == WARDEN_OBJECT_GRANT_GROUP &&
+              strcmp(batch->items[0].decision.group, "editors") == 0 && batch->items[0].message == NULL);
+        CHECK(batch->items[1].code == WARDEN_OK && !batch->items[1].decision.allowed &&
+              batch->items[1].decision.reason == WARDEN_NO_GRANT);
+        CHECK(batch->items[2].code == WARDEN_INVALID_ARGUMENT && batch->items[2].message &&
+              strstr(batch->items[2].message, "cannot tell which content type") != NULL);
+        CHECK(batch->items[3].code == WARDEN_OK && batch->items[3].decision.reason == WARDEN_SUPERUSER);
+        CHECK(batch->items[4].code == WARDEN_OK && batch->items[4].decision.reason == WARDEN_MODEL_GRANT_GROUP);
+    }
+    warden_batch_result_free(batch);
+    warden_batch_result_free(NULL);
+    CHECK_CODE(warden_batch_check(conn, NULL, 0, 0, &batch, &st), WARDEN_OK, &st);
+    CHECK(batch && batch->count == 0);
+    warden_batch_result_free(batch);
+}
+
+/* Follows the pages to the end; returns the pks joined in one array (count in *total). */
+static char **list_all(warden_list_request request, size_t *total, size_t *pages) {
+    warden_status st;
+    char **all = NULL;
+    *total = *pages = 0;
+    char *token = NULL;
+    for (;;) {
+        warden_list_page *page = NULL;
+        request.page_token = token;
+        if (!CHECK_CODE(warden_list_objects(conn, &request, &page, &st), WARDEN_OK, &st)) break;
+        (*pages)++;
+        all = realloc(all, (*total + page->count + 1) * sizeof *all);
+        for (size_t i = 0; i < page->count; i++) all[(*total)++] = strdup(page->pks[i]);
+        free(token);
+        token = page->next_page_token ? strdup(page->next_page_token) : NULL;
+        request.min_revision = page->revision; /* every page at least as fresh as the last */
+        warden_list_page_free(page);
+        if (!token) break;
+    }
+    free(token);
+    return all;
+}
+
+static void test_list_objects(void) {
+    harness_test("list objects: 2,500 objects in pages of 1,000, followed to the end, in order");
+    warden_status st;
+    /* 2,500 objects for user 3, granted in one bulk stream. */
+    enum { N = 2500 };
+    static char pks[N][12];
+    warden_grant_spec *grants = calloc(N, sizeof *grants);
+    for (int i = 0; i < N; i++) {
+        snprintf(pks[i], sizeof pks[i], "%d", N - i); /* sent in reverse: the list sorts */
+        grants[i] = (warden_grant_spec){.user = "3", .permission = "lab.view_experiment", .pk = pks[i]};
+    }
+    warden_bulk_result bulk;
+    CHECK_CODE(warden_bulk_grant(conn, grants, N, 0, NULL, &bulk, &st), WARDEN_OK, &st);
+    CHECK(bulk.count == N && bulk.requested == N);
+    free(grants);
+
+    const char *perms[] = {"lab.view_experiment"};
+    warden_list_request request = {.user = "3", .permissions = perms, .permission_count = 1, .page_size = 1000};
+    size_t total, pages;
+    char **all = list_all(request, &total, &pages);
+    CHECK(total == N && pages == 3);
+    bool ordered = true;
+    for (size_t i = 0; i < total; i++) {
+        ordered = ordered && atoi(all[i]) == (int)i + 1; /* canonical integers, numerically */
+        free(all[i]);
+    }
+    free(all);
+    CHECK(ordered);
+
+    harness_test("list objects: unrestricted superuser, flags, groups");
+    /* A superuser: unrestricted, with the reason; no pks. */
+    warden_list_request su = {.user = "su", .permissions = perms, .permission_count = 1};
+    warden_list_page *page = NULL;
+    if (CHECK_CODE(warden_list_objects(conn, &su, &page, &st), WARDEN_OK, &st)) {
+        CHECK(page->unrestricted && page->unrestricted_reason.reason == WARDEN_SUPERUSER && page->count == 0 &&
+              page->pks == NULL && page->next_page_token == NULL);
+        warden_list_page_free(page);
+    }
+    /* The same user without superuser powers, and a group-granted list with a content type. */
+    su.with_superuser = WARDEN_FALSE;
+    if (CHECK_CODE(warden_list_objects(conn, &su, &page, &st), WARDEN_OK, &st)) {
+        CHECK(!page->unrestricted && page->count == 0);
+        warden_list_page_free(page);
+    }
+    warden_list_request editors = {.user = "2", .content_type = "lab.experiment", .any_perm = true,
+                                   .use_groups = WARDEN_TRUE, .accept_global_perms = WARDEN_FALSE};
+    if (CHECK_CODE(warden_list_objects(conn, &editors, &page, &st), WARDEN_OK, &st)) {
+        CHECK(!page->unrestricted && page->count == 1 && strcmp(page->pks[0], "3") == 0);
+        warden_list_page_free(page);
+    }
+    warden_list_page_free(NULL);
+}
+
+void test_against_server(void) {
+    harness_test("start a real server; set-up writes: content types, users, a group, a member");
+    if (!CHECK(server_start(&server))) return;
+    conn = server_connect(&server, 10000);
+    set_up();
+    test_grant_check_revoke();
+    test_errors();
+    test_batch();
+    test_list_objects();
+    warden_close(conn);
+    conn = NULL;
+    /* test_pipelining_and_bulk() uses the same server, then stops it. */
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void test_pipelining(warden_conn *c) {
+    harness_test("pipelined checks: submit/poll, mixed with blocking calls");
+    warden_status st;
+    /* Eight checks in flight, one of them invalid; a blocking call in the middle. */
+    uint32_t tickets[8];
+    for (int i = 0; i < 8; i++) {
+        warden_check_request r = {.user = i == 5 ? "2" : "1", .permission = i == 3 ? "view_experiment" : "lab.view_experiment",
+                                  .object_type = i == 3 ? NULL : "lab.experiment", .object_pk = i == 3 ? NULL : "3"};
+        CHECK_CODE(warden_submit_check(c, &r, &tickets[i], &st), WARDEN_OK, &st);
+    }
+    CHECK(warden_in_flight(c) == 8);
+    CHECK_CODE(warden_health(c, NULL, &st), WARDEN_OK, &st);
+    bool seen[8] = {false};
+    int allowed = 0, errors = 0;
+    while (warden_in_flight(c) > 0) {
+        warden_check_completion done;
+        if (!CHECK_CODE(warden_poll_check(c, 5000, &done, &st), WARDEN_OK, &st)) break;
+        int index = -1;
+        for (int i = 0; i < 8; i++)
+            if (tickets[i] == done.ticket) index = i;
+        CHECK(index >= 0 && !seen[index]);
+        if (index < 0) continue;
+        seen[index] = true;
+        if (index == 3) {
+            errors += done.status.code == WARDEN_INVALID_ARGUMENT && !done.status.local;
+            CHECK(done.result.decision.group == NULL);
+        } else {
+            CHECK(done.status.code == WARDEN_OK);
+            allowed += done.result.decision.allowed;
+            if (index == 5) CHECK(done.result.decision.group && strcmp(done.result.decision.group, "editors") == 0);
+        }
+        warden_check_result_clear(&done.result);
+    }
+    CHECK(allowed == 1 && errors == 1);
+    warden_check_completion none;
+    CHECK_CODE(warden_poll_check(c, 0, &none, &st), WARDEN_FAILED_PRECONDITION, &st);
+    CHECK_CODE(warden_flush(c, &st), WARDEN_OK, &st);
+}
+
+/* Checks every grant of `grants` with 64 in flight; returns how many were allowed. */
+static size_t check_all_pipelined(warden_conn *c, const warden_grant_spec *grants, size_t count) {
+    warden_status st;
+    size_t next = 0, allowed = 0, answered = 0;
+    while (answered < count) {
+        while (next < count && warden_in_flight(c) < 64) {
+            warden_check_request r = {.user = grants[next].user, .permission = grants[next].permission,
+                                      .object_type = "drivers.car", .object_pk = grants[next].pk};
+            if (!CHECK_CODE(warden_submit_check(c, &r, NULL, &st), WARDEN_OK, &st)) return allowed;
+            next++;
+        }
+        warden_check_completion done;
+        if (!CHECK_CODE(warden_poll_check(c, 10000, &done, &st), WARDEN_OK, &st)) return allowed;
+        allowed += done.status.code == WARDEN_OK && done.result.decision.allowed &&
+                   done.result.decision.reason == WARDEN_OBJECT_GRANT_USER;
+        warden_check_result_clear(&done.result);
+        answered++;
+    }
+    return allowed;
+}
+
+static void test_bulk(warden_conn *c) {
+    harness_test("bulk grant of 20,000 in 7 chunks; 20,000 pipelined checks and a batch of 10,000 see them");
+    warden_status st;
+    enum { N = 20000 };
+    static char pks[N][12];
+    warden_grant_spec *grants = calloc(N, sizeof *grants);
+    for (int i = 0; i < N; i++) {
+        snprintf(pks[i], sizeof pks[i], "%d", i + 1);
+        grants[i] = (warden_grant_spec){.user = "4", .permission = "drivers.change_car", .pk = pks[i]};
+    }
+    warden_bulk_result bulk;
+    /* Chunks of 3,000 grants: 7 chunk frames on one request id. */
+    CHECK_CODE(warden_bulk_grant(c, grants, N, 3000, NULL, &bulk, &st), WARDEN_OK, &st);
+    CHECK(bulk.count == N && bulk.requested == N && bulk.revision > 0);
+    CHECK(check_all_pipelined(c, grants, N) == N);
+
+    /* The same grants in one BatchCheck of 10,000 (evaluated on the server's pool). */
+    warden_check_request *items = calloc(10000, sizeof *items);
+    for (int i = 0; i < 10000; i++)
+        items[i] = (warden_check_request){.user = "4", .permission = "drivers.change_car",
+                                          .object_type = "drivers.car", .object_pk = pks[i * 2]};
+    warden_batch_result *batch = NULL;
+    if (CHECK_CODE(warden_batch_check(c, items, 10000, bulk.revision, &batch, &st), WARDEN_OK, &st)) {
+        size_t allowed = 0;
+        for (size_t i = 0; i < batch->count; i++) allowed += batch->items[i].decision.allowed;
+        CHECK(batch->count == 10000 && allowed == 10000);
+    }
+    warden_batch_result_free(batch);
+    free(items);
+
+    harness_test("bulk grant again changes nothing; bulk revoke of 10,000");
+    /* Again: nothing changes. Then revoke the first half. */
+    CHECK_CODE(warden_bulk_grant(c, grants, N, 0, NULL, &bulk, &st), WARDEN_OK, &st);
+    CHECK(bulk.count == 0 && bulk.requested == N);
+    CHECK_CODE(warden_bulk_revoke(c, grants, N / 2, 0, NULL, &bulk, &st), WARDEN_OK, &st);
+    CHECK(bulk.count == N / 2);
+    CHECK(check_all_pipelined(c, grants, N) == N / 2);
+
+    harness_test("bulk: an empty stream; a bad row fails the stream; a refusal stops the upload");
+    /* An empty stream is valid; a stream with an unregistered subject fails whole, naming the row. */
+    CHECK_CODE(warden_bulk_grant(c, NULL, 0, 0, NULL, &bulk, &st), WARDEN_OK, &st);
+    CHECK(bulk.requested == 0);
+    grants[N - 1].user = "ghost";
+    CHECK_CODE(warden_bulk_grant(c, grants, N, 5000, NULL, &bulk, &st), WARDEN_NOT_FOUND, &st);
+    CHECK(strstr(st.message, "change") != NULL && !st.local);
+    /* Refused at its first chunk for its actor (user 4 may not change its own grants): the rest
+     * is not sent, and the connection goes on. */
+    grants[N - 1].user = "4";
+    CHECK_CODE(warden_bulk_grant(c, grants, N, 1000, "4", &bulk, &st), WARDEN_PERMISSION_DENIED, &st);
+    CHECK_CODE(warden_health(c, NULL, &st), WARDEN_OK, &st);
+    free(grants);
+}
+
+static void test_deadline(warden_conn *c) {
+    harness_test("deadlines: a read waiting for a future revision");
+    warden_status st;
+    warden_check_result result;
+    warden_set_timeout(c, 200);
+    warden_check_request future = {.user = "1", .permission = "lab.view_experiment",
+                                   .object_type = "lab.experiment", .object_pk = "3", .min_revision = 1u << 30};
+    warden_code code = warden_check(c, &future, &result, &st);
+    /* The server's UNAVAILABLE or DEADLINE_EXCEEDED, or this library's deadline: whichever first. */
+    CHECK(code == WARDEN_UNAVAILABLE || code == WARDEN_DEADLINE_EXCEEDED);
+    CHECK(warden_is_open(c));
+    warden_set_timeout(c, 5000);
+    warden_check_request now = future;
+    now.min_revision = 0;
+    CHECK_CODE(warden_check(c, &now, &result, &st), WARDEN_OK, &st);
+    warden_check_result_clear(&result);
+}
+
+static void test_chunk_bytes(void) {
+    harness_test("bulk: chunks split by encoded bytes below a small max_request_frame (64 KiB)");
+    warden_status st;
+    warden_options small = {.timeout_ms = 30000, .max_request_frame = 64 * 1024};
+    warden_conn *c = warden_connect(server.socket, &small, &st);
+    if (!CHECK(c != NULL)) return;
+    enum { N = 2000, PK = 200 };
+    char (*pks)[PK + 1] = malloc(N * sizeof *pks);
+    warden_grant_spec *grants = calloc(N, sizeof *grants);
+    for (int i = 0; i < N; i++) {
+        memset(pks[i], 'a' + i % 26, PK);
+        snprintf(pks[i], 12, "%07d", i); /* distinct: a number, then the filler */
+        pks[i][7] = '-';
+        pks[i][PK] = '\0';
+        grants[i] = (warden_grant_spec){.user = "5", .permission = "drivers.view_car", .pk = pks[i]};
+    }
+    warden_bulk_result bulk; /* about 450 KB of grants: at least 7 chunks of under 64 KiB */
+    CHECK_CODE(warden_bulk_grant(c, grants, N, 0, "su", &bulk, &st), WARDEN_OK, &st);
+    CHECK(bulk.count == N && bulk.requested == N);
+    warden_check_request last = {.user = "5", .permission = "drivers.view_car", .object_type = "drivers.car",
+                                 .object_pk = pks[N - 1]};
+    warden_check_result result;
+    CHECK_CODE(warden_check(c, &last, &result, &st), WARDEN_OK, &st);
+    CHECK(result.decision.allowed);
+    warden_check_result_clear(&result);
+    /* One request over the limit fails here, before it is sent; the connection goes on. */
+    warden_check_request *many = calloc(N, sizeof *many);
+    for (int i = 0; i < N; i++) many[i] = last;
+    warden_batch_result *batch = NULL;
+    CHECK_CODE(warden_batch_check(c, many, N, 0, &batch, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(st.local && strstr(st.message, "over the frame limit of 65536 bytes") != NULL && batch == NULL);
+    CHECK_CODE(warden_health(c, NULL, &st), WARDEN_OK, &st);
+    free(many);
+    free(grants);
+    free(pks);
+    warden_close(c);
+}
+
+void test_pipelining_and_bulk(void) {
+    if (server.pid <= 0) return;
+    warden_conn *c = server_connect(&server, 30000);
+    test_pipelining(c);
+    test_bulk(c);
+    test_chunk_bytes();
+    test_deadline(c);
+    warden_close(c);
+    server_stop(&server);
+}
