@@ -61,7 +61,7 @@ struct Configuration: Sendable {
         },
         Setting(name: "accept_global_perms", help: "whether model grants imply object access (true)") { $0.acceptGlobalPerms = try bool($1) },
         Setting(name: "synchronous", help: "SQLite synchronous: full (default; durable at reply) or normal") {
-            guard let value = SQLiteStore.Synchronous(rawValue: $1.lowercased()) else { throw Problem("must be full or normal") }
+            guard let value = SQLiteStore.Synchronous(rawValue: $1.uppercased()) else { throw Problem("must be full or normal") }
             $0.synchronous = value
         },
         Setting(name: "retention_events", help: "changelog events kept, at most (1000000)") { $0.retentionEvents = try positive($1) },

@@ -30,9 +30,13 @@ struct Import: AsyncParsableCommand {
             let text: String
             if file == "-" {
                 text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else {
-                guard let data = FileManager.default.contents(atPath: file) else { throw CommandError("\(file): cannot read") }
+            } else if let data = FileManager.default.contents(atPath: file) {
                 text = String(decoding: data, as: UTF8.self)
+            } else if let handle = FileHandle(forReadingAtPath: file) {
+                // Pipes and other special files (/dev/stdin) are read to their end.
+                text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                throw CommandError("\(file): cannot read")
             }
             let chosen = format ?? (file.hasSuffix(".csv") ? "csv" : "jsonl")
             guard let recordFormat = RecordFormat(rawValue: chosen) else { throw CommandError("--format: must be jsonl or csv (got \(chosen))") }

@@ -103,7 +103,7 @@ struct CommandTests {
             return info.st_mode & 0o777
         }
         let cases: [([String: String], [String], mode_t)] = [
-            (["WARDEN_CONFIG": file.path], [], 0o600),
+            (["WARDEN_CONFIG": file.path, "WARDEN_SYNCHRONOUS": "normal"], [], 0o600),
             (["WARDEN_CONFIG": file.path, "WARDEN_SOCKET_MODE": "0640"], [], 0o640),
             (["WARDEN_CONFIG": file.path, "WARDEN_SOCKET_MODE": "0640"], ["--socket-mode", "0620"], 0o620),
         ]
@@ -130,6 +130,7 @@ struct CommandTests {
             (["WARDEN_SOCKET_MODE": "rw"], [], "socket_mode (environment variable WARDEN_SOCKET_MODE)"),
             (["WARDEN_RETENTION_AGE": "7 days"], [], "retention_age"),
             (["WARDEN_LOG_LEVEL": "loud"], [], "log_level"),
+            (["WARDEN_SYNCHRONOUS": "off"], [], "synchronous"),
         ]
         for (environment, arguments, named) in bad {
             let result = try runWarden(["serve", "--socket", folder.appendingPathComponent("x.sock").path,
