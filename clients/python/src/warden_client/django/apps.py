@@ -1,0 +1,20 @@
+"""The Django app: add ``"warden_client.django"`` to ``INSTALLED_APPS`` after
+``django.contrib.auth`` and ``django.contrib.contenttypes``."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class WardenConfig(AppConfig):
+    """Connects the signal handlers that mirror Django's auth state into Warden."""
+
+    name = "warden_client.django"
+    label = "warden"
+    verbose_name = "Warden authorization sidecar"
+
+    def ready(self) -> None:
+        """Connect the mirroring signal handlers (:mod:`warden_client.django.signals`)."""
+        from . import signals
+
+        signals.connect()

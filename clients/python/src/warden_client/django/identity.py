@@ -1,0 +1,122 @@
+"""How Django's things are named in Warden: users by ``str(pk)``, groups by name, content types
+``app_label.model`` (of the concrete model, as ``ContentType.objects.get_for_model`` and
+guardian name them), objects by ``str(pk)``, permissions ``app_label.codename``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model, QuerySet
+
+from . import conf
+from .exceptions import NotUserNorGroup
+
+_CODENAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_TYPE_PART = re.compile(r"^[a-z0-9_]{1,100}$")
+
+
+def content_type_label(model_or_obj: type[Model] | Model) -> str:
+    """``app_label.model`` of the concrete model of a model class or instance (no query)."""
+    opts = model_or_obj._meta.concrete_model._meta  # type: ignore[union-attr]
+    return f"{opts.app_label}.{opts.model_name}"
+
+
+def ct_label(ct: ContentType) -> str:
+    """``app_label.model`` of a ``ContentType`` row."""
+    return f"{ct.app_label}.{ct.model}"
+
+
+def valid_content_type(label: str) -> bool:
+    """Whether Warden accepts ``label`` as a content type (``[a-z0-9_]`` parts, 1..100 each)."""
+    parts = label.split(".")
+    return len(parts) == 2 and all(_TYPE_PART.match(part) for part in parts)
+
+
+def valid_codename(codename: str) -> bool:
+    """Whether Warden accepts ``codename`` (1..100 of ``[A-Za-z0-9_-]``)."""
+    return bool(_CODENAME.match(codename))
+
+
+def object_pk(obj: Model) -> str:
+    """The object's pk as Warden's string (``str(obj.pk)``, as guardian's ``object_pk``)."""
+    if obj.pk is None:
+        raise ValueError(f"object: {obj!r} has no pk (save it first)")
+    return str(obj.pk)
+
+
+def user_id(user: Any) -> str:
+    """The Warden user id of a user instance: ``str(user.pk)``."""
+    return str(user.pk)
+
+
+def username_of(user: Any) -> str | None:
+    """The username Warden keeps for a user (``get_username()``), or ``None`` when empty."""
+    name = user.get_username() if hasattr(user, "get_username") else None
+    return str(name) if name else None
+
+
+def is_group(value: Any) -> bool:
+    """Whether ``value`` is a ``Group`` instance."""
+    return isinstance(value, Group)
+
+
+def is_user(value: Any) -> bool:
+    """Whether ``value`` is an instance of the user model or Django's ``AnonymousUser``."""
+    return isinstance(value, (get_user_model(), AnonymousUser))
+
+
+def permission_label(perm: Permission) -> tuple[str, str]:
+    """``(app_label.codename, content type)`` of a ``Permission`` row."""
+    ct = perm.content_type
+    return f"{ct.app_label}.{perm.codename}", ct_label(ct)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A Warden subject: ``kind`` is ``"user"`` or ``"group"``; ``name`` the id or group name."""
+
+    kind: str
+    name: str
+
+    def kwargs(self) -> dict[str, str]:
+        """The ``user=`` / ``group=`` keyword the client's calls take."""
+        return {self.kind: self.name}
+
+
+def subject_of(user_or_group: Any) -> Subject | None:
+    """The subject of one user, ``AnonymousUser`` or group; ``None`` for an anonymous user when
+    ``WARDEN_ANONYMOUS_USER_ID`` is not set (such a user holds nothing). Anything else raises
+    :class:`NotUserNorGroup`, as guardian's ``get_identity``."""
+    if isinstance(user_or_group, Group):
+        return Subject("group", user_or_group.name)
+    if isinstance(user_or_group, AnonymousUser) or (
+        is_user(user_or_group) and not user_or_group.is_authenticated
+    ):
+        anonymous = conf.anonymous_user_id()
+        return Subject("user", anonymous) if anonymous is not None else None
+    if isinstance(user_or_group, get_user_model()):
+        if user_or_group.pk is None:
+            raise ValueError(f"user: {user_or_group!r} has no pk (save it first)")
+        return Subject("user", user_id(user_or_group))
+    raise NotUserNorGroup(f"user_or_group: expected a User, AnonymousUser or Group instance, got {user_or_group!r}")
+
+
+def subjects_of(users_or_groups: Any) -> list[Subject]:
+    """The subjects of one user or group, or of a list or queryset of them (anonymous users
+    without ``WARDEN_ANONYMOUS_USER_ID`` are left out)."""
+    if isinstance(users_or_groups, (QuerySet, list, tuple, set)):
+        items: Iterable[Any] = users_or_groups
+    else:
+        items = [users_or_groups]
+    subjects = []
+    for item in items:
+        subject = subject_of(item)
+        if subject is not None:
+            subjects.append(subject)
+    return subjects

@@ -1,0 +1,61 @@
+"""Turning Warden's lists of pks back into QuerySets.
+
+A list of at most :data:`INLINE_PKS` pks becomes ``pk__in=[...]``. A longer one (a user with
+50,000 objects) would pass SQLite's limit on query parameters, so it is sent as one parameter:
+a JSON array expanded by ``json_each`` on SQLite, an array ``unnest``-ed on PostgreSQL. The
+result is still a lazy QuerySet that the app can filter, order and paginate further.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import connections
+from django.db.models import AutoField, BigAutoField, BigIntegerField, IntegerField, Model, QuerySet, SmallIntegerField
+from django.db.models.expressions import RawSQL
+
+T = TypeVar("T", bound=Model)
+
+#: Lists up to this long are inlined as ``pk__in=[...]``.
+INLINE_PKS = 900
+
+_INTEGER_FIELDS = (AutoField, BigAutoField, IntegerField, BigIntegerField, SmallIntegerField)
+
+
+def python_pks(model: type[Model], pks: Iterable[str]) -> list[Any]:
+    """Warden's string pks as the model's pk values (pks that the field rejects are dropped:
+    they cannot name a row of this model)."""
+    field = model._meta.pk
+    out = []
+    for pk in pks:
+        try:
+            out.append(field.to_python(pk))
+        except (ValidationError, ValueError, TypeError):
+            continue
+    return out
+
+
+def filter_pks(queryset: QuerySet[T], pks: list[str]) -> QuerySet[T]:
+    """``queryset`` restricted to the objects whose pks Warden listed."""
+    model = queryset.model
+    values = python_pks(model, pks)
+    if not values:
+        return queryset.none()
+    if len(values) <= INLINE_PKS:
+        return queryset.filter(pk__in=values)
+    connection = connections[queryset.db]
+    field = model._meta.pk
+    target = field.target_field if field.is_relation else field  # type: ignore[union-attr]
+    db_values = [field.get_db_prep_value(v, connection, prepared=False) for v in values]
+    if connection.vendor == "sqlite":
+        try:
+            payload = json.dumps(db_values)
+        except TypeError:
+            return queryset.filter(pk__in=values)
+        return queryset.filter(pk__in=RawSQL("SELECT value FROM json_each(%s)", (payload,)))
+    if connection.vendor == "postgresql" and isinstance(target, _INTEGER_FIELDS):
+        return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (db_values,)))
+    return queryset.filter(pk__in=values)
