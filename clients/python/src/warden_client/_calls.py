@@ -1,0 +1,691 @@
+"""Warden's RPCs, once for both clients: each function here has the signature and the docstring
+of the client method of the same name, builds the request, and says how to read the reply.
+``Client`` and ``AsyncClient`` only carry the result over their connections."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections import deque
+from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from google.protobuf.message import DecodeError, Message
+
+from . import _chunks
+from ._chunks import text
+from ._frames import END_STREAM, Frame
+from ._proto import common_pb2, events_pb2, reads_pb2, service_pb2, writes_pb2
+from .errors import InternalError, StatusCode, WardenError
+from .records import from_grant, grant_message
+from .types import (
+    BatchCheckResult,
+    BulkResult,
+    CheckItem,
+    CheckResult,
+    Decision,
+    EventKind,
+    Grant,
+    HealthResult,
+    ObjectList,
+    ObjectPage,
+    PermissionList,
+    PermissionMode,
+    Reason,
+    SubjectList,
+    WriteBatchResult,
+    WriteResult,
+)
+
+T = TypeVar("T")
+E = TypeVar("E")
+P = ParamSpec("P")
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(slots=True)
+class Unary(Generic[T]):
+    """A unary call: one request frame, one response frame."""
+
+    method: int
+    message: Message
+    decode: Callable[[bytes], T]
+    #: Seconds; ``None``: the client's ``timeout``.
+    timeout: float | None
+
+
+@dataclass(slots=True)
+class ClientStream:
+    """A client stream: chunk frames on one request id, one ``BulkResponse``."""
+
+    method: int
+    chunker: _chunks.Chunker[Any]
+    items: Iterable[Any] | AsyncIterable[Any]
+    #: Seconds; ``None``: the client's ``bulk_timeout``.
+    timeout: float | None
+
+
+@dataclass(slots=True)
+class ServerStream(Generic[M]):
+    """A server stream (Watch, Export): one request frame, response frames until END_STREAM."""
+
+    method: int
+    message: Message
+    response: type[M]
+    #: Whether the END_STREAM frame of a successful stream carries data (Export) or the stream
+    #: only ever ends with a status (Watch).
+    ends_with_data: bool
+
+
+def describe_methods(owner: type, awaitable: bool = False) -> None:
+    """Gives each method of ``owner`` built from a function here (marked ``_warden_build``) that
+    function's name, docstring and signature, with ``self`` and the client's own return type
+    (``Unary[CheckResult]`` becomes ``CheckResult``; ``awaitable``: the async client's), so
+    ``help(Client.check)`` reads as if the method were written out."""
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    for method in vars(owner).values():
+        build = getattr(method, "_warden_build", None)
+        if build is None:
+            continue
+        functools.update_wrapper(method, build)
+        del method.__wrapped__
+        signature = inspect.signature(build)
+        returns = re.sub(r"^(Unary|ClientStream)\[(.*)\]$", r"\2", str(signature.return_annotation))
+        returns = "BulkResult" if returns == "ClientStream" else returns
+        if returns.startswith("ServerStream["):
+            returns = ("Async" if awaitable else "") + {"watch": "Watch", "export": "ExportStream"}[build.__name__]
+        method.__signature__ = signature.replace(
+            parameters=[self_parameter, *signature.parameters.values()], return_annotation=returns
+        )
+        method.__module__ = owner.__module__
+        method.__qualname__ = f"{owner.__name__}.{build.__name__}"
+
+
+# Reading replies ---------------------------------------------------------------------------------
+
+
+def error(frame: Frame) -> WardenError:
+    """The exception a non-OK frame stands for."""
+    try:
+        status = common_pb2.Status.FromString(frame.body)
+    except DecodeError:
+        status = common_pb2.Status(message="the server's Status body could not be decoded")
+    return WardenError.from_status(frame.status, status.message, status.oldest_retained_revision)
+
+
+def reply(frame: Frame, decode: Callable[[bytes], T]) -> T:
+    """The result of a response frame, or the exception its status says."""
+    if frame.status:
+        raise error(frame)
+    try:
+        return decode(frame.body)
+    except DecodeError as failure:
+        raise InternalError(f"the server's reply could not be decoded: {failure}") from None
+
+
+class StreamState(Generic[M, E]):
+    """What a server stream has delivered and whether it has ended, for both clients: each
+    queued frame (or connection failure) goes through ``absorb``; elements wait in ``buffer``."""
+
+    __slots__ = ("call", "elements", "buffer", "ended", "closing")
+
+    def __init__(self, call: ServerStream[M], elements: Callable[[M], Iterable[E]]) -> None:
+        self.call = call
+        self.elements = elements
+        self.buffer: deque[E] = deque()
+        #: The server (or the connection) ended the stream, or it was closed.
+        self.ended = False
+        #: ``close()`` was called: the CANCELLED (or lost connection) that follows is no error.
+        self.closing = False
+
+    def absorb(self, item: Frame | WardenError) -> None:
+        """Takes one frame of the stream, or the failure of its connection. Raises the error the
+        stream ended with, unless the client closed it."""
+        if isinstance(item, WardenError):
+            self.ended = True
+            if not self.closing:
+                raise item
+            return
+        if item.status:
+            self.ended = True
+            failure = error(item)
+            if not (self.closing and failure.code == StatusCode.CANCELLED):
+                raise failure
+            return
+        end = bool(item.flags & END_STREAM)
+        if end:
+            self.ended = True
+            if not self.call.ends_with_data:
+                return
+        try:
+            self.buffer.extend(self.elements(self.call.response.FromString(item.body)))
+        except DecodeError as failure:
+            self.ended = True
+            raise InternalError(f"a frame of the stream could not be decoded: {failure}") from None
+
+
+_REASONS = {reason.value: reason for reason in Reason}
+
+
+def _decision(message: common_pb2.Decision) -> Decision:
+    return Decision(message.allowed, _REASONS.get(message.reason, Reason.REASON_UNSPECIFIED), message.group or None)
+
+
+def _check_result(body: bytes) -> CheckResult:
+    response = reads_pb2.CheckResponse.FromString(body)
+    decision = response.decision
+    reason = _REASONS.get(decision.reason, Reason.REASON_UNSPECIFIED)
+    return CheckResult(decision.allowed, reason, decision.group or None, response.revision)
+
+
+def _batch_result(body: bytes) -> BatchCheckResult:
+    response = reads_pb2.BatchCheckResponse.FromString(body)
+    results: list[Decision | WardenError] = []
+    for result in response.results:
+        if result.WhichOneof("result") == "error":
+            results.append(WardenError.from_status(result.error.code, result.error.message))
+        else:
+            results.append(_decision(result.decision))
+    return BatchCheckResult(results, response.revision)
+
+
+def _object_page(body: bytes) -> ObjectPage:
+    response = reads_pb2.ListObjectsResponse.FromString(body)
+    reason = _decision(response.unrestricted_reason) if response.unrestricted else None
+    return ObjectPage(response.unrestricted, reason, list(response.pks), response.next_page_token, response.revision)
+
+
+def _subject_list(body: bytes) -> SubjectList:
+    response = reads_pb2.ListSubjectsResponse.FromString(body)
+    return SubjectList(
+        {access.name: list(access.permissions) for access in response.users},
+        {access.name: list(access.permissions) for access in response.groups},
+        response.revision,
+    )
+
+
+def _permission_list(body: bytes) -> PermissionList:
+    response = reads_pb2.GetPermissionsResponse.FromString(body)
+    return PermissionList(list(response.codenames), response.revision)
+
+
+def _write_result(body: bytes) -> WriteResult:
+    response = writes_pb2.WriteResponse.FromString(body)
+    return WriteResult(response.revision, response.changed)
+
+
+def bulk_result(body: bytes) -> BulkResult:
+    """A ``BulkResponse`` body as a :class:`BulkResult`."""
+    response = writes_pb2.BulkResponse.FromString(body)
+    return BulkResult(response.revision, response.count, response.requested)
+
+
+def _write_batch_result(body: bytes) -> WriteBatchResult:
+    response = writes_pb2.WriteBatchResponse.FromString(body)
+    return WriteBatchResult(response.revision, response.changed)
+
+
+def _health_result(body: bytes) -> HealthResult:
+    response = service_pb2.HealthResponse.FromString(body)
+    return HealthResult(response.status, response.revision)
+
+
+# Building requests -------------------------------------------------------------------------------
+
+
+def _subject(user: str | int | None, group: str | None) -> common_pb2.Subject | None:
+    if user is not None:
+        if group is not None:
+            raise ValueError("subject: give user= or group=, not both")
+        return common_pb2.Subject(user=text(user, "user"))
+    if group is not None:
+        return common_pb2.Subject(group=group)
+    return None
+
+
+def _object(content_type: str, pk: str | int) -> common_pb2.ObjectRef:
+    return common_pb2.ObjectRef(content_type=content_type, pk=text(pk, "pk"))
+
+
+def _actor(actor: str | int | None) -> str:
+    return "" if actor is None else text(actor, "actor")
+
+
+def _strings(values: str | Iterable[str]) -> list[str]:
+    return [values] if isinstance(values, str) else list(values)
+
+
+def _set_optional(message: Message, **fields: Any) -> None:
+    for name, value in fields.items():
+        if value is not None:
+            setattr(message, name, value)
+
+
+C = TypeVar("C", "Unary[Any]", ClientStream)
+
+
+def _same_as(build: Callable[P, C], method: int, name: str, doc: str) -> Callable[P, C]:
+    """Another RPC with ``build``'s arguments and request message, under another method id
+    (Revoke is Grant's request on method 17)."""
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> C:
+        request = build(*args, **kwargs)
+        request.method = method
+        return request
+
+    functools.update_wrapper(call, build)
+    del call.__wrapped__  # type: ignore[attr-defined]
+    call.__signature__ = inspect.signature(build)  # type: ignore[attr-defined]
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = doc
+    return call
+
+
+def check(
+    permission: str,
+    *,
+    user: str | int | None = None,
+    group: str | None = None,
+    content_type: str | None = None,
+    pk: str | int | None = None,
+    accept_global_perms: bool | None = None,
+    min_revision: int = 0,
+    timeout: float | None = None,
+) -> Unary[CheckResult]:
+    """Check: may ``user`` (or ``group``; neither: the server's anonymous user) use
+    ``permission`` on the object ``(content_type, pk)``, or model-wide without ``pk``?
+
+    ``permission`` is ``app_label.codename`` or a bare codename resolved by ``content_type``.
+    ``accept_global_perms``: whether model grants imply object access (``None``: the server's
+    setting, default true). Returns a :class:`CheckResult` (truthy when allowed)."""
+    request = reads_pb2.CheckRequest(permission=permission, min_revision=min_revision)
+    subject = _subject(user, group)
+    if subject is not None:
+        request.subject.CopyFrom(subject)
+    if pk is not None:
+        request.object.CopyFrom(_object(content_type or "", pk))
+    elif content_type:
+        request.content_type = content_type
+    _set_optional(request, accept_global_perms=accept_global_perms)
+    return Unary(service_pb2.CHECK, request, _check_result, timeout)
+
+
+def _check_item(item: CheckItem | reads_pb2.CheckItem) -> reads_pb2.CheckItem:
+    if isinstance(item, reads_pb2.CheckItem):
+        return item
+    if not isinstance(item, CheckItem):
+        raise TypeError(f"items: expected CheckItem or warden.v1.CheckItem, got {type(item).__name__}")
+    message = reads_pb2.CheckItem(permission=item.permission)
+    subject = _subject(item.user, item.group)
+    if subject is not None:
+        message.subject.CopyFrom(subject)
+    if item.pk is not None:
+        message.object.CopyFrom(_object(item.content_type or "", item.pk))
+    elif item.content_type:
+        message.content_type = item.content_type
+    _set_optional(message, accept_global_perms=item.accept_global_perms)
+    return message
+
+
+def batch_check(
+    items: Iterable[CheckItem | reads_pb2.CheckItem], *, min_revision: int = 0, timeout: float | None = None
+) -> Unary[BatchCheckResult]:
+    """BatchCheck: many checks at one revision (at most the server's 10,000 items). Returns a
+    :class:`BatchCheckResult`: a decision per item in order, or that item's own error (a
+    :class:`WardenError` in its place, not raised)."""
+    request = reads_pb2.BatchCheckRequest(items=[_check_item(item) for item in items], min_revision=min_revision)
+    return Unary(service_pb2.BATCH_CHECK, request, _batch_result, timeout)
+
+
+def list_objects(
+    permissions: str | Iterable[str] = (),
+    *,
+    user: str | int | None = None,
+    group: str | None = None,
+    content_type: str | None = None,
+    any_perm: bool = False,
+    use_groups: bool | None = None,
+    with_superuser: bool | None = None,
+    accept_global_perms: bool | None = None,
+    page_size: int | None = None,
+    page_token: str = "",
+    min_revision: int = 0,
+    timeout: float | None = None,
+) -> Unary[ObjectPage]:
+    """ListObjects, one page: the objects of ``content_type`` on which ``user`` (or ``group``)
+    holds all of ``permissions`` (any one with ``any_perm``; none given: any permission of the
+    type) — guardian's ``get_objects_for_user``. ``use_groups``, ``with_superuser`` and
+    ``accept_global_perms`` default (``None``) to true / the server's setting. ``page_size``:
+    1..100,000 (``None``: 1000). Returns an :class:`ObjectPage`: ``unrestricted`` (every object,
+    with the reason) or pks, and ``next_page_token`` while more remain."""
+    request = reads_pb2.ListObjectsRequest(
+        permissions=_strings(permissions),
+        content_type=content_type or "",
+        any_perm=any_perm,
+        page_token=page_token,
+        min_revision=min_revision,
+    )
+    subject = _subject(user, group)
+    if subject is not None:
+        request.subject.CopyFrom(subject)
+    _set_optional(
+        request,
+        use_groups=use_groups,
+        with_superuser=with_superuser,
+        accept_global_perms=accept_global_perms,
+        page_size=page_size,
+    )
+    return Unary(service_pb2.LIST_OBJECTS, request, _object_page, timeout)
+
+
+def next_page(call: Unary[ObjectPage], page: ObjectPage) -> Unary[ObjectPage] | None:
+    """The request for the page after ``page`` (at least at its revision), or ``None`` after the
+    last one."""
+    if page.unrestricted or not page.next_page_token:
+        return None
+    request = reads_pb2.ListObjectsRequest()
+    request.CopyFrom(call.message)
+    request.page_token = page.next_page_token
+    request.min_revision = max(request.min_revision, page.revision)
+    return Unary(call.method, request, call.decode, call.timeout)
+
+
+def object_list(pages: list[ObjectPage]) -> ObjectList:
+    """The pages of one listing as one :class:`ObjectList`."""
+    first = pages[0]
+    if first.unrestricted:
+        return ObjectList(True, first.reason, [], first.revision)
+    pks = first.pks if len(pages) == 1 else [pk for page in pages for pk in page.pks]
+    return ObjectList(False, None, pks, first.revision)
+
+
+LIST_ALL_OBJECTS_DOC = """Every page of ``list_objects`` (same arguments; ``page_token`` resumes
+a listing), each page read at least at the revision of the page before. Returns an
+:class:`ObjectList`: ``unrestricted`` with its reason, or every pk in object order."""
+
+ITER_OBJECT_PAGES_DOC = """The pages of ``list_objects`` (same arguments), fetched one by one as
+they are iterated, each read at least at the revision of the page before; stops after the last
+page (or the one unrestricted page)."""
+
+
+def list_subjects(
+    content_type: str,
+    pk: str | int,
+    *,
+    permissions: str | Iterable[str] = (),
+    with_superusers: bool = False,
+    with_group_users: bool | None = None,
+    attach_perms: bool = False,
+    accept_global_perms: bool | None = None,
+    min_revision: int = 0,
+    timeout: float | None = None,
+) -> Unary[SubjectList]:
+    """ListSubjects: the users and groups with access to the object — guardian's
+    ``get_users_with_perms`` and ``get_groups_with_perms``. ``permissions`` keeps subjects holding
+    any one of them (none given: any). ``with_group_users`` (``None``: true) counts grants users
+    hold through their groups. Returns a :class:`SubjectList` (codenames filled with
+    ``attach_perms``)."""
+    request = reads_pb2.ListSubjectsRequest(
+        object=_object(content_type, pk),
+        permissions=_strings(permissions),
+        with_superusers=with_superusers,
+        attach_perms=attach_perms,
+        min_revision=min_revision,
+    )
+    _set_optional(request, with_group_users=with_group_users, accept_global_perms=accept_global_perms)
+    return Unary(service_pb2.LIST_SUBJECTS, request, _subject_list, timeout)
+
+
+def get_permissions(
+    content_type: str,
+    pk: str | int,
+    *,
+    user: str | int | None = None,
+    group: str | None = None,
+    mode: PermissionMode = PermissionMode.BOTH,
+    accept_global_perms: bool | None = None,
+    min_revision: int = 0,
+    timeout: float | None = None,
+) -> Unary[PermissionList]:
+    """GetPermissions: the codenames ``user`` (or ``group``) holds on the object — guardian's
+    ``get_perms`` (``mode=BOTH``), ``get_user_perms`` (``USER_ONLY``), ``get_group_perms``
+    (``GROUPS_ONLY``). Returns a :class:`PermissionList` (sorted, distinct)."""
+    request = reads_pb2.GetPermissionsRequest(object=_object(content_type, pk), mode=int(mode), min_revision=min_revision)
+    subject = _subject(user, group)
+    if subject is not None:
+        request.subject.CopyFrom(subject)
+    _set_optional(request, accept_global_perms=accept_global_perms)
+    return Unary(service_pb2.GET_PERMISSIONS, request, _permission_list, timeout)
+
+
+def _grant_request(
+    permission: str | Grant | common_pb2.Grant,
+    user: str | int | None,
+    group: str | None,
+    content_type: str | None,
+    pk: str | int | None,
+    actor: str | int | None,
+) -> writes_pb2.GrantRequest:
+    if isinstance(permission, str):
+        grant = grant_message(Grant(permission, user, group, content_type, pk))
+    elif (user, group, content_type, pk) != (None, None, None, None):
+        raise ValueError("grant: give a Grant, or a permission string with user=/group=/content_type=/pk=, not both")
+    elif isinstance(permission, Grant):
+        grant = grant_message(permission)
+    elif isinstance(permission, common_pb2.Grant):
+        grant = permission
+    else:
+        raise TypeError(f"permission: expected str, Grant or warden.v1.Grant, got {type(permission).__name__}")
+    return writes_pb2.GrantRequest(grant=grant, actor=_actor(actor))
+
+
+def grant(
+    permission: str | Grant | common_pb2.Grant,
+    *,
+    user: str | int | None = None,
+    group: str | None = None,
+    content_type: str | None = None,
+    pk: str | int | None = None,
+    actor: str | int | None = None,
+    timeout: float | None = None,
+) -> Unary[WriteResult]:
+    """Grant: gives ``permission`` to ``user`` or ``group``, on the object ``(content_type, pk)``
+    or model-wide without ``pk``. Idempotent: ``changed`` says whether it was new. Also takes a
+    :class:`Grant` (or a ``warden.v1.Grant``) as the only positional argument. ``actor``: the app
+    user the write is made for (no self-escalation, docs/protocol.md §8). Returns a
+    :class:`WriteResult`."""
+    request = _grant_request(permission, user, group, content_type, pk, actor)
+    return Unary(service_pb2.GRANT, request, _write_result, timeout)
+
+
+revoke = _same_as(
+    grant,
+    service_pb2.REVOKE,
+    "revoke",
+    """Revoke: takes a grant away (the arguments of ``grant``). Revoking what is not held changes
+    nothing and is not an error. Returns a :class:`WriteResult`.""",
+)
+
+
+def bulk_grant(
+    grants: Iterable[Grant | common_pb2.Grant] | AsyncIterable[Grant | common_pb2.Grant],
+    *,
+    actor: str | int | None = None,
+    chunk_size: int = 10_000,
+    timeout: float | None = None,
+) -> ClientStream:
+    """BulkGrant: every grant of ``grants`` in one transaction, sent as a client stream of chunks
+    (at most ``chunk_size`` grants and about 1 MiB each) while ``grants`` is iterated, so a
+    generator of millions is never held in memory. One ``BULK_GRANTED`` event, no per-row
+    events; a check after the reply sees every row. ``timeout`` (``None``: the client's
+    ``bulk_timeout``) covers the upload and the commit. Returns a :class:`BulkResult`."""
+    return ClientStream(service_pb2.BULK_GRANT, _chunks.grant_chunker(_actor(actor), chunk_size), grants, timeout)
+
+
+bulk_revoke = _same_as(
+    bulk_grant,
+    service_pb2.BULK_REVOKE,
+    "bulk_revoke",
+    """BulkRevoke: as ``bulk_grant``, revoking, with one ``BULK_REVOKED`` event. Returns a
+    :class:`BulkResult`.""",
+)
+
+
+def prune_orphans(
+    content_type: str,
+    live_pks: Iterable[str | int] | AsyncIterable[str | int],
+    *,
+    actor: str | int | None = None,
+    chunk_size: int = 50_000,
+    timeout: float | None = None,
+) -> ClientStream:
+    """PruneOrphans: removes the grants on every object of ``content_type`` whose pk is not in
+    ``live_pks`` (guardian's ``clean_orphan_obj_perms``), streamed in chunks like
+    ``bulk_grant``. Returns a :class:`BulkResult` (``count``: grants removed)."""
+    chunker = _chunks.prune_chunker(content_type, _actor(actor), chunk_size)
+    return ClientStream(service_pb2.PRUNE_ORPHANS, chunker, live_pks, timeout)
+
+
+def put_user(
+    id: str | int,
+    *,
+    username: str | None = None,
+    is_active: bool = True,
+    is_superuser: bool = False,
+    actor: str | int | None = None,
+    timeout: float | None = None,
+) -> Unary[WriteResult]:
+    """PutUser: creates or replaces the user ``id`` (its flags and username). A username another
+    user holds raises :class:`AlreadyExists`. Returns a :class:`WriteResult`."""
+    user = common_pb2.User(id=text(id, "user.id"), is_active=is_active, is_superuser=is_superuser)
+    _set_optional(user, username=username)
+    return Unary(service_pb2.PUT_USER, writes_pb2.PutUserRequest(user=user, actor=_actor(actor)), _write_result, timeout)
+
+
+def delete_user(id: str | int, *, actor: str | int | None = None, timeout: float | None = None) -> Unary[WriteResult]:
+    """DeleteUser: deletes the user with its memberships and every grant it holds. Returns a
+    :class:`WriteResult`."""
+    request = writes_pb2.DeleteUserRequest(id=text(id, "id"), actor=_actor(actor))
+    return Unary(service_pb2.DELETE_USER, request, _write_result, timeout)
+
+
+def put_group(name: str, *, actor: str | int | None = None, timeout: float | None = None) -> Unary[WriteResult]:
+    """PutGroup: creates the group (role) ``name`` if it does not exist. Returns a
+    :class:`WriteResult`."""
+    return Unary(service_pb2.PUT_GROUP, writes_pb2.GroupRequest(name=name, actor=_actor(actor)), _write_result, timeout)
+
+
+delete_group = _same_as(
+    put_group,
+    service_pb2.DELETE_GROUP,
+    "delete_group",
+    """DeleteGroup: deletes the group with its memberships and grants. Returns a
+    :class:`WriteResult`.""",
+)
+
+
+def add_member(
+    user: str | int, group: str, *, actor: str | int | None = None, timeout: float | None = None
+) -> Unary[WriteResult]:
+    """AddMember: puts ``user`` in ``group`` (both must be registered). Returns a
+    :class:`WriteResult`."""
+    request = writes_pb2.MemberRequest(user=text(user, "user"), group=group, actor=_actor(actor))
+    return Unary(service_pb2.ADD_MEMBER, request, _write_result, timeout)
+
+
+remove_member = _same_as(
+    add_member,
+    service_pb2.REMOVE_MEMBER,
+    "remove_member",
+    """RemoveMember: takes ``user`` out of ``group`` (unknown names change nothing). Returns a
+    :class:`WriteResult`.""",
+)
+
+
+def register_content_type(
+    content_type: str,
+    *,
+    custom: Iterable[str] = (),
+    defaults: bool = True,
+    actor: str | int | None = None,
+    timeout: float | None = None,
+) -> Unary[WriteResult]:
+    """RegisterContentType: registers ``app_label.model`` with its four default permissions
+    (``add_``, ``change_``, ``delete_``, ``view_<model>``) unless ``defaults`` is false, plus the
+    ``custom`` codenames; additive and idempotent, like Django's ``post_migrate``. Returns a
+    :class:`WriteResult`."""
+    request = writes_pb2.RegisterContentTypeRequest(
+        content_type=content_type, defaults=defaults, custom=_strings(custom), actor=_actor(actor)
+    )
+    return Unary(service_pb2.REGISTER_CONTENT_TYPE, request, _write_result, timeout)
+
+
+def delete_object(
+    content_type: str, pk: str | int, *, actor: str | int | None = None, timeout: float | None = None
+) -> Unary[WriteResult]:
+    """DeleteObject: removes every grant on the object (the ``pre_delete`` pattern), so a
+    re-created object with the same pk starts clean. Returns a :class:`WriteResult`."""
+    request = writes_pb2.DeleteObjectRequest(object=_object(content_type, pk), actor=_actor(actor))
+    return Unary(service_pb2.DELETE_OBJECT, request, _write_result, timeout)
+
+
+def _record(record: writes_pb2.Record | Grant) -> writes_pb2.Record:
+    if isinstance(record, writes_pb2.Record):
+        return record
+    if isinstance(record, Grant):
+        return from_grant(record)
+    raise TypeError(f"records: expected warden.v1.Record or Grant items, got {type(record).__name__}")
+
+
+def write_batch(
+    records: Iterable[writes_pb2.Record | Grant], *, actor: str | int | None = None, timeout: float | None = None
+) -> Unary[WriteBatchResult]:
+    """WriteBatch: ``records`` (see :mod:`warden_client.records`) in one transaction, each
+    committed at its own revision with its own event; one failing record refuses the whole batch.
+    At most the server's 10,000 records. Returns a :class:`WriteBatchResult`."""
+    request = writes_pb2.WriteBatchRequest(records=[_record(record) for record in records], actor=_actor(actor))
+    return Unary(service_pb2.WRITE_BATCH, request, _write_batch_result, timeout)
+
+
+def health(*, timeout: float | None = None) -> Unary[HealthResult]:
+    """Health: ``"SERVING"`` and the index's revision. Returns a :class:`HealthResult`."""
+    return Unary(service_pb2.HEALTH, service_pb2.HealthRequest(), _health_result, timeout)
+
+
+def stats(*, timeout: float | None = None) -> Unary[service_pb2.StatsResponse]:
+    """Stats: what the server holds and has served (counts, connections, watchers, per-method
+    requests and errors, Prometheus text). Returns the ``warden.v1.StatsResponse`` message."""
+    return Unary(service_pb2.STATS, service_pb2.StatsRequest(), service_pb2.StatsResponse.FromString, timeout)
+
+
+def watch(
+    after_revision: int | None = None,
+    *,
+    kinds: Iterable[EventKind | int] = (),
+    content_types: Iterable[str] = (),
+    audit_checks: bool = False,
+    audit_sample_rate: float = 0.0,
+) -> ServerStream[events_pb2.WatchResponse]:
+    """Watch: change events after ``after_revision`` (``None``: from now), oldest first, then
+    live ones as they commit, on a connection of its own. ``kinds`` and ``content_types`` filter
+    (empty: all); ``audit_checks`` adds sampled ``PERMISSION_CHECKED`` events. Iterating yields
+    ``warden.v1.Event`` messages; a pruned ``after_revision`` raises :class:`OutOfRange` with
+    ``oldest_retained_revision``. Closing the watch cancels it on the server."""
+    request = events_pb2.WatchRequest(
+        kinds=[int(kind) for kind in kinds],
+        content_types=_strings(content_types),
+        audit_checks=audit_checks,
+        audit_sample_rate=audit_sample_rate,
+    )
+    _set_optional(request, after_revision=after_revision)
+    return ServerStream(service_pb2.WATCH, request, events_pb2.WatchResponse, ends_with_data=False)
+
+
+def export(*, chunk_size: int = 0) -> ServerStream[service_pb2.ExportResponse]:
+    """Export: the whole state at one revision — content types, users, groups, memberships, then
+    grants — as ``warden.v1.Record`` messages, ``chunk_size`` per frame (0: the server's 10,000),
+    on a connection of its own. ``revision`` is known once the first chunk arrived."""
+    request = service_pb2.ExportRequest(chunk_size=chunk_size)
+    return ServerStream(service_pb2.EXPORT, request, service_pb2.ExportResponse, ends_with_data=True)
