@@ -53,6 +53,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     var isOpen = true
     /// When the frame being handled now arrived at `handle` (monotonic nanoseconds).
     var requestStart: UInt64 = 0
+    /// When the incomplete frame in `pending` began to arrive (monotonic ns); 0: none pending.
+    var partialSince: UInt64 = 0
+    /// When the last frame arrived (monotonic ns), for the idle timeout.
+    var lastFrame: UInt64 = 0
+    /// The frame-timeout and idle checks, each scheduled at most once at a time.
+    var frameTimer: Scheduled<Void>?
+    var idleTimer: Scheduled<Void>?
+    /// Reading is paused while the client does not take its responses (see
+    /// `channelWritabilityChanged`).
+    var readingPaused = false
 
     init(server: ServerContext) {
         self.server = server
@@ -64,7 +74,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        server.stats.connectionOpened()
+        let open = server.stats.connectionOpened()
+        let limit = server.configuration.maxConnections
+        guard open <= limit else {
+            server.logger.warning("connection refused: max_connections reached", metadata: ["max_connections": "\(limit)"])
+            connectionError(ServiceError(.resourceExhausted, "connections: \(limit) are open, the server's max_connections; try again later"))
+            context.fireChannelActive()
+            return
+        }
+        lastFrame = ServerStats.now()
+        scheduleIdleCheck(after: server.configuration.idleTimeout)
         readCredentials(context: context)
         context.fireChannelActive()
     }
@@ -76,6 +95,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         watches = [:]
         uploads = [:]
         running = [:]
+        frameTimer?.cancel()
+        idleTimer?.cancel()
         context.fireChannelInactive()
     }
 
@@ -121,8 +142,10 @@ final class ConnectionHandler: ChannelInboundHandler {
             pending.writeBuffer(&bytes)
             swap(&bytes, &pending)
         }
+        var frames = 0
         do {
             while isOpen, let frame = try FrameDecoder.next(from: &bytes, maxFrameSize: server.configuration.maxFrameSize) {
+                frames += 1
                 received(frame)
             }
         } catch let error as FrameError {
@@ -133,12 +156,72 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        if frames > 0 { lastFrame = ServerStats.now() }
         if bytes.readableBytes > 0 {
             bytes.discardReadBytes()
             pending = bytes
+            if frames > 0 || partialSince == 0 {
+                partialSince = frames > 0 ? lastFrame : ServerStats.now()
+                if frameTimer == nil { scheduleFrameCheck(after: server.configuration.frameTimeout) }
+            }
         } else {
             pending.clear()
+            partialSince = 0
         }
+    }
+
+    // MARK: Slow and idle clients
+
+    /// Closes the connection if the frame pending since `partialSince` is still incomplete
+    /// `frameTimeout` after it began; otherwise checks again when the current one would expire.
+    private func scheduleFrameCheck(after delay: Duration) {
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        frameTimer = context.eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) {
+            let this = handler.value
+            this.frameTimer = nil
+            guard this.isOpen, this.partialSince != 0 else { return }
+            let timeout = this.server.configuration.frameTimeout
+            let waited = Duration.nanoseconds(Int64(ServerStats.now() &- this.partialSince))
+            if waited >= timeout {
+                this.connectionError(ServiceError(
+                    .deadlineExceeded, "frame: incomplete \(timeout) after its first bytes arrived (\(this.pending.readableBytes) bytes of it came)"
+                ))
+            } else {
+                this.scheduleFrameCheck(after: timeout - waited)
+            }
+        }
+    }
+
+    /// Closes the connection when no frame arrived for `idleTimeout` and nothing of it runs.
+    private func scheduleIdleCheck(after delay: Duration?) {
+        guard let delay else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) {
+            let this = handler.value
+            this.idleTimer = nil
+            guard this.isOpen, let timeout = this.server.configuration.idleTimeout else { return }
+            let quiet = Duration.nanoseconds(Int64(ServerStats.now() &- this.lastFrame))
+            let busy = !this.running.isEmpty || !this.watches.isEmpty || !this.uploads.isEmpty || this.partialSince != 0
+            if quiet >= timeout && !busy {
+                this.connectionError(ServiceError(.unavailable, "connection: idle for \(timeout), the server's idle_timeout; reconnect"))
+            } else {
+                this.scheduleIdleCheck(after: quiet >= timeout ? timeout : timeout - quiet)
+            }
+        }
+    }
+
+    /// Backpressure: while the client does not take its responses (the channel's outbound
+    /// buffer is above its high water mark), the server stops reading its requests, so a client
+    /// that never reads costs a bounded buffer, not memory without end. Reading resumes when the
+    /// buffer drains below the low water mark.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        if writable == readingPaused {
+            readingPaused = !writable
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: writable)
+            if writable { context.read() }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     private func received(_ frame: Frame) {

@@ -1,10 +1,14 @@
-/// How the server listens and the limits it enforces per connection (docs/protocol.md).
+/// How the server listens and the limits it enforces per connection (docs/protocol.md,
+/// docs/operations.md "Limits").
 public struct ServerConfiguration: Sendable {
     /// The Unix socket's path. A stale socket file there is removed at start.
     public var socketPath: String
     /// The socket file's mode, 0660 by default: the owner and its group may connect (and the
     /// access policy then decides who is admitted).
     public var socketMode: UInt32 = 0o660
+    /// The group the socket file is given (chown) after it is bound; `nil`: the server's own
+    /// group. With mode 0660, members of this group may connect.
+    public var socketGroup: UInt32?
     /// The largest frame accepted (its length field), 4 MiB by default.
     public var maxFrameSize = 4 << 20
     /// Requests of one connection waiting for a thread (writes, waits for min_revision, bulk and
@@ -21,6 +25,17 @@ public struct ServerConfiguration: Sendable {
     public var blockingThreads = 16
     /// Event loop threads; 0: one per core.
     public var eventLoopThreads = 0
+    /// Connections open at once, at most; one more is answered RESOURCE_EXHAUSTED on request id 0
+    /// and closed (4096). Each costs a file descriptor: keep it below the process's open-file limit.
+    public var maxConnections = 4096
+    /// A frame whose first bytes have arrived must be complete within this time, or the
+    /// connection is answered DEADLINE_EXCEEDED on request id 0 and closed: a client that
+    /// trickles bytes cannot hold a connection half-read (10 s).
+    public var frameTimeout: Duration = .seconds(10)
+    /// A connection that sends no frame for this long while nothing of it runs (no request on
+    /// the pool, no watch, no open stream) is answered UNAVAILABLE on request id 0 and closed;
+    /// `nil` (the default): never. Clients that pool connections reconnect.
+    public var idleTimeout: Duration?
 
     /// The process's metrics in the Prometheus text format, for the Stats RPC (the executable
     /// owns the metrics registry); `nil`: Stats carries none.

@@ -68,7 +68,8 @@ final class ServerStats: Sendable {
         durations[slot]?.recordNanoseconds(Int64(Self.now() &- started))
     }
 
-    func connectionOpened() { connectionCount.add(1, ordering: .relaxed) }
+    /// Counts a new connection; returns how many are open with it.
+    func connectionOpened() -> Int { connectionCount.wrappingAdd(1, ordering: .relaxed).newValue }
     func connectionClosed() { connectionCount.subtract(1, ordering: .relaxed) }
     var connections: Int { connectionCount.load(ordering: .relaxed) }
 

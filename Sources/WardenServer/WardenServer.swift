@@ -27,6 +27,7 @@ public final class WardenServer: Sendable {
         // mode: no moment where it is wider than asked.
         let previousMask = umask(0o177)
         defer { umask(previousMask) }
+        let channel: any Channel
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 1024)
@@ -43,13 +44,20 @@ public final class WardenServer: Sendable {
             try? group.syncShutdownGracefully()
             throw error
         }
-        guard chmod(configuration.socketPath, mode_t(configuration.socketMode)) == 0 else {
+        func undo(_ problem: String) -> ServiceError {
             let error = errno
             try? channel.close().wait()
             try? pool.syncShutdownGracefully()
             try? group.syncShutdownGracefully()
-            throw ServiceError(.failedPrecondition, "socket_mode: chmod \(String(configuration.socketMode, radix: 8)) failed (errno \(error))")
+            return ServiceError(.failedPrecondition, "\(problem) failed (errno \(error))")
         }
+        if let socketGroup = configuration.socketGroup, chown(configuration.socketPath, uid_t.max, gid_t(socketGroup)) != 0 {
+            throw undo("socket_group: chown to gid \(socketGroup)")
+        }
+        guard chmod(configuration.socketPath, mode_t(configuration.socketMode)) == 0 else {
+            throw undo("socket_mode: chmod \(String(configuration.socketMode, radix: 8))")
+        }
+        self.channel = channel
         self.group = group
         self.context = context
         logger.info("serving", metadata: ["socket": "\(configuration.socketPath)", "revision": "\(service.index.revision)"])

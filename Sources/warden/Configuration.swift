@@ -11,6 +11,8 @@ struct Configuration: Sendable {
     var socket = "var/warden.sock"
     var database = "var/warden.db"
     var socketMode: UInt32 = 0o660
+    /// `nil`: the server's own group.
+    var socketGroup: UInt32?
     var readerUIDs: Set<UInt32> = []
     var readerGIDs: Set<UInt32> = []
     /// `nil`: the server's own uid.
@@ -27,6 +29,10 @@ struct Configuration: Sendable {
     var maxStreamBytes = 1 << 30
     var watchBacklogBytes = 8 << 20
     var blockingThreads = 16
+    var maxConnections = 4096
+    var frameTimeout: Duration = .seconds(10)
+    /// `nil`: never.
+    var idleTimeout: Duration?
     var shutdownGrace: Duration = .seconds(10)
     var auditSampleRate = 1.0
     var logLevel = "info"
@@ -51,6 +57,9 @@ struct Configuration: Sendable {
                 throw Problem("must be an octal mode such as 0660")
             }
             $0.socketMode = mode
+        },
+        Setting(name: "socket_group", help: "the group the socket file is given, a name or a gid (the server's own)") {
+            $0.socketGroup = try group($1)
         },
         Setting(name: "reader_uids", help: "uids admitted as readers, comma-separated") { $0.readerUIDs = try ids($1) },
         Setting(name: "reader_gids", help: "gids admitted as readers, comma-separated") { $0.readerGIDs = try ids($1) },
@@ -80,6 +89,18 @@ struct Configuration: Sendable {
             $0.watchBacklogBytes = try positive($1)
         },
         Setting(name: "blocking_threads", help: "threads for writes and waits (16)") { $0.blockingThreads = try positive($1) },
+        Setting(name: "max_connections", help: "connections open at once, at most; more are refused (4096)") {
+            $0.maxConnections = try positive($1)
+        },
+        Setting(name: "frame_timeout", help: "how long a frame may take to arrive once begun: 10s") {
+            let timeout = try duration($1)
+            guard timeout > .zero else { throw Problem("must be more than 0") }
+            $0.frameTimeout = timeout
+        },
+        Setting(name: "idle_timeout", help: "close connections with no request for this long; 0: never (0)") {
+            let timeout = try duration($1 == "0" ? "0s" : $1)
+            $0.idleTimeout = timeout > .zero ? timeout : nil
+        },
         Setting(name: "shutdown_grace", help: "how long in-flight requests may finish at shutdown: 10s") { $0.shutdownGrace = try duration($1) },
         Setting(name: "audit_sample_rate", help: "the share of checks audited to watchers that ask, at most, in (0, 1] (1)") {
             guard let rate = Double($1), rate > 0, rate <= 1 else { throw Problem("must be a number in (0, 1]") }
@@ -162,6 +183,13 @@ struct Configuration: Sendable {
             ids.insert(id)
         }
         return ids
+    }
+
+    /// A group name (looked up in the group database) or a numeric gid.
+    static func group(_ text: String) throws -> UInt32 {
+        if let gid = UInt32(text) { return gid }
+        guard !text.isEmpty, let entry = getgrnam(text) else { throw Problem("must be a group name known to this machine or a numeric gid") }
+        return entry.pointee.gr_gid
     }
 
     static func bool(_ text: String) throws -> Bool {

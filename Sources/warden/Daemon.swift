@@ -61,6 +61,11 @@ struct Daemon {
         serverConfiguration.maxStreamBytes = configuration.maxStreamBytes
         serverConfiguration.maxWatchBacklogBytes = configuration.watchBacklogBytes
         serverConfiguration.blockingThreads = configuration.blockingThreads
+        serverConfiguration.socketGroup = configuration.socketGroup
+        serverConfiguration.maxConnections = configuration.maxConnections
+        serverConfiguration.frameTimeout = configuration.frameTimeout
+        serverConfiguration.idleTimeout = configuration.idleTimeout
+        raiseOpenFileLimit(logger: logger)
         serverConfiguration.metricsText = { registry.prometheusText() }
         let server = try WardenServer(service: service, configuration: serverConfiguration, logger: logger)
         print("warden: serving \(configuration.socket) (database \(configuration.database), revision \(statistics.revision))")
@@ -84,6 +89,28 @@ struct Daemon {
             logger.warning("checkpoint at shutdown failed", metadata: ["error": "\(error)"])
         }
         logger.info("stopped", metadata: ["revision": "\(replica.index.revision)"])
+    }
+}
+
+extension Daemon {
+    /// Raises the soft open-file limit to the hard one (each connection is a descriptor), and
+    /// warns when max_connections cannot fit under it.
+    func raiseOpenFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        // The database, its WAL, the listener, the event loops' own descriptors: 64 is ample.
+        let needed = rlim_t(configuration.maxConnections + 64)
+        if limit.rlim_cur != rlim_t.max && limit.rlim_cur < needed {  // rlim_t.max: RLIM_INFINITY
+            logger.warning(
+                "the open-file limit is below max_connections; connections past it fail to be accepted",
+                metadata: ["max_connections": "\(configuration.maxConnections)", "open_file_limit": "\(limit.rlim_cur)"]
+            )
+        }
     }
 }
 

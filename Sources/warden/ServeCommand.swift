@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("socket"), help: Self.help("socket")) var socket: String?
     @Option(name: .customLong("database"), help: Self.help("database")) var database: String?
     @Option(name: .customLong("socket-mode"), help: Self.help("socket_mode")) var socketMode: String?
+    @Option(name: .customLong("socket-group"), help: Self.help("socket_group")) var socketGroup: String?
     @Option(name: .customLong("reader-uids"), help: Self.help("reader_uids")) var readerUids: String?
     @Option(name: .customLong("reader-gids"), help: Self.help("reader_gids")) var readerGids: String?
     @Option(name: .customLong("admin-uids"), help: Self.help("admin_uids")) var adminUids: String?
@@ -50,6 +51,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-stream-bytes"), help: Self.help("max_stream_bytes")) var maxStreamBytes: String?
     @Option(name: .customLong("watch-backlog-bytes"), help: Self.help("watch_backlog_bytes")) var watchBacklogBytes: String?
     @Option(name: .customLong("blocking-threads"), help: Self.help("blocking_threads")) var blockingThreads: String?
+    @Option(name: .customLong("max-connections"), help: Self.help("max_connections")) var maxConnections: String?
+    @Option(name: .customLong("frame-timeout"), help: Self.help("frame_timeout")) var frameTimeout: String?
+    @Option(name: .customLong("idle-timeout"), help: Self.help("idle_timeout")) var idleTimeout: String?
     @Option(name: .customLong("shutdown-grace"), help: Self.help("shutdown_grace")) var shutdownGrace: String?
     @Option(name: .customLong("audit-sample-rate"), help: Self.help("audit_sample_rate")) var auditSampleRate: String?
     @Option(name: .customLong("log-level"), help: Self.help("log_level")) var logLevel: String?
@@ -65,6 +69,7 @@ struct Serve: AsyncParsableCommand {
             "socket": socket,
             "database": database,
             "socket_mode": socketMode,
+            "socket_group": socketGroup,
             "reader_uids": readerUids,
             "reader_gids": readerGids,
             "admin_uids": adminUids,
@@ -80,6 +85,9 @@ struct Serve: AsyncParsableCommand {
             "max_stream_bytes": maxStreamBytes,
             "watch_backlog_bytes": watchBacklogBytes,
             "blocking_threads": blockingThreads,
+            "max_connections": maxConnections,
+            "frame_timeout": frameTimeout,
+            "idle_timeout": idleTimeout,
             "shutdown_grace": shutdownGrace,
             "audit_sample_rate": auditSampleRate,
             "log_level": logLevel,
