@@ -67,25 +67,80 @@ final class ServerProcess: @unchecked Sendable {
     /// SIGTERM, then waits for the exit; returns the exit status.
     @discardableResult
     func stop() -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGTERM) }
         process.waitUntilExit()
         return process.terminationStatus
     }
 
     /// SIGKILL.
     func kill9() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Removes the folder (after `stop`).
     func removeFolder() { try? FileManager.default.removeItem(at: folder) }
 
+    /// Sends `signal` and waits for the process to end; returns its termination status (for a
+    /// signal that kills it, the signal's number).
+    @discardableResult
+    func kill(signal: Int32) -> Int32 {
+        if process.isRunning { _ = Glibc.kill(process.processIdentifier, signal) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// A new server process on this one's database and folder (after this one ended), with its
+    /// own socket and log; waits until it answers Health.
+    func restarted(environment: [String: String] = [:], arguments: [String] = []) async throws -> ServerProcess {
+        try await ServerProcess(environment: environment, databasePath: databasePath, folder: folder, arguments: arguments)
+    }
+
+    /// The process's resident memory and open file descriptors now, from `/proc`; `nil` once it
+    /// has ended.
+    func resources() -> ResourceSample? {
+        let proc = "/proc/\(process.processIdentifier)"
+        guard process.isRunning, let status = try? String(contentsOfFile: "\(proc)/status", encoding: .utf8),
+            let fds = try? FileManager.default.contentsOfDirectory(atPath: "\(proc)/fd")
+        else { return nil }
+        // Lines like "VmRSS:\t   10432 kB" and "Threads:\t9".
+        func number(_ field: String) -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
+            return Int(line.dropFirst(field.count + 1).split(whereSeparator: \.isWhitespace).first ?? "") ?? 0
+        }
+        return ResourceSample(rssKiB: number("VmRSS"), fileDescriptors: fds.count, threads: number("Threads"))
+    }
+
+    /// What each open descriptor points at (`socket:[…]`, a path, `anon_inode:[eventfd]`…), by
+    /// kind with counts: for a leak's report.
+    func descriptorKinds() -> [String: Int] {
+        let folder = "/proc/\(process.processIdentifier)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        var kinds: [String: Int] = [:]
+        for entry in entries {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\(entry)") else { continue }
+            let kind = target.hasPrefix("socket:") ? "socket" : (target.hasPrefix("/") ? target : String(target.prefix { $0 != "[" && $0 != ":" }))
+            kinds[kind, default: 0] += 1
+        }
+        return kinds
+    }
+
     static func binary() throws -> URL { try BuiltProducts.executable(named: "warden") }
+}
+
+/// A server process's resources at one moment (`/proc/<pid>/status` and `/proc/<pid>/fd`).
+struct ResourceSample: Sendable {
+    /// VmRSS, in KiB.
+    let rssKiB: Int
+    /// Open file descriptors.
+    let fileDescriptors: Int
+    let threads: Int
+
+    var rssMiB: Double { Double(rssKiB) / 1024 }
 }
 
 struct ServerError: Error, CustomStringConvertible {
