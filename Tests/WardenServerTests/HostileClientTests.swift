@@ -248,9 +248,13 @@ struct Probe: CustomStringConvertible {
     var failures = 0
     var slowestMilliseconds = 0.0
     var firstFailure: String?
+    /// Each answered check's round trip, in ms.
+    var latencies: [Double] = []
+
+    var medianMilliseconds: Double { latencies.isEmpty ? 0 : latencies.sorted()[latencies.count / 2] }
 
     var description: String {
-        "\(answered) checks answered, \(failures) failed, slowest \(String(format: "%.1f", slowestMilliseconds)) ms"
+        "\(answered) checks answered, \(failures) failed, p50 \(String(format: "%.3f", medianMilliseconds)) ms, slowest \(String(format: "%.1f", slowestMilliseconds)) ms"
             + (firstFailure.map { " (first failure: \($0))" } ?? "")
     }
 
@@ -279,7 +283,9 @@ struct Probe: CustomStringConvertible {
                         return first
                     }
                     let elapsed = ContinuousClock.now - started
-                    record.slowestMilliseconds = max(record.slowestMilliseconds, Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                    let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+                    record.slowestMilliseconds = max(record.slowestMilliseconds, milliseconds)
+                    record.latencies.append(milliseconds)
                     if answer == true {
                         record.answered += 1
                     } else {
