@@ -38,7 +38,7 @@ class WardenProcess:
         self.log_path = database + ".log"
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [warden_binary(), "serve", "--socket", socket, "--database", database, "--log-level", "warning", *extra],
+            [warden_binary(), "serve", "--socket", socket, "--database", database, "--log-level", "warning", "--synchronous", "normal", *extra],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )

@@ -395,8 +395,9 @@ def get_users_with_perms(
 ) -> QuerySet[Any] | dict[Any, list[str]]:
     """Active users holding any permission (any of ``only_with_perms_in``) on ``obj``: a
     QuerySet of users, or with ``attach_perms`` a dict of user → sorted codenames (all the
-    user's codenames on the object). ``with_group_users`` counts grants through groups;
-    ``with_superusers`` adds every active superuser (with every codename)."""
+    user's codenames on the object; a superuser's are every codename of the type, as guardian's
+    ``get_perms``, unless only own grants are asked for). ``with_group_users`` counts grants
+    through groups; ``with_superusers`` adds every active superuser."""
     user_model = get_user_model()
     filter_perms = list(only_with_perms_in) if only_with_perms_in is not None else []
     answer = conf.get_client().list_subjects(
@@ -419,7 +420,19 @@ def get_users_with_perms(
     if not attach_perms:
         return found
     by_id = {str(u.pk): u for u in found}
-    return {by_id[uid]: list(perms) for uid, perms in users.items() if uid in by_id}
+    everything: list[str] | None = None
+    attached = {}
+    for uid, perms in users.items():
+        user = by_id.get(uid)
+        if user is None:
+            continue
+        if (with_group_users or with_superusers) and getattr(user, "is_superuser", False):
+            # guardian attaches get_perms(): an (active) superuser holds every codename
+            if everything is None:
+                everything = sorted(get_perms_for_model(obj).values_list("codename", flat=True))
+            perms = everything
+        attached[user] = list(perms)
+    return attached
 
 
 def get_groups_with_perms(
