@@ -304,3 +304,13 @@ def test_unknown_permission_on_object(joe: User, cars: list[Car]) -> None:
     with pytest.raises(NotFound):
         ws.assign_perm("drivers.no_such_perm", joe, cars[0])
     assert not joe.has_perm("drivers.no_such_perm", cars[0])
+
+
+def test_check_perms_in_one_batch(joe: User, cars: list[Car]) -> None:
+    ws.assign_perm("view_car", joe, cars[1])
+    ws.assign_perm("change_car", joe, cars[3])
+    checks = [("view_car", car) for car in cars] + [("drivers.change_car", cars[3])]
+    assert ws.check_perms(joe, checks) == [False, True, False, False, False, True]
+    assert ws.check_perms(User.objects.create_superuser("root"), checks) == [True] * 6
+    with pytest.raises(InvalidArgument):
+        ws.check_perms(joe, [("drivers.view_truck", cars[0])])

@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 T = TypeVar("T", bound=Model)
 
 #: Lists up to this long are inlined as ``pk__in=[...]``.
-INLINE_PKS = 900
+INLINE_PKS = 100
 
 _INTEGER_FIELDS = (AutoField, BigAutoField, IntegerField, BigIntegerField, SmallIntegerField)
 
