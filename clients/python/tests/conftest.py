@@ -57,6 +57,17 @@ class Server:
         assert self.process is not None
         self.process.send_signal(number)
 
+    def pause(self) -> None:
+        """SIGSTOP, and wait until the process is stopped (signals are delivered asynchronously)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        for _ in range(1000):
+            if stat.read_text().rsplit(")", 1)[1].split()[0] == "T":
+                return
+            time.sleep(0.005)
+        raise RuntimeError("warden serve did not stop on SIGSTOP")
+
     def stop(self) -> None:
         """SIGTERM, then wait (SIGKILL if it does not exit)."""
         if self.process is None or self.process.poll() is not None:

@@ -49,31 +49,50 @@ def text(value: str | int, name: str) -> str:
     raise TypeError(f"{name}: expected a str or an int, got {type(value).__name__}")
 
 
+#: The encoded ``permission`` and ``content_type`` fields of recent grants: a bulk stream repeats
+#: a few permissions over and over.
+_PERMISSION_FIELDS: dict[tuple[str, str | None], bytes] = {}
+
+
+def _permission_fields(permission: str, content_type: str | None) -> bytes:
+    key = (permission, content_type)
+    fields = _PERMISSION_FIELDS.get(key)
+    if fields is None:
+        fields = (string_field(0x12, permission) if permission else b"") + (
+            string_field(0x1A, content_type) if content_type else b""
+        )
+        if len(_PERMISSION_FIELDS) >= 4096:
+            _PERMISSION_FIELDS.clear()
+        _PERMISSION_FIELDS[key] = fields
+    return fields
+
+
 def grant_message(grant: Grant) -> bytes:
     """A ``warden.v1.Grant``'s encoded bytes, as protobuf would write them."""
-    if grant.user is not None:
-        subject = string_field(0x0A, text(grant.user, "user"))
+    user = grant.user
+    if user is not None:
+        subject = string_field(0x0A, user if user.__class__ is str else text(user, "user"))  # type: ignore[arg-type]
     else:
         subject = string_field(0x12, grant.group or "")
-    body = bytes((0x0A, len(subject))) + subject if len(subject) < 0x80 else b"\x0a" + varint(len(subject)) + subject
-    if grant.permission:
-        body += string_field(0x12, grant.permission)
-    if grant.content_type:
-        body += string_field(0x1A, grant.content_type)
-    if grant.pk is not None:
-        body += string_field(0x22, text(grant.pk, "pk"))
-    return body
+    length = len(subject)
+    head = bytes((0x0A, length)) if length < 0x80 else b"\x0a" + varint(length)
+    pk = grant.pk
+    fields = _permission_fields(grant.permission, grant.content_type)
+    if pk is None:
+        return head + subject + fields
+    return head + subject + fields + string_field(0x22, pk if pk.__class__ is str else text(pk, "pk"))  # type: ignore[arg-type]
 
 
 def grant_entry(grant: Grant | common_pb2.Grant) -> bytes:
     """One ``grants`` entry (field 1) of a ``BulkGrantRequest``."""
-    if isinstance(grant, Grant):
-        payload = grant_message(grant)
+    if grant.__class__ is Grant or isinstance(grant, Grant):
+        payload = grant_message(grant)  # type: ignore[arg-type]
     elif isinstance(grant, common_pb2.Grant):
         payload = grant.SerializeToString()
     else:
         raise TypeError(f"grants: expected Grant or warden.v1.Grant items, got {type(grant).__name__}")
-    return b"\x0a" + varint(len(payload)) + payload
+    length = len(payload)
+    return (bytes((0x0A, length)) if length < 0x80 else b"\x0a" + varint(length)) + payload
 
 
 def live_pk_entry(pk: str | int) -> bytes:

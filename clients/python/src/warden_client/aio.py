@@ -298,7 +298,8 @@ class AsyncClient:
             if not future.done():
                 connection.cancel(request_id, call.method)
                 sink.fail(ConnectionClosed("the stream was abandoned"))
-                future.exception()  # retrieved: nobody awaits it
+            if not future.cancelled():
+                future.exception()  # retrieved: nobody awaits it now
             raise
         wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + GRACE
         timer = None if wait is None else asyncio.get_running_loop().call_later(wait, sink.expire, timeout)

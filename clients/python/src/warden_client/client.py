@@ -356,8 +356,9 @@ class Client:
         with self._lock:
             if self._closed:
                 raise ConnectionClosed("the client was closed")
-            self._streams.add(stream)
-        return self._open()
+        connection = self._open()
+        self._streams.add(stream)
+        return connection
 
 
 describe_methods(Client)
