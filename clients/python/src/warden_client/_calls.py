@@ -15,6 +15,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 from google.protobuf.message import DecodeError, Message
 
 from . import _chunks
+from ._check_codec import check_request, check_response
 from ._chunks import text
 from ._frames import END_STREAM, Frame
 from ._proto import common_pb2, events_pb2, reads_pb2, service_pb2, writes_pb2
@@ -50,7 +51,8 @@ class Unary(Generic[T]):
     """A unary call: one request frame, one response frame."""
 
     method: int
-    message: Message
+    #: The request, or its bytes when encoded by hand (Check).
+    message: Message | bytes
     decode: Callable[[bytes], T]
     #: Seconds; ``None``: the client's ``timeout``.
     timeout: float | None
@@ -101,6 +103,12 @@ def describe_methods(owner: type, awaitable: bool = False) -> None:
         )
         method.__module__ = owner.__module__
         method.__qualname__ = f"{owner.__name__}.{build.__name__}"
+
+
+def body(call: Unary[Any] | ServerStream[Any]) -> bytes:
+    """The request body of a call."""
+    message = call.message
+    return message if message.__class__ is bytes else message.SerializeToString()  # type: ignore[union-attr]
 
 
 # Reading replies ---------------------------------------------------------------------------------
@@ -171,13 +179,6 @@ _REASONS = {reason.value: reason for reason in Reason}
 
 def _decision(message: common_pb2.Decision) -> Decision:
     return Decision(message.allowed, _REASONS.get(message.reason, Reason.REASON_UNSPECIFIED), message.group or None)
-
-
-def _check_result(body: bytes) -> CheckResult:
-    response = reads_pb2.CheckResponse.FromString(body)
-    decision = response.decision
-    reason = _REASONS.get(decision.reason, Reason.REASON_UNSPECIFIED)
-    return CheckResult(decision.allowed, reason, decision.group or None, response.revision)
 
 
 def _batch_result(body: bytes) -> BatchCheckResult:
@@ -300,16 +301,8 @@ def check(
     ``permission`` is ``app_label.codename`` or a bare codename resolved by ``content_type``.
     ``accept_global_perms``: whether model grants imply object access (``None``: the server's
     setting, default true). Returns a :class:`CheckResult` (truthy when allowed)."""
-    request = reads_pb2.CheckRequest(permission=permission, min_revision=min_revision)
-    subject = _subject(user, group)
-    if subject is not None:
-        request.subject.CopyFrom(subject)
-    if pk is not None:
-        request.object.CopyFrom(_object(content_type or "", pk))
-    elif content_type:
-        request.content_type = content_type
-    _set_optional(request, accept_global_perms=accept_global_perms)
-    return Unary(service_pb2.CHECK, request, _check_result, timeout)
+    request = check_request(permission, user, group, content_type, pk, accept_global_perms, min_revision)
+    return Unary(service_pb2.CHECK, request, check_response, timeout)
 
 
 def _check_item(item: CheckItem | reads_pb2.CheckItem) -> reads_pb2.CheckItem:

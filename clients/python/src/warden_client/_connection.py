@@ -14,6 +14,7 @@ import queue
 import socket
 import threading
 import time
+from collections import deque
 from typing import Protocol
 
 from ._calls import error
@@ -158,6 +159,7 @@ class Connection:
         self.demux = Demux()
         self._pid = os.getpid()
         self._send_lock = threading.Lock()
+        self._outgoing: deque[bytes] = deque()
         self._close_reason: str | None = None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -196,10 +198,22 @@ class Connection:
             pass
 
     def send(self, data: bytes, request_id: int | None = None) -> None:
-        """Writes frames; a failure ends the connection (and the request ``request_id``)."""
+        """Writes frames, returning once they are written; a failure ends the connection (and
+        the request ``request_id``). Threads that send at the same time share system calls: the
+        one holding the send lock writes every frame queued by then."""
+        outgoing = self._outgoing
+        outgoing.append(data)
         try:
             with self._send_lock:
-                self._sock.sendall(data)
+                if not outgoing:
+                    return  # another thread wrote ours
+                batch = []
+                try:
+                    while True:
+                        batch.append(outgoing.popleft())
+                except IndexError:
+                    pass
+                self._sock.sendall(batch[0] if len(batch) == 1 else b"".join(batch))
         except OSError as failure:
             if request_id is not None:
                 self.demux.forget(request_id)
@@ -226,9 +240,8 @@ class Connection:
     def cancel(self, request_id: int, method: int) -> None:
         """Asks the server to abandon a stream (best effort: a closed connection ends it too)."""
         try:
-            with self._send_lock:
-                self._sock.sendall(cancel_frame(request_id, method))
-        except OSError:
+            self.send(cancel_frame(request_id, method))
+        except ConnectionClosed:
             pass
 
     def close(self, reason: str = "the client closed the connection") -> None:

@@ -9,6 +9,7 @@ pipelined on one connection and each awaits its own answer, matched by request i
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
 import weakref
@@ -32,6 +33,10 @@ T = TypeVar("T")
 E = TypeVar("E")
 M = TypeVar("M")
 W = TypeVar("W")
+
+
+#: Deadlines are checked on ticks of this many seconds.
+_TICK = 0.05
 
 
 class _FutureSink:
@@ -82,6 +87,10 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._close_reason: str | None = None
         self._writable: asyncio.Future[None] | None = None
+        self._outgoing: list[bytes] = []
+        self._flush_scheduled = False
+        self.loop = asyncio.get_running_loop()
+        self._deadlines: dict[int, list[tuple[_FutureSink, float]]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -125,15 +134,45 @@ class _Connection(asyncio.Protocol):
         if self.demux.closed is not None:
             raise self.demux.closed
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, *, now: bool = False) -> None:
+        """Queues a frame; the frames queued during one turn of the event loop go out in one write
+        (one system call for many pipelined requests). ``now``: write at once (stream chunks,
+        which then wait for ``drain``)."""
         if self.demux.closed is not None:
             raise self.demux.closed
-        assert self._transport is not None
-        self._transport.write(data)
+        self._outgoing.append(data)
+        if now:
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def expire_later(self, sink: _FutureSink, seconds: float) -> None:
+        """Fails ``sink`` with DEADLINE_EXCEEDED unless answered within ``seconds`` plus the grace.
+        Deadlines share one timer per 50 ms of the loop's clock: no timer to create and cancel
+        for each of thousands of calls a second."""
+        tick = math.ceil((self.loop.time() + seconds + GRACE) / _TICK)
+        expiring = self._deadlines.get(tick)
+        if expiring is None:
+            expiring = self._deadlines[tick] = []
+            self.loop.call_at(tick * _TICK, self._expire, tick)
+        expiring.append((sink, seconds))
+
+    def _expire(self, tick: int) -> None:
+        for sink, seconds in self._deadlines.pop(tick, ()):
+            if not sink.future.done():
+                sink.expire(seconds)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._outgoing and self._transport is not None and self.demux.closed is None:
+            data = b"".join(self._outgoing) if len(self._outgoing) > 1 else self._outgoing[0]
+            self._outgoing.clear()
+            self._transport.write(data)
 
     def cancel(self, request_id: int, method: int) -> None:
         if self.demux.closed is None and self._transport is not None:
-            self._transport.write(cancel_frame(request_id, method))
+            self.send(cancel_frame(request_id, method), now=True)
 
     def close(self, reason: str) -> None:
         if self._close_reason is None:
@@ -258,18 +297,14 @@ class AsyncClient:
     async def _call(self, call: Unary[T]) -> T:
         connection = await self._shared_connection()
         timeout = self.timeout if call.timeout is None else call.timeout
-        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Frame] = connection.loop.create_future()
         sink = _FutureSink(future)
         request_id = connection.demux.open(sink)
-        body = call.message.SerializeToString()
+        body = _calls.body(call)
         connection.send(HEADER.pack(12 + len(body), request_id, call.method, END_STREAM, 0, timeout_ms(timeout)) + body)
-        if timeout is None:
-            return reply(await future, call.decode)
-        timer = asyncio.get_running_loop().call_later(timeout + GRACE, sink.expire, timeout)
-        try:
-            return reply(await future, call.decode)
-        finally:
-            timer.cancel()
+        if timeout is not None:
+            connection.expire_later(sink, timeout)
+        return reply(await future, call.decode)
 
     async def _client_stream(self, call: ClientStream) -> BulkResult:
         connection = await self._shared_connection()
@@ -281,7 +316,7 @@ class AsyncClient:
         wire_timeout = timeout_ms(timeout)
 
         async def send(body: bytes, flags: int) -> None:
-            connection.send(HEADER.pack(12 + len(body), request_id, call.method, flags, 0, wire_timeout) + body)
+            connection.send(HEADER.pack(12 + len(body), request_id, call.method, flags, 0, wire_timeout) + body, now=True)
             await connection.drain()
             await asyncio.sleep(0)  # let other tasks run between chunks
 
@@ -301,13 +336,9 @@ class AsyncClient:
             if not future.cancelled():
                 future.exception()  # retrieved: nobody awaits it now
             raise
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + GRACE
-        timer = None if wait is None else asyncio.get_running_loop().call_later(wait, sink.expire, timeout)
-        try:
-            return reply(await future, _calls.bulk_result)
-        finally:
-            if timer is not None:
-                timer.cancel()
+        if deadline is not None:
+            connection.expire_later(sink, max(0.0, deadline - time.monotonic()))
+        return reply(await future, _calls.bulk_result)
 
     # Reads -----------------------------------------------------------------------------------------
 
@@ -384,7 +415,7 @@ class _AsyncStreamIterator(Generic[M, E]):
             call = self._state.call
             try:
                 self._id = connection.demux.open(self._sink, stream=True)
-                body = call.message.SerializeToString()
+                body = _calls.body(call)
                 connection.send(HEADER.pack(12 + len(body), self._id, call.method, END_STREAM, 0, 0) + body)
             except WardenError:
                 connection.close("the stream could not start")

@@ -65,7 +65,7 @@ class _StreamIterator(Generic[M, E]):
         self._state: StreamState[Any, E] = StreamState(call, self._elements)
         self._connection = client._stream_connection(self)
         try:
-            self._id, self._sink = self._connection.open_stream(call.method, call.message.SerializeToString())
+            self._id, self._sink = self._connection.open_stream(call.method, _calls.body(call))
         except WardenError:
             self._connection.close()
             raise
@@ -269,7 +269,7 @@ class Client:
 
     def _call(self, call: Unary[T]) -> T:
         timeout = self.timeout if call.timeout is None else call.timeout
-        frame = self._connection().call(call.method, call.message.SerializeToString(), timeout)
+        frame = self._connection().call(call.method, _calls.body(call), timeout)
         return reply(frame, call.decode)
 
     def _client_stream(self, call: ClientStream) -> BulkResult:
