@@ -10,7 +10,7 @@ import re
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from google.protobuf.message import DecodeError, Message
 
@@ -264,7 +264,7 @@ def _set_optional(message: Message, **fields: Any) -> None:
             setattr(message, name, value)
 
 
-C = TypeVar("C", "Unary[Any]", ClientStream)
+C = TypeVar("C", bound="Unary[Any] | ClientStream")
 
 
 def _same_as(build: Callable[P, C], method: int, name: str, doc: str) -> Callable[P, C]:
@@ -379,6 +379,7 @@ def next_page(call: Unary[ObjectPage], page: ObjectPage) -> Unary[ObjectPage] | 
     if page.unrestricted or not page.next_page_token:
         return None
     request = reads_pb2.ListObjectsRequest()
+    assert isinstance(call.message, reads_pb2.ListObjectsRequest)
     request.CopyFrom(call.message)
     request.page_token = page.next_page_token
     request.min_revision = max(request.min_revision, page.revision)
@@ -445,7 +446,9 @@ def get_permissions(
     """GetPermissions: the codenames ``user`` (or ``group``) holds on the object — guardian's
     ``get_perms`` (``mode=BOTH``), ``get_user_perms`` (``USER_ONLY``), ``get_group_perms``
     (``GROUPS_ONLY``). Returns a :class:`PermissionList` (sorted, distinct)."""
-    request = reads_pb2.GetPermissionsRequest(object=_object(content_type, pk), mode=int(mode), min_revision=min_revision)
+    request = reads_pb2.GetPermissionsRequest(
+        object=_object(content_type, pk), mode=cast(Any, int(mode)), min_revision=min_revision
+    )
     subject = _subject(user, group)
     if subject is not None:
         request.subject.CopyFrom(subject)
@@ -667,7 +670,7 @@ def watch(
     ``warden.v1.Event`` messages; a pruned ``after_revision`` raises :class:`OutOfRange` with
     ``oldest_retained_revision``. Closing the watch cancels it on the server."""
     request = events_pb2.WatchRequest(
-        kinds=[int(kind) for kind in kinds],
+        kinds=cast(Any, [int(kind) for kind in kinds]),
         content_types=_strings(content_types),
         audit_checks=audit_checks,
         audit_sample_rate=audit_sample_rate,

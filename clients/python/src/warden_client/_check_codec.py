@@ -26,7 +26,7 @@ def check_request(
     if user is not None:
         if group is not None:
             raise ValueError("subject: give user= or group=, not both")
-        subject = string_field(0x0A, user if user.__class__ is str else text(user, "user"))  # type: ignore[arg-type]
+        subject = string_field(0x0A, user if user.__class__ is str else text(user, "user"))
         parts.append(string_field_bytes(0x0A, subject))
     elif group is not None:
         parts.append(string_field_bytes(0x0A, string_field(0x12, group)))
@@ -34,7 +34,7 @@ def check_request(
         parts.append(string_field(0x12, permission))
     if pk is not None:
         reference = string_field(0x0A, content_type) if content_type else b""
-        reference += string_field(0x12, pk if pk.__class__ is str else text(pk, "pk"))  # type: ignore[arg-type]
+        reference += string_field(0x12, pk if pk.__class__ is str else text(pk, "pk"))
         parts.append(string_field_bytes(0x1A, reference))
     elif content_type:
         parts.append(string_field(0x22, content_type))

@@ -71,7 +71,7 @@ def grant_message(grant: Grant) -> bytes:
     """A ``warden.v1.Grant``'s encoded bytes, as protobuf would write them."""
     user = grant.user
     if user is not None:
-        subject = string_field(0x0A, user if user.__class__ is str else text(user, "user"))  # type: ignore[arg-type]
+        subject = string_field(0x0A, user if user.__class__ is str else text(user, "user"))
     else:
         subject = string_field(0x12, grant.group or "")
     length = len(subject)
@@ -80,13 +80,13 @@ def grant_message(grant: Grant) -> bytes:
     fields = _permission_fields(grant.permission, grant.content_type)
     if pk is None:
         return head + subject + fields
-    return head + subject + fields + string_field(0x22, pk if pk.__class__ is str else text(pk, "pk"))  # type: ignore[arg-type]
+    return head + subject + fields + string_field(0x22, pk if pk.__class__ is str else text(pk, "pk"))
 
 
 def grant_entry(grant: Grant | common_pb2.Grant) -> bytes:
     """One ``grants`` entry (field 1) of a ``BulkGrantRequest``."""
     if grant.__class__ is Grant or isinstance(grant, Grant):
-        payload = grant_message(grant)  # type: ignore[arg-type]
+        payload = grant_message(grant)
     elif isinstance(grant, common_pb2.Grant):
         payload = grant.SerializeToString()
     else:
