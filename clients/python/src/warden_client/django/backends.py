@@ -136,7 +136,20 @@ class WardenBackend(ModelBackend):
 
     def _model_perms(self, user_obj: Any, source: str) -> set[str]:
         """Model-level ``app_label.codename`` strings of the user from ``source``: ``"all"``,
-        ``"user"`` (its own grants) or ``"group"`` (its groups')."""
+        ``"user"`` (its own grants) or ``"group"`` (its groups'). Cached on the user object, as
+        ``ModelBackend`` caches them: a fresh user object (each request has one) asks again."""
+        cache = getattr(user_obj, "_warden_perm_cache", None)
+        if cache is None:
+            cache = {}
+            try:
+                user_obj._warden_perm_cache = cache
+            except AttributeError:
+                pass
+        if source not in cache:
+            cache[source] = self._fetch_model_perms(user_obj, source)
+        return set(cache[source])
+
+    def _fetch_model_perms(self, user_obj: Any, source: str) -> set[str]:
         if _is_active_superuser(user_obj):
             return {perm for perm, _ in permission_universe()}
         uid = _subject_id(user_obj)
