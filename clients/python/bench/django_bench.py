@@ -162,10 +162,10 @@ def run(args: argparse.Namespace, folder: str) -> None:
     from guardian import shortcuts as gs
     from guardian.core import ObjectPermissionChecker as GuardianChecker
 
-    from warden_client import Grant
     from warden_client.django import shortcuts as ws
     from warden_client.django.conf import get_client
     from warden_client.django.core import ObjectPermissionChecker as WardenChecker
+    from warden_client.django.grants import grant_message, subject_message
     from warden_client.django.sync import sync
 
     s = args.scale
@@ -211,9 +211,12 @@ def run(args: argparse.Namespace, folder: str) -> None:
 
     def warden_grants() -> Any:
         for subject, codename, objs in plan:
-            kind = {"group": subject.name} if isinstance(subject, Group) else {"user": str(subject.pk)}
+            if isinstance(subject, Group):
+                message = subject_message("group", subject.name)
+            else:
+                message = subject_message("user", str(subject.pk))
             for obj in objs:
-                yield Grant(codename, content_type="drivers.car", pk=str(obj.pk), **kind)
+                yield grant_message(codename, message, "drivers.car", str(obj.pk))
 
     g_s, _ = timed(guardian_bulk)
     print(f"guardian bulk assign: {g_s:.1f} s")

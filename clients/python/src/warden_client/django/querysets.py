@@ -9,6 +9,7 @@ result is still a lazy QuerySet that the app can filter, order and paginate furt
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ T = TypeVar("T", bound=Model)
 INLINE_PKS = 100
 
 _INTEGER_FIELDS = (AutoField, BigAutoField, IntegerField, BigIntegerField, SmallIntegerField)
+_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]{0,17}")
 
 
 def python_pks(model: type[Model], pks: Iterable[str]) -> list[Any]:
@@ -38,24 +40,38 @@ def python_pks(model: type[Model], pks: Iterable[str]) -> list[Any]:
     return out
 
 
+def _integer_pks(pks: Iterable[str]) -> list[str]:
+    """The pks that are canonical decimal integers (others cannot name a row of an integer pk)."""
+    match = _CANONICAL_INT.fullmatch
+    return [pk for pk in pks if match(pk)]
+
+
 def filter_pks(queryset: QuerySet[T], pks: list[str]) -> QuerySet[T]:
     """``queryset`` restricted to the objects whose pks Warden listed."""
     model = queryset.model
+    field = model._meta.pk
+    target = field.target_field if field.is_relation else field  # type: ignore[union-attr]
+    connection = connections[queryset.db]
+    if isinstance(target, _INTEGER_FIELDS):
+        # The common case, kept cheap for 50,000 pks: no per-value field conversion.
+        digits = _integer_pks(pks)
+        if not digits:
+            return queryset.none()
+        if len(digits) <= INLINE_PKS:
+            return queryset.filter(pk__in=[int(pk) for pk in digits])
+        if connection.vendor == "sqlite":
+            return queryset.filter(pk__in=RawSQL("SELECT value FROM json_each(%s)", ("[" + ",".join(digits) + "]",)))
+        if connection.vendor == "postgresql":
+            return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", ([int(pk) for pk in digits],)))
+        return queryset.filter(pk__in=[int(pk) for pk in digits])
     values = python_pks(model, pks)
     if not values:
         return queryset.none()
-    if len(values) <= INLINE_PKS:
+    if len(values) <= INLINE_PKS or connection.vendor != "sqlite":
         return queryset.filter(pk__in=values)
-    connection = connections[queryset.db]
-    field = model._meta.pk
-    target = field.target_field if field.is_relation else field  # type: ignore[union-attr]
     db_values = [field.get_db_prep_value(v, connection, prepared=False) for v in values]
-    if connection.vendor == "sqlite":
-        try:
-            payload = json.dumps(db_values)
-        except TypeError:
-            return queryset.filter(pk__in=values)
-        return queryset.filter(pk__in=RawSQL("SELECT value FROM json_each(%s)", (payload,)))
-    if connection.vendor == "postgresql" and isinstance(target, _INTEGER_FIELDS):
-        return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (db_values,)))
-    return queryset.filter(pk__in=values)
+    try:
+        payload = json.dumps(db_values)
+    except TypeError:
+        return queryset.filter(pk__in=values)
+    return queryset.filter(pk__in=RawSQL("SELECT value FROM json_each(%s)", (payload,)))

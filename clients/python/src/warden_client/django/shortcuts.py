@@ -24,11 +24,12 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Manager, Model, QuerySet
 
-from warden_client import BulkResult, CheckItem, Grant, PermissionMode, WriteResult
+from warden_client import BulkResult, CheckItem, PermissionMode, WriteResult, pb
 
 from . import conf
 from .backends import _is_active_superuser, batch_decisions
 from .catalog import content_types_of
+from .grants import grant_message, subject_message
 from .exceptions import MixedContentTypeError, MultipleIdentityAndObjectError, WrongAppError
 from .identity import Subject, content_type_label, object_pk, subject_of, subjects_of
 from .querysets import filter_pks
@@ -187,30 +188,28 @@ def remove_perm(
     )
 
 
-def _bulk_grants(perm: str | Permission, users_or_groups: Any, objs: Any) -> Iterator[Grant]:
+def _bulk_grants(perm: str | Permission, users_or_groups: Any, objs: Any) -> Iterator[pb.Grant]:
     permission = _perm_string(perm)
-    subjects = subjects_of(users_or_groups)
+    subjects = [subject_message(s.kind, s.name) for s in subjects_of(users_or_groups)]
     if not subjects:
         return
     if isinstance(objs, Model):
         ct, pk = content_type_label(objs), object_pk(objs)
         for subject in subjects:
-            yield Grant(permission, content_type=ct, pk=pk, **subject.kwargs())
+            yield grant_message(permission, subject, ct, pk)
         return
     found = _objects(objs)
     if found is None:
         return
     ct, pks = found
     if len(subjects) == 1:
-        kwargs = subjects[0].kwargs()
         for pk in pks:
-            yield Grant(permission, content_type=ct, pk=pk, **kwargs)
+            yield grant_message(permission, subjects[0], ct, pk)
         return
     pk_list = list(pks)
     for subject in subjects:
-        kwargs = subject.kwargs()
         for pk in pk_list:
-            yield Grant(permission, content_type=ct, pk=pk, **kwargs)
+            yield grant_message(permission, subject, ct, pk)
 
 
 def bulk_assign_perm(perm: str | Permission, users_or_groups: Any, objs: Any, *, actor: Any = None) -> BulkResult:

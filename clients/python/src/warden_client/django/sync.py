@@ -16,10 +16,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 
-from warden_client import Grant
+from warden_client import Grant, pb
 from warden_client import records as rec
 
 from . import conf
+from .grants import grant_message, subject_message
 from .identity import valid_codename
 from .signals import content_type_record, user_record_fields
 
@@ -71,7 +72,7 @@ def _write_batches(step: str, records: Iterable[Any], total: int, report: SyncRe
     report.changed[step] = changed
 
 
-def _counted(step: str, rows: Iterable[Grant], progress: Progress, counter: list[int]) -> Iterator[Grant]:
+def _counted(step: str, rows: Iterable[Any], progress: Progress, counter: list[int]) -> Iterator[Any]:
     for row in rows:
         counter[0] += 1
         if counter[0] % REPORT_EVERY == 0:
@@ -79,7 +80,7 @@ def _counted(step: str, rows: Iterable[Grant], progress: Progress, counter: list
         yield row
 
 
-def _bulk(step: str, grants: Iterable[Grant], report: SyncReport, progress: Progress) -> None:
+def _bulk(step: str, grants: Iterable[Any], report: SyncReport, progress: Progress) -> None:
     counter = [0]
     result = conf.get_client().bulk_grant(_counted(step, grants, progress, counter))
     report.sent[step] = result.requested
@@ -251,29 +252,37 @@ def _guardian_models() -> tuple[list[Any], list[Any]]:
     return user_models, group_models
 
 
-def _guardian_rows(model: Any, subject_field: str, kind: str, skipped: list[int]) -> Iterator[Grant]:
+def _guardian_rows(model: Any, subject_field: str, kind: str, skipped: list[int]) -> Iterator[pb.Grant]:
     generic = any(f.name == "object_pk" for f in model._meta.get_fields())
     perm_fields = ["permission__content_type__app_label", "permission__content_type__model", "permission__codename"]
+    subjects: dict[Any, pb.Subject] = {}
+
+    def subject(name: Any) -> pb.Subject:
+        found = subjects.get(name)
+        if found is None:
+            found = subjects[name] = subject_message(kind, str(name))
+        return found
+
     if generic:
         rows = model.objects.values_list(
             subject_field, *perm_fields, "content_type__app_label", "content_type__model", "object_pk"
         ).order_by()
-        for subject, app, ptype, codename, oapp, otype, pk in rows.iterator(chunk_size=FETCH):
+        for name, app, ptype, codename, oapp, otype, pk in rows.iterator(chunk_size=FETCH):
             if (app, ptype) != (oapp, otype) or not valid_codename(codename) or not pk:
                 skipped[0] += 1
                 continue
-            yield Grant(f"{app}.{codename}", content_type=f"{app}.{ptype}", pk=pk, **{kind: str(subject)})
+            yield grant_message(f"{app}.{codename}", subject(name), f"{app}.{ptype}", pk)
     else:
         target = model._meta.get_field("content_object").related_model._meta.concrete_model._meta
         rows = model.objects.values_list(subject_field, *perm_fields, "content_object_id").order_by()
-        for subject, app, ptype, codename, pk in rows.iterator(chunk_size=FETCH):
+        for name, app, ptype, codename, pk in rows.iterator(chunk_size=FETCH):
             if (app, ptype) != (target.app_label, target.model_name) or not valid_codename(codename):
                 skipped[0] += 1
                 continue
-            yield Grant(f"{app}.{codename}", content_type=f"{app}.{ptype}", pk=str(pk), **{kind: str(subject)})
+            yield grant_message(f"{app}.{codename}", subject(name), f"{app}.{ptype}", str(pk))
 
 
-def guardian_grants(skipped: list[int]) -> Iterator[Grant]:
+def guardian_grants(skipped: list[int]) -> Iterator[pb.Grant]:
     """Every object permission of guardian's tables as a Warden grant (rows whose permission
     is of another type than their object, or with a codename Warden cannot hold, are counted
     in ``skipped[0]``)."""
