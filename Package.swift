@@ -57,6 +57,9 @@ let package = Package(
         ),
         // SO_PEERCRED: the uid and gid of the process at the other end of a Unix socket.
         .target(name: "CPeerCredentials"),
+        // The file format of `warden import` and `export` (JSON lines, CSV): pure parsing and
+        // rendering, shared by the CLI and the fuzzer.
+        .target(name: "WardenRecords", dependencies: ["WardenProto"]),
         .target(
             name: "WardenClient",
             dependencies: [
@@ -68,7 +71,7 @@ let package = Package(
             name: "warden",
             dependencies: [
                 "WardenModel", "WardenIndex", "WardenStore", "WardenService", "WardenServer", "WardenClient",
-                "WardenProto", "WardenTelemetry",
+                "WardenProto", "WardenTelemetry", "WardenRecords",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -104,6 +107,20 @@ let package = Package(
             path: "Benchmarks/WardenLoad"
         ),
         .target(name: "CPingPong", path: "Benchmarks/CPingPong"),
+        // The fuzz harness (Fuzz/, docs/fuzzing.md): the frame cutting, request decoding and import
+        // parsing of the fuzz targets, also run by the random-bytes tests. Reaches the server's
+        // decoding through @testable, so its request part compiles in debug and fuzz builds only.
+        .target(
+            name: "WardenFuzzing",
+            dependencies: [
+                "WardenWire", "WardenServer", "WardenService", "WardenIndex", "WardenModel", "WardenStore", "WardenProto",
+                "WardenRecords", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Fuzz/WardenFuzzing",
+            swiftSettings: Context.environment["WARDEN_FUZZ"] == nil ? [] : [.define("WARDEN_FUZZING")]
+        ),
         // Seeded random numbers for the property tests and the benchmark; not in any product.
         .target(name: "WardenTestSupport", dependencies: ["WardenModel"]),
         // A real process that writes and acknowledges, for the multi-process and kill -9 tests.
@@ -114,10 +131,11 @@ let package = Package(
             name: "WardenServerTests",
             dependencies: [
                 "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore", "WardenServer", "WardenIndex",
-                "WardenTestSupport",
+                "WardenTestSupport", "WardenFuzzing",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "WardenRecordsTests", dependencies: ["WardenRecords", "WardenFuzzing", "WardenTestSupport"]),
         .testTarget(
             name: "WardenStoreTests",
             dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport"]
@@ -130,3 +148,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (docs/fuzzing.md), only when WARDEN_FUZZ is set: their `main` is libFuzzer's,
+// linked by -sanitize=fuzzer, so they cannot build in the default graph. scripts/fuzz.sh builds
+// them in .build-fuzz.
+if Context.environment["WARDEN_FUZZ"] != nil {
+    for name in ["FuzzFrames", "FuzzRequests", "FuzzImport"] {
+        package.targets.append(
+            .executableTarget(name: name, dependencies: ["WardenFuzzing", "WardenService"], path: "Fuzz/Targets/\(name)")
+        )
+    }
+}

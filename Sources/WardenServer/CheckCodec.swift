@@ -9,10 +9,11 @@ import WardenWire
 /// replies encoded straight into the outgoing buffer. swift-protobuf's generic coding costs several times the check itself.
 ///
 /// It reads the wire format of proto3 exactly for these messages (fields in any order, unknown
-/// fields skipped, a repeated scalar's last value wins, a oneof's last member wins). Whatever it
-/// does not handle — a message field sent twice (which proto merges), groups, malformed or
-/// non-UTF-8 bytes — makes it return `nil`, and the caller decodes with swift-protobuf, which
-/// then answers or refuses exactly as it always does.
+/// fields skipped, a repeated scalar's last value wins). Whatever it does not handle — a message
+/// field sent twice (which proto merges), a string field sent twice (swift-protobuf refuses the
+/// message when the overwritten one is not UTF-8, which this reader does not check), groups,
+/// malformed or non-UTF-8 bytes — makes it return `nil`, and the caller decodes with
+/// swift-protobuf, which then answers or refuses exactly as it always does.
 enum CheckCodec {
     /// Where a CheckRequest's (or CheckItem's) fields lie in the body: offsets, no copies.
     struct Fields {
@@ -148,6 +149,7 @@ enum CheckCodec {
         mutating func check(until end: Int) -> Fields? {
             var fields = Fields()
             var sawSubject = false
+            var strings = StringFields()
             while position < end {
                 guard let (field, wire) = tag() else { return nil }
                 switch (field, wire) {
@@ -158,14 +160,18 @@ enum CheckCodec {
                     while position < stop {
                         guard let (inner, innerWire) = tag() else { return nil }
                         switch (inner, innerWire) {
-                        case (1, 2): guard let range = range() else { return nil }; fields.user = range; fields.group = nil
-                        case (2, 2): guard let range = range() else { return nil }; fields.group = range; fields.user = nil
+                        case (1, 2):
+                            guard strings.first(.subject), let range = range() else { return nil }
+                            fields.user = range
+                        case (2, 2):
+                            guard strings.first(.subject), let range = range() else { return nil }
+                            fields.group = range
                         default: guard skip(innerWire) else { return nil }
                         }
                     }
                     guard position == stop else { return nil }
                 case (2, 2):
-                    guard let range = range() else { return nil }
+                    guard strings.first(.permission), let range = range() else { return nil }
                     fields.permission = range
                 case (3, 2):
                     guard !fields.hasObject, let length = length() else { return nil }
@@ -174,14 +180,18 @@ enum CheckCodec {
                     while position < stop {
                         guard let (inner, innerWire) = tag() else { return nil }
                         switch (inner, innerWire) {
-                        case (1, 2): guard let range = range() else { return nil }; fields.objectType = range
-                        case (2, 2): guard let range = range() else { return nil }; fields.pk = range
+                        case (1, 2):
+                            guard strings.first(.objectType), let range = range() else { return nil }
+                            fields.objectType = range
+                        case (2, 2):
+                            guard strings.first(.pk), let range = range() else { return nil }
+                            fields.pk = range
                         default: guard skip(innerWire) else { return nil }
                         }
                     }
                     guard position == stop else { return nil }
                 case (4, 2):
-                    guard let range = range() else { return nil }
+                    guard strings.first(.contentType), let range = range() else { return nil }
                     fields.contentType = range.isEmpty ? nil : range
                 case (5, 0):
                     guard let value = varint() else { return nil }
@@ -196,6 +206,19 @@ enum CheckCodec {
             guard position == end else { return nil }
             return fields
         }
+    }
+
+    /// The string fields a CheckRequest has read so far (user and group are one: a oneof).
+    struct StringFields: OptionSet {
+        let rawValue: UInt8
+        static let subject = StringFields(rawValue: 1 << 0)
+        static let permission = StringFields(rawValue: 1 << 1)
+        static let objectType = StringFields(rawValue: 1 << 2)
+        static let pk = StringFields(rawValue: 1 << 3)
+        static let contentType = StringFields(rawValue: 1 << 4)
+
+        /// Marks `field` read; `false` when it was already.
+        mutating func first(_ field: StringFields) -> Bool { insert(field).inserted }
     }
 
     // MARK: Encoding

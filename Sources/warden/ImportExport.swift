@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import WardenClient
 import WardenProto
+import WardenRecords
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,7 +41,8 @@ struct Import: AsyncParsableCommand {
             }
             let chosen = format ?? (file.hasSuffix(".csv") ? "csv" : "jsonl")
             guard let recordFormat = RecordFormat(rawValue: chosen) else { throw CommandError("--format: must be jsonl or csv (got \(chosen))") }
-            let records = try recordFormat.records(from: text)
+            let records: [Warden_V1_Record]
+            do throws(RecordFormatError) { records = try recordFormat.records(from: text) } catch { throw CommandError(error.description) }
             let schema = records.filter { if case .grant? = $0.record { false } else { true } }
             let grants = records.compactMap { record -> Warden_V1_Grant? in if case .grant(let grant)? = record.record { grant } else { nil } }
             let progress = Progress(total: records.count)

@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import WardenClient
 import WardenProto
+import WardenRecords
 
 struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
