@@ -56,6 +56,17 @@ def load(client: Client) -> None:
     client.bulk_grant(Grant("bench.view_car", user=str(n % USERS), content_type=TYPE, pk=n) for n in range(OBJECTS))
 
 
+class ClientCPU:
+    """The client process's CPU time over a measurement, per operation (µs): what the Python
+    side costs, whatever else the machine runs."""
+
+    def __init__(self) -> None:
+        self.started = time.process_time()
+
+    def per(self, count: int) -> float:
+        return (time.process_time() - self.started) / count * 1e6
+
+
 def one_in_flight(client: Client, count: int) -> tuple[float, float]:
     timings = []
     for n in range(count):
@@ -143,18 +154,31 @@ def main() -> None:
                       f"server {'at ' + socket_path if arguments.socket else arguments.warden}")
                 for _ in range(2_000):  # warm up
                     client.check("bench.view_car", user="1", content_type=TYPE, pk=1)
+                cpu = ClientCPU()
                 p50, p99 = one_in_flight(client, arguments.checks)
-                print(f"check, one in flight (sync):          p50 {p50:7.1f} us   p99 {p99:7.1f} us")
+                print(f"check, one in flight (sync):        p50 {p50:7.1f} us  p99 {p99:7.1f} us"
+                      f"   client cpu {cpu.per(arguments.checks):5.1f} us/check")
                 for threads, pool in ((8, 1), (16, 2)):
-                    rate = threads_pipelined(socket_path, threads, arguments.checks // threads * 2, pool)
-                    print(f"check, {threads:2} threads, {pool} connection(s):     {rate:9,.0f} checks/s")
+                    cpu, count = ClientCPU(), arguments.checks // threads * 2 * threads
+                    rate = threads_pipelined(socket_path, threads, count // threads, pool)
+                    print(f"check, {threads:2} threads, {pool} connection(s):   {rate:9,.0f} checks/s"
+                          f"      client cpu {cpu.per(count):5.1f} us/check")
                 for in_flight in (64, 256):
-                    rate = asyncio_pipelined(socket_path, in_flight, arguments.checks * 2)
-                    print(f"check, asyncio, {in_flight:3} in flight:         {rate:9,.0f} checks/s")
-                rate = batch_decisions(client, max(10, arguments.checks // 1000), 1000)
-                print(f"batch_check, batches of 1000:         {rate:9,.0f} decisions/s")
+                    cpu, count = ClientCPU(), arguments.checks * 2
+                    rate = asyncio_pipelined(socket_path, in_flight, count)
+                    print(f"check, asyncio, {in_flight:3} in flight:       {rate:9,.0f} checks/s"
+                          f"      client cpu {cpu.per(count):5.1f} us/check")
+                batches = max(10, arguments.checks // 1000)
+                cpu = ClientCPU()
+                rate = batch_decisions(client, batches, 1000)
+                print(f"batch_check, batches of 1000:       {rate:9,.0f} decisions/s"
+                      f"   client cpu {cpu.per(batches * 1000):5.2f} us/decision")
+                cpu = ClientCPU()
                 rate = bulk_rate(client, arguments.bulk)
-                print(f"bulk_grant, {arguments.bulk:,} grants:         {rate:9,.0f} grants/s")
+                print(f"bulk_grant, {arguments.bulk:,} grants:      {rate:9,.0f} grants/s"
+                      f"      client cpu {cpu.per(arguments.bulk):5.2f} us/grant")
+                load_average = os.getloadavg()[0]
+                print(f"load average during the run: {load_average:.1f} on {os.cpu_count()} cpus")
         finally:
             if process is not None:
                 process.send_signal(signal.SIGTERM)

@@ -176,3 +176,43 @@ def test_hand_decoded_check_responses(response: pb.CheckResponse) -> None:
     # A field the hand decoder does not know (a newer server's) goes to protobuf.
     unknown = response.SerializeToString() + b"\x18\x07"
     assert check_response(unknown) == result
+
+
+def test_hand_encoded_batch_checks_are_the_bytes_protobuf_writes() -> None:
+    from warden_client import CheckItem
+    from warden_client._check_codec import batch_check_request
+
+    raw = pb.CheckItem(subject=pb.Subject(group="g"), permission="a.b", accept_global_perms=False)
+    items = [CheckItem("a.view_c", user=7, content_type="a.c", pk=1), raw, CheckItem("view_c", content_type="a.c")]
+    expected = pb.BatchCheckRequest(
+        items=[
+            pb.CheckItem(subject=pb.Subject(user="7"), permission="a.view_c",
+                         object=pb.ObjectRef(content_type="a.c", pk="1")),
+            raw,
+            pb.CheckItem(permission="view_c", content_type="a.c"),
+        ],
+        min_revision=99,
+    )
+    assert batch_check_request(items, 99) == expected.SerializeToString()
+    assert batch_check_request([], 0) == b""
+
+
+def test_hand_decoded_batch_check_responses() -> None:
+    from warden_client import Decision, InvalidArgument
+    from warden_client._check_codec import batch_check_response
+
+    response = pb.BatchCheckResponse(
+        results=[
+            pb.CheckResult(decision=pb.Decision(allowed=True, reason=6, group="staff")),
+            pb.CheckResult(error=pb.Status(code=3, message="object.pk: must be 1..255 bytes")),
+            pb.CheckResult(decision=pb.Decision(reason=9)),
+            pb.CheckResult(decision=pb.Decision()),
+        ],
+        revision=5,
+    )
+    result = batch_check_response(response.SerializeToString())
+    assert result.revision == 5 and len(result) == 4
+    assert result[0] == Decision(True, Reason.OBJECT_GRANT_GROUP, "staff")
+    assert isinstance(result[1], InvalidArgument) and result[1].message.startswith("object.pk")
+    assert result[2] == Decision(False, Reason.NO_GRANT) and result[3] == Decision(False, Reason.REASON_UNSPECIFIED)
+    assert batch_check_response(response.SerializeToString() + b"\x18\x01").results == result.results

@@ -15,7 +15,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 from google.protobuf.message import DecodeError, Message
 
 from . import _chunks
-from ._check_codec import check_request, check_response
+from ._check_codec import batch_check_request, batch_check_response, check_request, check_response
 from ._chunks import text
 from ._frames import END_STREAM, Frame
 from ._proto import common_pb2, events_pb2, reads_pb2, service_pb2, writes_pb2
@@ -181,17 +181,6 @@ def _decision(message: common_pb2.Decision) -> Decision:
     return Decision(message.allowed, _REASONS.get(message.reason, Reason.REASON_UNSPECIFIED), message.group or None)
 
 
-def _batch_result(body: bytes) -> BatchCheckResult:
-    response = reads_pb2.BatchCheckResponse.FromString(body)
-    results: list[Decision | WardenError] = []
-    for result in response.results:
-        if result.WhichOneof("result") == "error":
-            results.append(WardenError.from_status(result.error.code, result.error.message))
-        else:
-            results.append(_decision(result.decision))
-    return BatchCheckResult(results, response.revision)
-
-
 def _object_page(body: bytes) -> ObjectPage:
     response = reads_pb2.ListObjectsResponse.FromString(body)
     reason = _decision(response.unrestricted_reason) if response.unrestricted else None
@@ -305,31 +294,14 @@ def check(
     return Unary(service_pb2.CHECK, request, check_response, timeout)
 
 
-def _check_item(item: CheckItem | reads_pb2.CheckItem) -> reads_pb2.CheckItem:
-    if isinstance(item, reads_pb2.CheckItem):
-        return item
-    if not isinstance(item, CheckItem):
-        raise TypeError(f"items: expected CheckItem or warden.v1.CheckItem, got {type(item).__name__}")
-    message = reads_pb2.CheckItem(permission=item.permission)
-    subject = _subject(item.user, item.group)
-    if subject is not None:
-        message.subject.CopyFrom(subject)
-    if item.pk is not None:
-        message.object.CopyFrom(_object(item.content_type or "", item.pk))
-    elif item.content_type:
-        message.content_type = item.content_type
-    _set_optional(message, accept_global_perms=item.accept_global_perms)
-    return message
-
-
 def batch_check(
     items: Iterable[CheckItem | reads_pb2.CheckItem], *, min_revision: int = 0, timeout: float | None = None
 ) -> Unary[BatchCheckResult]:
     """BatchCheck: many checks at one revision (at most the server's 10,000 items). Returns a
     :class:`BatchCheckResult`: a decision per item in order, or that item's own error (a
     :class:`WardenError` in its place, not raised)."""
-    request = reads_pb2.BatchCheckRequest(items=[_check_item(item) for item in items], min_revision=min_revision)
-    return Unary(service_pb2.BATCH_CHECK, request, _batch_result, timeout)
+    request = batch_check_request(items, min_revision)
+    return Unary(service_pb2.BATCH_CHECK, request, batch_check_response, timeout)
 
 
 def list_objects(
