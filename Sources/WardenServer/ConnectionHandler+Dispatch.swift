@@ -218,7 +218,9 @@ extension ConnectionHandler {
                 handler.out.writeImmutableBuffer(response)
                 handler.server.stats.record(method: frame.method, started: started)
             case .success(nil):
-                // Declined (invalid UTF-8 somewhere, or audits): the generic path answers.
+                // Declined (invalid UTF-8 somewhere, or audits): the generic path answers, if
+                // the client is still there.
+                guard handler.isOpen else { return }
                 do {
                     try handler.dispatch(.batchCheck, frame, deadline: nil, fast: false)
                 } catch {

@@ -73,6 +73,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         out = context.channel.allocator.buffer(capacity: 4096)
     }
 
+    /// Drops the context: the context holds the handler, and a handler holding its context
+    /// back would keep both (and their buffers) alive after the connection closed, about 4.7 KiB
+    /// per connection (found by the soak test). Nothing uses `context` once `isOpen` is false,
+    /// which `channelInactive` sets before this runs.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        isOpen = false
+        frameTimer?.cancel()
+        idleTimer?.cancel()
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         let open = server.stats.connectionOpened()
         let limit = server.configuration.maxConnections
