@@ -209,11 +209,15 @@ extension SQLiteStore {
         case .grant(let grant): return try grant.pk == nil ? grantModel(grant, at: revision) : grantObject(grant, at: revision)
         case .revoke(let grant): return try grant.pk == nil ? revokeModel(grant) : revokeObject(grant)
         case .deleteObject(let type, let pk):
-            try connection.statement(
-                "DELETE FROM object_grants WHERE pk = ? AND pid IN "
+            let holders = try connection.statement(
+                "SELECT pid, subject FROM object_grants WHERE pk = ? AND pid IN "
                     + "(SELECT pid FROM permissions JOIN content_types USING (ctid) WHERE name = ?)"
-            ).run(.text(pk), .text(type.description))
-            return connection.changes > 0 ? .changed : .unchanged
+            ).bind(.text(pk), .text(type.description))
+            var rows: [(pid: Int64, subject: Int64)] = []
+            while try holders.step() { rows.append((holders.int64(0), holders.int64(1))) }
+            holders.reset()
+            for row in rows { try deleteObjectRow(pid: row.pid, pk: pk, subject: row.subject) }
+            return rows.isEmpty ? .unchanged : .changed
         }
     }
 
@@ -254,7 +258,24 @@ extension SQLiteStore {
     /// Removes every grant of a subject (the first half of a user or group cascade).
     private func deleteSubject(_ subject: Int64) throws {
         try connection.statement("DELETE FROM model_grants WHERE subject = ?").run(.integer(subject))
-        try connection.statement("DELETE FROM object_grants WHERE subject = ?").run(.integer(subject))
+        let held = try connection.statement("SELECT pid, pk FROM subject_grants WHERE subject = ?").bind(.integer(subject))
+        var rows: [(pid: Int64, pk: String)] = []
+        while try held.step() { rows.append((held.int64(0), try held.text(1))) }
+        held.reset()
+        let delete = try connection.statement("DELETE FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
+        for row in rows { try delete.run(.integer(row.pid), .text(row.pk), .integer(subject)) }
+        try connection.statement("DELETE FROM subject_grants WHERE subject = ?").run(.integer(subject))
+    }
+
+    /// Deletes one object grant row from both of its tables; true when it was there.
+    @discardableResult
+    func deleteObjectRow(pid: Int64, pk: String, subject: Int64) throws -> Bool {
+        try connection.statement("DELETE FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
+            .run(.integer(pid), .text(pk), .integer(subject))
+        guard connection.changes > 0 else { return false }
+        try connection.statement("DELETE FROM subject_grants WHERE subject = ? AND pid = ? AND pk = ?")
+            .run(.integer(subject), .integer(pid), .text(pk))
+        return true
     }
 
     // MARK: Grants
@@ -264,16 +285,17 @@ extension SQLiteStore {
         let pid = try permissionID(grant.permission).get()
         try connection.statement("INSERT OR IGNORE INTO object_grants (pid, pk, subject, revision) VALUES (?, ?, ?, ?)")
             .run(.integer(pid), .text(grant.pk!), .integer(subject), .revision(revision))
-        return connection.changes > 0 ? .changed : .unchanged
+        guard connection.changes > 0 else { return .unchanged }
+        try connection.statement("INSERT INTO subject_grants (subject, pid, pk) VALUES (?, ?, ?)")
+            .run(.integer(subject), .integer(pid), .text(grant.pk!))
+        return .changed
     }
 
     private func revokeObject(_ grant: Grant) throws -> Performed {
         guard let subject = try subjectKey(grant.subject), case .success(let pid) = try permissionID(grant.permission) else {
             return .unchanged
         }
-        try connection.statement("DELETE FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
-            .run(.integer(pid), .text(grant.pk!), .integer(subject))
-        return connection.changes > 0 ? .changed : .unchanged
+        return try deleteObjectRow(pid: pid, pk: grant.pk!, subject: subject) ? .changed : .unchanged
     }
 
     private func grantModel(_ grant: Grant, at revision: Revision) throws -> Performed {

@@ -43,6 +43,19 @@ final class SQLiteStatement {
         guard result == SQLITE_OK else { throw connection.error(sql) }
     }
 
+    /// Binds `count` bytes of UTF-8 text at `bytes` without copying: they must stay valid and
+    /// unchanged until the statement is reset or rebound.
+    func bindText(_ bytes: UnsafePointer<UInt8>, count: Int, at position: Int32) throws(SQLiteError) {
+        let result = bytes.withMemoryRebound(to: CChar.self, capacity: count) {
+            sqlite3_bind_text(handle, position, $0, Int32(count), nil)
+        }
+        guard result == SQLITE_OK else { throw connection.error(sql) }
+    }
+
+    func bindInteger(_ value: Int64, at position: Int32) throws(SQLiteError) {
+        guard sqlite3_bind_int64(handle, position, value) == SQLITE_OK else { throw connection.error(sql) }
+    }
+
     /// Advances to the next row: true for a row, false when done.
     func step() throws(SQLiteError) -> Bool {
         switch sqlite3_step(handle) {

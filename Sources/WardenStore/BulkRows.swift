@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The object grant rows of one bulk grant, packed for SQLite: integer keys and the pks' UTF-8
+/// bytes in one buffer, so sorting compares bytes (SQLite's `BINARY` order) and binding copies
+/// nothing.
+struct BulkRows {
+    struct Row {
+        var pid: Int64
+        var subject: Int64
+        var pkStart: Int32
+        var pkCount: Int32
+    }
+
+    var rows: [Row] = []
+    var bytes: [UInt8] = []
+
+    init(capacity: Int) {
+        rows.reserveCapacity(capacity)
+        bytes.reserveCapacity(capacity * 8)
+    }
+
+    mutating func append(pid: Int64, pk: String, subject: Int64) {
+        let start = bytes.count
+        var pk = pk
+        pk.withUTF8 { bytes.append(contentsOf: $0) }
+        rows.append(Row(pid: pid, subject: subject, pkStart: Int32(start), pkCount: Int32(bytes.count - start)))
+    }
+
+    /// Rows sorted by `(pid, pk, subject)`, `object_grants`' key order, without duplicates.
+    func sortedByObject() -> [Row] {
+        bytes.withUnsafeBufferPointer { buffer in
+            let base = buffer.baseAddress
+            func pk(_ a: Row, _ b: Row) -> Int32 { Self.compare(base, a, b) }
+            var sorted = rows.sorted { a, b in
+                if a.pid != b.pid { return a.pid < b.pid }
+                let order = pk(a, b)
+                if order != 0 { return order < 0 }
+                return a.subject < b.subject
+            }
+            var kept = 0
+            for row in sorted {
+                if kept > 0 {
+                    let last = sorted[kept - 1]
+                    if last.pid == row.pid && last.subject == row.subject && pk(last, row) == 0 { continue }
+                }
+                sorted[kept] = row
+                kept += 1
+            }
+            sorted.removeLast(sorted.count - kept)
+            return sorted
+        }
+    }
+
+    /// `rows` (without duplicates) sorted by `(subject, pid, pk)`, `subject_grants`' key order.
+    func sortedBySubject(_ rows: [Row]) -> [Row] {
+        bytes.withUnsafeBufferPointer { buffer in
+            let base = buffer.baseAddress
+            return rows.sorted { a, b in
+                if a.subject != b.subject { return a.subject < b.subject }
+                if a.pid != b.pid { return a.pid < b.pid }
+                return Self.compare(base, a, b) < 0
+            }
+        }
+    }
+
+    /// SQLite's `BINARY` collation: bytes compared with `memcmp`, then the shorter first.
+    private static func compare(_ base: UnsafePointer<UInt8>?, _ a: Row, _ b: Row) -> Int32 {
+        guard let base else { return 0 }
+        let common = Int(min(a.pkCount, b.pkCount))
+        let order = memcmp(base + Int(a.pkStart), base + Int(b.pkStart), common)
+        if order != 0 { return order }
+        return a.pkCount < b.pkCount ? -1 : (a.pkCount > b.pkCount ? 1 : 0)
+    }
+}
