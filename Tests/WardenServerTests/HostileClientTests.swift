@@ -26,6 +26,7 @@ struct HostileClientTests {
     func silentConnections() async throws {
         try await withServer { server, warden in
             try await RPCTests.seed(warden)
+            let rssBefore = ProcessSample.rssKiB(pid: server.pid)
             let report = try await Probe.during(server) {
                 let sockets = try (0..<2000).map { _ in try RawSocket(path: server.socketPath) }
                 // connect() returns once the kernel queued the connection; the server accepts soon after.
@@ -38,7 +39,8 @@ struct HostileClientTests {
                 // Every silent connection is still a working connection: the last one answers.
                 sockets.last!.send(try RawSocket.frame(id: 1, method: .health, Warden_V1_HealthRequest()))
                 #expect(sockets.last!.readFrame()?.status == 0)
-                print("hostile: 2000 silent connections open at once, \(open) counted by the server")
+                let rssOpen = ProcessSample.rssKiB(pid: server.pid)
+                print("hostile: 2000 silent connections open at once, \(open) counted by the server; server RSS \(rssBefore) → \(rssOpen) KiB (\((rssOpen - rssBefore) * 1024 / 2000) bytes per connection)")
             }
             #expect(report.failures == 0, "\(report)")
             print("hostile: probe during 2000 silent connections: \(report)")
