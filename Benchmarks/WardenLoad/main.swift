@@ -64,7 +64,8 @@ defer {
 }
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 var client: WardenConnection?
-for _ in 0..<3000 where client == nil {
+// Under a profiler (WARDEN_LOAD_WRAPPER) the server may take minutes to start.
+for _ in 0..<(wrapper.isEmpty ? 3000 : 30_000) where client == nil {
     client = try? await WardenConnection.connect(socketPath: socketPath, group: group, defaultTimeout: .seconds(600))
     if client == nil { usleep(20_000) }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import SwiftProtobuf
 import WardenModel
@@ -21,6 +24,78 @@ struct Upload {
 struct PermissionKey: Hashable {
     let permission: ExactString
     let contentType: ExactString
+}
+
+/// Resolves a bulk stream's permissions, each distinct one once: a bulk names few.
+struct BulkResolver {
+    let service: WardenService
+    /// By the bytes sent (permission, content type); looked up by `BulkCodec` items.
+    private var byBytes: [(permission: [UInt8], contentType: [UInt8], ref: PermissionRef)] = []
+    private var lastHit = 0
+    /// By the strings decoded, for swift-protobuf's messages.
+    private var byKey: [PermissionKey: PermissionRef] = [:]
+
+    init(service: WardenService) {
+        self.service = service
+    }
+
+    /// The permission an item names, if it resolved before or resolves now; `nil` when it
+    /// does not resolve (the caller's slow path then refuses with the precise error).
+    mutating func permission(_ item: BulkCodec.Item, _ bytes: UnsafeRawBufferPointer) -> PermissionRef? {
+        let permission = UnsafeRawBufferPointer(rebasing: bytes[item.permission])
+        let contentType = UnsafeRawBufferPointer(rebasing: bytes[item.contentType])
+        func matches(_ entry: (permission: [UInt8], contentType: [UInt8], ref: PermissionRef)) -> Bool {
+            entry.permission.elementsEqual(permission) && entry.contentType.elementsEqual(contentType)
+        }
+        if lastHit < byBytes.count && matches(byBytes[lastHit]) { return byBytes[lastHit].ref }
+        if let found = byBytes.firstIndex(where: matches) {
+            lastHit = found
+            return byBytes[found].ref
+        }
+        let type = String(decoding: contentType, as: UTF8.self)
+        guard let grant = try? service.makeGrant(
+            subject: .user("-"), permission: String(decoding: permission, as: UTF8.self),
+            contentType: type.isEmpty ? nil : type, pk: nil
+        ) else { return nil }
+        byBytes.append((Array(permission), Array(contentType), grant.permission))
+        lastHit = byBytes.count - 1
+        return grant.permission
+    }
+
+    /// Maps a wire grant and appends it, or refuses naming `grants[n]`.
+    mutating func append(_ wire: Warden_V1_Grant, to grants: inout [Grant]) throws(ServiceError) {
+        let field = "grants[\(grants.count)]"
+        let key = PermissionKey(permission: ExactString(wire.permission), contentType: ExactString(wire.contentType))
+        guard let permission = byKey[key] else {
+            let grant = try ProtoMapping.grant(wire, field: field, service: service)
+            byKey[key] = grant.permission
+            grants.append(grant)
+            return
+        }
+        let subject = try ProtoMapping.requiredSubject(wire.hasSubject ? wire.subject : nil, field: "\(field).subject")
+        do throws(ValidationError) {
+            grants.append(try Grant(subject: subject, permission: permission, pk: wire.hasPk ? wire.pk : nil))
+        } catch {
+            throw ServiceError(ValidationError(field: "\(field).pk", rule: error.rule))
+        }
+    }
+}
+
+extension BulkCodec.Item {
+    /// The item as swift-protobuf's message (its strings are valid UTF-8: the reader checked).
+    func wire(_ bytes: UnsafeRawBufferPointer) -> Warden_V1_Grant {
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        var wire = Warden_V1_Grant()
+        if hasSubject {
+            var subject = Warden_V1_Subject()
+            if let user { subject.user = string(user) } else if let group { subject.group = string(group) }
+            wire.subject = subject
+        }
+        wire.permission = string(permission)
+        wire.contentType = string(contentType)
+        if let pk { wire.pk = string(pk) }
+        return wire
+    }
 }
 
 /// A watch of this connection. Touched on the connection's event loop only (closures that
@@ -70,32 +145,7 @@ extension ConnectionHandler {
         case .bulkGrant, .bulkRevoke:
             let revoke = upload.method == .bulkRevoke
             offload(frame, deadline: upload.deadline) { service throws(ServiceError) in
-                var grants: [Grant] = []
-                var actor = ""
-                // A bulk names few distinct permissions: resolve each (permission, content type)
-                // pair once, not once per row.
-                var resolved: [PermissionKey: PermissionRef] = [:]
-                for (number, chunk) in chunks.enumerated() {
-                    let request = try Self.decodeChunk(Warden_V1_BulkGrantRequest.self, chunk, number)
-                    if number == 0 { actor = request.actor }
-                    grants.reserveCapacity(grants.count + request.grants.count)
-                    for wire in request.grants {
-                        let field = "grants[\(grants.count)]"
-                        let key = PermissionKey(permission: ExactString(wire.permission), contentType: ExactString(wire.contentType))
-                        guard let permission = resolved[key] else {
-                            let grant = try ProtoMapping.grant(wire, field: field, service: service)
-                            resolved[key] = grant.permission
-                            grants.append(grant)
-                            continue
-                        }
-                        let subject = try ProtoMapping.requiredSubject(wire.hasSubject ? wire.subject : nil, field: "\(field).subject")
-                        do throws(ValidationError) {
-                            grants.append(try Grant(subject: subject, permission: permission, pk: wire.hasPk ? wire.pk : nil))
-                        } catch {
-                            throw ServiceError(ValidationError(field: "\(field).pk", rule: error.rule))
-                        }
-                    }
-                }
+                let (grants, actor) = try Self.bulkGrants(chunks, service: service)
                 let outcome = try service.bulk(grants, revoke: revoke, actor: actor)
                 return Self.bulkResponse(outcome.revision, count: outcome.count, requested: outcome.requested)
             }
@@ -118,6 +168,62 @@ extension ConnectionHandler {
         default:
             break
         }
+    }
+
+    /// The grants of a bulk stream's chunks, and the actor of its first chunk. Chunks are read in
+    /// place (`BulkCodec`); each distinct permission is resolved once, and consecutive grants of
+    /// one subject share its string. A chunk the fast reader does not handle, and a grant it
+    /// cannot build, go through swift-protobuf and `ProtoMapping`, which refuse with the usual
+    /// messages.
+    static func bulkGrants(_ chunks: [ByteBuffer], service: WardenService) throws(ServiceError) -> ([Grant], String) {
+        var grants: [Grant] = []
+        var actor = ""
+        var resolver = BulkResolver(service: service)
+        for (number, chunk) in chunks.enumerated() {
+            let fast = try chunk.withUnsafeReadableBytes { bytes throws(ServiceError) -> Bool in
+                guard let (items, actorRange) = BulkCodec.request(bytes) else { return false }
+                if number == 0 { actor = String(decoding: bytes[actorRange], as: UTF8.self) }
+                grants.reserveCapacity(grants.count + items.count)
+                var last: (item: BulkCodec.Item, subject: Subject)?
+                for item in items {
+                    let subject: Subject
+                    if let last, Self.sameSubject(last.item, item, bytes) {
+                        subject = last.subject
+                    } else if let user = item.user {
+                        subject = .user(String(decoding: bytes[user], as: UTF8.self))
+                    } else if let group = item.group {
+                        subject = .group(String(decoding: bytes[group], as: UTF8.self))
+                    } else {
+                        try resolver.append(item.wire(bytes), to: &grants)  // refuses: no subject
+                        continue
+                    }
+                    guard let permission = resolver.permission(item, bytes),
+                        let grant = try? Grant(subject: subject, permission: permission, pk: item.pk.map { String(decoding: bytes[$0], as: UTF8.self) })
+                    else {
+                        try resolver.append(item.wire(bytes), to: &grants)
+                        continue
+                    }
+                    last = (item, subject)
+                    grants.append(grant)
+                }
+                return true
+            }
+            if fast { continue }
+            let request = try Self.decodeChunk(Warden_V1_BulkGrantRequest.self, chunk, number)
+            if number == 0 { actor = request.actor }
+            grants.reserveCapacity(grants.count + request.grants.count)
+            for wire in request.grants { try resolver.append(wire, to: &grants) }
+        }
+        return (grants, actor)
+    }
+
+    /// Whether two items name the same subject, byte for byte.
+    private static func sameSubject(_ a: BulkCodec.Item, _ b: BulkCodec.Item, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        func same(_ x: Range<Int>?, _ y: Range<Int>?) -> Bool {
+            guard let x, let y else { return x == nil && y == nil }
+            return x.count == y.count && (x == y || memcmp(bytes.baseAddress! + x.lowerBound, bytes.baseAddress! + y.lowerBound, x.count) == 0)
+        }
+        return same(a.user, b.user) && same(a.group, b.group)
     }
 
     static func decodeChunk<M: SwiftProtobuf.Message>(_ type: M.Type, _ chunk: ByteBuffer, _ number: Int) throws(ServiceError) -> M {

@@ -9,6 +9,8 @@ struct BulkRows {
     struct Row {
         var pid: Int64
         var subject: Int64
+        /// The pk's first 8 bytes, big-endian, zero-padded: most comparisons end here.
+        var prefix: UInt64
         var pkStart: Int32
         var pkCount: Int32
     }
@@ -24,8 +26,12 @@ struct BulkRows {
     mutating func append(pid: Int64, pk: String, subject: Int64) {
         let start = bytes.count
         var pk = pk
-        pk.withUTF8 { bytes.append(contentsOf: $0) }
-        rows.append(Row(pid: pid, subject: subject, pkStart: Int32(start), pkCount: Int32(bytes.count - start)))
+        var prefix: UInt64 = 0
+        pk.withUTF8 { utf8 in
+            bytes.append(contentsOf: utf8)
+            for index in 0..<8 { prefix = prefix << 8 | UInt64(index < utf8.count ? utf8[index] : 0) }
+        }
+        rows.append(Row(pid: pid, subject: subject, prefix: prefix, pkStart: Int32(start), pkCount: Int32(bytes.count - start)))
     }
 
     /// Rows sorted by `(pid, pk, subject)`, `object_grants`' key order, without duplicates.
@@ -35,6 +41,7 @@ struct BulkRows {
             func pk(_ a: Row, _ b: Row) -> Int32 { Self.compare(base, a, b) }
             var sorted = rows.sorted { a, b in
                 if a.pid != b.pid { return a.pid < b.pid }
+                if a.prefix != b.prefix { return a.prefix < b.prefix }
                 let order = pk(a, b)
                 if order != 0 { return order < 0 }
                 return a.subject < b.subject
@@ -43,7 +50,9 @@ struct BulkRows {
             for row in sorted {
                 if kept > 0 {
                     let last = sorted[kept - 1]
-                    if last.pid == row.pid && last.subject == row.subject && pk(last, row) == 0 { continue }
+                    if last.pid == row.pid && last.subject == row.subject && last.prefix == row.prefix && pk(last, row) == 0 {
+                        continue
+                    }
                 }
                 sorted[kept] = row
                 kept += 1
@@ -60,12 +69,14 @@ struct BulkRows {
             return rows.sorted { a, b in
                 if a.subject != b.subject { return a.subject < b.subject }
                 if a.pid != b.pid { return a.pid < b.pid }
+                if a.prefix != b.prefix { return a.prefix < b.prefix }
                 return Self.compare(base, a, b) < 0
             }
         }
     }
 
-    /// SQLite's `BINARY` collation: bytes compared with `memcmp`, then the shorter first.
+    /// SQLite's `BINARY` collation (`prefix` orders the same way: a zero pad sorts before any byte
+    /// and, on a tie, the full comparison decides): bytes compared with `memcmp`, then the shorter first.
     private static func compare(_ base: UnsafePointer<UInt8>?, _ a: Row, _ b: Row) -> Int32 {
         guard let base else { return 0 }
         let common = Int(min(a.pkCount, b.pkCount))

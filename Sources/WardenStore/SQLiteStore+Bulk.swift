@@ -203,6 +203,9 @@ struct Resolver {
     private var groups: [ExactString: Int64?] = [:]
     /// Content types and codenames are ASCII, where Swift's equality is byte equality.
     private var permissions: [PermissionRef: Result<Int64, StoreError>] = [:]
+    /// The first few permissions seen, compared before hashing: a bulk names few, and comparing
+    /// two short strings costs less than hashing one.
+    private var few: [(permission: PermissionRef, pid: Result<Int64, StoreError>)] = []
 
     init(store: SQLiteStore, required: Bool) {
         self.store = store
@@ -225,9 +228,14 @@ struct Resolver {
             }
         }
         let pid: Result<Int64, StoreError>
-        if let cached = permissions[grant.permission] { pid = cached } else {
+        if let recent = few.first(where: { $0.permission == grant.permission }) {
+            pid = recent.pid
+        } else if let cached = permissions[grant.permission] {
+            pid = cached
+        } else {
             pid = try store.permissionID(grant.permission)
             permissions[grant.permission] = pid
+            if few.count < 16 { few.append((grant.permission, pid)) }
         }
         guard let subject else {
             if required { throw SQLiteStore.unknownSubject(grant.subject) }
