@@ -31,6 +31,7 @@ extension WardenService {
                     throw ServiceError(error)
                 }
             }
+            if let pk { try Limits.checkIdentifier(pk, field: "\(field).pk") }  // named as the request spells it
             return try Grant(subject: subject, permission: ref, pk: pk)
         } catch let error as ServiceError {
             throw error
