@@ -135,7 +135,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "WardenRecordsTests", dependencies: ["WardenRecords", "WardenFuzzing", "WardenTestSupport"]),
+        .testTarget(name: "WardenRecordsTests", dependencies: ["WardenRecords", "WardenProto", "WardenFuzzing", "WardenTestSupport"]),
         .testTarget(
             name: "WardenStoreTests",
             dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport"]

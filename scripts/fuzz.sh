@@ -25,11 +25,14 @@ targets=${FUZZ_TARGETS:-frames requests import}
 jobs=${FUZZ_JOBS:-1}
 swift=${SWIFT:-swift}
 
-# The targets exist only with WARDEN_FUZZ set (Package.swift). One -sanitize=fuzzer,address:
-# swiftc keeps only the last of several -sanitize flags (SwiftPM's --sanitize fuzzer --sanitize
-# address would drop the coverage instrumentation). The request harness reaches the server's
-# internals through @testable, hence -enable-testing.
-build_flags=(-c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing)
+# The targets exist only with WARDEN_FUZZ set (Package.swift). SwiftPM's --sanitize fuzzer links
+# libFuzzer's main instead of the target's; the -Xswiftc flag after it then sets both sanitizers
+# (swiftc keeps only the last -sanitize flag, so `--sanitize fuzzer --sanitize address` would
+# drop the coverage instrumentation). The request harness reaches the server's internals through
+# @testable, hence -enable-testing.
+build_flags=(
+    -c release --scratch-path .build-fuzz --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing
+)
 product() {
     case $1 in
         frames) echo FuzzFrames ;;

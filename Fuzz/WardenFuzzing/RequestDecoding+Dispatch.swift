@@ -100,36 +100,30 @@ extension RequestDecoding {
         }
     }
 
-    /// BulkGrant and BulkRevoke's rows, mapped the way `finishUpload` maps them (each distinct
-    /// permission resolved once) and, to compare, each row on its own.
+    /// BulkGrant and BulkRevoke's rows as the server maps them (`bulkGrants`: the bulk codec, the
+    /// permissions resolved once) against each row decoded by swift-protobuf and mapped alone.
     static func bulk(_ method: Warden_V1_Method, _ body: ByteBuffer, _ service: WardenService,
                      _ disagreements: inout [String]) throws(ServiceError) {
-        let request = try ConnectionHandler.decodeChunk(Warden_V1_BulkGrantRequest.self, body, 0)
-        var resolved: [PermissionKey: PermissionRef] = [:]
-        var grants: [Grant] = []
-        for wire in request.grants {
-            let field = "grants[\(grants.count)]"
-            let alone = Result { () throws(ServiceError) in try ProtoMapping.grant(wire, field: field, service: service) }
-            let key = PermissionKey(permission: ExactString(wire.permission), contentType: ExactString(wire.contentType))
-            let cached = Result { () throws(ServiceError) -> Grant in
-                guard let permission = resolved[key] else {
-                    let grant = try ProtoMapping.grant(wire, field: field, service: service)
-                    resolved[key] = grant.permission
-                    return grant
-                }
-                let subject = try ProtoMapping.requiredSubject(wire.hasSubject ? wire.subject : nil, field: "\(field).subject")
-                do throws(ValidationError) {
-                    return try Grant(subject: subject, permission: permission, pk: wire.hasPk ? wire.pk : nil)
-                } catch {
-                    throw ServiceError(ValidationError(field: "\(field).pk", rule: error.rule))
-                }
+        let server = Result { () throws(ServiceError) in try ConnectionHandler.bulkGrants([body], service: service) }
+        let alone = Result { () throws(ServiceError) -> ([Grant], String) in
+            let request = try ConnectionHandler.decodeChunk(Warden_V1_BulkGrantRequest.self, body, 0)
+            var grants: [Grant] = []
+            for wire in request.grants {
+                grants.append(try ProtoMapping.grant(wire, field: "grants[\(grants.count)]", service: service))
             }
-            if !same(alone, cached) {
-                disagreements.append("\(field): resolved once \(describe(cached)), alone \(describe(alone))")
-            }
-            grants.append(try cached.get())
+            return (grants, request.actor)
         }
-        try write(grants.map { method == .bulkRevoke ? .revoke($0) : .grant($0) }, actor: request.actor, service)
+        if !same(server.map { Rows(grants: $0.0, actor: $0.1) }, alone.map { Rows(grants: $0.0, actor: $0.1) }) {
+            disagreements.append("the server read \(describe(server)), each row alone \(describe(alone))")
+        }
+        let (grants, actor) = try server.get()
+        try write(grants.map { method == .bulkRevoke ? .revoke($0) : .grant($0) }, actor: actor, service)
+    }
+
+    /// A bulk chunk's reading, comparable.
+    struct Rows: Equatable {
+        var grants: [Grant]
+        var actor: String
     }
 
     /// A write's checks short of committing: the actor, escalation, then the index's own

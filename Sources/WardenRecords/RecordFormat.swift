@@ -10,16 +10,22 @@ public enum RecordFormat: String, CaseIterable, Sendable {
     /// RFC 4180 CSV with the header row `csvColumns`.
     case csv
 
-    /// The CSV header's columns, in the order `export` writes them.
-    public static let csvColumns = ["kind", "user", "group", "username", "is_active", "is_superuser", "content_type", "codenames", "perm", "pk"]
+    /// The CSV header's columns, in the order `export` writes them. A file's header may name any
+    /// of them in any order (files written before `defaults` existed lack it).
+    public static let csvColumns = [
+        "kind", "user", "group", "username", "is_active", "is_superuser", "content_type", "codenames", "perm", "pk", "defaults",
+    ]
 
     /// A record as the flat fields both formats share.
     public static func fields(_ record: Warden_V1_Record) -> [String: Any] {
         switch record.record {
         case .contentType(let type)?:
-            var fields: [String: Any] = ["kind": "content_type", "content_type": type.contentType, "codenames": type.custom]
-            if type.hasDefaults && !type.defaults { fields["defaults"] = false }
-            return fields
+            // Both keys, always: "codenames" alone reads as exactly those (no defaults), and a CSV
+            // cell cannot tell an empty list from none.
+            return [
+                "kind": "content_type", "content_type": type.contentType, "codenames": type.custom,
+                "defaults": !type.hasDefaults || type.defaults,
+            ]
         case .user(let user)?:
             var fields: [String: Any] = ["kind": "user", "user": user.id, "is_active": !user.hasIsActive || user.isActive, "is_superuser": user.isSuperuser]
             if user.hasUsername { fields["username"] = user.username }

@@ -117,8 +117,11 @@ enum CheckCodec {
             return nil
         }
 
+        /// A field's number and wire type. At most 5 bytes and below 2^32, as swift-protobuf reads
+        /// tags: it refuses the message otherwise, so this reader must not skip such a field.
         mutating func tag() -> (UInt64, UInt64)? {
-            guard let key = varint(), key >> 3 > 0 else { return nil }
+            let start = position
+            guard let key = varint(), key >> 3 > 0, key <= UInt32.max, position - start <= 5 else { return nil }
             return (key >> 3, key & 7)
         }
 

@@ -1,4 +1,5 @@
 import Testing
+import WardenProto
 import WardenFuzzing
 import WardenRecords
 import WardenTestSupport
@@ -45,6 +46,20 @@ struct RecordFormatRandomBytesTests {
     func crlf() throws {
         let records = try RecordFormat.jsonl.records(from: "{\"kind\": \"group\", \"group\": \"a\"}\r\n{\"kind\": \"group\", \"group\": \"b\"}\r\n")
         #expect(records.map(\.group) == ["a", "b"])
+    }
+
+    @Test("a content type's codenames and defaults survive export and import in both formats")
+    func contentTypes() throws {
+        for (defaults, custom) in [(false, [String]()), (false, ["drive_car"]), (true, []), (true, ["publish_post"])] {
+            var record = Warden_V1_Record()
+            record.contentType.contentType = "blog.post"
+            record.contentType.defaults = defaults
+            record.contentType.custom = custom
+            for format in RecordFormat.allCases {
+                let file = ((format.header().map { [$0] } ?? []) + [format.line(record)]).joined(separator: "\n")
+                #expect(try format.records(from: file) == [record], "\(format): \(file)")
+            }
+        }
     }
 
     /// A broken property: a disagreement, or an error naming no field the format knows.
