@@ -2,9 +2,9 @@
 # Fuzzing (docs/fuzzing.md): builds the libFuzzer targets (Swift's -sanitize=fuzzer with
 # AddressSanitizer) in .build-fuzz, then runs each for SECONDS (default 60) on a copy of its
 # committed seed corpus (Fuzz/corpus/<target>) and its regressions (Fuzz/regressions/<target>),
-# in Fuzz/corpus-work/<target>; crashes go to Fuzz/artifacts/<target>. Prints, per target,
-# executions, exec/s, corpus size, coverage (libFuzzer's cov and ft) and crashes; exits 1 when a
-# target crashed.
+# in Fuzz/corpus-work/<target>, with Fuzz/dictionaries/<target>.dict if there is one; crashes go
+# to Fuzz/artifacts/<target>. Prints, per target, executions, exec/s, corpus size, coverage
+# (libFuzzer's cov and ft) and crashes; exits 1 when a target crashed.
 #
 #   scripts/fuzz.sh [SECONDS]          build, then run every target
 #   FUZZ_TARGETS="import" scripts/fuzz.sh 30
@@ -70,8 +70,10 @@ run() {
     mkdir -p "$work" "$artifacts"
     cp Fuzz/corpus/"$target"/* "$work"/
     if compgen -G "Fuzz/regressions/$target/*" >/dev/null; then cp Fuzz/regressions/"$target"/* "$work"/; fi
+    local dict=()
+    if [ -f "Fuzz/dictionaries/$target.dict" ]; then dict=(-dict="Fuzz/dictionaries/$target.dict"); fi
     "$bin/$(product "$target")" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=4096 \
-        -artifact_prefix="$artifacts/" "$work" >"$log" 2>&1 || true
+        "${dict[@]}" -artifact_prefix="$artifacts/" "$work" >"$log" 2>&1 || true
 }
 
 started=$(date -u +%FT%TZ)

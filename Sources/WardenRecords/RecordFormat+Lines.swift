@@ -24,9 +24,18 @@ extension RecordFormat {
         }
     }
 
+    /// A CSV field, quoted when it must be. By scalar: "\r\n" is one Character, equal to neither
+    /// "\r" nor "\n", and a quote followed by a combining mark is one Character too.
     static func quote(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in field.unicodeScalars {
+            if scalar == "\"" { quoted.append("\"") }
+            quoted.append(scalar)
+        }
+        quoted.append("\"")
+        return String(quoted)
     }
 
     /// Reads every record of a file; the first bad line throws.
@@ -61,36 +70,38 @@ extension RecordFormat {
         return records
     }
 
-    /// RFC 4180 rows: quoted fields may hold commas, quotes (doubled) and newlines.
+    /// RFC 4180 rows: quoted fields may hold commas, quotes (doubled) and newlines. Read by
+    /// scalar, not by Character: a combining mark after a comma or a quote joins it in one
+    /// Character, which would hide the delimiter.
     static func csvRows(_ text: String) -> [[String]] {
         var rows: [[String]] = []
         var row: [String] = []
-        var field = ""
+        var field = String.UnicodeScalarView()
         var quoted = false
-        var characters = text.makeIterator()
-        var pending: Character?
-        while let character = pending ?? characters.next() {
+        var scalars = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar?
+        while let scalar = pending ?? scalars.next() {
             pending = nil
             if quoted {
-                if character == "\"" {
-                    let next = characters.next()
+                if scalar == "\"" {
+                    let next = scalars.next()
                     if next == "\"" { field.append("\"") } else { quoted = false; pending = next }
                 } else {
-                    field.append(character)
+                    field.append(scalar)
                 }
                 continue
             }
-            switch character {
+            switch scalar {
             case "\"" where field.isEmpty: quoted = true
-            case ",": row.append(field); field = ""
-            case "\n", "\r\n":
-                row.append(field); field = ""
+            case ",": row.append(String(field)); field = .init()
+            case "\n":
+                row.append(String(field)); field = .init()
                 rows.append(row); row = []
             case "\r": break
-            default: field.append(character)
+            default: field.append(scalar)
             }
         }
-        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        if !field.isEmpty || !row.isEmpty { row.append(String(field)); rows.append(row) }
         return rows
     }
 }

@@ -73,7 +73,8 @@ public enum RecordFormat: String, CaseIterable, Sendable {
             func list(_ key: String) -> [String]? {
                 switch fields[key] {
                 case let list as [String]: list
-                case let text as String: text.split(separator: " ").map(String.init)
+                // By scalar, as CSV is read: a combining mark would join a space in one Character.
+                case let text as String: text.unicodeScalars.split(separator: " ").map { String(String.UnicodeScalarView($0)) }
                 default: nil
                 }
             }

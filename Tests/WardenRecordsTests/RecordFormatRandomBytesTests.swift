@@ -48,6 +48,14 @@ struct RecordFormatRandomBytesTests {
         #expect(records.map(\.group) == ["a", "b"])
     }
 
+    @Test("a CSV value holding CRLF is quoted, so it reads back whole")
+    func csvCRLF() throws {
+        var record = Warden_V1_Record()
+        record.group = "two\r\nlines"
+        let file = RecordFormat.csv.header()! + "\n" + RecordFormat.csv.line(record) + "\n"
+        #expect(try RecordFormat.csv.records(from: file) == [record])
+    }
+
     @Test("a content type's codenames and defaults survive export and import in both formats")
     func contentTypes() throws {
         for (defaults, custom) in [(false, [String]()), (false, ["drive_car"]), (true, []), (true, ["publish_post"])] {
