@@ -18,7 +18,7 @@ mode=run
 case "${1:-}" in
     --write-seeds) mode=seeds; shift ;;
     --build) mode=build; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 seconds=${1:-60}
 targets=${FUZZ_TARGETS:-frames requests import}
@@ -31,7 +31,7 @@ swift=${SWIFT:-swift}
 # drop the coverage instrumentation). The request harness reaches the server's internals through
 # @testable, hence -enable-testing.
 build_flags=(
-    -c release --scratch-path .build-fuzz --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing
+    -c release --scratch-path .build-fuzz --sanitize fuzzer -Xswiftc "-sanitize=fuzzer,address" -Xswiftc -enable-testing
 )
 product() {
     case $1 in
