@@ -21,7 +21,7 @@ from warden_client import (
     Unimplemented,
     WardenError,
 )
-from warden_client._calls import reply
+from warden_client._call_types import reply
 
 
 def test_invalid_argument_names_the_field(client: Client, app: str) -> None:

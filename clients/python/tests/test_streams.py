@@ -180,7 +180,8 @@ def test_a_cancelled_client_stream_answers_cancelled(client: Client, app: str) -
     # The low-level path: a chunk without END_STREAM, then CANCEL; the server ends the stream.
     from warden_client._connection import Slot
     from warden_client._frames import HEADER
-    from warden_client._calls import reply, bulk_result
+    from warden_client._call_types import reply
+    from warden_client._calls import bulk_result
 
     connection = client._connection()
     slot = Slot()

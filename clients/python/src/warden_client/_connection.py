@@ -17,7 +17,7 @@ import time
 from collections import deque
 from typing import Protocol
 
-from ._calls import error
+from ._call_types import error
 from ._frames import CANCEL, END_STREAM, HEADER, Frame, FrameBuffer, cancel_frame
 from .errors import ConnectionClosed, DeadlineExceeded, WardenError
 

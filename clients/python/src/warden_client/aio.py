@@ -18,7 +18,8 @@ from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from . import _calls
-from ._calls import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
+from ._call_types import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
+from ._call_types import body as request_body
 from ._connection import GRACE, Demux
 from ._frames import END_STREAM, HEADER, Frame, FrameBuffer, cancel_frame, timeout_ms
 from ._proto import events_pb2, service_pb2, writes_pb2
@@ -300,7 +301,7 @@ class AsyncClient:
         future: asyncio.Future[Frame] = connection.loop.create_future()
         sink = _FutureSink(future)
         request_id = connection.demux.open(sink)
-        body = _calls.body(call)
+        body = request_body(call)
         connection.send(HEADER.pack(12 + len(body), request_id, call.method, END_STREAM, 0, timeout_ms(timeout)) + body)
         if timeout is not None:
             connection.expire_later(sink, timeout)
@@ -415,7 +416,7 @@ class _AsyncStreamIterator(Generic[M, E]):
             call = self._state.call
             try:
                 self._id = connection.demux.open(self._sink, stream=True)
-                body = _calls.body(call)
+                body = request_body(call)
                 connection.send(HEADER.pack(12 + len(body), self._id, call.method, END_STREAM, 0, 0) + body)
             except WardenError:
                 connection.close("the stream could not start")

@@ -15,7 +15,8 @@ from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from . import _calls
-from ._calls import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
+from ._call_types import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
+from ._call_types import body as request_body
 from ._connection import GRACE, Connection, Slot
 from ._frames import END_STREAM, HEADER, timeout_ms
 from ._proto import events_pb2, service_pb2, writes_pb2
@@ -65,7 +66,7 @@ class _StreamIterator(Generic[M, E]):
         self._state: StreamState[Any, E] = StreamState(call, self._elements)
         self._connection = client._stream_connection(self)
         try:
-            self._id, self._sink = self._connection.open_stream(call.method, _calls.body(call))
+            self._id, self._sink = self._connection.open_stream(call.method, request_body(call))
         except WardenError:
             self._connection.close()
             raise
@@ -269,7 +270,7 @@ class Client:
 
     def _call(self, call: Unary[T]) -> T:
         timeout = self.timeout if call.timeout is None else call.timeout
-        frame = self._connection().call(call.method, _calls.body(call), timeout)
+        frame = self._connection().call(call.method, request_body(call), timeout)
         return reply(frame, call.decode)
 
     def _client_stream(self, call: ClientStream) -> BulkResult:
