@@ -171,7 +171,9 @@ struct BackupTests {
                     try await group.waitForAll()
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // Under way: wait for acknowledged writes by count, not by time (a busy machine may
+            // take seconds to acknowledge the first), with a bound so a stuck server fails here.
+            for _ in 0..<6000 where acknowledged.pks.count < 20 { try await Task.sleep(for: .milliseconds(10)) }
             let before = acknowledged.pks
             let destination = server.folder.appendingPathComponent("backup.db").path
             let result = try runWarden(["backup", destination, "--database", server.databasePath, "--json"])
