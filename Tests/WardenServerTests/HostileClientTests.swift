@@ -78,7 +78,7 @@ struct HostileClientTests {
 
     @Test("a client that trickles one byte at a time is cut off after frame_timeout; one pause inside a frame is not")
     func trickle() async throws {
-        try await withServer(environment: ["WARDEN_FRAME_TIMEOUT": "2s"]) { server, warden in
+        try await withServer(environment: ["WARDEN_FRAME_TIMEOUT": "3s"]) { server, warden in
             try await RPCTests.seed(warden)
             let check = Self.allowedCheck
             let bytes = try RawSocket.frame(id: 3, method: .check, check)
@@ -100,7 +100,7 @@ struct HostileClientTests {
                 #expect(sent < bytes.count, "the whole frame went out: the server should have cut it off before")
                 #expect(frame.requestID == 0 && frame.status == StatusCode.deadlineExceeded.rawValue)
                 #expect(frame.errorStatus?.message.contains("frame") == true, "\(frame.errorStatus?.message ?? "")")
-                print("hostile: trickling client cut off after \(sent) of \(bytes.count) bytes (frame_timeout 2s)")
+                print("hostile: trickling client cut off after \(sent) of \(bytes.count) bytes (frame_timeout 3s)")
 
                 // A frame in two parts with a pause shorter than the timeout is answered.
                 let paused = try RawSocket(path: server.socketPath)
