@@ -64,6 +64,8 @@ print("bulk grant, \(granted) rows             \(String(format: "%.2f", seconds(
 // CPU time is the steadier figure on a shared machine: wall time also counts waiting for a core.
 print("  CPU time of the bulk            \(String(format: "%.2f", bulkCPU)) s   "
     + "\(Int(Double(granted) / bulkCPU / 1000))k grants per CPU second")
+// `--bulk-only`: stop here (for profiling the bulk path).
+if arguments.contains("--bulk-only") { exit(0) }
 
 // Cold load: open the file and build the index, as `warden serve` does at start.
 var loaded: IndexReplica?

@@ -62,19 +62,6 @@ struct BulkRows {
         }
     }
 
-    /// `rows` (without duplicates) sorted by `(subject, pid, pk)`, `subject_grants`' key order.
-    func sortedBySubject(_ rows: [Row]) -> [Row] {
-        bytes.withUnsafeBufferPointer { buffer in
-            let base = buffer.baseAddress
-            return rows.sorted { a, b in
-                if a.subject != b.subject { return a.subject < b.subject }
-                if a.pid != b.pid { return a.pid < b.pid }
-                if a.prefix != b.prefix { return a.prefix < b.prefix }
-                return Self.compare(base, a, b) < 0
-            }
-        }
-    }
-
     /// SQLite's `BINARY` collation (`prefix` orders the same way: a zero pad sorts before any byte
     /// and, on a tie, the full comparison decides): bytes compared with `memcmp`, then the shorter first.
     private static func compare(_ base: UnsafePointer<UInt8>?, _ a: Row, _ b: Row) -> Int32 {

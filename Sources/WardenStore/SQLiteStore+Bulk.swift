@@ -117,8 +117,7 @@ extension SQLiteStore {
                 var rows: [(subject: Int64, pid: Int64, pk: String)] = []
                 while try removed.step() { rows.append((removed.int64(0), removed.int64(1), try removed.text(2))) }
                 removed.reset()
-                let unindex = try connection.statement("DELETE FROM subject_grants WHERE subject = ? AND pid = ? AND pk = ?")
-                for row in rows { try unindex.run(.integer(row.subject), .integer(row.pid), .text(row.pk)) }
+                for row in rows { try unindex(subject: row.subject, pid: row.pid, pk: row.pk) }
                 try connection.execute("DELETE FROM live_pks")
                 guard count > 0 else {
                     try connection.statement("DELETE FROM removed_rows WHERE revision = ?").run(.revision(revision))
@@ -138,69 +137,72 @@ extension SQLiteStore {
     /// row halves the rate.
     static let rowsPerInsert = 64
 
-    /// Inserts `rows` into `object_grants`, then the new ones into `subject_grants`, each in its
-    /// own key order: a B-tree takes sorted rows at about half the cost of rows in random order.
-    /// Returns how many rows were new.
+    /// Inserts `rows` into `object_grants` in its key order (a B-tree takes sorted rows at about
+    /// half the cost of rows in random order), then packs the new ones' subject side
+    /// (`SubjectPack`). Returns how many rows were new.
     func insert(_ rows: BulkRows, at revision: Revision) throws -> Int {
         guard !rows.rows.isEmpty else { return 0 }
         let byObject = rows.sortedByObject()
+        var isNew = [Bool](repeating: false, count: byObject.count)
         var count = 0
         try rows.bytes.withUnsafeBufferPointer { bytes in
             let base = bytes.baseAddress!
-            count = try insert(byObject, table: "object_grants (pid, pk, subject, revision)", columns: 4) { statement, row, at in
+            func bind(_ statement: SQLiteStatement, _ row: BulkRows.Row, at: Int32) throws {
                 try statement.bindInteger(row.pid, at: at)
                 try statement.bindText(base + Int(row.pkStart), count: Int(row.pkCount), at: at + 1)
                 try statement.bindInteger(row.subject, at: at + 2)
-                try statement.bindInteger(Int64(revision.rawValue), at: at + 3)
             }
-            // A row already in `object_grants` is already in `subject_grants`: OR IGNORE skips it.
-            _ = try insert(rows.sortedBySubject(byObject), table: "subject_grants (subject, pid, pk)", columns: 3) { statement, row, at in
-                try statement.bindInteger(row.subject, at: at)
-                try statement.bindInteger(row.pid, at: at + 1)
-                try statement.bindText(base + Int(row.pkStart), count: Int(row.pkCount), at: at + 2)
+            func sql(_ rows: Int) -> String {
+                "INSERT OR IGNORE INTO object_grants (pid, pk, subject, revision) VALUES "
+                    + Array(repeating: "(?, ?, ?, ?)", count: rows).joined(separator: ", ")
             }
+            // Which rows of a statement that inserted some but not all are new: those carrying
+            // this revision (duplicates were dropped, so no other row of this call has it).
+            let mine = try connection.statement("SELECT revision = ? FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
+            let full = try connection.statement(sql(Self.rowsPerInsert))
+            var start = 0
+            while start < byObject.count {
+                let end = min(start + Self.rowsPerInsert, byObject.count)
+                let statement = end - start == Self.rowsPerInsert ? full : try connection.statement(sql(end - start))
+                statement.reset()
+                var position: Int32 = 1
+                for row in byObject[start..<end] {
+                    try bind(statement, row, at: position)
+                    try statement.bindInteger(Int64(revision.rawValue), at: position + 3)
+                    position += 4
+                }
+                while try statement.step() {}
+                let inserted = connection.changes
+                count += inserted
+                if inserted == end - start {
+                    for index in start..<end { isNew[index] = true }
+                } else if inserted > 0 {
+                    for index in start..<end {
+                        mine.reset()
+                        try mine.bindInteger(Int64(revision.rawValue), at: 1)
+                        try bind(mine, byObject[index], at: 2)
+                        isNew[index] = try mine.step() && mine.int64(0) != 0
+                    }
+                    mine.reset()
+                }
+                start = end
+            }
+            full.reset()
+            try pack(byObject, isNew: isNew, bytes: base, at: revision)
         }
         return count
     }
-
-    /// `INSERT OR IGNORE` of `rows`, `rowsPerInsert` to a statement; returns the rows inserted.
-    private func insert(
-        _ rows: [BulkRows.Row], table: String, columns: Int32,
-        bind: (SQLiteStatement, BulkRows.Row, Int32) throws -> Void
-    ) throws -> Int {
-        func sql(_ count: Int) -> String {
-            let row = "(" + Array(repeating: "?", count: Int(columns)).joined(separator: ", ") + ")"
-            return "INSERT OR IGNORE INTO \(table) VALUES " + Array(repeating: row, count: count).joined(separator: ", ")
-        }
-        let full = try connection.statement(sql(Self.rowsPerInsert))
-        var inserted = 0
-        var start = 0
-        while start < rows.count {
-            let end = min(start + Self.rowsPerInsert, rows.count)
-            let statement = end - start == Self.rowsPerInsert ? full : try connection.statement(sql(end - start))
-            statement.reset()
-            var position: Int32 = 1
-            for row in rows[start..<end] {
-                try bind(statement, row, position)
-                position += columns
-            }
-            while try statement.step() {}
-            inserted += connection.changes
-            start = end
-        }
-        full.reset()
-        return inserted
-    }
 }
 
-/// Subject and permission ids for a bulk call, cached: a bulk names few distinct ones. Keys
-/// are byte-exact (`ExactString`): `Subject`'s own equality is Swift's canonical equivalence.
+/// Subject and permission ids for a bulk call, cached: a bulk names few distinct ones. Subject
+/// names are compared byte for byte (`NameTable`): `Subject`'s own equality is Swift's canonical
+/// equivalence.
 struct Resolver {
     let store: SQLiteStore
     /// Whether unknown names are errors (grants) or skipped (revokes).
     let required: Bool
-    private var users: [ExactString: Int64?] = [:]
-    private var groups: [ExactString: Int64?] = [:]
+    private var users = NameTable<Int64?>()
+    private var groups = NameTable<Int64?>()
     /// Content types and codenames are ASCII, where Swift's equality is byte equality.
     private var permissions: [PermissionRef: Result<Int64, StoreError>] = [:]
     /// The first few permissions seen, compared before hashing: a bulk names few, and comparing
@@ -214,19 +216,7 @@ struct Resolver {
 
     /// The subject key and `pid`, or `nil` when a revoke names something unknown.
     mutating func resolve(_ grant: Grant) throws -> (subject: Int64, pid: Int64)? {
-        let subject: Int64?
-        switch grant.subject {
-        case .user(let id):
-            if let cached = users[ExactString(id)] { subject = cached } else {
-                subject = try store.userKey(id)
-                users[ExactString(id)] = subject
-            }
-        case .group(let name):
-            if let cached = groups[ExactString(name)] { subject = cached } else {
-                subject = try store.groupID(name).map { -$0 }
-                groups[ExactString(name)] = subject
-            }
-        }
+        let subject = try key(grant.subject)
         let pid: Result<Int64, StoreError>
         if let recent = few.first(where: { $0.permission == grant.permission }) {
             pid = recent.pid
@@ -246,6 +236,21 @@ struct Resolver {
         case .failure(let error):
             if required { throw error }
             return nil
+        }
+    }
+
+    private mutating func key(_ subject: Subject) throws -> Int64? {
+        switch subject {
+        case .user(let id):
+            if let cached = users.value(for: id) { return cached }
+            let key = try store.userKey(id)
+            users.insert(key, for: id)
+            return key
+        case .group(let name):
+            if let cached = groups.value(for: name) { return cached }
+            let key = try store.groupID(name).map { -$0 }
+            groups.insert(key, for: name)
+            return key
         }
     }
 }

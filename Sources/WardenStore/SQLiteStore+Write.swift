@@ -262,19 +262,20 @@ extension SQLiteStore {
         var rows: [(pid: Int64, pk: String)] = []
         while try held.step() { rows.append((held.int64(0), try held.text(1))) }
         held.reset()
+        rows += try packedRows(of: subject)
         let delete = try connection.statement("DELETE FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
         for row in rows { try delete.run(.integer(row.pid), .text(row.pk), .integer(subject)) }
         try connection.statement("DELETE FROM subject_grants WHERE subject = ?").run(.integer(subject))
+        try dropPacks(of: subject)
     }
 
-    /// Deletes one object grant row from both of its tables; true when it was there.
+    /// Deletes one object grant row, and its subject side; true when it was there.
     @discardableResult
     func deleteObjectRow(pid: Int64, pk: String, subject: Int64) throws -> Bool {
         try connection.statement("DELETE FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
             .run(.integer(pid), .text(pk), .integer(subject))
         guard connection.changes > 0 else { return false }
-        try connection.statement("DELETE FROM subject_grants WHERE subject = ? AND pid = ? AND pk = ?")
-            .run(.integer(subject), .integer(pid), .text(pk))
+        try unindex(subject: subject, pid: pid, pk: pk)
         return true
     }
 

@@ -5,24 +5,24 @@ import WardenModel
 import WardenService
 import WardenStore
 
-/// Schema version 2: object grants are kept in two tables, `object_grants` keyed by object and
-/// `subject_grants` keyed by subject, written by the store itself. They must hold the same rows
-/// after every kind of write, and a version 1 file must be upgraded in place.
-@Suite("Store: subject_grants and the version 2 migration")
+/// Object grants are kept in `object_grants`, keyed by object, and found from their subject
+/// through `subject_grants` (single writes, schema version 2) or `subject_packs` (bulk grants,
+/// schema version 3). After every kind of write, every row must be found from its subject, and
+/// older files must be upgraded in place.
+@Suite("Store: the subject side (subject_grants, subject_packs) and its migrations")
 struct SubjectGrantsTests {
-    /// Whether both tables hold exactly the same rows; returns how many.
-    static func tablesAgree(_ path: String) throws -> Int {
-        let objects = Int(try sqliteValue(path, "SELECT count(*) FROM object_grants"))!
-        let subjects = Int(try sqliteValue(path, "SELECT count(*) FROM subject_grants"))!
-        let both = Int(try sqliteValue(path, "SELECT count(*) FROM object_grants JOIN subject_grants USING (subject, pid, pk)"))!
-        #expect(objects == subjects && subjects == both, "object_grants \(objects), subject_grants \(subjects), in both \(both)")
-        return objects
+    /// Whether the subject side covers `object_grants` exactly; returns its row count.
+    static func tablesAgree(_ store: SQLiteStore) throws -> Int {
+        let audit = try store.subjectIndexAudit()
+        #expect(audit.uncovered == 0 && audit.danglingSubjectRows == 0, "\(audit)")
+        return audit.objectRows
     }
 
-    @Test("every write kind keeps subject_grants equal to object_grants, cascades included")
+    @Test("every write kind keeps every object grant reachable from its subject, cascades included")
     func tablesAgreeAfterEveryWrite() throws {
         let database = TemporaryDatabase()
-        let replica = try IndexReplica(store: try database.open())
+        let store = try database.open()
+        let replica = try IndexReplica(store: store)
         _ = try replica.apply(batch: Fixture.basics)
         var random = SystemRandomNumberGenerator()
         let subjects: [Subject] = [.user("1"), .user("2"), .user("3"), .group("editors")]
@@ -38,7 +38,7 @@ struct SubjectGrantsTests {
         let first = randomGrants(300)
         let outcome = try replica.bulkGrant(first + first.prefix(50))
         #expect(outcome.count == Set(first.map { "\($0)" }).count)
-        #expect(try Self.tablesAgree(database.path) == outcome.count)
+        #expect(try Self.tablesAgree(store) == outcome.count)
         #expect(try replica.bulkGrant(first).count == 0)
         for round in 0..<6 {
             switch round {
@@ -51,7 +51,7 @@ struct SubjectGrantsTests {
             case 4: _ = try replica.apply(.deleteUser(id: "2"))
             default: _ = try replica.apply(.deleteGroup(name: "editors"))
             }
-            _ = try Self.tablesAgree(database.path)
+            _ = try Self.tablesAgree(store)
             #expect(try indexEqualsDatabase(replica.index, replica.store))
         }
         #expect(try sqliteValue(database.path, "SELECT count(*) FROM object_grants WHERE subject = -1 OR subject = 2") == "0")
@@ -98,24 +98,78 @@ struct SubjectGrantsTests {
                 INSERT INTO changelog (revision, time, kind, payload) VALUES (1, 0, 'BULK_GRANTED', '{"count":7}');
                 """
         )
-        let replica = try IndexReplica(store: try database.open())
-        #expect(try sqliteValue(database.path, "PRAGMA user_version") == "2")
+        let store = try database.open()
+        let replica = try IndexReplica(store: store)
+        #expect(try sqliteValue(database.path, "PRAGMA user_version") == "3")
         #expect(try sqliteValue(database.path, "SELECT count(*) FROM sqlite_master WHERE name = 'object_grants_by_subject'") == "0")
-        #expect(try Self.tablesAgree(database.path) == 6)
+        #expect(try Self.tablesAgree(store) == 6)
         #expect(replica.index.statistics.grants == 7)
         #expect(try indexEqualsDatabase(replica.index, replica.store))
         let read = Fixture.permission(Fixture.file, "read_file")
         let check = CheckRequest(subject: .user("1"), permission: "files.read_file", object: ObjectRef(contentType: "files.file", pk: "/b"))
         #expect(try replica.index.check(check).value.allowed)
-        // Cascades find the upgraded rows through subject_grants.
+        // Cascades find the upgraded rows through subject_grants, and bulk rows through packs.
         _ = try replica.apply(.deleteUser(id: "1"))
-        #expect(try Self.tablesAgree(database.path) == 3)
+        #expect(try Self.tablesAgree(store) == 3)
         _ = try replica.apply(.deleteGroup(name: "editors"))
-        #expect(try Self.tablesAgree(database.path) == 1)
+        #expect(try Self.tablesAgree(store) == 1)
         _ = try replica.apply(.deleteObject(contentType: Fixture.file, pk: "/a"))
-        #expect(try Self.tablesAgree(database.path) == 0)
+        #expect(try Self.tablesAgree(store) == 0)
         _ = try replica.apply(.grant(try Grant(subject: .user("2"), permission: read, pk: "/d")))
-        #expect(try Self.tablesAgree(database.path) == 1)
+        #expect(try Self.tablesAgree(store) == 1)
         #expect(try indexEqualsDatabase(replica.index, replica.store))
+    }
+
+    @Test("a bulk packs only its new rows; stale entries are counted and compacted; cascades clear packs")
+    func packsAndCompaction() throws {
+        let database = TemporaryDatabase()
+        let store = try database.open()
+        let replica = try IndexReplica(store: store)
+        _ = try replica.apply(batch: Fixture.basics)
+        func grants(_ user: String, _ range: Range<Int>) -> [Grant] {
+            range.map { Fixture.grant(.user(user), Fixture.file, "read_file", "/p\($0)") }
+        }
+        _ = try replica.bulkGrant(grants("1", 0..<3000) + grants("2", 0..<10))
+        var audit = try store.subjectIndexAudit()
+        #expect(audit.packedEntries == 3010 && audit.staleEntries == 0 && audit.uncovered == 0)
+        // Rows already held are not packed again; only the new ones are.
+        _ = try replica.bulkGrant(grants("1", 2900..<3100))
+        audit = try store.subjectIndexAudit()
+        #expect(audit.packedEntries == 3110 && audit.objectRows == 3110)
+        // Revoking 1,400 leaves them stale: below half of the packed entries, no compaction yet.
+        _ = try replica.bulkRevoke(grants("1", 0..<1400))
+        audit = try store.subjectIndexAudit()
+        #expect(audit.packedEntries == 3110 && audit.staleEntries == 1400)
+        #expect(try sqliteValue(database.path, "SELECT stale FROM subject_pack_stale WHERE subject = 1") == "1400")
+        // The 1,550th stale entry of user 1 reaches half of its 3,100: its packs become one of
+        // the 1,550 rows left, and its count starts again.
+        _ = try replica.bulkRevoke(grants("1", 1400..<1600))
+        audit = try store.subjectIndexAudit()
+        #expect(audit.objectRows == 1510 && audit.uncovered == 0)
+        #expect(audit.packedEntries == 1560 && audit.staleEntries == 50)
+        #expect(try sqliteValue(database.path, "SELECT count(*) FROM subject_packs WHERE subject = 1") == "1")
+        #expect(try sqliteValue(database.path, "SELECT stale FROM subject_pack_stale WHERE subject = 1") == "50")
+        // A revoked row granted again singly is in subject_grants too; the cascade takes both.
+        _ = try replica.apply(.revoke(grants("1", 2000..<2001)[0]))
+        _ = try replica.apply(.grant(grants("1", 2000..<2001)[0]))
+        #expect(try Self.tablesAgree(store) == 1510)
+        _ = try replica.apply(.deleteUser(id: "1"))
+        audit = try store.subjectIndexAudit()
+        #expect(audit.objectRows == 10 && audit.packedEntries == 10 && audit.uncovered == 0)
+        #expect(try sqliteValue(database.path, "SELECT count(*) FROM subject_pack_stale") == "0")
+        #expect(try indexEqualsDatabase(replica.index, replica.store))
+    }
+
+    @Test("a malformed pack written by another tool is a store error, not a crash, and changes nothing")
+    func malformedPack() throws {
+        let database = TemporaryDatabase()
+        let store = try database.open()
+        let replica = try IndexReplica(store: store)
+        _ = try replica.apply(batch: Fixture.basics)
+        _ = try replica.bulkGrant([Fixture.grant(.user("1"), Fixture.file, "read_file", "/a")])
+        try sqlite(database.path, "UPDATE subject_packs SET pks = X'01FF' WHERE subject = 1")
+        #expect(throws: StoreError.self) { try replica.apply(.deleteUser(id: "1")) }
+        #expect(try sqliteValue(database.path, "SELECT count(*) FROM object_grants") == "1")
+        #expect(try sqliteValue(database.path, "SELECT count(*) FROM users WHERE id = '1'") == "1")
     }
 }

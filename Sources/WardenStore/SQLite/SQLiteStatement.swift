@@ -52,6 +52,13 @@ final class SQLiteStatement {
         guard result == SQLITE_OK else { throw connection.error(sql) }
     }
 
+    /// Binds `bytes` as a blob; SQLite copies them before the call returns.
+    func bindBlob(_ bytes: UnsafeRawBufferPointer, at position: Int32) throws(SQLiteError) {
+        // A non-null pointer for an empty blob: SQLite binds NULL for a null one.
+        let result = sqlite3_bind_blob(handle, position, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), transient)
+        guard result == SQLITE_OK else { throw connection.error(sql) }
+    }
+
     func bindInteger(_ value: Int64, at position: Int32) throws(SQLiteError) {
         guard sqlite3_bind_int64(handle, position, value) == SQLITE_OK else { throw connection.error(sql) }
     }
@@ -86,6 +93,13 @@ final class SQLiteStatement {
             throw SQLiteError(code: SQLITE_MISMATCH, message: "column \(column) holds invalid UTF-8", sql: sql)
         }
         return string
+    }
+
+    /// Calls `body` with a blob column's bytes, valid only during the call.
+    func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        let bytes = sqlite3_column_blob(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return try body(UnsafeRawBufferPointer(start: bytes, count: bytes == nil ? 0 : count))
     }
 
     func optionalText(_ column: Int32) throws(SQLiteError) -> String? { isNull(column) ? nil : try text(column) }
