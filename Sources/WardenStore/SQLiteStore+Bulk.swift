@@ -205,9 +205,11 @@ struct Resolver {
     private var groups = NameTable<Int64?>()
     /// Content types and codenames are ASCII, where Swift's equality is byte equality.
     private var permissions: [PermissionRef: Result<Int64, StoreError>] = [:]
-    /// The first few permissions seen, compared before hashing: a bulk names few, and comparing
-    /// two short strings costs less than hashing one.
-    private var few: [(permission: PermissionRef, pid: Result<Int64, StoreError>)] = []
+    /// The first few permissions seen and their pids, compared before hashing: a bulk names few,
+    /// and comparing two short strings costs less than hashing one. Two arrays, so a comparison
+    /// copies nothing.
+    private var fewPermissions: [PermissionRef] = []
+    private var fewPIDs: [Result<Int64, StoreError>] = []
 
     init(store: SQLiteStore, required: Bool) {
         self.store = store
@@ -218,14 +220,17 @@ struct Resolver {
     mutating func resolve(_ grant: Grant) throws -> (subject: Int64, pid: Int64)? {
         let subject = try key(grant.subject)
         let pid: Result<Int64, StoreError>
-        if let recent = few.first(where: { $0.permission == grant.permission }) {
-            pid = recent.pid
+        if let recent = fewPermissions.firstIndex(of: grant.permission) {
+            pid = fewPIDs[recent]
         } else if let cached = permissions[grant.permission] {
             pid = cached
         } else {
             pid = try store.permissionID(grant.permission)
             permissions[grant.permission] = pid
-            if few.count < 16 { few.append((grant.permission, pid)) }
+            if fewPermissions.count < 16 {
+                fewPermissions.append(grant.permission)
+                fewPIDs.append(pid)
+            }
         }
         guard let subject else {
             if required { throw SQLiteStore.unknownSubject(grant.subject) }

@@ -91,7 +91,8 @@ extension SQLiteStore {
     /// order. Groups rows by subject with a counting sort, so each pack keeps the rows' order, and
     /// encodes every pack into one buffer.
     func pack(_ rows: [BulkRows.Row], isNew: [Bool], bytes: UnsafePointer<UInt8>, at revision: Revision) throws {
-        var slots = SubjectSlots(capacity: min(rows.count, 1 << 20))
+        // Small to start (a bulk names far fewer subjects than rows), so the table stays in cache.
+        var slots = SubjectSlots(capacity: 1024)
         var sizes: [Int] = []
         var counts: [Int] = []
         var slotOfRow = [Int32](repeating: -1, count: rows.count)
