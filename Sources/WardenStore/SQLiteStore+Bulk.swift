@@ -41,6 +41,7 @@ extension SQLiteStore {
                 let deleteModel = try connection.statement("DELETE FROM model_grants WHERE subject = ? AND pid = ?")
                 let remember = try connection.statement("INSERT INTO removed_rows (revision, pid, pk, subject) VALUES (?, ?, ?, ?)")
                 var objectRows = BulkRows(capacity: granting ? grants.count : 0)
+                var stale = StaleEntries()
                 for (position, grant) in grants.enumerated() {
                     let resolved: (subject: Int64, pid: Int64)?
                     do {
@@ -59,7 +60,7 @@ extension SQLiteStore {
                         }
                     } else {
                         if let pk = grant.pk {
-                            guard try deleteObjectRow(pid: pid, pk: pk, subject: subject) else { continue }
+                            guard try deleteObjectRow(pid: pid, pk: pk, subject: subject, stale: &stale) else { continue }
                         } else {
                             deleteModel.reset()
                             try deleteModel.run(.integer(subject), .integer(pid))
@@ -71,6 +72,7 @@ extension SQLiteStore {
                     }
                 }
                 count += try insert(objectRows, at: revision)
+                try flush(stale)
                 guard count > 0 else {
                     return BulkOutcome(revision: current, count: 0, requested: grants.count, event: nil)
                 }
@@ -117,7 +119,9 @@ extension SQLiteStore {
                 var rows: [(subject: Int64, pid: Int64, pk: String)] = []
                 while try removed.step() { rows.append((removed.int64(0), removed.int64(1), try removed.text(2))) }
                 removed.reset()
-                for row in rows { try unindex(subject: row.subject, pid: row.pid, pk: row.pk) }
+                var stale = StaleEntries()
+                for row in rows { try unindex(subject: row.subject, pid: row.pid, pk: row.pk, stale: &stale) }
+                try flush(stale)
                 try connection.execute("DELETE FROM live_pks")
                 guard count > 0 else {
                     try connection.statement("DELETE FROM removed_rows WHERE revision = ?").run(.revision(revision))

@@ -216,7 +216,9 @@ extension SQLiteStore {
             var rows: [(pid: Int64, subject: Int64)] = []
             while try holders.step() { rows.append((holders.int64(0), holders.int64(1))) }
             holders.reset()
-            for row in rows { try deleteObjectRow(pid: row.pid, pk: pk, subject: row.subject) }
+            var stale = StaleEntries()
+            for row in rows { try deleteObjectRow(pid: row.pid, pk: pk, subject: row.subject, stale: &stale) }
+            try flush(stale)
             return rows.isEmpty ? .unchanged : .changed
         }
     }
@@ -269,13 +271,14 @@ extension SQLiteStore {
         try dropPacks(of: subject)
     }
 
-    /// Deletes one object grant row, and its subject side; true when it was there.
+    /// Deletes one object grant row, and its subject side; true when it was there. Stale pack
+    /// entries are counted in `stale`, for the caller to `flush`.
     @discardableResult
-    func deleteObjectRow(pid: Int64, pk: String, subject: Int64) throws -> Bool {
+    func deleteObjectRow(pid: Int64, pk: String, subject: Int64, stale: inout StaleEntries) throws -> Bool {
         try connection.statement("DELETE FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
             .run(.integer(pid), .text(pk), .integer(subject))
         guard connection.changes > 0 else { return false }
-        try unindex(subject: subject, pid: pid, pk: pk)
+        try unindex(subject: subject, pid: pid, pk: pk, stale: &stale)
         return true
     }
 
@@ -296,7 +299,10 @@ extension SQLiteStore {
         guard let subject = try subjectKey(grant.subject), case .success(let pid) = try permissionID(grant.permission) else {
             return .unchanged
         }
-        return try deleteObjectRow(pid: pid, pk: grant.pk!, subject: subject) ? .changed : .unchanged
+        var stale = StaleEntries()
+        let deleted = try deleteObjectRow(pid: pid, pk: grant.pk!, subject: subject, stale: &stale)
+        try flush(stale)
+        return deleted ? .changed : .unchanged
     }
 
     private func grantModel(_ grant: Grant, at revision: Revision) throws -> Performed {

@@ -147,22 +147,36 @@ extension SQLiteStore {
     }
 
     /// Removes a deleted object grant row from the subject side: its `subject_grants` row, or, when
-    /// it has none, it was packed: one more stale entry for its subject, compacting when due.
-    func unindex(subject: Int64, pid: Int64, pk: String) throws {
+    /// it has none, it was packed: one more stale entry for its subject, counted in `stale` until
+    /// the write flushes them (`flush(_:)`).
+    func unindex(subject: Int64, pid: Int64, pk: String, stale: inout StaleEntries) throws {
         try connection.statement("DELETE FROM subject_grants WHERE subject = ? AND pid = ? AND pk = ?")
             .run(.integer(subject), .integer(pid), .text(pk))
-        guard connection.changes == 0 else { return }
-        let counted = try connection.statement(
-            "INSERT INTO subject_pack_stale (subject, stale) VALUES (?, 1) "
-                + "ON CONFLICT (subject) DO UPDATE SET stale = stale + 1 RETURNING stale"
-        ).bind(.integer(subject))
-        let stale = try counted.step() ? counted.int64(0) : 0
-        counted.reset()
-        guard stale >= SubjectPack.compactionFloor else { return }
-        let packed = try connection.statement("SELECT coalesce(sum(rows), 0) FROM subject_packs WHERE subject = ?").bind(.integer(subject))
-        let total = try packed.step() ? packed.int64(0) : 0
-        packed.reset()
-        if stale * 2 >= total { try compactPacks(of: subject) }
+        if connection.changes == 0 { stale.counts[subject, default: 0] += 1 }
+    }
+
+    /// Adds a write's stale entries to `subject_pack_stale`, one statement per subject, and
+    /// compacts the packs of each subject whose stale entries reach `compactionFloor` and half of
+    /// its packed entries.
+    func flush(_ stale: StaleEntries) throws {
+        guard !stale.counts.isEmpty else { return }
+        let count = try connection.statement(
+            "INSERT INTO subject_pack_stale (subject, stale) VALUES (?, ?) "
+                + "ON CONFLICT (subject) DO UPDATE SET stale = stale + excluded.stale RETURNING stale"
+        )
+        let packed = try connection.statement("SELECT coalesce(sum(rows), 0) FROM subject_packs WHERE subject = ?")
+        for (subject, added) in stale.counts.sorted(by: { $0.key < $1.key }) {
+            count.reset()
+            try count.bind(.integer(subject), .integer(added))
+            let total = try count.step() ? count.int64(0) : 0
+            count.reset()
+            guard total >= SubjectPack.compactionFloor else { continue }
+            packed.reset()
+            try packed.bind(.integer(subject))
+            let entries = try packed.step() ? packed.int64(0) : 0
+            packed.reset()
+            if total * 2 >= entries { try compactPacks(of: subject) }
+        }
     }
 
     /// Rewrites the packs of `subject` as one pack of the entries whose rows still exist and have
@@ -242,6 +256,11 @@ struct SubjectSlots {
         for subject in subjects { _ = bigger.slot(of: subject) }
         self = bigger
     }
+}
+
+/// Stale pack entries counted during one write, by subject (`SQLiteStore.unindex`).
+struct StaleEntries {
+    var counts: [Int64: Int64] = [:]
 }
 
 /// A packed entry as a set member: pks compared byte for byte.
