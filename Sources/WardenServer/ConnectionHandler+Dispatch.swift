@@ -281,7 +281,7 @@ extension ConnectionHandler {
     /// Runs work that may block on the pool; answers when it is done or when the deadline passes
     /// (whichever is first; a write past its deadline may still commit, as in gRPC).
     func offload<Response: SwiftProtobuf.Message>(
-        _ frame: Frame, deadline: ContinuousClock.Instant?,
+        _ frame: Frame, deadline: ContinuousClock.Instant?, after ready: EventLoopFuture<Void>? = nil,
         _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
     ) {
         let id = frame.requestID
@@ -300,13 +300,20 @@ extension ConnectionHandler {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let started = requestStart
         server.stats.running.add(1, ordering: .relaxed)
-        server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> Response in
-            // Past its deadline before a thread took it (a slow upload, a busy pool): not started.
-            if let deadline, ContinuousClock.now >= deadline {
-                throw ServiceError(.deadlineExceeded, "the deadline passed before the request started; nothing was done")
+        let pool = server.pool
+        let eventLoop = context.eventLoop
+        let start = {
+            pool.runIfActive(eventLoop: eventLoop) { () throws -> Response in
+                // Past its deadline before a thread took it (a slow upload, a busy pool): not started.
+                if let deadline, ContinuousClock.now >= deadline {
+                    throw ServiceError(.deadlineExceeded, "the deadline passed before the request started; nothing was done")
+                }
+                return try body(service)
             }
-            return try body(service)
-        }.whenComplete { result in
+        }
+        // With `ready`, the body starts on the pool once it succeeds (a bulk stream's chunks are
+        // decoded), without holding a pool thread while it waits; its failure is the answer.
+        (ready.map { $0.flatMap(start) } ?? start()).whenComplete { result in
             let handler = handler.value
             handler.server.stats.running.subtract(1, ordering: .relaxed)
             guard handler.running[id] == token else { return }

@@ -9,15 +9,28 @@ import WardenService
 import WardenWire
 
 /// A client stream (BulkGrant, BulkRevoke, PruneOrphans) collecting its chunks. Nothing is
-/// decoded or written until END_STREAM: a stream that is cancelled or whose connection drops
-/// writes nothing.
+/// written until END_STREAM: a stream that is cancelled or whose connection drops writes nothing.
+/// A bulk stream's chunks are decoded on the thread pool as they arrive, while the client is
+/// still sending; an orphan prune's are decoded at the end.
 struct Upload {
     let method: Warden_V1_Method
     /// Refused (not authorized): later chunks are dropped unanswered.
     var refused = false
     var chunks: [ByteBuffer] = []
+    /// A bulk stream's chunks, decoded (or failing with the chunk's error), in order.
+    var decoded: [EventLoopFuture<DecodedChunk>] = []
     var bytes = 0
     var deadline: ContinuousClock.Instant?
+}
+
+/// The grants of one chunk of a bulk stream, its `actor` field, and how many grants came before
+/// it in the stream.
+struct DecodedChunk: Sendable {
+    let grants: [Grant]
+    let actor: String
+    let offset: Int
+
+    static let none = DecodedChunk(grants: [], actor: "", offset: 0)
 }
 
 /// A bulk row's permission as sent, compared byte for byte.
@@ -62,9 +75,10 @@ struct BulkResolver {
         return grant.permission
     }
 
-    /// Maps a wire grant and appends it, or refuses naming `grants[n]`.
-    mutating func append(_ wire: Warden_V1_Grant, to grants: inout [Grant]) throws(ServiceError) {
-        let field = "grants[\(grants.count)]"
+    /// Maps a wire grant and appends it, or refuses naming `grants[n]`: its position in the
+    /// stream, `offset` (the grants of earlier chunks) plus its position in `grants`.
+    mutating func append(_ wire: Warden_V1_Grant, to grants: inout [Grant], offset: Int) throws(ServiceError) {
+        let field = "grants[\(offset + grants.count)]"
         let key = PermissionKey(permission: ExactString(wire.permission), contentType: ExactString(wire.contentType))
         guard let permission = byKey[key] else {
             let grant = try ProtoMapping.grant(wire, field: field, service: service)
@@ -130,7 +144,23 @@ extension ConnectionHandler {
             )
             return
         }
-        upload.chunks.append(frame.body)
+        if upload.method == .bulkGrant || upload.method == .bulkRevoke {
+            // Chunk after chunk: each needs the grant count before it, to name a bad grant's
+            // position in the stream. A failed chunk fails the ones after it.
+            let chunk = frame.body
+            let number = upload.decoded.count
+            let service = self.service
+            let pool = server.pool
+            let eventLoop = context.eventLoop
+            let previous = upload.decoded.last ?? eventLoop.makeSucceededFuture(DecodedChunk.none)
+            upload.decoded.append(previous.flatMap { previous in
+                pool.runIfActive(eventLoop: eventLoop) {
+                    try Self.bulkChunk(chunk, number: number, offset: previous.offset + previous.grants.count, service: service)
+                }
+            })
+        } else {
+            upload.chunks.append(frame.body)
+        }
         guard frame.flags.contains(.endStream) else {
             uploads[id] = upload
             return
@@ -144,9 +174,24 @@ extension ConnectionHandler {
         switch upload.method {
         case .bulkGrant, .bulkRevoke:
             let revoke = upload.method == .bulkRevoke
-            offload(frame, deadline: upload.deadline) { service throws(ServiceError) in
-                let (grants, actor) = try Self.bulkGrants(chunks, service: service)
-                let outcome = try service.bulk(grants, revoke: revoke, actor: actor)
+            let decoded = upload.decoded
+            // The body starts once the last chunk is decoded, so every `wait` below returns at
+            // once. The chunks are chained: the first failing one, in stream order, fails the call.
+            let ready = decoded.last.map { $0.map { _ in () } }
+            offload(frame, deadline: upload.deadline, after: ready) { service throws(ServiceError) in
+                var chunks: [DecodedChunk] = []
+                chunks.reserveCapacity(decoded.count)
+                for future in decoded {
+                    do {
+                        chunks.append(try future.wait())
+                    } catch let error as ServiceError {
+                        throw error
+                    } catch {
+                        throw ServiceError(.internal, "decoding a chunk failed", cause: "\(error)")
+                    }
+                }
+                let grants = Self.concatenated(chunks.map(\.grants))
+                let outcome = try service.bulk(grants, revoke: revoke, actor: chunks.first?.actor ?? "")
                 return Self.bulkResponse(outcome.revision, count: outcome.count, requested: outcome.requested)
             }
         case .pruneOrphans:
@@ -170,59 +215,68 @@ extension ConnectionHandler {
         }
     }
 
-    /// The grants of a bulk stream's chunks, and the actor of its first chunk. Chunks are read in
-    /// place (`BulkCodec`); each distinct permission is resolved once, and consecutive grants of
-    /// one subject share its string. A chunk the fast reader does not handle, and a grant it
-    /// cannot build, go through swift-protobuf and `ProtoMapping`, which refuse with the usual
-    /// messages.
+    /// The grants of a bulk stream's chunks, and the actor of its first chunk (the fuzzing
+    /// harness's entry; the server decodes chunk by chunk as they arrive, `bulkChunk`).
     static func bulkGrants(_ chunks: [ByteBuffer], service: WardenService) throws(ServiceError) -> ([Grant], String) {
+        var decoded: [DecodedChunk] = []
+        for (number, chunk) in chunks.enumerated() {
+            let offset = decoded.last.map { $0.offset + $0.grants.count } ?? 0
+            decoded.append(try bulkChunk(chunk, number: number, offset: offset, service: service))
+        }
+        return (concatenated(decoded.map(\.grants)), decoded.first?.actor ?? "")
+    }
+
+    /// One array of the chunks' grants, in order.
+    static func concatenated(_ parts: [[Grant]]) -> [Grant] {
+        guard parts.count > 1 else { return parts.first ?? [] }
+        var grants: [Grant] = []
+        grants.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts { grants.append(contentsOf: part) }
+        return grants
+    }
+
+    /// The grants of one chunk of a bulk stream, and its actor. The chunk is read in place
+    /// (`BulkCodec`); each distinct permission is resolved once, and consecutive grants of one
+    /// subject share its string. A chunk the fast reader does not handle, and a grant it cannot
+    /// build, go through swift-protobuf and `ProtoMapping`, which refuse with the usual messages
+    /// (a grant's position counts from the start of the stream: `offset` grants came before).
+    static func bulkChunk(_ chunk: ByteBuffer, number: Int, offset: Int, service: WardenService) throws(ServiceError) -> DecodedChunk {
         var grants: [Grant] = []
         var actor = ""
         var resolver = BulkResolver(service: service)
-        for (number, chunk) in chunks.enumerated() {
-            let fast = try chunk.withUnsafeReadableBytes { bytes throws(ServiceError) -> Bool in
-                guard let (items, actorRange) = BulkCodec.request(bytes) else { return false }
-                if number == 0 { actor = String(decoding: bytes[actorRange], as: UTF8.self) }
-                Self.reserve(&grants, adding: items.count)
-                var last: (item: BulkCodec.Item, subject: Subject)?
-                for item in items {
-                    let subject: Subject
-                    if let last, Self.sameSubject(last.item, item, bytes) {
-                        subject = last.subject
-                    } else if let user = item.user {
-                        subject = .user(String(decoding: bytes[user], as: UTF8.self))
-                    } else if let group = item.group {
-                        subject = .group(String(decoding: bytes[group], as: UTF8.self))
-                    } else {
-                        try resolver.append(item.wire(bytes), to: &grants)  // refuses: no subject
-                        continue
-                    }
-                    guard let permission = resolver.permission(item, bytes),
-                        let grant = try? Grant(subject: subject, permission: permission, pk: item.pk.map { String(decoding: bytes[$0], as: UTF8.self) })
-                    else {
-                        try resolver.append(item.wire(bytes), to: &grants)
-                        continue
-                    }
-                    last = (item, subject)
-                    grants.append(grant)
+        let fast = try chunk.withUnsafeReadableBytes { bytes throws(ServiceError) -> Bool in
+            guard let (items, actorRange) = BulkCodec.request(bytes) else { return false }
+            actor = String(decoding: bytes[actorRange], as: UTF8.self)
+            grants.reserveCapacity(items.count)
+            var last: (item: BulkCodec.Item, subject: Subject)?
+            for item in items {
+                let subject: Subject
+                if let last, Self.sameSubject(last.item, item, bytes) {
+                    subject = last.subject
+                } else if let user = item.user {
+                    subject = .user(String(decoding: bytes[user], as: UTF8.self))
+                } else if let group = item.group {
+                    subject = .group(String(decoding: bytes[group], as: UTF8.self))
+                } else {
+                    try resolver.append(item.wire(bytes), to: &grants, offset: offset)  // refuses: no subject
+                    continue
                 }
-                return true
+                guard let permission = resolver.permission(item, bytes),
+                    let grant = try? Grant(subject: subject, permission: permission, pk: item.pk.map { String(decoding: bytes[$0], as: UTF8.self) })
+                else {
+                    try resolver.append(item.wire(bytes), to: &grants, offset: offset)
+                    continue
+                }
+                last = (item, subject)
+                grants.append(grant)
             }
-            if fast { continue }
-            let request = try Self.decodeChunk(Warden_V1_BulkGrantRequest.self, chunk, number)
-            if number == 0 { actor = request.actor }
-            Self.reserve(&grants, adding: request.grants.count)
-            for wire in request.grants { try resolver.append(wire, to: &grants) }
+            return true
         }
-        return (grants, actor)
-    }
-
-    /// Room for `count` more grants, growing geometrically: reserving exactly the next chunk's
-    /// count reallocated and copied the whole array once per chunk (quadratic in the stream; a
-    /// quarter of the server's time in a 1M-grant bulk).
-    private static func reserve(_ grants: inout [Grant], adding count: Int) {
-        let needed = grants.count + count
-        if needed > grants.capacity { grants.reserveCapacity(max(needed, grants.capacity * 2)) }
+        if fast { return DecodedChunk(grants: grants, actor: actor, offset: offset) }
+        let request = try Self.decodeChunk(Warden_V1_BulkGrantRequest.self, chunk, number)
+        grants.reserveCapacity(request.grants.count)
+        for wire in request.grants { try resolver.append(wire, to: &grants, offset: offset) }
+        return DecodedChunk(grants: grants, actor: request.actor, offset: offset)
     }
 
     /// Whether two items name the same subject, byte for byte.

@@ -214,6 +214,27 @@ struct RPCTests {
         }
     }
 
+    @Test("BulkGrant decodes chunks as they arrive: a bad grant is named by its position in the stream, the first one wins, nothing is written")
+    func bulkErrorPositions() async throws {
+        try await withServer { _, warden in
+            try await Self.seed(warden)
+            let before = try await warden.stats()
+            var grants = (0..<10_000).map { Warden_V1_Grant(.user(String($0 % 3 + 1)), "lab.view_experiment", pk: "p\($0)") }
+            grants[7345].pk = ""  // in the eighth chunk of 1,000
+            grants[9100].subject = Warden_V1_Subject()  // a later chunk's error is not the one reported
+            await #expect { try await warden.bulkGrant(grants, chunkSize: 1000) }
+                throws: { ($0 as? WardenError)?.code == .invalidArgument && ($0 as? WardenError)?.message.hasPrefix("grants[7345].pk") == true }
+            grants[7345].pk = "p7345"
+            await #expect { try await warden.bulkGrant(grants, chunkSize: 1000) }
+                throws: { ($0 as? WardenError)?.message.hasPrefix("grants[9100].subject") == true }
+            let after = try await warden.stats()
+            #expect(after.objectGrants == before.objectGrants && after.revision == before.revision)
+            // The same stream without the bad grant goes in whole.
+            grants[9100].subject.user = "2"
+            #expect(try await warden.bulkGrant(grants, chunkSize: 1000).count == 10_000)
+        }
+    }
+
     @Test("Health and Stats")
     func healthAndStats() async throws {
         try await withServer { _, warden in
