@@ -56,6 +56,7 @@ struct SubjectGrantsTests {
         }
         #expect(try sqliteValue(database.path, "SELECT count(*) FROM object_grants WHERE subject = -1 OR subject = 2") == "0")
         #expect(try sqliteValue(database.path, "SELECT count(*) FROM object_grants WHERE pk = '/f1' OR CAST(substr(pk, 3) AS INTEGER) >= 30") == "0")
+        #expect(try sqliteValue(database.path, "PRAGMA page_size") == "8192")
         // A fresh process loads the same state.
         let reloaded = try IndexReplica(store: try database.open())
         #expect(try indexEqualsDatabase(reloaded.index, reloaded.store))
@@ -101,6 +102,8 @@ struct SubjectGrantsTests {
         let store = try database.open()
         let replica = try IndexReplica(store: store)
         #expect(try sqliteValue(database.path, "PRAGMA user_version") == "3")
+        // A file made elsewhere keeps its page size (SQLite's default); new files get 8 KiB.
+        #expect(try sqliteValue(database.path, "PRAGMA page_size") == "4096")
         #expect(try sqliteValue(database.path, "SELECT count(*) FROM sqlite_master WHERE name = 'object_grants_by_subject'") == "0")
         #expect(try Self.tablesAgree(store) == 6)
         #expect(replica.index.statistics.grants == 7)
