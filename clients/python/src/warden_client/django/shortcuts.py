@@ -29,6 +29,7 @@ from warden_client import BulkResult, CheckItem, PermissionMode, WriteResult, pb
 from . import conf
 from .backends import _is_active_superuser, batch_decisions
 from .catalog import content_types_of
+from .core import CodenameMasks
 from .grants import grant_message, subject_message
 from .exceptions import MixedContentTypeError, MultipleIdentityAndObjectError, WrongAppError
 from .identity import Subject, content_type_label, object_pk, subject_of, subjects_of
@@ -465,25 +466,46 @@ def get_groups_with_perms(
 
 
 def check_perms(user_or_group: Any, checks: Iterable[tuple[str, Model]]) -> list[bool]:
-    """Many ``(perm, obj)`` checks of one user or group in BatchCheck calls (one round trip per
-    10,000): what guardian's ``prefetch_perms`` followed by ``has_perm`` calls is for. Inactive
-    users are denied and active superusers allowed without a round trip, as by the backend; a
-    check's own error (a permission of another type than its object) raises."""
+    """Many ``(perm, obj)`` checks of one user or group: what guardian's ``prefetch_perms``
+    followed by ``has_perm`` calls is for. One BatchGetPermissions per content type (per 10,000
+    objects) answers every check whose permission is a codename of its object's type; any other
+    (another type's or app's permission, an unknown one) goes to Warden's Check in one BatchCheck,
+    so each answer is Check's. Inactive users are denied and active superusers allowed without a
+    round trip, as by the backend; a check's own error (a permission of another type than its
+    object) raises."""
     pairs = list(checks)
     if _is_active_superuser(user_or_group):
         return [True] * len(pairs)
     subject = _active_subject(user_or_group)
     if subject is None:
         return [False] * len(pairs)
-    agp = conf.accept_global_perms()
+    labels: dict[type, str] = {}
+    keyed = []
+    by_type: dict[str, dict[str, None]] = {}
+    for perm, obj in pairs:
+        ct = labels.get(obj.__class__)
+        if ct is None:
+            ct = labels[obj.__class__] = content_type_label(obj)
+        pk = object_pk(obj)
+        keyed.append((perm, ct, pk))
+        by_type.setdefault(ct, {})[pk] = None
+    masks = CodenameMasks()
     kwargs = subject.kwargs()
-    items = [
-        CheckItem(perm, content_type=content_type_label(obj), pk=object_pk(obj), accept_global_perms=agp, **kwargs)
-        for perm, obj in pairs
-    ]
-    answers = []
-    for decision in batch_decisions(items):
-        if isinstance(decision, Exception):
-            raise decision
-        answers.append(decision.allowed)
+    for ct, pks in by_type.items():
+        masks.fetch(kwargs, ct, pks)
+    answers: list[bool] = []
+    rest: list[tuple[int, CheckItem]] = []
+    agp = conf.accept_global_perms()
+    for perm, ct, pk in keyed:
+        bit = masks.bit(ct, perm)
+        if bit is None:
+            rest.append((len(answers), CheckItem(perm, content_type=ct, pk=pk, accept_global_perms=agp, **kwargs)))
+            answers.append(False)
+        else:
+            answers.append(bool(masks.masks[(ct, pk)] >> bit & 1))
+    if rest:
+        for (position, _), decision in zip(rest, batch_decisions([item for _, item in rest])):
+            if isinstance(decision, Exception):
+                raise decision
+            answers[position] = decision.allowed
     return answers
