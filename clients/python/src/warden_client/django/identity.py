@@ -95,12 +95,11 @@ def subject_of(user_or_group: Any) -> Subject | None:
     :class:`NotUserNorGroup`, as guardian's ``get_identity``."""
     if isinstance(user_or_group, Group):
         return Subject("group", user_or_group.name)
-    if isinstance(user_or_group, AnonymousUser) or (
-        is_user(user_or_group) and not user_or_group.is_authenticated
-    ):
+    is_user_model = isinstance(user_or_group, get_user_model())
+    if isinstance(user_or_group, AnonymousUser) or (is_user_model and not user_or_group.is_authenticated):
         anonymous = conf.anonymous_user_id()
         return Subject("user", anonymous) if anonymous is not None else None
-    if isinstance(user_or_group, get_user_model()):
+    if is_user_model:
         if user_or_group.pk is None:
             raise ValueError(f"user: {user_or_group!r} has no pk (save it first)")
         return Subject("user", user_id(user_or_group))
