@@ -58,17 +58,27 @@ extension ProtoMapping {
         return proto
     }
 
-    /// The pks' UTF-8 bytes joined by NUL (`packed_pks`; pks never hold NUL).
+    /// The pks' UTF-8 bytes joined by NUL (`packed_pks`; pks never hold NUL), copied from each
+    /// string's own storage (appending a `String.UTF8View` goes byte by byte).
     static func packed(_ pks: [String]) -> Data {
         var size = max(0, pks.count - 1)
         for pk in pks { size += pk.utf8.count }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(size)
-        for (position, pk) in pks.enumerated() {
-            if position > 0 { bytes.append(0) }
-            bytes.append(contentsOf: pk.utf8)
+        var data = Data(count: size)
+        data.withUnsafeMutableBytes { (out: UnsafeMutableRawBufferPointer) in
+            var offset = 0
+            for (position, var pk) in pks.enumerated() {
+                if position > 0 {
+                    out[offset] = 0
+                    offset += 1
+                }
+                pk.withUTF8 { utf8 in
+                    guard let bytes = utf8.baseAddress, !utf8.isEmpty else { return }
+                    out.baseAddress!.advanced(by: offset).copyMemory(from: bytes, byteCount: utf8.count)
+                    offset += utf8.count
+                }
+            }
         }
-        return Data(bytes)
+        return data
     }
 
     static func listSubjects(_ proto: Warden_V1_ListSubjectsRequest) -> ListSubjectsQuery {
