@@ -100,11 +100,18 @@ extension IndexState {
         return held
     }
 
-    /// Appends the permission ids that `sources` hold on the object in `slot` (unsorted, may repeat).
+    /// Appends the permission ids that `sources` hold on the object in `slot` (unsorted, may
+    /// repeat). The access list is sorted by subject: each source's entries are found by binary
+    /// search, not by scanning every subject's (an object reachable by 90 users has hundreds).
     @inline(__always)
     func appendObjectPermissions(of sources: [UInt32], slot: UInt32, in type: UInt32, to held: inout [UInt32]) {
-        for entry in types[Int(type)].acl[Int(slot)] where sources.contains(UInt32(entry >> 32)) {
-            held.append(UInt32(entry & 0xFFFF_FFFF))
+        let acl = types[Int(type)].acl[Int(slot)]
+        for source in sources {
+            var position = acl.lowerBound(of: Self.entry(source, 0))
+            while position < acl.count && UInt32(acl[position] >> 32) == source {
+                held.append(UInt32(acl[position] & 0xFFFF_FFFF))
+                position += 1
+            }
         }
     }
 }
