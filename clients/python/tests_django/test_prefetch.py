@@ -139,3 +139,14 @@ def test_check_perms_sends_other_permissions_to_check(scene: dict[str, Any]) -> 
     assert sent == Counter()
     with pytest.raises(InvalidArgument):
         ws.check_perms(joe, [("drivers.change_truck", cars[0])])
+
+
+def test_a_type_warden_does_not_know(scene: dict[str, Any]) -> None:
+    from warden_client.django.core import CodenameMasks
+    from warden_client.errors import NotFound
+
+    masks = CodenameMasks()
+    masks.fetch({"user": str(scene["subjects"][0].pk)}, "drivers.ghost", ["1"])  # nothing kept: Check answers
+    assert "drivers.ghost" not in masks.by_type
+    with pytest.raises(NotFound):
+        masks.fetch({"user": str(scene["subjects"][0].pk)}, "drivers.ghost", ["1"], quiet=False)

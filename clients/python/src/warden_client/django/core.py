@@ -10,63 +10,90 @@ life: make one per request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
 
-from warden_client import PermissionSets
+from warden_client import NotFound, PermissionSets
 
 from . import conf
 from .backends import BATCH
-from .identity import content_type_label, object_pk, subject_of
+from .identity import content_type_label, object_pk, pk_reader, subject_of
 
 
 class CodenameMasks:
-    """Objects' codenames as Warden's BatchGetPermissions answers them: one int mask per
-    ``(content type, pk)``, and per content type each codename's bit (guardian's checker cache)."""
+    """Objects' codenames as Warden's BatchGetPermissions answers them (guardian's checker
+    cache): per content type, each pk's int mask and each codename's bit."""
 
-    __slots__ = ("masks", "bits", "_lists", "_perm_bits")
+    __slots__ = ("by_type", "bits", "_lists", "_perm_bits")
 
     def __init__(self) -> None:
-        self.masks: dict[tuple[str, str], int] = {}
+        #: content type -> pk -> mask
+        self.by_type: dict[str, dict[str, int]] = {}
+        #: content type -> codename -> its bit in that type's masks
         self.bits: dict[str, dict[str, int]] = {}
-        self._lists: dict[tuple[str, int], list[str]] = {}
-        self._perm_bits: dict[tuple[str, str], int | None] = {}
+        self._lists: dict[str, dict[int, list[str]]] = {}
+        self._perm_bits: dict[str, dict[str, int | None]] = {}
 
-    def fetch(self, subject: dict[str, str], ct: str, pks: Iterable[str]) -> None:
+    def fetch(self, subject: dict[str, str], ct: str, pks: list[str], *, quiet: bool = True) -> None:
         """Asks for the codenames of ``subject`` (``user=``/``group=``) on the objects of type
-        ``ct`` with these pks: one request per :data:`BATCH` pks."""
+        ``ct`` with these pks: one request per :data:`BATCH` pks. A type Warden does not know
+        raises ``NotFound`` unless ``quiet``."""
         client = conf.get_client()
         agp = conf.accept_global_perms()
-        pk_list = list(pks)
-        for start in range(0, len(pk_list), BATCH):
-            chunk = pk_list[start : start + BATCH]
-            self.add(ct, client.batch_get_permissions(ct, chunk, accept_global_perms=agp, **subject))
+        for start in range(0, len(pks), BATCH):
+            chunk = pks[start : start + BATCH] if len(pks) > BATCH else pks
+            try:
+                answer = client.batch_get_permissions(ct, chunk, accept_global_perms=agp, **subject)
+            except NotFound:
+                if not quiet:
+                    raise
+                return  # a type Warden does not know: nothing is kept, and Check answers each question
+            self.add(ct, answer)
 
     def add(self, ct: str, answer: PermissionSets) -> None:
-        self.bits[ct] = answer.bits()
-        self.masks.update(zip([(ct, pk) for pk in answer.pks], answer.masks))
+        """Keeps an answer's masks. If the type's codenames changed since an earlier answer (a
+        registration in between), the earlier masks are dropped: they would read wrong."""
+        bits = self.bits.get(ct)
+        if bits is None or len(bits) != len(answer.codenames) or any(
+            bits.get(name) != bit for bit, name in enumerate(answer.codenames)
+        ):
+            self.bits[ct] = answer.bits()
+            self.by_type[ct] = {}
+            self._lists[ct] = {}
+            self._perm_bits[ct] = {}
+        self.by_type[ct].update(zip(answer.pks, answer.masks))
 
     def bit(self, ct: str, perm: str) -> int | None:
         """The bit of ``perm`` in the masks of type ``ct`` when it names one of the type's
         codenames (bare, or ``app_label.codename`` of the type's app); else ``None``: only
         Warden's Check answers it (another type's permission: an error; an unknown one: no)."""
-        key = (ct, perm)
-        if key in self._perm_bits:
-            return self._perm_bits[key]
+        known = self._perm_bits[ct]
+        bit = known.get(perm, -1)
+        if bit != -1:
+            return bit
         head, dot, tail = perm.partition(".")
         codename = head if not dot else tail if ct.split(".", 1)[0] == head else None
-        bit = None if codename is None else self.bits[ct].get(codename)
-        self._perm_bits[key] = bit
+        bit = known[perm] = None if codename is None else self.bits[ct].get(codename)
         return bit
 
     def codenames(self, ct: str, mask: int) -> list[str]:
         """The sorted codenames of a mask of type ``ct``."""
-        names = self._lists.get((ct, mask))
+        lists = self._lists[ct]
+        names = lists.get(mask)
         if names is None:
-            names = self._lists[(ct, mask)] = sorted(name for name, bit in self.bits[ct].items() if mask >> bit & 1)
+            names = lists[mask] = sorted(name for name, bit in self.bits[ct].items() if mask >> bit & 1)
         return names
+
+
+def pks_of(objects: list[Model]) -> list[str]:
+    """The objects' pks as Warden's strings (``object_pk`` of each, read in one pass)."""
+    classes = {obj.__class__ for obj in objects}
+    raw = list(map(pk_reader(classes.pop()), objects)) if len(classes) == 1 else [obj.pk for obj in objects]
+    if None in raw:
+        object_pk(objects[raw.index(None)])  # raises, naming the object
+    return list(map(str, raw))
 
 
 class ObjectPermissionChecker:
@@ -78,41 +105,45 @@ class ObjectPermissionChecker:
         self.user_or_group = user_or_group
         self._is_user = self.subject is not None and self.subject.kind == "user"
         self._cache = CodenameMasks()
-        self._labels: dict[type, str] = {}
+        #: model class -> (content type, pk reader)
+        self._classes: dict[type, tuple[str, Callable[[Any], Any]]] = {}
 
-    def _holds_nothing(self) -> bool:
+    def _standing(self) -> int:
+        """``_NOTHING`` (an inactive user, an anonymous one without ``WARDEN_ANONYMOUS_USER_ID``),
+        ``_SUPERUSER`` (an active superuser) or ``_ASK`` (Warden decides). Read from the user
+        object at each call, as guardian's checker does."""
         if self.subject is None:
-            return True
+            return _NOTHING
         obj = self.user_or_group
-        return self._is_user and getattr(obj, "is_authenticated", False) and not getattr(obj, "is_active", True)
+        if not self._is_user or not getattr(obj, "is_authenticated", False):
+            return _ASK
+        if not getattr(obj, "is_active", True):
+            return _NOTHING
+        return _SUPERUSER if getattr(obj, "is_superuser", False) else _ASK
 
-    def _is_superuser(self) -> bool:
-        obj = self.user_or_group
-        return (
-            self._is_user
-            and getattr(obj, "is_authenticated", False)
-            and getattr(obj, "is_active", True)
-            and getattr(obj, "is_superuser", False)
-        )
+    def _class(self, model: type) -> tuple[str, Callable[[Any], Any]]:
+        known = self._classes.get(model)
+        if known is None:
+            known = self._classes[model] = (content_type_label(model), pk_reader(model))
+        return known
 
     def _label(self, obj: Model) -> str:
-        label = self._labels.get(obj.__class__)
-        if label is None:
-            label = self._labels[obj.__class__] = content_type_label(obj)
-        return label
+        return self._class(obj.__class__)[0]
 
     def has_perm(self, perm: str, obj: Model) -> bool:
         """Whether the subject holds ``perm`` (``app_label.codename`` or a codename) on ``obj``."""
-        if self._holds_nothing():
-            return False
-        if self._is_superuser():
-            return True
-        ct = self._label(obj)
-        mask = self._cache.masks.get((ct, object_pk(obj)))
-        bit = None if mask is None else self._cache.bit(ct, perm)
-        if mask is None or bit is None:
-            return self._check(perm, obj)
-        return bool(mask >> bit & 1)
+        standing = self._standing()
+        if standing != _ASK:
+            return standing == _SUPERUSER
+        ct, read_pk = self._classes.get(obj.__class__) or self._class(obj.__class__)
+        masks = self._cache.by_type.get(ct)
+        if masks is not None:
+            mask = masks.get(str(read_pk(obj)))
+            if mask is not None:
+                bit = self._cache.bit(ct, perm)
+                if bit is not None:
+                    return bool(mask >> bit & 1)
+        return self._check(perm, obj)
 
     def _check(self, perm: str, obj: Model) -> bool:
         assert self.subject is not None
@@ -130,20 +161,20 @@ class ObjectPermissionChecker:
 
     def get_perms(self, obj: Model) -> list[str]:
         """Sorted codenames the subject holds on ``obj``."""
-        if self._holds_nothing():
+        if self._standing() == _NOTHING:
             return []
         assert self.subject is not None
         ct, pk = self._label(obj), object_pk(obj)
-        mask = self._cache.masks.get((ct, pk))
+        mask = self._cache.by_type.get(ct, {}).get(pk)
         if mask is None:
-            self._cache.fetch(self.subject.kwargs(), ct, [pk])
-            mask = self._cache.masks[(ct, pk)]
+            self._cache.fetch(self.subject.kwargs(), ct, [pk], quiet=False)
+            mask = self._cache.by_type[ct][pk]
         return list(self._cache.codenames(ct, mask))
 
     def prefetch_perms(self, objects: QuerySet[Any] | list[Model]) -> bool:
         """Fetch the subject's codenames on every object of ``objects`` (one type) at once: one
         BatchGetPermissions request per 10,000 objects."""
-        if self._holds_nothing():
+        if self._standing() == _NOTHING:
             return False
         if isinstance(objects, QuerySet):
             ct = content_type_label(objects.model)
@@ -153,7 +184,10 @@ class ObjectPermissionChecker:
             if not objects:
                 return True
             ct = self._label(objects[0])
-            pks = [object_pk(obj) for obj in objects]
+            pks = pks_of(objects)
         assert self.subject is not None
         self._cache.fetch(self.subject.kwargs(), ct, pks)
         return True
+
+
+_NOTHING, _SUPERUSER, _ASK = 0, 1, 2

@@ -4,8 +4,9 @@ guardian name them), objects by ``str(pk)``, permissions ``app_label.codename``.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,18 @@ def valid_content_type(label: str) -> bool:
 def valid_codename(codename: str) -> bool:
     """Whether Warden accepts ``codename`` (1..100 of ``[A-Za-z0-9_-]``)."""
     return bool(_CODENAME.match(codename))
+
+
+_PK_READERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def pk_reader(model: type[Model]) -> Callable[[Any], Any]:
+    """``obj.pk`` for instances of ``model``, without the property's call: the attribute
+    ``Model.pk`` reads (``_meta.pk.attname``), through ``operator.attrgetter``."""
+    reader = _PK_READERS.get(model)
+    if reader is None:
+        reader = _PK_READERS[model] = operator.attrgetter(model._meta.pk.attname)
+    return reader
 
 
 def object_pk(obj: Model) -> str:
