@@ -118,7 +118,14 @@ extension IndexState {
         }
     }
 
+    /// A pk's rule; the field's name (`pks[3]`) is spelled only for a pk that breaks it.
     private func checkPK(_ pk: String, _ position: Int) throws(IndexError) {
-        do { try Limits.checkIdentifier(pk, field: "pks[\(position)]") } catch { throw .invalid(error) }
+        do {
+            try Limits.checkIdentifier(pk, field: "pks")
+        } catch {
+            var named = error
+            named.field = "pks[\(position)]"
+            throw .invalid(named)
+        }
     }
 }
