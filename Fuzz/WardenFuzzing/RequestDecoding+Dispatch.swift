@@ -50,11 +50,14 @@ extension RequestDecoding {
         case .getPermissions:
             let request = try decode(Warden_V1_GetPermissionsRequest.self, body)
             guard request.hasObject else { throw ServiceError(.invalidArgument, "object: required") }
-            if case .UNRECOGNIZED(let mode) = request.mode {
-                throw ServiceError(.invalidArgument, "mode: \(mode) is not BOTH, USER_ONLY or GROUPS_ONLY")
-            }
+            let mode = try ProtoMapping.mode(request.mode)
             guard service.hasReached(Revision(request.minRevision)) else { return }
-            _ = try service.permissions(ProtoMapping.permissions(request))
+            _ = try service.permissions(ProtoMapping.permissions(request, mode: mode))
+        case .batchGetPermissions:
+            let request = try decode(Warden_V1_BatchGetPermissionsRequest.self, body)
+            let query = ProtoMapping.permissionSets(request, mode: try ProtoMapping.mode(request.mode))
+            guard service.hasReached(Revision(request.minRevision)) else { return }
+            _ = try service.permissionSets(query)
         case .grant, .revoke, .putUser, .deleteUser, .putGroup, .deleteGroup, .addMember, .removeMember,
             .registerContentType, .deleteObject:
             let (change, actor) = try ProtoMapping.change(method: method, body: body, service: service)

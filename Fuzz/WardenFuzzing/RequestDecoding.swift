@@ -20,8 +20,13 @@ public enum RequestDecoding {
         public var disagreements: [String] = []
     }
 
-    /// The methods byte 0 picks from; past the end, an id that is not a method.
-    public static let methods = Warden_V1_Method.allCases.filter { $0 != .unspecified }
+    /// The methods byte 0 picks from; past the end, an id that is not a method. Methods added
+    /// after the corpus was written go last, so that its selector bytes keep their meaning.
+    public static let methods =
+        Warden_V1_Method.allCases.filter { $0 != .unspecified && !addedLater.contains($0) } + addedLater
+
+    /// Methods in the order they were added after the first corpus.
+    static let addedLater: [Warden_V1_Method] = [.batchGetPermissions]
 
     /// The method id byte 0 stands for.
     public static func methodID(_ selector: UInt8) -> UInt16 {

@@ -96,6 +96,13 @@ public enum SeedInputs {
             ("health", .health, Warden_V1_HealthRequest()),
             ("stats", .stats, Warden_V1_StatsRequest()),
             ("export", .export, Warden_V1_ExportRequest.with { $0.chunkSize = 100 }),
+            ("batch-get-permissions", .batchGetPermissions, Warden_V1_BatchGetPermissionsRequest.with {
+                $0.subject = subject("42")
+                $0.contentType = "lab.experiment"
+                $0.pks = ["7", "8", "7", "/home/www/joe.config"]
+                $0.mode = .both
+                $0.acceptGlobalPerms = false
+            }),
         ]
         return messages.map { name, method, message in (name, method, (try? message.serializedBytes()) ?? []) }
     }

@@ -24,6 +24,23 @@ extension Warden_V1_ObjectRef {
     }
 }
 
+extension Warden_V1_ListObjectsResponse {
+    /// The page's pks, from `packed_pks` when the server packed them, else from `pks`.
+    public var pagePks: [String] {
+        guard !packedPks.isEmpty else { return pks }
+        return packedPks.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+extension Warden_V1_BatchGetPermissionsResponse {
+    /// The sorted codenames of the `index`th requested object.
+    public func codenames(of index: Int) -> [String] {
+        let width = (codenames.count + 7) / 8
+        let start = masks.startIndex + index * width
+        return codenames.indices.filter { masks[start + $0 / 8] & (1 << UInt8($0 % 8)) != 0 }.map { codenames[$0] }
+    }
+}
+
 extension WardenConnection {
     /// Check: may `subject` use `permission` (on `object`)?
     public func check(
@@ -54,14 +71,15 @@ extension WardenConnection {
     }
 
     /// Every page of ListObjects: `nil` when the answer is unrestricted (the reply says why),
-    /// else every pk.
+    /// else every pk. Asks for packed pages (`packed_pks`).
     public func listAllObjects(_ request: Warden_V1_ListObjectsRequest) async throws -> (unrestricted: Warden_V1_Decision?, pks: [String]) {
         var request = request
+        request.packedPks = true  // a server that predates packed_pks answers `pks`; `pagePks` reads either
         var pks: [String] = []
         while true {
             let page = try await listObjects(request)
             if page.unrestricted { return (page.unrestrictedReason, []) }
-            pks.append(contentsOf: page.pks)
+            pks.append(contentsOf: page.pagePks)
             guard !page.nextPageToken.isEmpty else { return (nil, pks) }
             request.pageToken = page.nextPageToken
             // Later pages at least at the first page's revision.
@@ -75,6 +93,13 @@ extension WardenConnection {
 
     public func getPermissions(_ request: Warden_V1_GetPermissionsRequest, timeout: Duration? = nil) async throws -> Warden_V1_GetPermissionsResponse {
         try await call(.getPermissions, request, returning: Warden_V1_GetPermissionsResponse.self, timeout: timeout)
+    }
+
+    /// GetPermissions for many objects of one type at once (`codenames(of:)` reads an object's answer).
+    public func batchGetPermissions(
+        _ request: Warden_V1_BatchGetPermissionsRequest, timeout: Duration? = nil
+    ) async throws -> Warden_V1_BatchGetPermissionsResponse {
+        try await call(.batchGetPermissions, request, returning: Warden_V1_BatchGetPermissionsResponse.self, timeout: timeout)
     }
 
     public func health(timeout: Duration? = nil) async throws -> Warden_V1_HealthResponse {

@@ -65,19 +65,29 @@ enum ObjectOrder {
 extension ObjectOrder {
     /// `slots` in object order, keeping only those after `cursor` when one is given.
     static func sorted(_ slots: [UInt32], keys: [UInt64], pks: [String], after cursor: String?) -> [UInt32] {
-        var items: [(key: UInt64, slot: UInt32)] = []
-        items.reserveCapacity(slots.count)
+        var sortKeys: [UInt64] = []
+        var sorted: [UInt32] = []
+        sortKeys.reserveCapacity(slots.count)
+        sorted.reserveCapacity(slots.count)
         if let cursor {
             let cursorKey = key(cursor)
             for slot in slots where precedes(cursor, cursorKey, pks[Int(slot)], keys[Int(slot)]) {
-                items.append((keys[Int(slot)], slot))
+                sortKeys.append(keys[Int(slot)])
+                sorted.append(slot)
             }
         } else {
-            for slot in slots { items.append((keys[Int(slot)], slot)) }
+            for slot in slots {
+                sortKeys.append(keys[Int(slot)])
+                sorted.append(slot)
+            }
         }
-        items.sort { a, b in
-            a.key != b.key ? a.key < b.key : a.key >> 63 != 0 && bytesPrecede(pks[Int(a.slot)], pks[Int(b.slot)])
+        if sorted.count < radixThreshold {
+            var items = Array(zip(sortKeys, sorted))
+            items.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.0 >> 63 != 0 && bytesPrecede(pks[Int(a.1)], pks[Int(b.1)]) }
+            return items.map(\.1)
         }
-        return items.map(\.slot)
+        radixSort(&sortKeys, &sorted)
+        breakTies(sortKeys, &sorted, pks: pks)
+        return sorted
     }
 }

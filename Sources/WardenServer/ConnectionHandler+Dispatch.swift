@@ -10,7 +10,9 @@ extension Warden_V1_Method {
     /// The role a caller needs for the method.
     var neededRole: Role {
         switch self {
-        case .check, .batchCheck, .listObjects, .listSubjects, .getPermissions, .watch, .health, .stats, .export: .reader
+        case .check, .batchCheck, .listObjects, .listSubjects, .getPermissions, .batchGetPermissions, .watch, .health, .stats,
+            .export:
+            .reader
         default: .admin
         }
     }
@@ -115,7 +117,7 @@ extension ConnectionHandler {
         case .listObjects:
             let request = try decode(Warden_V1_ListObjectsRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
-                ProtoMapping.listObjectsResponse(try service.listObjects(ProtoMapping.listObjects(request)))
+                ProtoMapping.listObjectsResponse(try service.listObjects(ProtoMapping.listObjects(request)), packed: request.packedPks)
             }
         case .listSubjects:
             let request = try decode(Warden_V1_ListSubjectsRequest.self, frame)
@@ -126,15 +128,19 @@ extension ConnectionHandler {
         case .getPermissions:
             let request = try decode(Warden_V1_GetPermissionsRequest.self, frame)
             guard request.hasObject else { throw ServiceError(.invalidArgument, "object: required") }
-            if case .UNRECOGNIZED(let mode) = request.mode {
-                throw ServiceError(.invalidArgument, "mode: \(mode) is not BOTH, USER_ONLY or GROUPS_ONLY")
-            }
+            let mode = try ProtoMapping.mode(request.mode)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
-                let answer = try service.permissions(ProtoMapping.permissions(request))
+                let answer = try service.permissions(ProtoMapping.permissions(request, mode: mode))
                 var response = Warden_V1_GetPermissionsResponse()
                 response.codenames = answer.value
                 response.revision = answer.revision.rawValue
                 return response
+            }
+        case .batchGetPermissions:
+            let request = try decode(Warden_V1_BatchGetPermissionsRequest.self, frame)
+            let query = ProtoMapping.permissionSets(request, mode: try ProtoMapping.mode(request.mode))
+            read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
+                ProtoMapping.permissionSetsResponse(try service.permissionSets(query))
             }
         case .grant, .revoke, .putUser, .deleteUser, .putGroup, .deleteGroup, .addMember, .removeMember,
             .registerContentType, .deleteObject:

@@ -1,6 +1,8 @@
+import Foundation
 import WardenIndex
 import WardenModel
 import WardenProto
+import WardenService
 
 /// The fields CheckRequest and BatchCheck's CheckItem share.
 protocol CheckFields {
@@ -41,7 +43,8 @@ extension ProtoMapping {
         return query
     }
 
-    static func listObjectsResponse(_ answer: Evaluated<ObjectList>) -> Warden_V1_ListObjectsResponse {
+    /// The reply to a ListObjects; `packed`: the pks in `packed_pks` (the request asked for it).
+    static func listObjectsResponse(_ answer: Evaluated<ObjectList>, packed: Bool) -> Warden_V1_ListObjectsResponse {
         var proto = Warden_V1_ListObjectsResponse()
         proto.revision = answer.revision.rawValue
         switch answer.value {
@@ -49,10 +52,33 @@ extension ProtoMapping {
             proto.unrestricted = true
             proto.unrestrictedReason = decision(why)
         case .objects(let pks, let next):
-            proto.pks = pks
+            if packed { proto.packedPks = Self.packed(pks) } else { proto.pks = pks }
             proto.nextPageToken = next ?? ""
         }
         return proto
+    }
+
+    /// The pks' UTF-8 bytes joined by NUL (`packed_pks`; pks never hold NUL), copied from each
+    /// string's own storage (appending a `String.UTF8View` goes byte by byte).
+    static func packed(_ pks: [String]) -> Data {
+        var size = max(0, pks.count - 1)
+        for pk in pks { size += pk.utf8.count }
+        var data = Data(count: size)
+        data.withUnsafeMutableBytes { (out: UnsafeMutableRawBufferPointer) in
+            var offset = 0
+            for (position, var pk) in pks.enumerated() {
+                if position > 0 {
+                    out[offset] = 0
+                    offset += 1
+                }
+                pk.withUTF8 { utf8 in
+                    guard let bytes = utf8.baseAddress, !utf8.isEmpty else { return }
+                    out.baseAddress!.advanced(by: offset).copyMemory(from: bytes, byteCount: utf8.count)
+                    offset += utf8.count
+                }
+            }
+        }
+        return data
     }
 
     static func listSubjects(_ proto: Warden_V1_ListSubjectsRequest) -> ListSubjectsQuery {
@@ -80,15 +106,35 @@ extension ProtoMapping {
         return proto
     }
 
-    static func permissions(_ proto: Warden_V1_GetPermissionsRequest) -> PermissionsQuery {
-        let mode: PermissionsQuery.Mode =
-            switch proto.mode {
-            case .userOnly: .user
-            case .groupsOnly: .groups
-            default: .both
-            }
+    /// A `PermissionMode`; a value the proto does not know is `INVALID_ARGUMENT`.
+    static func mode(_ proto: Warden_V1_PermissionMode) throws(ServiceError) -> PermissionsQuery.Mode {
+        switch proto {
+        case .both: .both
+        case .userOnly: .user
+        case .groupsOnly: .groups
+        case .UNRECOGNIZED(let mode): throw ServiceError(.invalidArgument, "mode: \(mode) is not BOTH, USER_ONLY or GROUPS_ONLY")
+        }
+    }
+
+    static func permissions(_ proto: Warden_V1_GetPermissionsRequest, mode: PermissionsQuery.Mode) -> PermissionsQuery {
         var query = PermissionsQuery(subject: subject(proto.hasSubject ? proto.subject : nil), object: object(proto.object), mode: mode)
         query.acceptGlobalPerms = optional(proto.hasAcceptGlobalPerms, proto.acceptGlobalPerms)
         return query
+    }
+
+    static func permissionSets(_ proto: Warden_V1_BatchGetPermissionsRequest, mode: PermissionsQuery.Mode) -> PermissionSetsQuery {
+        var query = PermissionSetsQuery(
+            subject: subject(proto.hasSubject ? proto.subject : nil), contentType: proto.contentType, pks: proto.pks, mode: mode
+        )
+        query.acceptGlobalPerms = optional(proto.hasAcceptGlobalPerms, proto.acceptGlobalPerms)
+        return query
+    }
+
+    static func permissionSetsResponse(_ answer: Evaluated<PermissionSets>) -> Warden_V1_BatchGetPermissionsResponse {
+        var proto = Warden_V1_BatchGetPermissionsResponse()
+        proto.codenames = answer.value.codenames
+        proto.masks = Data(answer.value.masks)
+        proto.revision = answer.revision.rawValue
+        return proto
     }
 }

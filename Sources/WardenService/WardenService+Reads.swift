@@ -73,4 +73,16 @@ extension WardenService {
     public func permissions(_ query: PermissionsQuery) throws(ServiceError) -> Evaluated<[String]> {
         do { return try index.permissions(query) } catch { throw ServiceError(error) }
     }
+
+    /// guardian's `get_perms` for many objects of one type (`prefetch_perms`): at most
+    /// `maxBatchItems` pks, like a BatchCheck's items.
+    public func permissionSets(_ query: PermissionSetsQuery) throws(ServiceError) -> Evaluated<PermissionSets> {
+        guard query.pks.count <= settings.maxBatchItems else {
+            throw ServiceError(
+                .invalidArgument,
+                "pks: at most \(settings.maxBatchItems) pks in one BatchGetPermissions (got \(query.pks.count))"
+            )
+        }
+        do { return try index.permissionSets(query) } catch { throw ServiceError(error) }
+    }
 }

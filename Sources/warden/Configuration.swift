@@ -78,7 +78,7 @@ struct Configuration: Sendable {
             $0.retentionAge = try duration($1)
         },
         Setting(name: "max_frame_bytes", help: "the largest frame accepted (4194304)") { $0.maxFrameBytes = try positive($1) },
-        Setting(name: "max_batch_items", help: "checks in one BatchCheck, at most (10000)") { $0.maxBatchItems = try positive($1) },
+        Setting(name: "max_batch_items", help: "checks in one BatchCheck, pks in one BatchGetPermissions, at most (10000)") { $0.maxBatchItems = try positive($1) },
         Setting(name: "max_in_flight", help: "requests of one connection waiting for a thread, at most (1024)") {
             $0.maxInFlight = try positive($1)
         },

@@ -205,32 +205,61 @@ struct ListSubjects: AsyncParsableCommand {
 
 struct Perms: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The codenames SUBJECT holds on an object (guardian's get_perms, get_user_perms, get_group_perms).",
-        discussion: "Example: warden perms 42 lab.experiment:7 --mode user"
+        abstract: "The codenames SUBJECT holds on objects (guardian's get_perms, get_user_perms, get_group_perms).",
+        discussion: """
+            One object: GetPermissions, one codename per line. Several objects of one type: one \
+            BatchGetPermissions, one line per object (the object, then its codenames). \
+            Example: warden perms 42 lab.experiment:7 --mode user
+            """
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "The user or group.") var subject: String
-    @Argument(help: "The object, app_label.model:pk.") var object: String
+    @Argument(help: "The objects, app_label.model:pk, all of one type.") var objects: [String]
     @Option(help: "both (own and groups'), user (own only) or groups (through groups only).") var mode = "both"
     @Flag(help: "Model grants do not count.") var strict = false
 
     func run() async throws {
         try await client.run { warden in
-            var request = Warden_V1_GetPermissionsRequest()
-            request.subject = parseSubject(subject)
-            request.object = try parseObject(object)
-            switch mode {
-            case "both": request.mode = .both
-            case "user": request.mode = .userOnly
-            case "groups": request.mode = .groupsOnly
-            default: throw CommandError("--mode: must be both, user or groups (got \(mode))")
+            let mode: Warden_V1_PermissionMode
+            switch self.mode {
+            case "both": mode = .both
+            case "user": mode = .userOnly
+            case "groups": mode = .groupsOnly
+            default: throw CommandError("--mode: must be both, user or groups (got \(self.mode))")
             }
+            let refs = try objects.map(parseObject)
+            guard let type = refs.first?.contentType else { throw CommandError("objects: name at least one object") }
+            guard refs.allSatisfy({ $0.contentType == type }) else {
+                throw CommandError("objects: must all be of one content type (BatchGetPermissions)")
+            }
+            if refs.count == 1 {
+                var request = Warden_V1_GetPermissionsRequest()
+                request.subject = parseSubject(subject)
+                request.object = refs[0]
+                request.mode = mode
+                if strict { request.acceptGlobalPerms = false }
+                let answer = try await warden.getPermissions(request)
+                if client.json {
+                    print(jsonLine(["permissions": answer.codenames, "revision": answer.revision]))
+                } else {
+                    for codename in answer.codenames { print(codename) }
+                }
+                return 0
+            }
+            var request = Warden_V1_BatchGetPermissionsRequest()
+            request.subject = parseSubject(subject)
+            request.contentType = type
+            request.pks = refs.map(\.pk)
+            request.mode = mode
             if strict { request.acceptGlobalPerms = false }
-            let answer = try await warden.getPermissions(request)
+            let answer = try await warden.batchGetPermissions(request)
             if client.json {
-                print(jsonLine(["permissions": answer.codenames, "revision": answer.revision]))
+                let list = refs.indices.map { ["pk": refs[$0].pk, "permissions": answer.codenames(of: $0)] as [String: Any] }
+                print(jsonLine(["objects": list, "revision": answer.revision]))
             } else {
-                for codename in answer.codenames { print(codename) }
+                for position in refs.indices {
+                    print(([objects[position]] + answer.codenames(of: position)).joined(separator: "  "))
+                }
             }
             return 0
         }

@@ -154,4 +154,49 @@ extension PropertyRun {
             reference: text(reference.permissions(query, tally: tally)) { render($0.map(refString)) }
         )
     }
+
+    /// A BatchGetPermissions against the reference's GetPermissions of each pk (the request
+    /// fails as its worst pk does: a field rule first, then an unregistered type), and against
+    /// the index's own GetPermissions of each pk at the same revision.
+    func comparePermissionSets(_ query: PermissionSetsQuery) {
+        let actual = Result { () throws(IndexError) in try index.permissionSets(query) }
+        func single(_ pk: String) -> PermissionsQuery {
+            var single = PermissionsQuery(subject: query.subject, object: ObjectRef(contentType: query.contentType, pk: pk), mode: query.mode)
+            single.acceptGlobalPerms = query.acceptGlobalPerms
+            return single
+        }
+        // No pk: the request's own fields still decide (a valid pk stands in for the rules).
+        let expectations = (query.pks.isEmpty ? ["1"] : query.pks).map { reference.permissions(single($0)) }
+        var unspecified: String?
+        var invalid = false
+        var failure: IndexError.Code?
+        var values: [[RefBytes]] = []
+        for expectation in expectations {
+            switch expectation {
+            case .unspecified(let why): unspecified = why
+            case .error(.invalidArgument): invalid = true
+            case .error(let code): failure = failure ?? code
+            case .value(let codenames): values.append(codenames)
+            }
+        }
+        let expected: RefExpected<[[RefBytes]]> =
+            if let unspecified { .unspecified(unspecified) }
+            else if invalid { .error(.invalidArgument) }
+            else if let failure { .error(failure) }
+            else { .value(query.pks.isEmpty ? [] : values) }
+        compare(
+            "permissionSets", esc("\(query)"),
+            index: text(actual) { sets in render(sets) },
+            reference: text(expected) { "sets " + render($0.map { $0.map(refString) }) }
+        )
+        guard case .success(let sets) = actual else { return }
+        for (position, pk) in query.pks.enumerated() {
+            let one = Result { () throws(IndexError) in try index.permissions(single(pk)) }
+            let alone = text(one) { render($0) }
+            let inBatch = render(sets.value.codenames(of: position))
+            if alone.0 != inBatch || (try? one.get())?.revision != sets.revision {
+                record("permissionSets item \(position) vs permissions", esc("\(single(pk))"), index: inBatch, reference: alone.1)
+            }
+        }
+    }
 }

@@ -195,4 +195,27 @@ extension PropertyRun {
         query.acceptGlobalPerms = randomAccept()
         return query
     }
+
+    // MARK: BatchGetPermissions
+
+    /// Mostly pks of one type that a subject holds grants on, with random and repeated pks
+    /// between them; sometimes an invalid pk, no pk, or a field breaking its rule.
+    func randomPermissionSetsQuery() -> PermissionSetsQuery {
+        var subject = randomSubject()
+        var type = randomType()
+        if rng.chance(0.6), let grant = focusGrant() {
+            subject = holder(of: grant)
+            type = refString(grant.contentType)
+        }
+        let granted = currentGrants.filter { $0.contentType == refBytes(type) }.compactMap(\.pk).map(refString)
+        var pks: [String] = []
+        for _ in 0..<rng.pick([0, 1, 2, 5, 9, 17]) {
+            pks.append(!granted.isEmpty && rng.chance(0.6) ? rng.pick(granted) : randomPK())
+        }
+        if !pks.isEmpty && rng.chance(0.1) { pks.append(rng.pick(pks)) }
+        if rng.chance(0.05) { subject = invalidSubject() }
+        var query = PermissionSetsQuery(subject: subject, contentType: type, pks: pks, mode: rng.pick(PermissionsQuery.Mode.allCases))
+        query.acceptGlobalPerms = randomAccept()
+        return query
+    }
 }

@@ -57,11 +57,20 @@ func render(_ list: ReferenceEvaluator.SubjectsAnswer) -> String {
 
 func render(_ codenames: [String]) -> String { "[" + codenames.map(esc).joined(separator: ", ") + "]" }
 
+func render(_ lists: [[String]]) -> String { "[" + lists.map(render).joined(separator: " ") + "]" }
+
+func render(_ sets: PermissionSets) -> String { "sets " + render((0..<sets.count).map(sets.codenames(of:))) }
+
 /// A coarse class of an answer: its kind and outcome, without names.
 func answerCategory(_ kind: String, _ answer: String) -> String {
     let kind = kind.split(separator: " ").prefix(kind.hasPrefix("check batch") ? 2 : 1).joined(separator: " ")
     if answer.hasPrefix("error") || answer.hasPrefix("allow") || answer.hasPrefix("deny") || answer.hasPrefix("unrestricted") {
         return kind + ": " + answer.split(separator: " ").prefix(2).joined(separator: " ")
+    }
+    if answer.hasPrefix("sets [") {
+        let objects = answer.filter { $0 == "[" }.count - 1
+        let held = answer.dropFirst("sets ".count).contains(where: \.isLetter)
+        return kind + ": \(min(objects, 2))\(objects >= 2 ? "+" : "") objects" + (held ? ", some codenames" : ", no codename")
     }
     if answer.hasPrefix("objects") {
         let count = answer.hasPrefix("objects []") ? 0 : answer.split(separator: ",").count

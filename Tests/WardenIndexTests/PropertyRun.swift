@@ -101,7 +101,8 @@ final class PropertyRun {
             case 36..<44: compareChecks((0..<rng.int(1...6)).map { _ in randomCheck() })
             case 44..<72: compareListObjects(randomListObjects())
             case 72..<86: compareListSubjects(randomListSubjects())
-            default: comparePermissions(randomPermissionsQuery())
+            case 86..<94: comparePermissions(randomPermissionsQuery())
+            default: comparePermissionSets(randomPermissionSetsQuery())
             }
         }
     }

@@ -58,6 +58,11 @@ struct CommandTests {
             #expect((subjects?["users"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["1", "2"])
             #expect(try run(["perms", "2", "lab.experiment:4"]).jsonLines.first?["permissions"] as? [String] == ["change_experiment"])
             #expect(try run(["perms", "2", "lab.experiment:4", "--mode", "user"]).jsonLines.first?["permissions"] as? [String] == [])
+            let several = try run(["perms", "2", "lab.experiment:4", "lab.experiment:5", "--mode", "groups"]).jsonLines.first
+            let objects = several?["objects"] as? [[String: Any]]
+            #expect(objects?.map { $0["pk"] as? String } == ["4", "5"])
+            #expect(objects?.map { $0["permissions"] as? [String] } == [["change_experiment"], ["change_experiment"]])
+            #expect(try run(["perms", "2", "lab.experiment:4", "lab.other:5"]).error.contains("one content type"))
 
             #expect(try run(["revoke", "1", "lab.view_experiment", "--object", "lab.experiment:5"]).jsonLines.first?["changed"] as? Bool == true)
             #expect(try run(["delete-object", "lab.experiment:4"]).jsonLines.first?["changed"] as? Bool == true)

@@ -81,8 +81,17 @@ struct DecoderRandomBytesTests {
         return problems
     }
 
-    /// Whether a message starts with a field path (`grant.subject`, `records[2].user.id`) and a colon.
+    /// Whether a message starts with a field path (`grant.subject`, `records[2].user.id`) and a colon,
+    /// after the `change N of M: ` that names the row of a batch found unfit when applied
+    /// (docs/protocol.md, client streams).
     static func namesField(_ message: String) -> Bool {
+        var message = Substring(message)
+        if message.hasPrefix("change "), let rest = message.firstRange(of: ": ") {
+            let row = message[message.index(message.startIndex, offsetBy: 7)..<rest.lowerBound].split(separator: " ")
+            if row.count == 3, row[1] == "of", row[0].allSatisfy(\.isNumber), row[2].allSatisfy(\.isNumber) {
+                message = message[rest.upperBound...]
+            }
+        }
         guard let colon = message.firstIndex(of: ":") else { return false }
         let path = message[..<colon]
         return !path.isEmpty && path.allSatisfy { $0.isLetter || $0.isNumber || "_.[]".contains($0) }

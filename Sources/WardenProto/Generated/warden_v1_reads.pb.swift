@@ -12,6 +12,11 @@
 /// request accepts `min_revision`: a server behind it catches up or waits until the request's
 /// deadline, then answers UNAVAILABLE, never from an older state.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -329,6 +334,10 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
 
   public var minRevision: UInt64 = 0
 
+  /// Answer the page's pks in `packed_pks` (one bytes field) instead of `pks`. A server that
+  /// predates the field ignores it and fills `pks`: read `packed_pks` when it is set, else `pks`.
+  public var packedPks: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -365,6 +374,11 @@ public nonisolated struct Warden_V1_ListObjectsResponse: Sendable {
   public var nextPageToken: String = String()
 
   public var revision: UInt64 = 0
+
+  /// With the request's `packed_pks`: the page's pks, in the same order, as their UTF-8 bytes
+  /// joined by one NUL (0x00) byte each (pks never hold NUL); `pks` is then empty. Empty when the
+  /// page has no pks.
+  public var packedPks: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -513,6 +527,73 @@ public nonisolated struct Warden_V1_GetPermissionsResponse: Sendable {
 
   /// Sorted, distinct codenames.
   public var codenames: [String] = []
+
+  public var revision: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// BatchGetPermissions: GetPermissions for many objects of one content type, for one subject, at
+/// one revision (guardian's ObjectPermissionChecker.prefetch_perms). Method 6. Each object's
+/// answer is what GetPermissions answers for it, as a bit mask over the type's codenames.
+public nonisolated struct Warden_V1_BatchGetPermissionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The user or group. Absent: the server's configured anonymous user (else an error).
+  public var subject: Warden_V1_Subject {
+    get {_subject ?? Warden_V1_Subject()}
+    set {_subject = newValue}
+  }
+  /// Returns true if `subject` has been explicitly set.
+  public var hasSubject: Bool {self._subject != nil}
+  /// Clears the value of `subject`. Subsequent reads from it will return its default value.
+  public mutating func clearSubject() {self._subject = nil}
+
+  /// The objects' content type.
+  public var contentType: String = String()
+
+  /// The objects' pks: at most the server's max batch size (default 10000). A pk may repeat.
+  public var pks: [String] = []
+
+  public var mode: Warden_V1_PermissionMode = .both
+
+  /// Whether model grants count. Absent: the server's setting (default true).
+  public var acceptGlobalPerms: Bool {
+    get {_acceptGlobalPerms ?? false}
+    set {_acceptGlobalPerms = newValue}
+  }
+  /// Returns true if `acceptGlobalPerms` has been explicitly set.
+  public var hasAcceptGlobalPerms: Bool {self._acceptGlobalPerms != nil}
+  /// Clears the value of `acceptGlobalPerms`. Subsequent reads from it will return its default value.
+  public mutating func clearAcceptGlobalPerms() {self._acceptGlobalPerms = nil}
+
+  public var minRevision: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _subject: Warden_V1_Subject? = nil
+  fileprivate var _acceptGlobalPerms: Bool? = nil
+}
+
+public nonisolated struct Warden_V1_BatchGetPermissionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Every codename of the content type, sorted (UTF-8 byte order). Bit i of a mask stands for
+  /// codenames[i].
+  public var codenames: [String] = []
+
+  /// One mask per requested pk, in request order, each ceil(len(codenames) / 8) bytes: bit i is
+  /// bit i % 8 (least significant first) of the mask's byte i / 8, set when the subject holds
+  /// codenames[i] on the object.
+  public var masks: Data = Data()
 
   public var revision: UInt64 = 0
 
@@ -820,7 +901,7 @@ nonisolated extension Warden_V1_BatchCheckResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListObjectsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}subject\0\u{1}permissions\0\u{3}content_type\0\u{3}any_perm\0\u{3}use_groups\0\u{3}with_superuser\0\u{3}accept_global_perms\0\u{3}page_size\0\u{3}page_token\0\u{3}min_revision\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}subject\0\u{1}permissions\0\u{3}content_type\0\u{3}any_perm\0\u{3}use_groups\0\u{3}with_superuser\0\u{3}accept_global_perms\0\u{3}page_size\0\u{3}page_token\0\u{3}min_revision\0\u{3}packed_pks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -838,6 +919,7 @@ nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self._pageSize) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.minRevision) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.packedPks) }()
       default: break
       }
     }
@@ -878,6 +960,9 @@ nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
     if self.minRevision != 0 {
       try visitor.visitSingularUInt64Field(value: self.minRevision, fieldNumber: 10)
     }
+    if self.packedPks != false {
+      try visitor.visitSingularBoolField(value: self.packedPks, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -892,6 +977,7 @@ nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
     if lhs._pageSize != rhs._pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.minRevision != rhs.minRevision {return false}
+    if lhs.packedPks != rhs.packedPks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -899,7 +985,7 @@ nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Warden_V1_ListObjectsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListObjectsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}unrestricted\0\u{3}unrestricted_reason\0\u{1}pks\0\u{3}next_page_token\0\u{1}revision\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}unrestricted\0\u{3}unrestricted_reason\0\u{1}pks\0\u{3}next_page_token\0\u{1}revision\0\u{3}packed_pks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -912,6 +998,7 @@ nonisolated extension Warden_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.pks) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.packedPks) }()
       default: break
       }
     }
@@ -937,6 +1024,9 @@ nonisolated extension Warden_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
     if self.revision != 0 {
       try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 5)
     }
+    if !self.packedPks.isEmpty {
+      try visitor.visitSingularBytesField(value: self.packedPks, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -946,6 +1036,7 @@ nonisolated extension Warden_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
     if lhs.pks != rhs.pks {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.revision != rhs.revision {return false}
+    if lhs.packedPks != rhs.packedPks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1173,6 +1264,105 @@ nonisolated extension Warden_V1_GetPermissionsResponse: SwiftProtobuf.Message, S
 
   public static func ==(lhs: Warden_V1_GetPermissionsResponse, rhs: Warden_V1_GetPermissionsResponse) -> Bool {
     if lhs.codenames != rhs.codenames {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Warden_V1_BatchGetPermissionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BatchGetPermissionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}subject\0\u{3}content_type\0\u{1}pks\0\u{1}mode\0\u{3}accept_global_perms\0\u{3}min_revision\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._subject) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.pks) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self._acceptGlobalPerms) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.minRevision) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._subject {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.contentType.isEmpty {
+      try visitor.visitSingularStringField(value: self.contentType, fieldNumber: 2)
+    }
+    if !self.pks.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.pks, fieldNumber: 3)
+    }
+    if self.mode != .both {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 4)
+    }
+    try { if let v = self._acceptGlobalPerms {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+    } }()
+    if self.minRevision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.minRevision, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Warden_V1_BatchGetPermissionsRequest, rhs: Warden_V1_BatchGetPermissionsRequest) -> Bool {
+    if lhs._subject != rhs._subject {return false}
+    if lhs.contentType != rhs.contentType {return false}
+    if lhs.pks != rhs.pks {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs._acceptGlobalPerms != rhs._acceptGlobalPerms {return false}
+    if lhs.minRevision != rhs.minRevision {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Warden_V1_BatchGetPermissionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BatchGetPermissionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}codenames\0\u{1}masks\0\u{1}revision\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.codenames) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.masks) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.codenames.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.codenames, fieldNumber: 1)
+    }
+    if !self.masks.isEmpty {
+      try visitor.visitSingularBytesField(value: self.masks, fieldNumber: 2)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Warden_V1_BatchGetPermissionsResponse, rhs: Warden_V1_BatchGetPermissionsResponse) -> Bool {
+    if lhs.codenames != rhs.codenames {return false}
+    if lhs.masks != rhs.masks {return false}
     if lhs.revision != rhs.revision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

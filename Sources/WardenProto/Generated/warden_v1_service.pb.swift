@@ -31,6 +31,7 @@ public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable
   case listObjects // = 3
   case listSubjects // = 4
   case getPermissions // = 5
+  case batchGetPermissions // = 6
   case grant // = 16
   case revoke // = 17
   case bulkGrant // = 18
@@ -63,6 +64,7 @@ public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable
     case 3: self = .listObjects
     case 4: self = .listSubjects
     case 5: self = .getPermissions
+    case 6: self = .batchGetPermissions
     case 16: self = .grant
     case 17: self = .revoke
     case 18: self = .bulkGrant
@@ -93,6 +95,7 @@ public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable
     case .listObjects: return 3
     case .listSubjects: return 4
     case .getPermissions: return 5
+    case .batchGetPermissions: return 6
     case .grant: return 16
     case .revoke: return 17
     case .bulkGrant: return 18
@@ -123,6 +126,7 @@ public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable
     .listObjects,
     .listSubjects,
     .getPermissions,
+    .batchGetPermissions,
     .grant,
     .revoke,
     .bulkGrant,
@@ -274,7 +278,7 @@ public nonisolated struct Warden_V1_ExportResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "warden.v1"
 
 nonisolated extension Warden_V1_Method: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0METHOD_UNSPECIFIED\0\u{1}CHECK\0\u{1}BATCH_CHECK\0\u{1}LIST_OBJECTS\0\u{1}LIST_SUBJECTS\0\u{1}GET_PERMISSIONS\0\u{2}\u{b}GRANT\0\u{1}REVOKE\0\u{1}BULK_GRANT\0\u{1}BULK_REVOKE\0\u{1}PUT_USER\0\u{1}DELETE_USER\0\u{1}PUT_GROUP\0\u{1}DELETE_GROUP\0\u{1}ADD_MEMBER\0\u{1}REMOVE_MEMBER\0\u{1}REGISTER_CONTENT_TYPE\0\u{1}DELETE_OBJECT\0\u{1}PRUNE_ORPHANS\0\u{1}WRITE_BATCH\0\u{2}\u{3}WATCH\0\u{2}\u{10}HEALTH\0\u{1}STATS\0\u{1}EXPORT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0METHOD_UNSPECIFIED\0\u{1}CHECK\0\u{1}BATCH_CHECK\0\u{1}LIST_OBJECTS\0\u{1}LIST_SUBJECTS\0\u{1}GET_PERMISSIONS\0\u{1}BATCH_GET_PERMISSIONS\0\u{2}\u{a}GRANT\0\u{1}REVOKE\0\u{1}BULK_GRANT\0\u{1}BULK_REVOKE\0\u{1}PUT_USER\0\u{1}DELETE_USER\0\u{1}PUT_GROUP\0\u{1}DELETE_GROUP\0\u{1}ADD_MEMBER\0\u{1}REMOVE_MEMBER\0\u{1}REGISTER_CONTENT_TYPE\0\u{1}DELETE_OBJECT\0\u{1}PRUNE_ORPHANS\0\u{1}WRITE_BATCH\0\u{2}\u{3}WATCH\0\u{2}\u{10}HEALTH\0\u{1}STATS\0\u{1}EXPORT\0")
 }
 
 nonisolated extension Warden_V1_HealthRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

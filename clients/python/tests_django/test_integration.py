@@ -203,6 +203,20 @@ def test_get_objects_for_user_with_many_objects(joe: User) -> None:
     assert qs.filter(name__endswith="7").count() == chosen.filter(name__endswith="7").count()
 
 
+def test_get_objects_for_user_skips_pks_an_integer_pk_cannot_have(joe: User, cars: list[Car], warden) -> None:
+    # Warden lists canonical integers first; a pk after them that is not one cannot name a car.
+    for pk in [str(cars[2].pk), "0" + str(cars[3].pk), "abc", "-1", str(cars[4].pk)]:
+        warden.grant("drivers.view_car", user=str(joe.pk), content_type="drivers.car", pk=pk)
+    assert set(ws.get_objects_for_user(joe, "drivers.view_car")) == {cars[2], cars[4]}
+    for pk in range(1000, 1200):  # the json_each form
+        warden.grant("drivers.view_car", user=str(joe.pk), content_type="drivers.car", pk=pk)
+    assert set(ws.get_objects_for_user(joe, "drivers.view_car")) == {cars[2], cars[4]}
+    warden.revoke("drivers.view_car", user=str(joe.pk), content_type="drivers.car", pk="abc")
+    warden.revoke("drivers.view_car", user=str(joe.pk), content_type="drivers.car", pk="-1")
+    warden.revoke("drivers.view_car", user=str(joe.pk), content_type="drivers.car", pk="0" + str(cars[3].pk))
+    assert set(ws.get_objects_for_user(joe, "drivers.view_car")) == {cars[2], cars[4]}
+
+
 def test_string_pks() -> None:
     joe = User.objects.create_user("joe2")
     orders = [Order.objects.create(code=code) for code in ["/home/www/joe.config", "a b", "7", "é"]]

@@ -291,6 +291,33 @@ def test_parity_who_has_access(world: World) -> None:
     assert tally.differed["with_group_users=False attaches own grants only"] > 0
 
 
+def test_parity_prefetched_checkers(world: World) -> None:
+    """guardian's ObjectPermissionChecker after prefetch_perms against Warden's (one
+    BatchGetPermissions per type) and check_perms, for every subject and object: the same
+    codenames and the same has_perm answers (model grants off, guardian's reading)."""
+    from warden_client.django.core import ObjectPermissionChecker as WardenChecker
+
+    tally = Tally()
+    subjects: list[Any] = list(User.objects.order_by("pk")) + list(Group.objects.order_by("name"))
+    with backends(GUARDIAN_BACKENDS, WARDEN_ACCEPT_GLOBAL_PERMS=False):
+        for subject in subjects:
+            for model in MODELS:
+                objects = objects_of(model)
+                codenames = world.codenames[content_type_label(model)]
+                guardian, warden = GuardianChecker(subject), WardenChecker(subject)
+                guardian.prefetch_perms(objects)
+                warden.prefetch_perms(objects)
+                checks = [(codename, obj) for obj in objects for codename in codenames]
+                for obj in objects:
+                    tally.same(f"prefetched get_perms {subject!r} {obj!r}", set(guardian.get_perms(obj)),
+                               set(warden.get_perms(obj)))
+                g_answers = [guardian.has_perm(codename, obj) for codename, obj in checks]
+                tally.same(f"prefetched has_perm {subject!r} {model.__name__}", g_answers,
+                           [warden.has_perm(codename, obj) for codename, obj in checks])
+                tally.same(f"check_perms {subject!r} {model.__name__}", g_answers, ws.check_perms(subject, checks))
+    assert tally.compared > 1000
+
+
 def test_documented_differences_one_by_one(world: World) -> None:
     """The quirks the random queries cannot reach, each shown on a small case."""
     car = Car.objects.order_by("pk").first()

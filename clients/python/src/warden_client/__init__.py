@@ -43,6 +43,7 @@ from .types import (
     ObjectPage,
     PermissionList,
     PermissionMode,
+    PermissionSets,
     Reason,
     SubjectList,
     WriteBatchResult,
@@ -55,7 +56,7 @@ __all__ = [
     "Aborted", "AlreadyExists", "BatchCheckResult", "BulkResult", "Cancelled", "CheckItem", "CheckResult", "Client",
     "ConnectionClosed", "DataLoss", "DeadlineExceeded", "Decision", "EventKind", "ExportStream", "FailedPrecondition",
     "Grant", "HealthResult", "InternalError", "InvalidArgument", "NotFound", "ObjectList", "ObjectPage", "OutOfRange",
-    "PermissionDenied", "PermissionList", "PermissionMode", "Reason", "ResourceExhausted", "StatusCode",
-    "SubjectList", "Unauthenticated", "Unavailable", "Unimplemented", "UnknownError", "Watch", "WardenError",
-    "WriteBatchResult", "WriteResult", "pb", "records",
+    "PermissionDenied", "PermissionList", "PermissionMode", "PermissionSets", "Reason", "ResourceExhausted",
+    "StatusCode", "SubjectList", "Unauthenticated", "Unavailable", "Unimplemented", "UnknownError", "Watch",
+    "WardenError", "WriteBatchResult", "WriteResult", "pb", "records",
 ]

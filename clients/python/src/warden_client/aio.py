@@ -348,6 +348,7 @@ class AsyncClient:
     list_objects = _unary_method(_calls.list_objects)
     list_subjects = _unary_method(_calls.list_subjects)
     get_permissions = _unary_method(_calls.get_permissions)
+    batch_get_permissions = _unary_method(_calls.batch_get_permissions)
 
     async def iter_object_pages(
         self, permissions: str | Iterable[str] = (), **arguments: Any

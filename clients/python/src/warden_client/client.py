@@ -311,6 +311,7 @@ class Client:
     list_objects = _unary_method(_calls.list_objects)
     list_subjects = _unary_method(_calls.list_subjects)
     get_permissions = _unary_method(_calls.get_permissions)
+    batch_get_permissions = _unary_method(_calls.batch_get_permissions)
 
     def iter_object_pages(
         self, permissions: str | Iterable[str] = (), **arguments: Any

@@ -24,6 +24,7 @@ __all__ = [
     "ObjectList",
     "SubjectList",
     "PermissionList",
+    "PermissionSets",
     "WriteResult",
     "BulkResult",
     "WriteBatchResult",
@@ -256,6 +257,52 @@ class PermissionList:
 
     def __len__(self) -> int:
         return len(self.codenames)
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionSets(Sequence[list[str]]):
+    """The answer to ``batch_get_permissions``: for each requested pk, in request order, the
+    codenames ``get_permissions`` answers for that object, all at ``revision``.
+
+    ``codenames`` is every codename of the content type, sorted; ``masks[i]`` is the mask of
+    ``pks[i]``: bit ``b`` is set when the subject holds ``codenames[b]`` on it. Indexing gives an
+    object's sorted codenames; :meth:`as_dict` maps each pk to them; :meth:`bits` maps each
+    codename to its bit, for ``mask >> bit & 1`` tests without building lists."""
+
+    codenames: list[str]
+    pks: list[str]
+    masks: list[int]
+    revision: int
+
+    def _names(self, mask: int) -> list[str]:
+        return [name for bit, name in enumerate(self.codenames) if mask >> bit & 1]
+
+    @overload
+    def __getitem__(self, index: int) -> list[str]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[list[str]]: ...
+    def __getitem__(self, index: int | slice) -> list[str] | list[list[str]]:
+        if isinstance(index, slice):
+            return [self._names(mask) for mask in self.masks[index]]
+        return self._names(self.masks[index])
+
+    def __len__(self) -> int:
+        return len(self.masks)
+
+    def bits(self) -> dict[str, int]:
+        """Each codename's bit in the masks."""
+        return {name: bit for bit, name in enumerate(self.codenames)}
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """Each requested pk's sorted codenames (a repeated pk once)."""
+        lists: dict[int, list[str]] = {}
+        out: dict[str, list[str]] = {}
+        for pk, mask in zip(self.pks, self.masks):
+            names = lists.get(mask)
+            if names is None:
+                names = lists[mask] = self._names(mask)
+            out[pk] = names
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -592,6 +592,96 @@ void   warden__v1__get_permissions_response__free_unpacked
   assert(message->base.descriptor == &warden__v1__get_permissions_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   warden__v1__batch_get_permissions_request__init
+                     (Warden__V1__BatchGetPermissionsRequest         *message)
+{
+  static const Warden__V1__BatchGetPermissionsRequest init_value = WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t warden__v1__batch_get_permissions_request__get_packed_size
+                     (const Warden__V1__BatchGetPermissionsRequest *message)
+{
+  assert(message->base.descriptor == &warden__v1__batch_get_permissions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t warden__v1__batch_get_permissions_request__pack
+                     (const Warden__V1__BatchGetPermissionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &warden__v1__batch_get_permissions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t warden__v1__batch_get_permissions_request__pack_to_buffer
+                     (const Warden__V1__BatchGetPermissionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &warden__v1__batch_get_permissions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Warden__V1__BatchGetPermissionsRequest *
+       warden__v1__batch_get_permissions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Warden__V1__BatchGetPermissionsRequest *)
+     protobuf_c_message_unpack (&warden__v1__batch_get_permissions_request__descriptor,
+                                allocator, len, data);
+}
+void   warden__v1__batch_get_permissions_request__free_unpacked
+                     (Warden__V1__BatchGetPermissionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &warden__v1__batch_get_permissions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   warden__v1__batch_get_permissions_response__init
+                     (Warden__V1__BatchGetPermissionsResponse         *message)
+{
+  static const Warden__V1__BatchGetPermissionsResponse init_value = WARDEN__V1__BATCH_GET_PERMISSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t warden__v1__batch_get_permissions_response__get_packed_size
+                     (const Warden__V1__BatchGetPermissionsResponse *message)
+{
+  assert(message->base.descriptor == &warden__v1__batch_get_permissions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t warden__v1__batch_get_permissions_response__pack
+                     (const Warden__V1__BatchGetPermissionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &warden__v1__batch_get_permissions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t warden__v1__batch_get_permissions_response__pack_to_buffer
+                     (const Warden__V1__BatchGetPermissionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &warden__v1__batch_get_permissions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Warden__V1__BatchGetPermissionsResponse *
+       warden__v1__batch_get_permissions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Warden__V1__BatchGetPermissionsResponse *)
+     protobuf_c_message_unpack (&warden__v1__batch_get_permissions_response__descriptor,
+                                allocator, len, data);
+}
+void   warden__v1__batch_get_permissions_response__free_unpacked
+                     (Warden__V1__BatchGetPermissionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &warden__v1__batch_get_permissions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor warden__v1__check_request__field_descriptors[6] =
 {
   {
@@ -989,7 +1079,7 @@ const ProtobufCMessageDescriptor warden__v1__batch_check_response__descriptor =
   (ProtobufCMessageInit) warden__v1__batch_check_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor warden__v1__list_objects_request__field_descriptors[10] =
+static const ProtobufCFieldDescriptor warden__v1__list_objects_request__field_descriptors[11] =
 {
   {
     "subject",
@@ -1111,12 +1201,25 @@ static const ProtobufCFieldDescriptor warden__v1__list_objects_request__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "packed_pks",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__ListObjectsRequest, packed_pks),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned warden__v1__list_objects_request__field_indices_by_name[] = {
   6,   /* field[6] = accept_global_perms */
   3,   /* field[3] = any_perm */
   2,   /* field[2] = content_type */
   9,   /* field[9] = min_revision */
+  10,   /* field[10] = packed_pks */
   7,   /* field[7] = page_size */
   8,   /* field[8] = page_token */
   1,   /* field[1] = permissions */
@@ -1127,7 +1230,7 @@ static const unsigned warden__v1__list_objects_request__field_indices_by_name[] 
 static const ProtobufCIntRange warden__v1__list_objects_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor warden__v1__list_objects_request__descriptor =
 {
@@ -1137,14 +1240,14 @@ const ProtobufCMessageDescriptor warden__v1__list_objects_request__descriptor =
   "Warden__V1__ListObjectsRequest",
   "warden.v1",
   sizeof(Warden__V1__ListObjectsRequest),
-  10,
+  11,
   warden__v1__list_objects_request__field_descriptors,
   warden__v1__list_objects_request__field_indices_by_name,
   1,  warden__v1__list_objects_request__number_ranges,
   (ProtobufCMessageInit) warden__v1__list_objects_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor warden__v1__list_objects_response__field_descriptors[5] =
+static const ProtobufCFieldDescriptor warden__v1__list_objects_response__field_descriptors[6] =
 {
   {
     "unrestricted",
@@ -1206,9 +1309,22 @@ static const ProtobufCFieldDescriptor warden__v1__list_objects_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "packed_pks",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__ListObjectsResponse, packed_pks),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned warden__v1__list_objects_response__field_indices_by_name[] = {
   3,   /* field[3] = next_page_token */
+  5,   /* field[5] = packed_pks */
   2,   /* field[2] = pks */
   4,   /* field[4] = revision */
   0,   /* field[0] = unrestricted */
@@ -1217,7 +1333,7 @@ static const unsigned warden__v1__list_objects_response__field_indices_by_name[]
 static const ProtobufCIntRange warden__v1__list_objects_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor warden__v1__list_objects_response__descriptor =
 {
@@ -1227,7 +1343,7 @@ const ProtobufCMessageDescriptor warden__v1__list_objects_response__descriptor =
   "Warden__V1__ListObjectsResponse",
   "warden.v1",
   sizeof(Warden__V1__ListObjectsResponse),
-  5,
+  6,
   warden__v1__list_objects_response__field_descriptors,
   warden__v1__list_objects_response__field_indices_by_name,
   1,  warden__v1__list_objects_response__number_ranges,
@@ -1604,6 +1720,173 @@ const ProtobufCMessageDescriptor warden__v1__get_permissions_response__descripto
   warden__v1__get_permissions_response__field_indices_by_name,
   1,  warden__v1__get_permissions_response__number_ranges,
   (ProtobufCMessageInit) warden__v1__get_permissions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor warden__v1__batch_get_permissions_request__field_descriptors[6] =
+{
+  {
+    "subject",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__BatchGetPermissionsRequest, subject),
+    &warden__v1__subject__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "content_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__BatchGetPermissionsRequest, content_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pks",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Warden__V1__BatchGetPermissionsRequest, n_pks),
+    offsetof(Warden__V1__BatchGetPermissionsRequest, pks),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mode",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__BatchGetPermissionsRequest, mode),
+    &warden__v1__permission_mode__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "accept_global_perms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Warden__V1__BatchGetPermissionsRequest, _accept_global_perms_case),
+    offsetof(Warden__V1__BatchGetPermissionsRequest, accept_global_perms),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_revision",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__BatchGetPermissionsRequest, min_revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned warden__v1__batch_get_permissions_request__field_indices_by_name[] = {
+  4,   /* field[4] = accept_global_perms */
+  1,   /* field[1] = content_type */
+  5,   /* field[5] = min_revision */
+  3,   /* field[3] = mode */
+  2,   /* field[2] = pks */
+  0,   /* field[0] = subject */
+};
+static const ProtobufCIntRange warden__v1__batch_get_permissions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor warden__v1__batch_get_permissions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "warden.v1.BatchGetPermissionsRequest",
+  "BatchGetPermissionsRequest",
+  "Warden__V1__BatchGetPermissionsRequest",
+  "warden.v1",
+  sizeof(Warden__V1__BatchGetPermissionsRequest),
+  6,
+  warden__v1__batch_get_permissions_request__field_descriptors,
+  warden__v1__batch_get_permissions_request__field_indices_by_name,
+  1,  warden__v1__batch_get_permissions_request__number_ranges,
+  (ProtobufCMessageInit) warden__v1__batch_get_permissions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor warden__v1__batch_get_permissions_response__field_descriptors[3] =
+{
+  {
+    "codenames",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Warden__V1__BatchGetPermissionsResponse, n_codenames),
+    offsetof(Warden__V1__BatchGetPermissionsResponse, codenames),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "masks",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__BatchGetPermissionsResponse, masks),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revision",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__BatchGetPermissionsResponse, revision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned warden__v1__batch_get_permissions_response__field_indices_by_name[] = {
+  0,   /* field[0] = codenames */
+  1,   /* field[1] = masks */
+  2,   /* field[2] = revision */
+};
+static const ProtobufCIntRange warden__v1__batch_get_permissions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor warden__v1__batch_get_permissions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "warden.v1.BatchGetPermissionsResponse",
+  "BatchGetPermissionsResponse",
+  "Warden__V1__BatchGetPermissionsResponse",
+  "warden.v1",
+  sizeof(Warden__V1__BatchGetPermissionsResponse),
+  3,
+  warden__v1__batch_get_permissions_response__field_descriptors,
+  warden__v1__batch_get_permissions_response__field_indices_by_name,
+  1,  warden__v1__batch_get_permissions_response__number_ranges,
+  (ProtobufCMessageInit) warden__v1__batch_get_permissions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue warden__v1__permission_mode__enum_values_by_number[3] =

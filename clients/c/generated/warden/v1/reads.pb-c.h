@@ -29,6 +29,8 @@ typedef struct Warden__V1__SubjectAccess Warden__V1__SubjectAccess;
 typedef struct Warden__V1__ListSubjectsResponse Warden__V1__ListSubjectsResponse;
 typedef struct Warden__V1__GetPermissionsRequest Warden__V1__GetPermissionsRequest;
 typedef struct Warden__V1__GetPermissionsResponse Warden__V1__GetPermissionsResponse;
+typedef struct Warden__V1__BatchGetPermissionsRequest Warden__V1__BatchGetPermissionsRequest;
+typedef struct Warden__V1__BatchGetPermissionsResponse Warden__V1__BatchGetPermissionsResponse;
 
 
 /* --- enums --- */
@@ -243,6 +245,11 @@ struct  Warden__V1__ListObjectsRequest
    */
   char *page_token;
   uint64_t min_revision;
+  /*
+   * Answer the page's pks in `packed_pks` (one bytes field) instead of `pks`. A server that
+   * predates the field ignores it and fills `pks`: read `packed_pks` when it is set, else `pks`.
+   */
+  protobuf_c_boolean packed_pks;
   Warden__V1__ListObjectsRequest__UseGroupsCase _use_groups_case;
   union {
     protobuf_c_boolean use_groups;
@@ -262,7 +269,7 @@ struct  Warden__V1__ListObjectsRequest
 };
 #define WARDEN__V1__LIST_OBJECTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&warden__v1__list_objects_request__descriptor) \
-    , NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, WARDEN__V1__LIST_OBJECTS_REQUEST___USE_GROUPS__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___WITH_SUPERUSER__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___ACCEPT_GLOBAL_PERMS__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___PAGE_SIZE__NOT_SET, {0} }
+    , NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, WARDEN__V1__LIST_OBJECTS_REQUEST___USE_GROUPS__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___WITH_SUPERUSER__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___ACCEPT_GLOBAL_PERMS__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___PAGE_SIZE__NOT_SET, {0} }
 
 
 struct  Warden__V1__ListObjectsResponse
@@ -284,10 +291,16 @@ struct  Warden__V1__ListObjectsResponse
    */
   char *next_page_token;
   uint64_t revision;
+  /*
+   * With the request's `packed_pks`: the page's pks, in the same order, as their UTF-8 bytes
+   * joined by one NUL (0x00) byte each (pks never hold NUL); `pks` is then empty. Empty when the
+   * page has no pks.
+   */
+  ProtobufCBinaryData packed_pks;
 };
 #define WARDEN__V1__LIST_OBJECTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&warden__v1__list_objects_response__descriptor) \
-    , 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0 }
+    , 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, {0,NULL} }
 
 
 typedef enum {
@@ -411,6 +424,67 @@ struct  Warden__V1__GetPermissionsResponse
 #define WARDEN__V1__GET_PERMISSIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&warden__v1__get_permissions_response__descriptor) \
     , 0,NULL, 0 }
+
+
+typedef enum {
+  WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST___ACCEPT_GLOBAL_PERMS__NOT_SET = 0,
+  WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST___ACCEPT_GLOBAL_PERMS_ACCEPT_GLOBAL_PERMS = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST___ACCEPT_GLOBAL_PERMS__CASE)
+} Warden__V1__BatchGetPermissionsRequest__AcceptGlobalPermsCase;
+
+/*
+ * BatchGetPermissions: GetPermissions for many objects of one content type, for one subject, at
+ * one revision (guardian's ObjectPermissionChecker.prefetch_perms). Method 6. Each object's
+ * answer is what GetPermissions answers for it, as a bit mask over the type's codenames.
+ */
+struct  Warden__V1__BatchGetPermissionsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The user or group. Absent: the server's configured anonymous user (else an error).
+   */
+  Warden__V1__Subject *subject;
+  /*
+   * The objects' content type.
+   */
+  char *content_type;
+  /*
+   * The objects' pks: at most the server's max batch size (default 10000). A pk may repeat.
+   */
+  size_t n_pks;
+  char **pks;
+  Warden__V1__PermissionMode mode;
+  uint64_t min_revision;
+  Warden__V1__BatchGetPermissionsRequest__AcceptGlobalPermsCase _accept_global_perms_case;
+  union {
+    protobuf_c_boolean accept_global_perms;
+  };
+};
+#define WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&warden__v1__batch_get_permissions_request__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, 0,NULL, WARDEN__V1__PERMISSION_MODE__BOTH, 0, WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST___ACCEPT_GLOBAL_PERMS__NOT_SET, {0} }
+
+
+struct  Warden__V1__BatchGetPermissionsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Every codename of the content type, sorted (UTF-8 byte order). Bit i of a mask stands for
+   * codenames[i].
+   */
+  size_t n_codenames;
+  char **codenames;
+  /*
+   * One mask per requested pk, in request order, each ceil(len(codenames) / 8) bytes: bit i is
+   * bit i % 8 (least significant first) of the mask's byte i / 8, set when the subject holds
+   * codenames[i] on the object.
+   */
+  ProtobufCBinaryData masks;
+  uint64_t revision;
+};
+#define WARDEN__V1__BATCH_GET_PERMISSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&warden__v1__batch_get_permissions_response__descriptor) \
+    , 0,NULL, {0,NULL}, 0 }
 
 
 /* Warden__V1__CheckRequest methods */
@@ -660,6 +734,44 @@ Warden__V1__GetPermissionsResponse *
 void   warden__v1__get_permissions_response__free_unpacked
                      (Warden__V1__GetPermissionsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Warden__V1__BatchGetPermissionsRequest methods */
+void   warden__v1__batch_get_permissions_request__init
+                     (Warden__V1__BatchGetPermissionsRequest         *message);
+size_t warden__v1__batch_get_permissions_request__get_packed_size
+                     (const Warden__V1__BatchGetPermissionsRequest   *message);
+size_t warden__v1__batch_get_permissions_request__pack
+                     (const Warden__V1__BatchGetPermissionsRequest   *message,
+                      uint8_t             *out);
+size_t warden__v1__batch_get_permissions_request__pack_to_buffer
+                     (const Warden__V1__BatchGetPermissionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Warden__V1__BatchGetPermissionsRequest *
+       warden__v1__batch_get_permissions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   warden__v1__batch_get_permissions_request__free_unpacked
+                     (Warden__V1__BatchGetPermissionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Warden__V1__BatchGetPermissionsResponse methods */
+void   warden__v1__batch_get_permissions_response__init
+                     (Warden__V1__BatchGetPermissionsResponse         *message);
+size_t warden__v1__batch_get_permissions_response__get_packed_size
+                     (const Warden__V1__BatchGetPermissionsResponse   *message);
+size_t warden__v1__batch_get_permissions_response__pack
+                     (const Warden__V1__BatchGetPermissionsResponse   *message,
+                      uint8_t             *out);
+size_t warden__v1__batch_get_permissions_response__pack_to_buffer
+                     (const Warden__V1__BatchGetPermissionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Warden__V1__BatchGetPermissionsResponse *
+       warden__v1__batch_get_permissions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   warden__v1__batch_get_permissions_response__free_unpacked
+                     (Warden__V1__BatchGetPermissionsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Warden__V1__CheckRequest_Closure)
@@ -701,6 +813,12 @@ typedef void (*Warden__V1__GetPermissionsRequest_Closure)
 typedef void (*Warden__V1__GetPermissionsResponse_Closure)
                  (const Warden__V1__GetPermissionsResponse *message,
                   void *closure_data);
+typedef void (*Warden__V1__BatchGetPermissionsRequest_Closure)
+                 (const Warden__V1__BatchGetPermissionsRequest *message,
+                  void *closure_data);
+typedef void (*Warden__V1__BatchGetPermissionsResponse_Closure)
+                 (const Warden__V1__BatchGetPermissionsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -721,6 +839,8 @@ extern const ProtobufCMessageDescriptor warden__v1__subject_access__descriptor;
 extern const ProtobufCMessageDescriptor warden__v1__list_subjects_response__descriptor;
 extern const ProtobufCMessageDescriptor warden__v1__get_permissions_request__descriptor;
 extern const ProtobufCMessageDescriptor warden__v1__get_permissions_response__descriptor;
+extern const ProtobufCMessageDescriptor warden__v1__batch_get_permissions_request__descriptor;
+extern const ProtobufCMessageDescriptor warden__v1__batch_get_permissions_response__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -756,7 +756,7 @@ const ProtobufCMessageDescriptor warden__v1__export_response__descriptor =
   (ProtobufCMessageInit) warden__v1__export_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue warden__v1__method__enum_values_by_number[24] =
+static const ProtobufCEnumValue warden__v1__method__enum_values_by_number[25] =
 {
   { "METHOD_UNSPECIFIED", "WARDEN__V1__METHOD__METHOD_UNSPECIFIED", 0 },
   { "CHECK", "WARDEN__V1__METHOD__CHECK", 1 },
@@ -764,6 +764,7 @@ static const ProtobufCEnumValue warden__v1__method__enum_values_by_number[24] =
   { "LIST_OBJECTS", "WARDEN__V1__METHOD__LIST_OBJECTS", 3 },
   { "LIST_SUBJECTS", "WARDEN__V1__METHOD__LIST_SUBJECTS", 4 },
   { "GET_PERMISSIONS", "WARDEN__V1__METHOD__GET_PERMISSIONS", 5 },
+  { "BATCH_GET_PERMISSIONS", "WARDEN__V1__METHOD__BATCH_GET_PERMISSIONS", 6 },
   { "GRANT", "WARDEN__V1__METHOD__GRANT", 16 },
   { "REVOKE", "WARDEN__V1__METHOD__REVOKE", 17 },
   { "BULK_GRANT", "WARDEN__V1__METHOD__BULK_GRANT", 18 },
@@ -784,34 +785,35 @@ static const ProtobufCEnumValue warden__v1__method__enum_values_by_number[24] =
   { "EXPORT", "WARDEN__V1__METHOD__EXPORT", 50 },
 };
 static const ProtobufCIntRange warden__v1__method__value_ranges[] = {
-{0, 0},{16, 6},{32, 20},{48, 21},{0, 24}
+{0, 0},{16, 7},{32, 21},{48, 22},{0, 25}
 };
-static const ProtobufCEnumValueIndex warden__v1__method__enum_values_by_name[24] =
+static const ProtobufCEnumValueIndex warden__v1__method__enum_values_by_name[25] =
 {
-  { "ADD_MEMBER", 14 },
+  { "ADD_MEMBER", 15 },
   { "BATCH_CHECK", 2 },
-  { "BULK_GRANT", 8 },
-  { "BULK_REVOKE", 9 },
+  { "BATCH_GET_PERMISSIONS", 6 },
+  { "BULK_GRANT", 9 },
+  { "BULK_REVOKE", 10 },
   { "CHECK", 1 },
-  { "DELETE_GROUP", 13 },
-  { "DELETE_OBJECT", 17 },
-  { "DELETE_USER", 11 },
-  { "EXPORT", 23 },
+  { "DELETE_GROUP", 14 },
+  { "DELETE_OBJECT", 18 },
+  { "DELETE_USER", 12 },
+  { "EXPORT", 24 },
   { "GET_PERMISSIONS", 5 },
-  { "GRANT", 6 },
-  { "HEALTH", 21 },
+  { "GRANT", 7 },
+  { "HEALTH", 22 },
   { "LIST_OBJECTS", 3 },
   { "LIST_SUBJECTS", 4 },
   { "METHOD_UNSPECIFIED", 0 },
-  { "PRUNE_ORPHANS", 18 },
-  { "PUT_GROUP", 12 },
-  { "PUT_USER", 10 },
-  { "REGISTER_CONTENT_TYPE", 16 },
-  { "REMOVE_MEMBER", 15 },
-  { "REVOKE", 7 },
-  { "STATS", 22 },
-  { "WATCH", 20 },
-  { "WRITE_BATCH", 19 },
+  { "PRUNE_ORPHANS", 19 },
+  { "PUT_GROUP", 13 },
+  { "PUT_USER", 11 },
+  { "REGISTER_CONTENT_TYPE", 17 },
+  { "REMOVE_MEMBER", 16 },
+  { "REVOKE", 8 },
+  { "STATS", 23 },
+  { "WATCH", 21 },
+  { "WRITE_BATCH", 20 },
 };
 const ProtobufCEnumDescriptor warden__v1__method__descriptor =
 {
@@ -820,21 +822,22 @@ const ProtobufCEnumDescriptor warden__v1__method__descriptor =
   "Method",
   "Warden__V1__Method",
   "warden.v1",
-  24,
+  25,
   warden__v1__method__enum_values_by_number,
-  24,
+  25,
   warden__v1__method__enum_values_by_name,
   4,
   warden__v1__method__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor warden__v1__warden__method_descriptors[23] =
+static const ProtobufCMethodDescriptor warden__v1__warden__method_descriptors[24] =
 {
   { "Check", &warden__v1__check_request__descriptor, &warden__v1__check_response__descriptor },
   { "BatchCheck", &warden__v1__batch_check_request__descriptor, &warden__v1__batch_check_response__descriptor },
   { "ListObjects", &warden__v1__list_objects_request__descriptor, &warden__v1__list_objects_response__descriptor },
   { "ListSubjects", &warden__v1__list_subjects_request__descriptor, &warden__v1__list_subjects_response__descriptor },
   { "GetPermissions", &warden__v1__get_permissions_request__descriptor, &warden__v1__get_permissions_response__descriptor },
+  { "BatchGetPermissions", &warden__v1__batch_get_permissions_request__descriptor, &warden__v1__batch_get_permissions_response__descriptor },
   { "Grant", &warden__v1__grant_request__descriptor, &warden__v1__write_response__descriptor },
   { "Revoke", &warden__v1__grant_request__descriptor, &warden__v1__write_response__descriptor },
   { "BulkGrant", &warden__v1__bulk_grant_request__descriptor, &warden__v1__bulk_response__descriptor },
@@ -855,29 +858,30 @@ static const ProtobufCMethodDescriptor warden__v1__warden__method_descriptors[23
   { "Export", &warden__v1__export_request__descriptor, &warden__v1__export_response__descriptor },
 };
 const unsigned warden__v1__warden__method_indices_by_name[] = {
-  13,        /* AddMember */
+  14,        /* AddMember */
   1,        /* BatchCheck */
-  7,        /* BulkGrant */
-  8,        /* BulkRevoke */
+  5,        /* BatchGetPermissions */
+  8,        /* BulkGrant */
+  9,        /* BulkRevoke */
   0,        /* Check */
-  12,        /* DeleteGroup */
-  16,        /* DeleteObject */
-  10,        /* DeleteUser */
-  22,        /* Export */
+  13,        /* DeleteGroup */
+  17,        /* DeleteObject */
+  11,        /* DeleteUser */
+  23,        /* Export */
   4,        /* GetPermissions */
-  5,        /* Grant */
-  19,        /* Health */
+  6,        /* Grant */
+  20,        /* Health */
   2,        /* ListObjects */
   3,        /* ListSubjects */
-  17,        /* PruneOrphans */
-  11,        /* PutGroup */
-  9,        /* PutUser */
-  15,        /* RegisterContentType */
-  14,        /* RemoveMember */
-  6,        /* Revoke */
-  20,        /* Stats */
-  18,        /* Watch */
-  21         /* WriteBatch */
+  18,        /* PruneOrphans */
+  12,        /* PutGroup */
+  10,        /* PutUser */
+  16,        /* RegisterContentType */
+  15,        /* RemoveMember */
+  7,        /* Revoke */
+  21,        /* Stats */
+  19,        /* Watch */
+  22         /* WriteBatch */
 };
 const ProtobufCServiceDescriptor warden__v1__warden__descriptor =
 {
@@ -886,7 +890,7 @@ const ProtobufCServiceDescriptor warden__v1__warden__descriptor =
   "Warden",
   "Warden__V1__Warden",
   "warden.v1",
-  23,
+  24,
   warden__v1__warden__method_descriptors,
   warden__v1__warden__method_indices_by_name
 };
@@ -930,13 +934,21 @@ void warden__v1__warden__get_permissions(ProtobufCService *service,
   assert(service->descriptor == &warden__v1__warden__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void warden__v1__warden__batch_get_permissions(ProtobufCService *service,
+                                               const Warden__V1__BatchGetPermissionsRequest *input,
+                                               Warden__V1__BatchGetPermissionsResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &warden__v1__warden__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void warden__v1__warden__grant(ProtobufCService *service,
                                const Warden__V1__GrantRequest *input,
                                Warden__V1__WriteResponse_Closure closure,
                                void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__revoke(ProtobufCService *service,
                                 const Warden__V1__GrantRequest *input,
@@ -944,7 +956,7 @@ void warden__v1__warden__revoke(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__bulk_grant(ProtobufCService *service,
                                     const Warden__V1__BulkGrantRequest *input,
@@ -952,7 +964,7 @@ void warden__v1__warden__bulk_grant(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__bulk_revoke(ProtobufCService *service,
                                      const Warden__V1__BulkGrantRequest *input,
@@ -960,7 +972,7 @@ void warden__v1__warden__bulk_revoke(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__put_user(ProtobufCService *service,
                                   const Warden__V1__PutUserRequest *input,
@@ -968,7 +980,7 @@ void warden__v1__warden__put_user(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__delete_user(ProtobufCService *service,
                                      const Warden__V1__DeleteUserRequest *input,
@@ -976,7 +988,7 @@ void warden__v1__warden__delete_user(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__put_group(ProtobufCService *service,
                                    const Warden__V1__GroupRequest *input,
@@ -984,7 +996,7 @@ void warden__v1__warden__put_group(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__delete_group(ProtobufCService *service,
                                       const Warden__V1__GroupRequest *input,
@@ -992,7 +1004,7 @@ void warden__v1__warden__delete_group(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__add_member(ProtobufCService *service,
                                     const Warden__V1__MemberRequest *input,
@@ -1000,7 +1012,7 @@ void warden__v1__warden__add_member(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__remove_member(ProtobufCService *service,
                                        const Warden__V1__MemberRequest *input,
@@ -1008,7 +1020,7 @@ void warden__v1__warden__remove_member(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__register_content_type(ProtobufCService *service,
                                                const Warden__V1__RegisterContentTypeRequest *input,
@@ -1016,7 +1028,7 @@ void warden__v1__warden__register_content_type(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__delete_object(ProtobufCService *service,
                                        const Warden__V1__DeleteObjectRequest *input,
@@ -1024,7 +1036,7 @@ void warden__v1__warden__delete_object(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__prune_orphans(ProtobufCService *service,
                                        const Warden__V1__PruneOrphansRequest *input,
@@ -1032,7 +1044,7 @@ void warden__v1__warden__prune_orphans(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__watch(ProtobufCService *service,
                                const Warden__V1__WatchRequest *input,
@@ -1040,7 +1052,7 @@ void warden__v1__warden__watch(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__health(ProtobufCService *service,
                                 const Warden__V1__HealthRequest *input,
@@ -1048,7 +1060,7 @@ void warden__v1__warden__health(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__stats(ProtobufCService *service,
                                const Warden__V1__StatsRequest *input,
@@ -1056,7 +1068,7 @@ void warden__v1__warden__stats(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__write_batch(ProtobufCService *service,
                                      const Warden__V1__WriteBatchRequest *input,
@@ -1064,7 +1076,7 @@ void warden__v1__warden__write_batch(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__export(ProtobufCService *service,
                                 const Warden__V1__ExportRequest *input,
@@ -1072,7 +1084,7 @@ void warden__v1__warden__export(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &warden__v1__warden__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void warden__v1__warden__init (Warden__V1__Warden_Service *service,
                                Warden__V1__Warden_ServiceDestroy destroy)

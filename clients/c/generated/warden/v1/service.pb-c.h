@@ -39,6 +39,7 @@ typedef enum _Warden__V1__Method {
   WARDEN__V1__METHOD__LIST_OBJECTS = 3,
   WARDEN__V1__METHOD__LIST_SUBJECTS = 4,
   WARDEN__V1__METHOD__GET_PERMISSIONS = 5,
+  WARDEN__V1__METHOD__BATCH_GET_PERMISSIONS = 6,
   WARDEN__V1__METHOD__GRANT = 16,
   WARDEN__V1__METHOD__REVOKE = 17,
   WARDEN__V1__METHOD__BULK_GRANT = 18,
@@ -361,6 +362,10 @@ struct Warden__V1__Warden_Service
                           const Warden__V1__GetPermissionsRequest *input,
                           Warden__V1__GetPermissionsResponse_Closure closure,
                           void *closure_data);
+  void (*batch_get_permissions)(Warden__V1__Warden_Service *service,
+                                const Warden__V1__BatchGetPermissionsRequest *input,
+                                Warden__V1__BatchGetPermissionsResponse_Closure closure,
+                                void *closure_data);
   void (*grant)(Warden__V1__Warden_Service *service,
                 const Warden__V1__GrantRequest *input,
                 Warden__V1__WriteResponse_Closure closure,
@@ -446,6 +451,7 @@ void warden__v1__warden__init (Warden__V1__Warden_Service *service,
       function_prefix__ ## list_objects,\
       function_prefix__ ## list_subjects,\
       function_prefix__ ## get_permissions,\
+      function_prefix__ ## batch_get_permissions,\
       function_prefix__ ## grant,\
       function_prefix__ ## revoke,\
       function_prefix__ ## bulk_grant,\
@@ -484,6 +490,10 @@ void warden__v1__warden__get_permissions(ProtobufCService *service,
                                          const Warden__V1__GetPermissionsRequest *input,
                                          Warden__V1__GetPermissionsResponse_Closure closure,
                                          void *closure_data);
+void warden__v1__warden__batch_get_permissions(ProtobufCService *service,
+                                               const Warden__V1__BatchGetPermissionsRequest *input,
+                                               Warden__V1__BatchGetPermissionsResponse_Closure closure,
+                                               void *closure_data);
 void warden__v1__warden__grant(ProtobufCService *service,
                                const Warden__V1__GrantRequest *input,
                                Warden__V1__WriteResponse_Closure closure,

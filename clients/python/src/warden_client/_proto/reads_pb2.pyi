@@ -26,6 +26,32 @@ class BatchCheckResponse(_message.Message):
     revision: int
     def __init__(self, results: _Optional[_Iterable[_Union[CheckResult, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
 
+class BatchGetPermissionsRequest(_message.Message):
+    __slots__ = ["accept_global_perms", "content_type", "min_revision", "mode", "pks", "subject"]
+    ACCEPT_GLOBAL_PERMS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MIN_REVISION_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    PKS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    accept_global_perms: bool
+    content_type: str
+    min_revision: int
+    mode: PermissionMode
+    pks: _containers.RepeatedScalarFieldContainer[str]
+    subject: _common_pb2.Subject
+    def __init__(self, subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., content_type: _Optional[str] = ..., pks: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[PermissionMode, str]] = ..., accept_global_perms: bool = ..., min_revision: _Optional[int] = ...) -> None: ...
+
+class BatchGetPermissionsResponse(_message.Message):
+    __slots__ = ["codenames", "masks", "revision"]
+    CODENAMES_FIELD_NUMBER: _ClassVar[int]
+    MASKS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    codenames: _containers.RepeatedScalarFieldContainer[str]
+    masks: bytes
+    revision: int
+    def __init__(self, codenames: _Optional[_Iterable[str]] = ..., masks: _Optional[bytes] = ..., revision: _Optional[int] = ...) -> None: ...
+
 class CheckItem(_message.Message):
     __slots__ = ["accept_global_perms", "content_type", "object", "permission", "subject"]
     ACCEPT_GLOBAL_PERMS_FIELD_NUMBER: _ClassVar[int]
@@ -95,11 +121,12 @@ class GetPermissionsResponse(_message.Message):
     def __init__(self, codenames: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ListObjectsRequest(_message.Message):
-    __slots__ = ["accept_global_perms", "any_perm", "content_type", "min_revision", "page_size", "page_token", "permissions", "subject", "use_groups", "with_superuser"]
+    __slots__ = ["accept_global_perms", "any_perm", "content_type", "min_revision", "packed_pks", "page_size", "page_token", "permissions", "subject", "use_groups", "with_superuser"]
     ACCEPT_GLOBAL_PERMS_FIELD_NUMBER: _ClassVar[int]
     ANY_PERM_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     MIN_REVISION_FIELD_NUMBER: _ClassVar[int]
+    PACKED_PKS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
@@ -110,27 +137,30 @@ class ListObjectsRequest(_message.Message):
     any_perm: bool
     content_type: str
     min_revision: int
+    packed_pks: bool
     page_size: int
     page_token: str
     permissions: _containers.RepeatedScalarFieldContainer[str]
     subject: _common_pb2.Subject
     use_groups: bool
     with_superuser: bool
-    def __init__(self, subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., content_type: _Optional[str] = ..., any_perm: bool = ..., use_groups: bool = ..., with_superuser: bool = ..., accept_global_perms: bool = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., min_revision: _Optional[int] = ...) -> None: ...
+    def __init__(self, subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., content_type: _Optional[str] = ..., any_perm: bool = ..., use_groups: bool = ..., with_superuser: bool = ..., accept_global_perms: bool = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., min_revision: _Optional[int] = ..., packed_pks: bool = ...) -> None: ...
 
 class ListObjectsResponse(_message.Message):
-    __slots__ = ["next_page_token", "pks", "revision", "unrestricted", "unrestricted_reason"]
+    __slots__ = ["next_page_token", "packed_pks", "pks", "revision", "unrestricted", "unrestricted_reason"]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PACKED_PKS_FIELD_NUMBER: _ClassVar[int]
     PKS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     UNRESTRICTED_FIELD_NUMBER: _ClassVar[int]
     UNRESTRICTED_REASON_FIELD_NUMBER: _ClassVar[int]
     next_page_token: str
+    packed_pks: bytes
     pks: _containers.RepeatedScalarFieldContainer[str]
     revision: int
     unrestricted: bool
     unrestricted_reason: _common_pb2.Decision
-    def __init__(self, unrestricted: bool = ..., unrestricted_reason: _Optional[_Union[_common_pb2.Decision, _Mapping]] = ..., pks: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
+    def __init__(self, unrestricted: bool = ..., unrestricted_reason: _Optional[_Union[_common_pb2.Decision, _Mapping]] = ..., pks: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ..., packed_pks: _Optional[bytes] = ...) -> None: ...
 
 class ListSubjectsRequest(_message.Message):
     __slots__ = ["accept_global_perms", "attach_perms", "min_revision", "object", "permissions", "with_group_users", "with_superusers"]

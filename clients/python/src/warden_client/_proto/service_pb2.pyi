@@ -9,6 +9,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 ADD_MEMBER: Method
 BATCH_CHECK: Method
+BATCH_GET_PERMISSIONS: Method
 BULK_GRANT: Method
 BULK_REVOKE: Method
 CHECK: Method

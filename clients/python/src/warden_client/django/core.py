@@ -1,24 +1,99 @@
 """``ObjectPermissionChecker``: guardian's per-request checker, answered by Warden.
 
-``prefetch_perms(objects)`` asks every codename of the objects' type for every object in
-BatchCheck calls (one round trip per 10,000 decisions) and keeps the answers; ``has_perm`` and
-``get_perms`` then answer from that cache, and ask Warden for anything not prefetched. As in
-guardian, answers are cached for the checker's life: make one per request.
+``prefetch_perms(objects)`` asks Warden for the subject's codenames on every object in one
+BatchGetPermissions request (per 10,000 objects) and keeps each object's answer as a bit mask;
+``has_perm`` and ``get_perms`` then answer from that cache, and ask Warden for anything not
+prefetched (and for a permission that is not a codename of the object's type, so that every
+answer is the one Warden's Check gives). As in guardian, answers are cached for the checker's
+life: make one per request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
 
-from warden_client import CheckItem
+from warden_client import NotFound, PermissionSets
 
 from . import conf
-from .backends import batch_decisions
-from .identity import content_type_label, object_pk, subject_of
+from .backends import BATCH
+from .identity import content_type_label, object_pk, pk_reader, subject_of
 
-_CodenameCache = dict[tuple[str, str], set[str]]
+
+class CodenameMasks:
+    """Objects' codenames as Warden's BatchGetPermissions answers them (guardian's checker
+    cache): per content type, each pk's int mask and each codename's bit."""
+
+    __slots__ = ("by_type", "bits", "_lists", "_perm_bits")
+
+    def __init__(self) -> None:
+        #: content type -> pk -> mask
+        self.by_type: dict[str, dict[str, int]] = {}
+        #: content type -> codename -> its bit in that type's masks
+        self.bits: dict[str, dict[str, int]] = {}
+        self._lists: dict[str, dict[int, list[str]]] = {}
+        self._perm_bits: dict[str, dict[str, int | None]] = {}
+
+    def fetch(self, subject: dict[str, str], ct: str, pks: list[str], *, quiet: bool = True) -> None:
+        """Asks for the codenames of ``subject`` (``user=``/``group=``) on the objects of type
+        ``ct`` with these pks: one request per :data:`BATCH` pks. A type Warden does not know
+        raises ``NotFound`` unless ``quiet``."""
+        client = conf.get_client()
+        agp = conf.accept_global_perms()
+        for start in range(0, len(pks), BATCH):
+            chunk = pks[start : start + BATCH] if len(pks) > BATCH else pks
+            try:
+                answer = client.batch_get_permissions(ct, chunk, accept_global_perms=agp, **subject)
+            except NotFound:
+                if not quiet:
+                    raise
+                return  # a type Warden does not know: nothing is kept, and Check answers each question
+            self.add(ct, answer)
+
+    def add(self, ct: str, answer: PermissionSets) -> None:
+        """Keeps an answer's masks. If the type's codenames changed since an earlier answer (a
+        registration in between), the earlier masks are dropped: they would read wrong."""
+        bits = self.bits.get(ct)
+        if bits is None or len(bits) != len(answer.codenames) or any(
+            bits.get(name) != bit for bit, name in enumerate(answer.codenames)
+        ):
+            self.bits[ct] = answer.bits()
+            self.by_type[ct] = {}
+            self._lists[ct] = {}
+            self._perm_bits[ct] = {}
+        self.by_type[ct].update(zip(answer.pks, answer.masks))
+
+    def bit(self, ct: str, perm: str) -> int | None:
+        """The bit of ``perm`` in the masks of type ``ct`` when it names one of the type's
+        codenames (bare, or ``app_label.codename`` of the type's app); else ``None``: only
+        Warden's Check answers it (another type's permission: an error; an unknown one: no)."""
+        known = self._perm_bits[ct]
+        bit = known.get(perm, -1)
+        if bit != -1:
+            return bit
+        head, dot, tail = perm.partition(".")
+        codename = head if not dot else tail if ct.split(".", 1)[0] == head else None
+        bit = known[perm] = None if codename is None else self.bits[ct].get(codename)
+        return bit
+
+    def codenames(self, ct: str, mask: int) -> list[str]:
+        """The sorted codenames of a mask of type ``ct``."""
+        lists = self._lists[ct]
+        names = lists.get(mask)
+        if names is None:
+            names = lists[mask] = sorted(name for name, bit in self.bits[ct].items() if mask >> bit & 1)
+        return names
+
+
+def pks_of(objects: list[Model]) -> list[str]:
+    """The objects' pks as Warden's strings (``object_pk`` of each, read in one pass)."""
+    classes = {obj.__class__ for obj in objects}
+    raw = list(map(pk_reader(classes.pop()), objects)) if len(classes) == 1 else [obj.pk for obj in objects]
+    if None in raw:
+        object_pk(objects[raw.index(None)])  # raises, naming the object
+    return list(map(str, raw))
 
 
 class ObjectPermissionChecker:
@@ -29,35 +104,45 @@ class ObjectPermissionChecker:
         self.subject = subject_of(user_or_group)
         self.user_or_group = user_or_group
         self._is_user = self.subject is not None and self.subject.kind == "user"
-        self._cache: _CodenameCache = {}
+        self._cache = CodenameMasks()
+        #: model class -> (content type, pk reader)
+        self._classes: dict[type, tuple[str, Callable[[Any], Any]]] = {}
 
-    def _holds_nothing(self) -> bool:
+    def _standing(self) -> int:
+        """``_NOTHING`` (an inactive user, an anonymous one without ``WARDEN_ANONYMOUS_USER_ID``),
+        ``_SUPERUSER`` (an active superuser) or ``_ASK`` (Warden decides). Read from the user
+        object at each call, as guardian's checker does."""
         if self.subject is None:
-            return True
+            return _NOTHING
         obj = self.user_or_group
-        return self._is_user and getattr(obj, "is_authenticated", False) and not getattr(obj, "is_active", True)
+        if not self._is_user or not getattr(obj, "is_authenticated", False):
+            return _ASK
+        if not getattr(obj, "is_active", True):
+            return _NOTHING
+        return _SUPERUSER if getattr(obj, "is_superuser", False) else _ASK
 
-    def _is_superuser(self) -> bool:
-        obj = self.user_or_group
-        return (
-            self._is_user
-            and getattr(obj, "is_authenticated", False)
-            and getattr(obj, "is_active", True)
-            and getattr(obj, "is_superuser", False)
-        )
+    def _class(self, model: type) -> tuple[str, Callable[[Any], Any]]:
+        known = self._classes.get(model)
+        if known is None:
+            known = self._classes[model] = (content_type_label(model), pk_reader(model))
+        return known
+
+    def _label(self, obj: Model) -> str:
+        return self._class(obj.__class__)[0]
 
     def has_perm(self, perm: str, obj: Model) -> bool:
         """Whether the subject holds ``perm`` (``app_label.codename`` or a codename) on ``obj``."""
-        if self._holds_nothing():
-            return False
-        if self._is_superuser():
-            return True
-        key = (content_type_label(obj), object_pk(obj))
-        if key in self._cache:
-            codename = perm.split(".", 1)[1] if "." in perm else perm
-            if "." in perm and perm.split(".", 1)[0] != key[0].split(".", 1)[0]:
-                return self._check(perm, obj)
-            return codename in self._cache[key]
+        standing = self._standing()
+        if standing != _ASK:
+            return standing == _SUPERUSER
+        ct, read_pk = self._classes.get(obj.__class__) or self._class(obj.__class__)
+        masks = self._cache.by_type.get(ct)
+        if masks is not None:
+            mask = masks.get(str(read_pk(obj)))
+            if mask is not None:
+                bit = self._cache.bit(ct, perm)
+                if bit is not None:
+                    return bool(mask >> bit & 1)
         return self._check(perm, obj)
 
     def _check(self, perm: str, obj: Model) -> bool:
@@ -66,7 +151,7 @@ class ObjectPermissionChecker:
             conf.get_client()
             .check(
                 perm,
-                content_type=content_type_label(obj),
+                content_type=self._label(obj),
                 pk=object_pk(obj),
                 accept_global_perms=conf.accept_global_perms(),
                 **self.subject.kwargs(),
@@ -76,20 +161,20 @@ class ObjectPermissionChecker:
 
     def get_perms(self, obj: Model) -> list[str]:
         """Sorted codenames the subject holds on ``obj``."""
-        if self._holds_nothing():
+        if self._standing() == _NOTHING:
             return []
-        key = (content_type_label(obj), object_pk(obj))
-        if key not in self._cache:
-            assert self.subject is not None
-            answer = conf.get_client().get_permissions(
-                key[0], key[1], accept_global_perms=conf.accept_global_perms(), **self.subject.kwargs()
-            )
-            self._cache[key] = set(answer.codenames)
-        return sorted(self._cache[key])
+        assert self.subject is not None
+        ct, pk = self._label(obj), object_pk(obj)
+        mask = self._cache.by_type.get(ct, {}).get(pk)
+        if mask is None:
+            self._cache.fetch(self.subject.kwargs(), ct, [pk], quiet=False)
+            mask = self._cache.by_type[ct][pk]
+        return list(self._cache.codenames(ct, mask))
 
     def prefetch_perms(self, objects: QuerySet[Any] | list[Model]) -> bool:
-        """Fetch the subject's codenames on every object of ``objects`` (one type) at once."""
-        if self._holds_nothing():
+        """Fetch the subject's codenames on every object of ``objects`` (one type) at once: one
+        BatchGetPermissions request per 10,000 objects."""
+        if self._standing() == _NOTHING:
             return False
         if isinstance(objects, QuerySet):
             ct = content_type_label(objects.model)
@@ -98,22 +183,11 @@ class ObjectPermissionChecker:
             objects = list(objects)
             if not objects:
                 return True
-            ct = content_type_label(objects[0])
-            pks = [object_pk(obj) for obj in objects]
-        from .catalog import permission_universe
-
-        codenames = [perm.split(".", 1)[1] for perm, t in permission_universe() if t == ct]
+            ct = self._label(objects[0])
+            pks = pks_of(objects)
         assert self.subject is not None
-        agp = conf.accept_global_perms()
-        items = [
-            CheckItem(codename, content_type=ct, pk=pk, accept_global_perms=agp, **self.subject.kwargs())
-            for pk in pks
-            for codename in codenames
-        ]
-        decisions = batch_decisions(items)
-        for pk in pks:
-            self._cache[(ct, pk)] = set()
-        for item, decision in zip(items, decisions):
-            if getattr(decision, "allowed", False):
-                self._cache[(ct, str(item.pk))].add(item.permission)
+        self._cache.fetch(self.subject.kwargs(), ct, pks)
         return True
+
+
+_NOTHING, _SUPERUSER, _ASK = 0, 1, 2

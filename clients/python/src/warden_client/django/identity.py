@@ -4,8 +4,9 @@ guardian name them), objects by ``str(pk)``, permissions ``app_label.codename``.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,18 @@ def valid_content_type(label: str) -> bool:
 def valid_codename(codename: str) -> bool:
     """Whether Warden accepts ``codename`` (1..100 of ``[A-Za-z0-9_-]``)."""
     return bool(_CODENAME.match(codename))
+
+
+_PK_READERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def pk_reader(model: type[Model]) -> Callable[[Any], Any]:
+    """``obj.pk`` for instances of ``model``, without the property's call: the attribute
+    ``Model.pk`` reads (``_meta.pk.attname``), through ``operator.attrgetter``."""
+    reader = _PK_READERS.get(model)
+    if reader is None:
+        reader = _PK_READERS[model] = operator.attrgetter(model._meta.pk.attname)
+    return reader
 
 
 def object_pk(obj: Model) -> str:
@@ -95,12 +108,11 @@ def subject_of(user_or_group: Any) -> Subject | None:
     :class:`NotUserNorGroup`, as guardian's ``get_identity``."""
     if isinstance(user_or_group, Group):
         return Subject("group", user_or_group.name)
-    if isinstance(user_or_group, AnonymousUser) or (
-        is_user(user_or_group) and not user_or_group.is_authenticated
-    ):
+    is_user_model = isinstance(user_or_group, get_user_model())
+    if isinstance(user_or_group, AnonymousUser) or (is_user_model and not user_or_group.is_authenticated):
         anonymous = conf.anonymous_user_id()
         return Subject("user", anonymous) if anonymous is not None else None
-    if isinstance(user_or_group, get_user_model()):
+    if is_user_model:
         if user_or_group.pk is None:
             raise ValueError(f"user: {user_or_group!r} has no pk (save it first)")
         return Subject("user", user_id(user_or_group))

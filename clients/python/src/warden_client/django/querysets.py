@@ -25,6 +25,8 @@ INLINE_PKS = 100
 
 _INTEGER_FIELDS = (AutoField, BigAutoField, IntegerField, BigIntegerField, SmallIntegerField)
 _CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]{0,17}")
+#: The pks Warden lists first, numerically (``docs/protocol.md``): its canonical integers.
+_WARDEN_INT = re.compile(r"0|[1-9][0-9]{0,17}")
 
 
 def python_pks(model: type[Model], pks: Iterable[str]) -> list[Any]:
@@ -46,15 +48,17 @@ def _integer_pks(pks: Iterable[str]) -> list[str]:
     return [pk for pk in pks if match(pk)]
 
 
-def filter_pks(queryset: QuerySet[T], pks: list[str]) -> QuerySet[T]:
-    """``queryset`` restricted to the objects whose pks Warden listed."""
+def filter_pks(queryset: QuerySet[T], pks: list[str], *, listed: bool = False) -> QuerySet[T]:
+    """``queryset`` restricted to the objects whose pks Warden listed. ``listed``: ``pks`` are a
+    ListObjects answer, in Warden's object order (canonical integers first), so when the last
+    one is a canonical integer every one is, and none needs checking."""
     model = queryset.model
     field = model._meta.pk
     target = field.target_field if field.is_relation else field  # type: ignore[union-attr]
     connection = connections[queryset.db]
     if isinstance(target, _INTEGER_FIELDS):
         # The common case, kept cheap for 50,000 pks: no per-value field conversion.
-        digits = _integer_pks(pks)
+        digits = pks if listed and pks and _WARDEN_INT.fullmatch(pks[-1]) else _integer_pks(pks)
         if not digits:
             return queryset.none()
         if len(digits) <= INLINE_PKS:

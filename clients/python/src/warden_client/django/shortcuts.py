@@ -16,7 +16,7 @@ signal handlers when the transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -29,9 +29,10 @@ from warden_client import BulkResult, CheckItem, PermissionMode, WriteResult, pb
 from . import conf
 from .backends import _is_active_superuser, batch_decisions
 from .catalog import content_types_of
+from .core import CodenameMasks
 from .grants import grant_message, subject_message
 from .exceptions import MixedContentTypeError, MultipleIdentityAndObjectError, WrongAppError
-from .identity import Subject, content_type_label, object_pk, subject_of, subjects_of
+from .identity import Subject, content_type_label, object_pk, pk_reader, subject_of, subjects_of
 from .querysets import filter_pks
 
 T = TypeVar("T", bound=Model)
@@ -363,7 +364,7 @@ def _listed(queryset: QuerySet[T], perm_list: list[str], **kwargs: Any) -> Query
     answer = conf.get_client().list_all_objects(perm_list, page_size=100_000, **kwargs)
     if answer.unrestricted:
         return queryset
-    return filter_pks(queryset, answer.pks)
+    return filter_pks(queryset, answer.pks, listed=True)
 
 
 def get_objects_for_group(
@@ -465,25 +466,53 @@ def get_groups_with_perms(
 
 
 def check_perms(user_or_group: Any, checks: Iterable[tuple[str, Model]]) -> list[bool]:
-    """Many ``(perm, obj)`` checks of one user or group in BatchCheck calls (one round trip per
-    10,000): what guardian's ``prefetch_perms`` followed by ``has_perm`` calls is for. Inactive
-    users are denied and active superusers allowed without a round trip, as by the backend; a
-    check's own error (a permission of another type than its object) raises."""
+    """Many ``(perm, obj)`` checks of one user or group: what guardian's ``prefetch_perms``
+    followed by ``has_perm`` calls is for. One BatchGetPermissions per content type (per 10,000
+    objects) answers every check whose permission is a codename of its object's type; any other
+    (another type's or app's permission, an unknown one) goes to Warden's Check in one BatchCheck,
+    so each answer is Check's. Inactive users are denied and active superusers allowed without a
+    round trip, as by the backend; a check's own error (a permission of another type than its
+    object) raises."""
     pairs = list(checks)
     if _is_active_superuser(user_or_group):
         return [True] * len(pairs)
     subject = _active_subject(user_or_group)
     if subject is None:
         return [False] * len(pairs)
-    agp = conf.accept_global_perms()
+    classes: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+    cts, pks = [], []
+    by_type: dict[str, dict[str, None]] = {}
+    for _, obj in pairs:
+        model = obj.__class__
+        known = classes.get(model)
+        if known is None:
+            known = classes[model] = (content_type_label(model), pk_reader(model))
+        pk = known[1](obj)
+        if pk is None:
+            object_pk(obj)  # raises, naming the object
+        pk = str(pk)
+        cts.append(known[0])
+        pks.append(pk)
+        by_type.setdefault(known[0], {})[pk] = None
+    masks = CodenameMasks()
     kwargs = subject.kwargs()
-    items = [
-        CheckItem(perm, content_type=content_type_label(obj), pk=object_pk(obj), accept_global_perms=agp, **kwargs)
-        for perm, obj in pairs
-    ]
-    answers = []
-    for decision in batch_decisions(items):
-        if isinstance(decision, Exception):
-            raise decision
-        answers.append(decision.allowed)
+    for ct, distinct in by_type.items():
+        masks.fetch(kwargs, ct, list(distinct))
+    answers: list[bool] = []
+    rest: list[tuple[int, CheckItem]] = []
+    agp = conf.accept_global_perms()
+    no_masks: dict[str, int] = {}
+    for (perm, _), ct, pk in zip(pairs, cts, pks):
+        mask = masks.by_type.get(ct, no_masks).get(pk)
+        bit = None if mask is None else masks.bit(ct, perm)
+        if mask is None or bit is None:
+            rest.append((len(answers), CheckItem(perm, content_type=ct, pk=pk, accept_global_perms=agp, **kwargs)))
+            answers.append(False)
+        else:
+            answers.append(bool(mask >> bit & 1))
+    if rest:
+        for (position, _), decision in zip(rest, batch_decisions([item for _, item in rest])):
+            if isinstance(decision, Exception):
+                raise decision
+            answers[position] = decision.allowed
     return answers
