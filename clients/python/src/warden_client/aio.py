@@ -17,7 +17,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, I
 from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
-from . import _calls
+from . import _calls, _write_calls
 from ._call_types import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
 from ._call_types import body as request_body
 from ._connection import GRACE, Demux
@@ -368,20 +368,20 @@ class AsyncClient:
 
     # Writes ----------------------------------------------------------------------------------------
 
-    grant = _unary_method(_calls.grant)
-    revoke = _unary_method(_calls.revoke)
-    bulk_grant = _stream_method(_calls.bulk_grant)
-    bulk_revoke = _stream_method(_calls.bulk_revoke)
-    put_user = _unary_method(_calls.put_user)
-    delete_user = _unary_method(_calls.delete_user)
-    put_group = _unary_method(_calls.put_group)
-    delete_group = _unary_method(_calls.delete_group)
-    add_member = _unary_method(_calls.add_member)
-    remove_member = _unary_method(_calls.remove_member)
-    register_content_type = _unary_method(_calls.register_content_type)
-    delete_object = _unary_method(_calls.delete_object)
-    prune_orphans = _stream_method(_calls.prune_orphans)
-    write_batch = _unary_method(_calls.write_batch)
+    grant = _unary_method(_write_calls.grant)
+    revoke = _unary_method(_write_calls.revoke)
+    bulk_grant = _stream_method(_write_calls.bulk_grant)
+    bulk_revoke = _stream_method(_write_calls.bulk_revoke)
+    put_user = _unary_method(_write_calls.put_user)
+    delete_user = _unary_method(_write_calls.delete_user)
+    put_group = _unary_method(_write_calls.put_group)
+    delete_group = _unary_method(_write_calls.delete_group)
+    add_member = _unary_method(_write_calls.add_member)
+    remove_member = _unary_method(_write_calls.remove_member)
+    register_content_type = _unary_method(_write_calls.register_content_type)
+    delete_object = _unary_method(_write_calls.delete_object)
+    prune_orphans = _stream_method(_write_calls.prune_orphans)
+    write_batch = _unary_method(_write_calls.write_batch)
 
     # Streams and service ---------------------------------------------------------------------------
 
