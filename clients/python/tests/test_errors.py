@@ -85,6 +85,27 @@ def test_resource_exhausted_for_a_stream_over_the_byte_limit(start_server) -> No
         assert client.bulk_grant(grants[:10]).count == 10  # the connection is still usable
 
 
+def test_a_refused_stream_stops_taking_items(start_server) -> None:
+    # The server refuses the stream after its first 2,000 bytes; the client sees the answer
+    # between chunks and stops pulling from the iterator instead of sending all of it.
+    server = start_server("--max-stream-bytes", "2000")
+    pulled = 0
+
+    def grants():
+        nonlocal pulled
+        for pk in range(1_000_000):
+            pulled += 1
+            yield Grant("a.view_car", user="u", content_type="a.car", pk=pk)
+
+    with Client(server.socket) as client:
+        client.register_content_type("a.car")
+        client.put_user("u")
+        with pytest.raises(ResourceExhausted):
+            client.bulk_grant(grants(), chunk_size=50)
+        assert pulled < 100_000, pulled
+        assert client.health().status == "SERVING"
+
+
 def test_out_of_range_names_the_oldest_retained_revision(start_server) -> None:
     server = start_server()
     with Client(server.socket) as client:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from warden_client import Client, ConnectionClosed, Grant, Unavailable
+from warden_client import Client, ConnectionClosed, DeadlineExceeded, Grant, Unavailable
 from warden_client.aio import AsyncClient
 
 
@@ -132,3 +132,56 @@ def test_a_watch_ends_with_connection_closed_when_the_server_dies(start_server) 
         with pytest.raises(ConnectionClosed):
             next(watch)
         assert list(watch) == []
+
+
+def test_the_first_call_after_a_restart_goes_through(start_server) -> None:
+    # Nothing was in flight when the server went away, so no call saw it go. The next call finds
+    # each old connection closed before a byte of it is written, and goes out on a new one.
+    server = start_server()
+    with Client(server.socket, pool_size=2) as client:
+        client.put_user("u")
+        assert client.health().status == "SERVING" and client.health().status == "SERVING"  # both pooled
+        server.kill()
+        server.start()
+        for _ in range(4):  # every pooled connection, in turn
+            assert client.health().status == "SERVING"
+        assert client.check("a.view_car", user="u", content_type="a.car", pk=1).allowed is False
+
+
+def test_when_the_reading_caller_gives_up_another_reads_in_turn(start_server) -> None:
+    # One connection: the first caller reads the socket for everyone. It gives up at its
+    # deadline while the server is stopped; the callers still waiting must get their answers
+    # once the server goes on, so one of them has to take over the reading.
+    server = start_server()
+    with Client(server.socket, pool_size=1) as client:
+        client.health()
+        connection = client._pool[0]
+        assert connection is not None
+        server.pause()
+        outcomes: dict[str, object] = {}
+
+        def call(name: str, timeout: float) -> None:
+            try:
+                outcomes[name] = client.health(timeout=timeout).status
+            except BaseException as failure:  # noqa: BLE001 - the test inspects it
+                outcomes[name] = failure
+
+        first = threading.Thread(target=call, args=("first", 0.3))
+        first.start()
+        for _ in range(500):  # until it is sent and reading
+            if connection._read_lock.locked():
+                break
+            threading.Event().wait(0.002)
+        assert connection._read_lock.locked()
+        others = [threading.Thread(target=call, args=(f"other{n}", 20.0)) for n in range(4)]
+        for thread in others:
+            thread.start()
+        first.join(timeout=10)
+        assert isinstance(outcomes["first"], DeadlineExceeded)
+        server.signal(signal.SIGCONT)
+        for thread in others:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in others)
+        assert {name: outcomes[name] for name in outcomes if name != "first"} == {
+            f"other{n}": "SERVING" for n in range(4)
+        }

@@ -190,4 +190,4 @@ def test_a_cancelled_client_stream_answers_cancelled(client: Client, app: str) -
     connection.send(HEADER.pack(12 + len(body), request_id, pb.Method.BULK_GRANT, 0, 0, 0) + body)
     connection.cancel(request_id, pb.Method.BULK_GRANT)
     with pytest.raises(Cancelled):
-        reply(slot.wait(10), bulk_result)
+        reply(connection.wait(slot, 10), bulk_result)

@@ -1,9 +1,10 @@
 """One connection to Warden: request ids, the table of open requests, and (for the synchronous
-client) the socket with its reader thread.
+client) the socket and how it is read.
 
 Requests are pipelined: any number of threads write frames (under a send lock) without waiting
-for answers, and one reader thread cuts the incoming bytes into frames and hands each to the
-request its id names, in whatever order they come (docs/protocol.md §10).
+for answers, and whoever reads (one of the waiting threads, or a server stream's reader thread)
+cuts the incoming bytes into frames and hands each to the request its id names, in whatever
+order they come (docs/protocol.md §10).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import itertools
 import os
 import queue
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -100,8 +102,10 @@ class Demux:
 
 
 class Slot:
-    """The answer to one unary call or client stream, waited for by the calling thread: a lock
-    acquired at birth and released when the answer (or a failure) is in."""
+    """The answer to one unary call or client stream. Its lock is a one-place signal, taken at
+    birth and released when something happens that its thread should look at: the answer or a
+    failure came in, or (on a connection read by its callers) the reader left and this thread may
+    read in turn."""
 
     __slots__ = ("lock", "frame", "error")
 
@@ -111,29 +115,36 @@ class Slot:
         self.frame: Frame | None = None
         self.error: WardenError | None = None
 
+    def wake(self) -> None:
+        """Signals the waiting thread (a second signal before it looked is the same signal)."""
+        try:
+            self.lock.release()
+        except RuntimeError:
+            pass
+
     def deliver(self, frame: Frame) -> None:
         self.frame = frame
-        self.lock.release()
+        self.wake()
 
     def fail(self, error: WardenError) -> None:
         if self.frame is None and self.error is None:
             self.error = error
-            self.lock.release()
+            self.wake()
 
     @property
     def done(self) -> bool:
         return self.frame is not None or self.error is not None
 
-    def wait(self, seconds: float | None) -> Frame:
-        """The answer; ``DeadlineExceeded`` when it does not come within ``seconds``."""
-        if not self.lock.acquire(timeout=-1 if seconds is None else max(0.0, seconds)):
-            raise DeadlineExceeded(
-                f"no answer from Warden within {seconds:.3f} s; a write may still commit (its outcome is unknown)"
-            )
+    def result(self, seconds: float | None) -> Frame:
+        """The answer, or its failure; ``DeadlineExceeded`` when neither came (within
+        ``seconds``)."""
+        if self.frame is not None:
+            return self.frame
         if self.error is not None:
             raise self.error
-        assert self.frame is not None
-        return self.frame
+        raise DeadlineExceeded(
+            f"no answer from Warden within {seconds or 0:.3f} s; a write may still commit (its outcome is unknown)"
+        )
 
 
 class QueueSink:
@@ -151,28 +162,57 @@ class QueueSink:
         self.queue.put(error)
 
 
-class Connection:
-    """A synchronous connection: a Unix socket, a send lock, and a reader thread."""
+class NotSent(ConnectionClosed):
+    """A request could not be written, and nothing of it reached the server: the connection
+    was found closed (the server restarted, or closed it while idle). Retrying it on a new
+    connection cannot run it twice."""
 
-    def __init__(self, path: str, *, connect_timeout: float, max_frame_size: int) -> None:
+
+#: How long one blocking read of a connection read by its callers lasts before the reader looks
+#: at its deadline again (the kernel's ``SO_RCVTIMEO``; a read nearer its deadline is shorter).
+READ_TICK = 0.05
+
+
+class Connection:
+    """A synchronous connection: a Unix socket, a send lock, and the reading of the answers.
+
+    A connection for unary calls and client streams is read by the threads waiting on it
+    (leader and followers): a waiting thread that finds the read lock free reads the socket
+    itself, handing every frame to the request it names, until its own answer is in; a thread
+    that finds the lock taken sleeps until the reader hands it its answer, or until the reader
+    leaves and wakes it to read in turn. One call in flight thus costs one thread wake-up (the
+    caller's) instead of two (a reader thread's, then the caller's); docs/benchmarks.md has the
+    figures. A connection for a server stream (``reader=True``) has a reader thread instead, so
+    that a watch's events are taken off the socket while the application is busy elsewhere.
+    """
+
+    def __init__(self, path: str, *, connect_timeout: float, max_frame_size: int, reader: bool = False) -> None:
         self.path = path
         self.demux = Demux()
         self._pid = os.getpid()
         self._send_lock = threading.Lock()
         self._outgoing: deque[bytes] = deque()
         self._close_reason: str | None = None
+        self._read_lock = threading.Lock()
+        self._waiting: dict[Slot, None] = {}
+        self._waiting_lock = threading.Lock()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(connect_timeout)
             sock.connect(path)
             sock.settimeout(None)
+            if not reader:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(READ_TICK))
         except OSError as failure:
             sock.close()
             raise ConnectionClosed(f"cannot connect to Warden at {path}: {failure}") from None
         self._sock = sock
+        self._tick = READ_TICK
         self._buffer = FrameBuffer(max_frame_size)
-        self._reader = threading.Thread(target=self._read, name=f"warden-reader {path}", daemon=True)
-        self._reader.start()
+        self._reader: threading.Thread | None = None
+        if reader:
+            self._reader = threading.Thread(target=self._read, name=f"warden-reader {path}", daemon=True)
+            self._reader.start()
 
     @property
     def usable(self) -> bool:
@@ -180,29 +220,117 @@ class Connection:
         return self.demux.closed is None and self._pid == os.getpid()
 
     def _read(self) -> None:
-        sock, buffer, demux = self._sock, self._buffer, self.demux
+        """The reader thread of a server stream's connection."""
+        while self.demux.closed is None:
+            self._receive(0)
+
+    def _receive(self, flags: int) -> None:
+        """Reads the socket once and hands the frames to their requests. ``flags=0`` waits for
+        bytes (on a caller-read connection, at most ``self._tick``);
+        ``MSG_DONTWAIT`` takes only what is there. A closed or broken connection, or bytes that
+        are not frames, fail every open request."""
         try:
-            while True:
-                data = sock.recv(1 << 18)
-                if not data:
-                    raise ConnectionClosed(self._close_reason or "Warden closed the connection")
-                demux.dispatch(buffer.feed(data))
-        except ConnectionClosed as failure:
-            error = failure
+            data = self._sock.recv(1 << 18, flags)
+        except BlockingIOError:
+            return  # nothing within the tick, or nothing there
         except OSError as failure:
-            error = ConnectionClosed(self._close_reason or f"the connection to Warden failed: {failure}")
-        demux.fail_all(error)
+            self._end(ConnectionClosed(self._close_reason or f"the connection to Warden failed: {failure}"))
+            return
+        if not data:
+            self._end(ConnectionClosed(self._close_reason or "Warden closed the connection"))
+            return
         try:
-            sock.close()
+            self.demux.dispatch(self._buffer.feed(data))
+        except ConnectionClosed as failure:
+            self._end(failure)
+
+    def _end(self, error: ConnectionClosed) -> None:
+        """The connection is over: every open request (and every later one) fails with
+        ``error``; sends fail from now on. The descriptor is released by ``close()``."""
+        self.demux.fail_all(error)
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
 
+    def wait(self, slot: Slot, seconds: float | None) -> Frame:
+        """The answer to the request ``slot`` was opened for; ``DeadlineExceeded`` when it does not
+        come within ``seconds`` (``None``: no limit)."""
+        if not slot.done:
+            if self._reader is not None:
+                slot.lock.acquire(timeout=-1 if seconds is None else max(0.0, seconds))
+            else:
+                self._lead_or_follow(slot, None if seconds is None else time.monotonic() + seconds)
+        return slot.result(seconds)
+
+    def _lead_or_follow(self, slot: Slot, deadline: float | None) -> None:
+        waiting, read_lock = self._waiting, self._read_lock
+        with self._waiting_lock:
+            waiting[slot] = None  # before trying the read lock: a reader leaving sees this thread
+        try:
+            while not slot.done:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return
+                if read_lock.acquire(blocking=False):
+                    try:
+                        self._read_for(slot, deadline)
+                    finally:
+                        read_lock.release()
+                else:
+                    slot.lock.acquire(timeout=-1 if left is None else left)
+                if self.demux.closed is not None:
+                    slot.fail(self.demux.closed)
+        finally:
+            with self._waiting_lock:
+                del waiting[slot]
+                if waiting and not read_lock.locked():
+                    # Nobody reads: wake one waiting thread to read in turn.
+                    for other in waiting:
+                        if not other.done:
+                            other.wake()
+                            break
+
+    def _read_for(self, slot: Slot, deadline: float | None) -> None:
+        """Reads as the leader until ``slot`` is answered, the deadline passes or the connection
+        ends."""
+        sock, demux = self._sock, self.demux
+        while not slot.done and demux.closed is None:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                if left < self._tick or self._tick < READ_TICK:
+                    self._tick = min(READ_TICK, max(left, 0.001))
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self._tick))
+            elif self._tick < READ_TICK:
+                self._tick = READ_TICK
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(READ_TICK))
+            self._receive(0)
+
+    def pump(self) -> None:
+        """Takes what answers are already there, without waiting (a client stream looks for an
+        early refusal between chunks). Does nothing while another thread reads."""
+        if self._reader is not None or not self._read_lock.acquire(blocking=False):
+            return
+        try:
+            self._receive(socket.MSG_DONTWAIT)
+        finally:
+            self._read_lock.release()
+        with self._waiting_lock:
+            for other in self._waiting:
+                if not other.done:
+                    other.wake()
+                    break
+
     def send(self, data: bytes, request_id: int | None = None) -> None:
         """Writes frames, returning once they are written; a failure ends the connection (and
-        the request ``request_id``). Threads that send at the same time share system calls: the
-        one holding the send lock writes every frame queued by then."""
+        the request ``request_id``), raising :class:`NotSent` when no byte was written. Threads
+        that send at the same time share system calls: the one holding the send lock writes every
+        frame queued by then."""
         outgoing = self._outgoing
         outgoing.append(data)
+        written = True
         try:
             with self._send_lock:
                 if not outgoing:
@@ -213,13 +341,21 @@ class Connection:
                         batch.append(outgoing.popleft())
                 except IndexError:
                     pass
-                self._sock.sendall(batch[0] if len(batch) == 1 else b"".join(batch))
+                joined = batch[0] if len(batch) == 1 else b"".join(batch)
+                written = False
+                sent = self._sock.send(joined)
+                written = True
+                if sent < len(joined):
+                    self._sock.sendall(memoryview(joined)[sent:])
         except OSError as failure:
             if request_id is not None:
                 self.demux.forget(request_id)
-            error = self.demux.closed or ConnectionClosed(f"cannot send to Warden: {failure}")
-            self.close(str(error.message))
-            raise error from None
+            message = f"cannot send to Warden: {failure}"
+            if self.demux.closed is None:
+                self.close(message)
+            if not written:
+                raise NotSent(message) from None
+            raise self.demux.closed or ConnectionClosed(message) from None
 
     def call(self, method: int, body: bytes, timeout: float | None) -> Frame:
         """One unary call: sends the frame, waits for its answer (at most ``timeout`` plus a
@@ -228,10 +364,11 @@ class Connection:
         request_id = self.demux.open(slot)
         timeout_ms = 0 if timeout is None else min(0xFFFF_FFFF, max(1, int(timeout * 1000)))
         self.send(HEADER.pack(12 + len(body), request_id, method, END_STREAM, 0, timeout_ms) + body, request_id)
-        return slot.wait(None if timeout is None else timeout + GRACE)
+        return self.wait(slot, None if timeout is None else timeout + GRACE)
 
     def open_stream(self, method: int, body: bytes) -> tuple[int, QueueSink]:
-        """Starts a server stream; its frames arrive in the returned sink's queue."""
+        """Starts a server stream; its frames arrive in the returned sink's queue (a connection
+        opened with ``reader=True``)."""
         sink = QueueSink()
         request_id = self.demux.open(sink, stream=True)
         self.send(HEADER.pack(12 + len(body), request_id, method, END_STREAM, 0, 0) + body, request_id)
@@ -258,9 +395,17 @@ class Connection:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        if threading.current_thread() is not self._reader:
+        if self._reader is not None and threading.current_thread() is not self._reader:
             self._reader.join(timeout=5)
         self.demux.fail_all(ConnectionClosed(reason))
+        if self._reader is None or not self._reader.is_alive():
+            self._sock.close()
+
+
+def _timeval(seconds: float) -> bytes:
+    """``struct timeval`` for ``SO_RCVTIMEO``."""
+    whole = int(seconds)
+    return struct.pack("@ll", whole, int((seconds - whole) * 1_000_000))
 
 
 def deadline_left(deadline: float | None) -> float | None:
@@ -268,4 +413,4 @@ def deadline_left(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
-__all__ = ["CANCEL", "GRACE", "Connection", "Demux", "QueueSink", "Sink", "Slot", "deadline_left"]
+__all__ = ["CANCEL", "GRACE", "Connection", "Demux", "NotSent", "QueueSink", "Sink", "Slot", "deadline_left"]

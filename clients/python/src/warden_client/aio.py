@@ -25,7 +25,7 @@ from ._frames import END_STREAM, HEADER, Frame, FrameBuffer, cancel_frame, timeo
 from ._proto import events_pb2, service_pb2, writes_pb2
 from .client import socket_path_or_default
 from .errors import ConnectionClosed, DeadlineExceeded, WardenError
-from .types import BulkResult, EventKind, ObjectList, ObjectPage
+from .types import BulkResult, ObjectList, ObjectPage
 
 __all__ = ["AsyncClient", "AsyncWatch", "AsyncExportStream"]
 

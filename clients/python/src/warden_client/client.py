@@ -3,7 +3,6 @@ iterators it opens."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import queue
@@ -17,11 +16,11 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 from . import _calls, _write_calls
 from ._call_types import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
 from ._call_types import body as request_body
-from ._connection import GRACE, Connection, Slot
+from ._connection import GRACE, Connection, NotSent, Slot
 from ._frames import END_STREAM, HEADER, timeout_ms
 from ._proto import events_pb2, service_pb2, writes_pb2
 from .errors import ConnectionClosed, WardenError
-from .types import BulkResult, EventKind, ObjectList, ObjectPage
+from .types import BulkResult, ObjectList, ObjectPage
 
 __all__ = ["Client", "Watch", "ExportStream", "DEFAULT_SOCKET"]
 
@@ -213,6 +212,8 @@ class Client:
         self._pid = os.getpid()
         self._closed = False
         self._streams: weakref.WeakSet[_StreamIterator[Any, Any]] = weakref.WeakSet()
+        # A client dropped without close() (or alive at exit) releases its sockets quietly.
+        weakref.finalize(self, _close_pool, self._pool)
 
     def __repr__(self) -> str:
         return f"Client({self.socket_path!r})"
@@ -231,7 +232,7 @@ class Client:
         with self._lock:
             self._closed = True
             connections = [connection for connection in self._pool if connection is not None]
-            self._pool = [None] * len(self._pool)
+            self._pool[:] = [None] * len(self._pool)
         for stream in list(self._streams):
             stream.close()
         for connection in connections:
@@ -251,18 +252,22 @@ class Client:
                 raise ConnectionClosed("the client was closed")
             connection = self._pool[index]
             if connection is None or connection.demux.closed is not None:
+                if connection is not None:
+                    connection.close()  # releases the descriptor of the one that ended
                 connection = self._open()
                 self._pool[index] = connection
             return connection
 
-    def _open(self) -> Connection:
-        return Connection(self.socket_path, connect_timeout=self.connect_timeout, max_frame_size=self.max_frame_size)
+    def _open(self, *, reader: bool = False) -> Connection:
+        return Connection(
+            self.socket_path, connect_timeout=self.connect_timeout, max_frame_size=self.max_frame_size, reader=reader
+        )
 
     def _forget_parent_connections(self) -> None:
         # In a forked child: the parent's connections (and their reader threads) are not ours.
         inherited = [connection for connection in self._pool if connection is not None]
         self._lock = threading.Lock()
-        self._pool = [None] * len(self._pool)
+        self._pool[:] = [None] * len(self._pool)
         self._streams = weakref.WeakSet()
         self._pid = os.getpid()
         for connection in inherited:
@@ -270,8 +275,15 @@ class Client:
 
     def _call(self, call: Unary[T]) -> T:
         timeout = self.timeout if call.timeout is None else call.timeout
-        frame = self._connection().call(call.method, request_body(call), timeout)
-        return reply(frame, call.decode)
+        body = request_body(call)
+        for _ in range(len(self._pool)):
+            try:
+                return reply(self._connection().call(call.method, body, timeout), call.decode)
+            except NotSent:
+                # The connection was found closed before a byte of the request was written (the
+                # server restarted, or closed it while idle): the next one is opened anew.
+                pass
+        return reply(self._connection().call(call.method, body, timeout), call.decode)
 
     def _client_stream(self, call: ClientStream) -> BulkResult:
         if not isinstance(call.items, Iterable):
@@ -293,6 +305,7 @@ class Client:
                 body = call.chunker.add(item)
                 if body is not None:
                     send(body, 0)
+                    connection.pump()
                     if slot.done:
                         break  # the server refused the stream early: stop sending
             else:
@@ -302,7 +315,7 @@ class Client:
                 connection.cancel(request_id, call.method)
             raise
         wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + GRACE
-        return reply(slot.wait(wait), _calls.bulk_result)
+        return reply(connection.wait(slot, wait), _calls.bulk_result)
 
     # Reads -----------------------------------------------------------------------------------------
 
@@ -358,9 +371,15 @@ class Client:
         with self._lock:
             if self._closed:
                 raise ConnectionClosed("the client was closed")
-        connection = self._open()
+        connection = self._open(reader=True)
         self._streams.add(stream)
         return connection
+
+
+def _close_pool(pool: list[Connection | None]) -> None:
+    for connection in pool:
+        if connection is not None:
+            connection.close("the client was garbage-collected")
 
 
 describe_methods(Client)

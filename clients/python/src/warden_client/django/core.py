@@ -1,4 +1,5 @@
-"""``ObjectPermissionChecker``: guardian's per-request checker, answered by Warden.
+"""``ObjectPermissionChecker``: guardian's per-request checker, answered by Warden; and
+``check_perms``, the same answers for a list of checks in one call.
 
 ``prefetch_perms(objects)`` asks Warden for the subject's codenames on every object in one
 BatchGetPermissions request (per 10,000 objects) and keeps each object's answer as a bit mask;
@@ -10,16 +11,19 @@ life: make one per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Model, QuerySet
 
-from warden_client import NotFound, PermissionSets
+from warden_client import CheckItem, NotFound, PermissionSets
 
 from . import conf
-from .backends import BATCH
-from .identity import content_type_label, object_pk, pk_reader, subject_of
+from .backends import BATCH, _is_active_superuser, batch_decisions
+from .identity import Subject, content_type_label, object_pk, pk_reader, subject_of
+
+_CLASS = operator.attrgetter("__class__")
 
 
 class CodenameMasks:
@@ -87,13 +91,97 @@ class CodenameMasks:
         return names
 
 
-def pks_of(objects: list[Model]) -> list[str]:
-    """The objects' pks as Warden's strings (``object_pk`` of each, read in one pass)."""
-    classes = {obj.__class__ for obj in objects}
-    raw = list(map(pk_reader(classes.pop()), objects)) if len(classes) == 1 else [obj.pk for obj in objects]
+def pks_of(objects: list[Model] | tuple[Model, ...], read_pk: Callable[[Any], Any] | None = None) -> list[str]:
+    """The objects' pks as Warden's strings (``object_pk`` of each, read in one pass).
+    ``read_pk``: the objects' one model's :func:`pk_reader`, when the caller knows it."""
+    if read_pk is None:
+        classes = set(map(_CLASS, objects))
+        read_pk = pk_reader(classes.pop()) if len(classes) == 1 else operator.attrgetter("pk")
+    raw = list(map(read_pk, objects))
     if None in raw:
         object_pk(objects[raw.index(None)])  # raises, naming the object
     return list(map(str, raw))
+
+
+def active_subject(user_or_group: Any) -> Subject | None:
+    """The subject to ask about, or ``None`` when it holds nothing (inactive user, anonymous
+    user without ``WARDEN_ANONYMOUS_USER_ID``)."""
+    subject = subject_of(user_or_group)
+    if subject is None:
+        return None
+    if subject.kind == "user" and getattr(user_or_group, "is_authenticated", False):
+        if not getattr(user_or_group, "is_active", True):
+            return None
+    return subject
+
+
+def check_perms(user_or_group: Any, checks: Iterable[tuple[str, Model]]) -> list[bool]:
+    """Many ``(perm, obj)`` checks of one user or group: what guardian's ``prefetch_perms``
+    followed by ``has_perm`` calls is for. One BatchGetPermissions per content type (per 10,000
+    objects) answers every check whose permission is a codename of its object's type; any other
+    (another type's or app's permission, an unknown one) goes to Warden's Check in one BatchCheck,
+    so each answer is Check's. Inactive users are denied and active superusers allowed without a
+    round trip, as by the backend; a check's own error (a permission of another type than its
+    object) raises."""
+    pairs = checks if isinstance(checks, list) else list(checks)
+    if _is_active_superuser(user_or_group):
+        return [True] * len(pairs)
+    subject = active_subject(user_or_group)
+    if subject is None or not pairs:
+        return [False] * len(pairs)
+    perms, objects = zip(*pairs)
+    classes = set(map(_CLASS, objects))
+    kwargs = subject.kwargs()
+    masks = CodenameMasks()
+    if len(classes) == 1:
+        # The common call: objects of one model. Their pks are read in one pass and asked for
+        # in request order (a repeated pk is answered twice).
+        model = classes.pop()
+        ct = content_type_label(model)
+        pks = pks_of(objects, pk_reader(model))
+        cts: list[str] | tuple[str, ...] = (ct,) * len(pks)
+        masks.fetch(kwargs, ct, pks)
+        table = masks.by_type.get(ct)
+        if table is not None and len(set(perms)) == 1:
+            bit = masks.bit(ct, perms[0])
+            if bit is not None:
+                return [table[pk] >> bit & 1 == 1 for pk in pks]
+    else:
+        known: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+        cts, pks = [], []
+        by_type: dict[str, dict[str, None]] = {}
+        for obj in objects:
+            model = obj.__class__
+            label_reader = known.get(model)
+            if label_reader is None:
+                label_reader = known[model] = (content_type_label(model), pk_reader(model))
+            pk = label_reader[1](obj)
+            if pk is None:
+                object_pk(obj)  # raises, naming the object
+            pk = str(pk)
+            cts.append(label_reader[0])
+            pks.append(pk)
+            by_type.setdefault(label_reader[0], {})[pk] = None
+        for ct, distinct in by_type.items():
+            masks.fetch(kwargs, ct, list(distinct))
+    answers: list[bool] = []
+    rest: list[tuple[int, CheckItem]] = []
+    agp = conf.accept_global_perms()
+    no_masks: dict[str, int] = {}
+    for perm, ct, pk in zip(perms, cts, pks):
+        mask = masks.by_type.get(ct, no_masks).get(pk)
+        bit = None if mask is None else masks.bit(ct, perm)
+        if mask is None or bit is None:
+            rest.append((len(answers), CheckItem(perm, content_type=ct, pk=pk, accept_global_perms=agp, **kwargs)))
+            answers.append(False)
+        else:
+            answers.append(bool(mask >> bit & 1))
+    if rest:
+        for (position, _), decision in zip(rest, batch_decisions([item for _, item in rest])):
+            if isinstance(decision, Exception):
+                raise decision
+            answers[position] = decision.allowed
+    return answers
 
 
 class ObjectPermissionChecker:
@@ -103,20 +191,28 @@ class ObjectPermissionChecker:
         """``user_or_group``: a user, ``AnonymousUser`` or ``Group`` instance."""
         self.subject = subject_of(user_or_group)
         self.user_or_group = user_or_group
-        self._is_user = self.subject is not None and self.subject.kind == "user"
+        #: An authenticated user: its ``is_active`` and ``is_superuser`` are read at each call (as
+        #: guardian's checker reads them); whether it is authenticated is read once, here (a
+        #: user class's ``is_authenticated`` is a constant: True for users, False for
+        #: ``AnonymousUser``).
+        self._user = (
+            self.subject is not None
+            and self.subject.kind == "user"
+            and bool(getattr(user_or_group, "is_authenticated", False))
+        )
         self._cache = CodenameMasks()
         #: model class -> (content type, pk reader)
         self._classes: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+        #: (model class, perm) -> (pk reader, the type's masks, the perm's bit); emptied when the
+        #: cache replaces a type's masks
+        self._fast: dict[tuple[type, str], tuple[Callable[[Any], Any], dict[str, int], int]] = {}
 
     def _standing(self) -> int:
         """``_NOTHING`` (an inactive user, an anonymous one without ``WARDEN_ANONYMOUS_USER_ID``),
-        ``_SUPERUSER`` (an active superuser) or ``_ASK`` (Warden decides). Read from the user
-        object at each call, as guardian's checker does."""
-        if self.subject is None:
-            return _NOTHING
+        ``_SUPERUSER`` (an active superuser) or ``_ASK`` (Warden decides)."""
+        if not self._user:
+            return _ASK if self.subject is not None else _NOTHING
         obj = self.user_or_group
-        if not self._is_user or not getattr(obj, "is_authenticated", False):
-            return _ASK
         if not getattr(obj, "is_active", True):
             return _NOTHING
         return _SUPERUSER if getattr(obj, "is_superuser", False) else _ASK
@@ -135,14 +231,24 @@ class ObjectPermissionChecker:
         standing = self._standing()
         if standing != _ASK:
             return standing == _SUPERUSER
+        # After a prefetch: one lookup of (model, perm) for the pk reader, the masks and the
+        # bit, then the object's mask.
+        fast = self._fast.get((obj.__class__, perm))
+        if fast is not None:
+            read_pk, masks, bit = fast
+            mask = masks.get(str(read_pk(obj)))
+            if mask is not None:
+                return mask >> bit & 1 == 1
+            return self._check(perm, obj)
         ct, read_pk = self._classes.get(obj.__class__) or self._class(obj.__class__)
         masks = self._cache.by_type.get(ct)
         if masks is not None:
-            mask = masks.get(str(read_pk(obj)))
-            if mask is not None:
-                bit = self._cache.bit(ct, perm)
-                if bit is not None:
-                    return bool(mask >> bit & 1)
+            bit = self._cache.bit(ct, perm)
+            if bit is not None:
+                self._fast[(obj.__class__, perm)] = (read_pk, masks, bit)
+                mask = masks.get(str(read_pk(obj)))
+                if mask is not None:
+                    return mask >> bit & 1 == 1
         return self._check(perm, obj)
 
     def _check(self, perm: str, obj: Model) -> bool:
@@ -168,6 +274,7 @@ class ObjectPermissionChecker:
         mask = self._cache.by_type.get(ct, {}).get(pk)
         if mask is None:
             self._cache.fetch(self.subject.kwargs(), ct, [pk], quiet=False)
+            self._fast.clear()  # the fetch may have replaced the type's masks
             mask = self._cache.by_type[ct][pk]
         return list(self._cache.codenames(ct, mask))
 
@@ -187,6 +294,7 @@ class ObjectPermissionChecker:
             pks = pks_of(objects)
         assert self.subject is not None
         self._cache.fetch(self.subject.kwargs(), ct, pks)
+        self._fast.clear()  # the fetch may have replaced the type's masks
         return True
 
 

@@ -16,7 +16,7 @@ signal handlers when the transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -24,15 +24,15 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Manager, Model, QuerySet
 
-from warden_client import BulkResult, CheckItem, PermissionMode, WriteResult, pb
+from warden_client import BulkResult, PermissionMode, WriteResult, pb
 
 from . import conf
-from .backends import _is_active_superuser, batch_decisions
+from .backends import _is_active_superuser
 from .catalog import content_types_of
-from .core import CodenameMasks
+from .core import active_subject, check_perms
 from .grants import grant_message, subject_message
 from .exceptions import MixedContentTypeError, MultipleIdentityAndObjectError, WrongAppError
-from .identity import Subject, content_type_label, object_pk, pk_reader, subject_of, subjects_of
+from .identity import content_type_label, object_pk, subject_of, subjects_of
 from .querysets import filter_pks
 
 T = TypeVar("T", bound=Model)
@@ -100,18 +100,6 @@ def _objects(objs: Any) -> tuple[str, Iterator[str]] | None:
 def _subject_kwargs(user_or_group: Any) -> dict[str, str] | None:
     subject = subject_of(user_or_group)
     return subject.kwargs() if subject is not None else None
-
-
-def _active_subject(user_or_group: Any) -> Subject | None:
-    """The subject to ask about, or ``None`` when it holds nothing (inactive user, anonymous
-    user without ``WARDEN_ANONYMOUS_USER_ID``)."""
-    subject = subject_of(user_or_group)
-    if subject is None:
-        return None
-    if subject.kind == "user" and getattr(user_or_group, "is_authenticated", False):
-        if not getattr(user_or_group, "is_active", True):
-            return None
-    return subject
 
 
 def _agp(value: bool | None) -> bool | None:
@@ -229,7 +217,7 @@ def bulk_remove_perm(perm: str | Permission, users_or_groups: Any, objs: Any, *,
 
 
 def _codenames(user_or_group: Any, obj: Model, mode: PermissionMode, accept_global_perms: bool | None) -> list[str]:
-    subject = _active_subject(user_or_group)
+    subject = active_subject(user_or_group)
     if subject is None:
         return []
     answer = conf.get_client().get_permissions(
@@ -344,7 +332,7 @@ def get_objects_for_user(
     perm_list, ct, queryset = _resolve(perms, klass)
     if with_superuser and _is_active_superuser(user):
         return queryset
-    subject = _active_subject(user)
+    subject = active_subject(user)
     if subject is None:
         return queryset.none()
     return _listed(
@@ -460,59 +448,3 @@ def get_groups_with_perms(
         return found
     by_name = {g.name: g for g in found}
     return {by_name[name]: list(perms) for name, perms in answer.groups.items() if name in by_name}
-
-
-# -- many checks at once ---------------------------------------------------------------------
-
-
-def check_perms(user_or_group: Any, checks: Iterable[tuple[str, Model]]) -> list[bool]:
-    """Many ``(perm, obj)`` checks of one user or group: what guardian's ``prefetch_perms``
-    followed by ``has_perm`` calls is for. One BatchGetPermissions per content type (per 10,000
-    objects) answers every check whose permission is a codename of its object's type; any other
-    (another type's or app's permission, an unknown one) goes to Warden's Check in one BatchCheck,
-    so each answer is Check's. Inactive users are denied and active superusers allowed without a
-    round trip, as by the backend; a check's own error (a permission of another type than its
-    object) raises."""
-    pairs = list(checks)
-    if _is_active_superuser(user_or_group):
-        return [True] * len(pairs)
-    subject = _active_subject(user_or_group)
-    if subject is None:
-        return [False] * len(pairs)
-    classes: dict[type, tuple[str, Callable[[Any], Any]]] = {}
-    cts, pks = [], []
-    by_type: dict[str, dict[str, None]] = {}
-    for _, obj in pairs:
-        model = obj.__class__
-        known = classes.get(model)
-        if known is None:
-            known = classes[model] = (content_type_label(model), pk_reader(model))
-        pk = known[1](obj)
-        if pk is None:
-            object_pk(obj)  # raises, naming the object
-        pk = str(pk)
-        cts.append(known[0])
-        pks.append(pk)
-        by_type.setdefault(known[0], {})[pk] = None
-    masks = CodenameMasks()
-    kwargs = subject.kwargs()
-    for ct, distinct in by_type.items():
-        masks.fetch(kwargs, ct, list(distinct))
-    answers: list[bool] = []
-    rest: list[tuple[int, CheckItem]] = []
-    agp = conf.accept_global_perms()
-    no_masks: dict[str, int] = {}
-    for (perm, _), ct, pk in zip(pairs, cts, pks):
-        mask = masks.by_type.get(ct, no_masks).get(pk)
-        bit = None if mask is None else masks.bit(ct, perm)
-        if mask is None or bit is None:
-            rest.append((len(answers), CheckItem(perm, content_type=ct, pk=pk, accept_global_perms=agp, **kwargs)))
-            answers.append(False)
-        else:
-            answers.append(bool(mask >> bit & 1))
-    if rest:
-        for (position, _), decision in zip(rest, batch_decisions([item for _, item in rest])):
-            if isinstance(decision, Exception):
-                raise decision
-            answers[position] = decision.allowed
-    return answers
