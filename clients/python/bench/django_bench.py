@@ -12,8 +12,8 @@ then measures each operation through guardian's API and through Warden's Django 
 - bulk assignment of the grants (guardian's ``assign_perm(perm, subject, objects)``, which
   bulk-creates, against one BulkGrant stream);
 - ``user.has_perm(perm, obj)`` with a fresh user object each call;
-- prefetched checks (guardian's ``ObjectPermissionChecker.prefetch_perms`` then ``has_perm`` on
-  100 objects, against ``check_perms``: the 100 checks answered by one BatchGetPermissions; and
+- prefetched checks, 300 times (guardian's ``ObjectPermissionChecker.prefetch_perms`` then
+  ``has_perm`` on 100 objects, against ``check_perms``: the 100 checks answered by one BatchGetPermissions; and
   against Warden's drop-in checker doing the same calls as guardian's: ``prefetch_perms`` (one
   BatchGetPermissions) then ``has_perm`` from its cache);
 - ``get_objects_for_user`` for a user with ~10 objects and one with ~50,000 (the queryset
@@ -99,6 +99,17 @@ def per_call(fn: Callable[[Any], Any], inputs: list[Any]) -> tuple[list[float], 
         answers.append(fn(item))
         times.append(time.perf_counter() - start)
     return times, answers
+
+
+def interleaved(fns: list[Callable[[Any], Any]], inputs: list[Any]) -> list[tuple[list[float], list[Any]]]:
+    """``per_call`` of each function, taking turns input by input."""
+    out: list[tuple[list[float], list[Any]]] = [([], []) for _ in fns]
+    for item in inputs:
+        for fn, (times, answers) in zip(fns, out):
+            start = time.perf_counter()
+            answers.append(fn(item))
+            times.append(time.perf_counter() - start)
+    return out
 
 
 class Report:
@@ -244,7 +255,7 @@ def run(args: argparse.Namespace, folder: str) -> None:
     report.latency("user.has_perm(perm, obj) latency", g_times, w_times)
 
     # -- prefetched checks ---------------------------------------------------------------------
-    batches = [(rng.choice(light), rng.sample(cars, 100)) for _ in range(60)]
+    batches = [(rng.choice(light), rng.sample(cars, 100)) for _ in range(300)]
 
     def prefetched(checker_class: type, item: tuple[Any, list[Any]]) -> list[bool]:
         user, objs = item
@@ -252,15 +263,21 @@ def run(args: argparse.Namespace, folder: str) -> None:
         checker.prefetch_perms(objs)
         return [checker.has_perm("change_car", obj) for obj in objs]
 
+    sides: list[Callable[[Any], Any]] = [
+        lambda item: prefetched(GuardianChecker, item),
+        lambda item: ws.check_perms(item[0], [("change_car", o) for o in item[1]]),
+        lambda item: prefetched(WardenChecker, item),
+    ]
     with override_settings(WARDEN_ACCEPT_GLOBAL_PERMS=False):
-        g_times, g_ans = per_call(lambda item: prefetched(GuardianChecker, item), batches)
-        w_times, w_ans = per_call(lambda item: ws.check_perms(item[0], [("change_car", o) for o in item[1]]), batches)
-        c_times, c_ans = per_call(lambda item: prefetched(WardenChecker, item), batches)
+        # Interleaved, batch by batch: the three sides see the same machine state.
+        (g_times, g_ans), (w_times, w_ans), (c_times, c_ans) = interleaved(sides, batches)
     assert g_ans == w_ans == c_ans, "prefetched answers differ"
     g_rate = 100 * len(g_times) / sum(g_times)
     report.rate("100 checks: prefetch_perms vs check_perms", g_rate, 100 * len(w_times) / sum(w_times), "checks/s")
     c_rate = 100 * len(c_times) / sum(c_times)
     report.rate("  Warden's drop-in checker: prefetch_perms + has_perm", g_rate, c_rate, "checks/s")
+    report.latency("  100 checks, latency: check_perms", g_times, w_times)
+    report.latency("  100 checks, latency: drop-in checker", g_times, c_times)
 
     # -- get_objects_for_user --------------------------------------------------------------------
     def evaluated(module: Any, user: Any) -> set[int]:
