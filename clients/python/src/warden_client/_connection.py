@@ -226,9 +226,9 @@ class Connection:
 
     def _receive(self, flags: int) -> None:
         """Reads the socket once and hands the frames to their requests. ``flags=0`` waits for
-        bytes (on a caller-read connection, at most ``self._tick``);
-        ``MSG_DONTWAIT`` takes only what is there. A closed or broken connection, or bytes that
-        are not frames, fail every open request."""
+        bytes (on a caller-read connection, at most ``self._tick``); ``MSG_DONTWAIT`` takes only
+        what is there. A closed or broken connection, or bytes that are not frames, fail every
+        open request."""
         try:
             data = self._sock.recv(1 << 18, flags)
         except BlockingIOError:
@@ -285,28 +285,39 @@ class Connection:
             with self._waiting_lock:
                 del waiting[slot]
                 if waiting and not read_lock.locked():
-                    # Nobody reads: wake one waiting thread to read in turn.
-                    for other in waiting:
-                        if not other.done:
-                            other.wake()
-                            break
+                    self._wake_a_reader()
+
+    def _wake_a_reader(self) -> None:
+        """Nobody reads: wakes one thread still waiting for its answer, to read in turn. Called
+        holding ``_waiting_lock``, after the read lock was released."""
+        for other in self._waiting:
+            if not other.done:
+                other.wake()
+                return
 
     def _read_for(self, slot: Slot, deadline: float | None) -> None:
         """Reads as the leader until ``slot`` is answered, the deadline passes or the connection
         ends."""
-        sock, demux = self._sock, self.demux
+        demux = self.demux
         while not slot.done and demux.closed is None:
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
                 if left < self._tick or self._tick < READ_TICK:
-                    self._tick = min(READ_TICK, max(left, 0.001))
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self._tick))
+                    self._set_tick(min(READ_TICK, max(left, 0.001)))
             elif self._tick < READ_TICK:
-                self._tick = READ_TICK
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(READ_TICK))
+                self._set_tick(READ_TICK)
             self._receive(0)
+
+    def _set_tick(self, seconds: float) -> None:
+        """How long one blocking read may last (``SO_RCVTIMEO``). On a socket closed meanwhile it
+        does nothing: the read that follows fails and ends the connection."""
+        self._tick = seconds
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(seconds))
+        except OSError:
+            pass
 
     def pump(self) -> None:
         """Takes what answers are already there, without waiting (a client stream looks for an
@@ -318,10 +329,7 @@ class Connection:
         finally:
             self._read_lock.release()
         with self._waiting_lock:
-            for other in self._waiting:
-                if not other.done:
-                    other.wake()
-                    break
+            self._wake_a_reader()
 
     def send(self, data: bytes, request_id: int | None = None) -> None:
         """Writes frames, returning once they are written; a failure ends the connection (and
