@@ -94,6 +94,22 @@ def test_prefetched_answers_equal_the_unprefetched(scene: dict[str, Any], agp: b
             ]
 
 
+def test_one_codename_on_two_models_alternately(scene: dict[str, Any]) -> None:
+    # "drive" is a codename of both Car and Truck: asked for a car, then a truck, then a car...,
+    # each answer must be read from its own type's masks, with no request after the prefetches.
+    cars, trucks, joe = scene["cars"][:6], scene["trucks"], scene["subjects"][0]
+    checker = ObjectPermissionChecker(joe)
+    checker.prefetch_perms(cars)
+    checker.prefetch_perms(trucks)
+    objects = [obj for pair in zip(cars, trucks + trucks) for obj in pair]
+    with requests() as sent:
+        held = [checker.has_perm("drive", obj) for obj in objects] + [checker.has_perm("drive", obj) for obj in objects]
+    assert sent == Counter()
+    expected = [ObjectPermissionChecker(joe).has_perm("drive", obj) for obj in objects]
+    assert held == expected + expected
+    assert [obj for obj, allowed in zip(objects, expected) if allowed] == [trucks[0], trucks[0], cars[5]]
+
+
 def test_prefetch_is_one_request_for_n_objects(scene: dict[str, Any]) -> None:
     cars, joe = scene["cars"], scene["subjects"][0]
     checker = ObjectPermissionChecker(joe)

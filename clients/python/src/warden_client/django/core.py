@@ -203,9 +203,9 @@ class ObjectPermissionChecker:
         self._cache = CodenameMasks()
         #: model class -> (content type, pk reader)
         self._classes: dict[type, tuple[str, Callable[[Any], Any]]] = {}
-        #: (model class, perm) -> (pk reader, the type's masks, the perm's bit); emptied when the
-        #: cache replaces a type's masks
-        self._fast: dict[tuple[type, str], tuple[Callable[[Any], Any], dict[str, int], int]] = {}
+        #: perm -> (the model class it was last asked for, its pk reader, the type's masks, the
+        #: perm's bit); emptied when the cache may have replaced a type's masks
+        self._fast: dict[str, tuple[type, Callable[[Any], Any], dict[str, int], int]] = {}
 
     def _standing(self) -> int:
         """``_NOTHING`` (an inactive user, an anonymous one without ``WARDEN_ANONYMOUS_USER_ID``),
@@ -228,24 +228,29 @@ class ObjectPermissionChecker:
 
     def has_perm(self, perm: str, obj: Model) -> bool:
         """Whether the subject holds ``perm`` (``app_label.codename`` or a codename) on ``obj``."""
-        standing = self._standing()
-        if standing != _ASK:
-            return standing == _SUPERUSER
-        # After a prefetch: one lookup of (model, perm) for the pk reader, the masks and the
-        # bit, then the object's mask.
-        fast = self._fast.get((obj.__class__, perm))
-        if fast is not None:
-            read_pk, masks, bit = fast
-            mask = masks.get(str(read_pk(obj)))
+        if self._user:  # _standing(), inlined: this is the hot path after a prefetch
+            user = self.user_or_group
+            if not getattr(user, "is_active", True):
+                return False
+            if getattr(user, "is_superuser", False):
+                return True
+        elif self.subject is None:
+            return False
+        # After a prefetch: one lookup of the perm for the model, pk reader, masks and bit of
+        # its last use, then the object's mask.
+        fast = self._fast.get(perm)
+        if fast is not None and fast[0] is obj.__class__:
+            mask = fast[2].get(str(fast[1](obj)))
             if mask is not None:
-                return mask >> bit & 1 == 1
+                return mask >> fast[3] & 1 == 1
             return self._check(perm, obj)
-        ct, read_pk = self._classes.get(obj.__class__) or self._class(obj.__class__)
+        model = obj.__class__
+        ct, read_pk = self._classes.get(model) or self._class(model)
         masks = self._cache.by_type.get(ct)
         if masks is not None:
             bit = self._cache.bit(ct, perm)
             if bit is not None:
-                self._fast[(obj.__class__, perm)] = (read_pk, masks, bit)
+                self._fast[perm] = (model, read_pk, masks, bit)
                 mask = masks.get(str(read_pk(obj)))
                 if mask is not None:
                     return mask >> bit & 1 == 1
