@@ -4,6 +4,7 @@ and the next call after the server is back reconnects."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import threading
 from pathlib import Path
@@ -169,10 +170,10 @@ def test_when_the_reading_caller_gives_up_another_reads_in_turn(start_server) ->
         first = threading.Thread(target=call, args=("first", 0.3))
         first.start()
         for _ in range(500):  # until it is sent and reading
-            if connection._read_lock.locked():
+            if connection._leader is not None:
                 break
             threading.Event().wait(0.002)
-        assert connection._read_lock.locked()
+        assert connection._leader is not None
         others = [threading.Thread(target=call, args=(f"other{n}", 20.0)) for n in range(4)]
         for thread in others:
             thread.start()
@@ -185,3 +186,140 @@ def test_when_the_reading_caller_gives_up_another_reads_in_turn(start_server) ->
         assert {name: outcomes[name] for name in outcomes if name != "first"} == {
             f"other{n}": "SERVING" for n in range(4)
         }
+
+
+class _HookedSocket:
+    """A socket whose ``send`` and ``recv`` call hooks first (to hold a thread at one point)."""
+
+    def __init__(self, sock, before, after, before_recv) -> None:
+        self._sock, self._before, self._after, self._before_recv = sock, before, after, before_recv
+
+    def send(self, data, *flags):
+        self._before()
+        sent = self._sock.send(data, *flags)
+        self._after()
+        return sent
+
+    def recv(self, size, *flags):
+        self._before_recv()
+        return self._sock.recv(size, *flags)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def test_a_frame_another_thread_wrote_is_not_sent_again(start_server) -> None:
+    # Two grants queued together are written by one thread in one system call. The server runs
+    # them, then restarts. The other grant's thread, finding its frame written, must wait for its
+    # answer: sending it again on a new connection would run it twice. A health queued after the
+    # restart, of which no byte went out, is sent again on a new connection; its failed write
+    # must not fail the grants, whose answers came before the restart and are still to be read
+    # (the grants' reader is held until the health is answered).
+    server = start_server()
+    with Client(server.socket, pool_size=1, timeout=10) as client:
+        client.register_content_type("a.car")
+        client.put_user("u")
+        connection = client._pool[0]
+        assert connection is not None
+        sends, first_held, batch_written, release = [0], threading.Event(), threading.Event(), threading.Event()
+
+        def before() -> None:
+            sends[0] += 1
+            if sends[0] == 1:
+                first_held.wait(10)  # the first send holds the send lock until both grants queue
+
+        def after() -> None:
+            if sends[0] == 2:  # the two grants' batch is written: hold the lock until the restart
+                batch_written.set()
+                release.wait(10)
+
+        after_done = threading.Event()
+
+        def before_recv() -> None:
+            if release.is_set():
+                after_done.wait(10)
+
+        connection._sock = _HookedSocket(connection._sock, before, after, before_recv)
+        results: dict[str, object] = {}
+
+        def run(name: str, call) -> None:
+            try:
+                results[name] = call()
+            except BaseException as failure:  # noqa: BLE001 - the test inspects it
+                results[name] = failure
+            if name == "after":
+                after_done.set()
+
+        threads = [threading.Thread(target=run, args=("health", client.health))]
+        threads[0].start()
+        while sends[0] < 1:
+            threading.Event().wait(0.001)
+        for pk in (1, 2):
+            grant = functools.partial(client.grant, "a.view_car", user="u", content_type="a.car", pk=pk)
+            threads.append(threading.Thread(target=run, args=(f"grant {pk}", grant)))
+            threads[-1].start()
+        while len(connection._outgoing) < 2:
+            threading.Event().wait(0.001)
+        first_held.set()
+        assert batch_written.wait(10)
+        with Client(server.socket) as other:  # until the server has run both grants
+            for _ in range(1000):
+                if all(other.check("a.view_car", user="u", content_type="a.car", pk=pk).allowed for pk in (1, 2)):
+                    break
+                threading.Event().wait(0.005)
+        server.kill()
+        server.start()
+        threads.append(threading.Thread(target=run, args=("after", client.health)))
+        threads[-1].start()
+        while len(connection._outgoing) < 1:
+            threading.Event().wait(0.001)
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in threads)
+        assert [getattr(results[f"grant {pk}"], "changed", results[f"grant {pk}"]) for pk in (1, 2)] == [True, True]
+        assert getattr(results["after"], "status", results["after"]) == "SERVING"
+
+
+def test_answers_nobody_waits_for_do_not_stall_a_large_write(start_server) -> None:
+    # Callers give up on big answers; the answers arrive later and nobody waits on the
+    # connection to read them. The server stops reading a connection whose answers are not taken
+    # (docs/protocol.md §10), so a bulk stream's megabyte chunks could wait forever for a read
+    # that no caller does: the writing thread must take the answers itself.
+    server = start_server()
+    with Client(server.socket, pool_size=1, timeout=5.0) as client:
+        client.register_content_type("a.car")
+        client.put_user("u")
+        client.bulk_grant(Grant("a.view_car", user="u", content_type="a.car", pk=pk) for pk in range(100_000, 200_000))
+        server.pause()
+        gave_up: list[object] = []
+
+        def list_page() -> None:
+            try:
+                client.list_objects("a.view_car", user="u", content_type="a.car", page_size=100_000, timeout=0.5)
+            except DeadlineExceeded as failure:
+                gave_up.append(failure)
+
+        listers = [threading.Thread(target=list_page) for _ in range(4)]
+        for thread in listers:
+            thread.start()
+        for thread in listers:
+            thread.join(timeout=30)
+        assert len(gave_up) == 4
+        server.signal(signal.SIGCONT)
+        threading.Event().wait(1.0)  # the four late pages (about 3 MB) arrive; nobody reads them
+        outcome: list[object] = []
+
+        def bulk() -> None:
+            grants = (Grant("a.view_car", user="u", content_type="a.car", pk=pk) for pk in range(300_000, 500_000))
+            try:
+                outcome.append(client.bulk_grant(grants, chunk_size=10_000, timeout=60).count)
+            except BaseException as failure:  # noqa: BLE001 - the test inspects it
+                outcome.append(failure)
+
+        writer = threading.Thread(target=bulk, daemon=True)  # daemon: a stuck one must not hang pytest
+        writer.start()
+        writer.join(timeout=60)
+        assert not writer.is_alive(), "the bulk stream's write stalled"
+        assert outcome == [200_000]
+        assert client.health(timeout=5).status == "SERVING"

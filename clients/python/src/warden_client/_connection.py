@@ -16,6 +16,7 @@ import socket
 import struct
 import threading
 import time
+import weakref
 from collections import deque
 from typing import Protocol
 
@@ -83,6 +84,12 @@ class Demux:
                 del pending[request_id]
             sink.deliver(frame)
 
+    def refuse(self, error: ConnectionClosed) -> None:
+        """No new request: ``open`` raises ``error`` from now on. The open ones stay open (their
+        answers may still be read)."""
+        if self.closed is None:
+            self.closed = error
+
     def forget(self, request_id: int) -> None:
         """Drops a request that will get no answer (its frame could not be sent)."""
         self._pending.pop(request_id, None)
@@ -92,7 +99,7 @@ class Demux:
         if self.closed is None:
             self.closed = error
         pending, self._pending = self._pending, {}
-        for sink, _ in pending.values():
+        for sink, _ in list(pending.values()):  # a copy: a reader may still be dispatching from it
             sink.fail(self.closed)
 
     @property
@@ -163,27 +170,48 @@ class QueueSink:
 
 
 class NotSent(ConnectionClosed):
-    """A request could not be written, and nothing of it reached the server: the connection
+    """A request could not be written, and no byte of it reached the server: the connection
     was found closed (the server restarted, or closed it while idle). Retrying it on a new
     connection cannot run it twice."""
 
 
-#: How long one blocking read of a connection read by its callers lasts before the reader looks
-#: at its deadline again (the kernel's ``SO_RCVTIMEO``; a read nearer its deadline is shorter).
-READ_TICK = 0.05
+#: How long one blocking read or write of a pooled connection lasts before its thread looks
+#: around (the kernel's ``SO_RCVTIMEO``/``SO_SNDTIMEO``): a reader at its deadline, a writer at
+#: the answers the server waits for us to take (a read nearer its deadline is shorter).
+TICK = 0.05
+
+#: What became of a queued frame.
+_QUEUED, _WRITTEN, _UNSENT, _BROKEN = 0, 1, 2, 3
+
+
+class _Outgoing:
+    """A frame waiting for the send lock, and what became of it."""
+
+    __slots__ = ("data", "state")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.state = _QUEUED
+
+
+#: Who holds the reading of a connection when it is not a waiting call: a drain.
+_DRAIN = object()
 
 
 class Connection:
     """A synchronous connection: a Unix socket, a send lock, and the reading of the answers.
 
-    A connection for unary calls and client streams is read by the threads waiting on it
-    (leader and followers): a waiting thread that finds the read lock free reads the socket
-    itself, handing every frame to the request it names, until its own answer is in; a thread
-    that finds the lock taken sleeps until the reader hands it its answer, or until the reader
-    leaves and wakes it to read in turn. One call in flight thus costs one thread wake-up (the
-    caller's) instead of two (a reader thread's, then the caller's); docs/benchmarks.md has the
-    figures. A connection for a server stream (``reader=True``) has a reader thread instead, so
-    that a watch's events are taken off the socket while the application is busy elsewhere.
+    A pooled connection (unary calls and client streams) is read by the threads waiting on it
+    (leader and followers): a waiting thread that finds nobody reading becomes the reader and
+    hands every frame to the request it names, until its own answer is in; a thread that finds a
+    reader sleeps until the reader hands it its answer, or until the reader leaves and wakes it
+    to read in turn. One call in flight thus costs one thread wake-up (the caller's) instead of
+    two (a reader thread's, then the caller's); docs/benchmarks.md has the figures. A thread
+    whose write does not go through within a tick takes the answers already there (the server
+    stops reading a connection whose answers are not taken, docs/protocol.md §10), so a write
+    never waits on a read nobody does. A connection for a server stream (``reader=True``) has a
+    reader thread instead, so that a watch's events are taken off the socket while the
+    application is busy elsewhere.
     """
 
     def __init__(self, path: str, *, connect_timeout: float, max_frame_size: int, reader: bool = False) -> None:
@@ -191,9 +219,13 @@ class Connection:
         self.demux = Demux()
         self._pid = os.getpid()
         self._send_lock = threading.Lock()
-        self._outgoing: deque[bytes] = deque()
+        self._outgoing: deque[_Outgoing] = deque()
         self._close_reason: str | None = None
-        self._read_lock = threading.Lock()
+        #: Set when every open request has failed: nothing is read any more.
+        self._ended = False
+        #: The slot whose thread reads the socket (or ``_DRAIN``); ``None``: nobody. Taken and
+        #: given back under ``_waiting_lock``, as ``_waiting`` (the slots whose threads wait) is.
+        self._leader: object | None = None
         self._waiting: dict[Slot, None] = {}
         self._waiting_lock = threading.Lock()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -202,12 +234,16 @@ class Connection:
             sock.connect(path)
             sock.settimeout(None)
             if not reader:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(READ_TICK))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(TICK))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(TICK))
         except OSError as failure:
             sock.close()
             raise ConnectionClosed(f"cannot connect to Warden at {path}: {failure}") from None
         self._sock = sock
-        self._tick = READ_TICK
+        # The descriptor is released by close(), or when the connection is collected (or at
+        # exit): never while another thread may still be about to use its number.
+        self._release = weakref.finalize(self, sock.close)
+        self._tick = TICK
         self._buffer = FrameBuffer(max_frame_size)
         self._reader: threading.Thread | None = None
         if reader:
@@ -219,34 +255,44 @@ class Connection:
         """Open, and owned by this process (not inherited through ``fork``)."""
         return self.demux.closed is None and self._pid == os.getpid()
 
+    # Reading -------------------------------------------------------------------------------------
+
     def _read(self) -> None:
         """The reader thread of a server stream's connection."""
-        while self.demux.closed is None:
+        while not self._ended:
             self._receive(0)
 
-    def _receive(self, flags: int) -> None:
-        """Reads the socket once and hands the frames to their requests. ``flags=0`` waits for
-        bytes (on a caller-read connection, at most ``self._tick``); ``MSG_DONTWAIT`` takes only
-        what is there. A closed or broken connection, or bytes that are not frames, fail every
-        open request."""
+    def _receive(self, flags: int) -> bool:
+        """Reads the socket once and hands the frames to their requests; whether bytes came.
+        ``flags=0`` waits for bytes (on a pooled connection at most ``self._tick``);
+        ``MSG_DONTWAIT`` takes only what is there. A closed or broken connection, or bytes that
+        are not frames, fail every open request. So does an exception raised in the middle (a
+        signal handler's, in the main thread): bytes read may be lost, and with them where the
+        next frame starts."""
         try:
             data = self._sock.recv(1 << 18, flags)
-        except BlockingIOError:
-            return  # nothing within the tick, or nothing there
-        except OSError as failure:
-            self._end(ConnectionClosed(self._close_reason or f"the connection to Warden failed: {failure}"))
-            return
-        if not data:
-            self._end(ConnectionClosed(self._close_reason or "Warden closed the connection"))
-            return
-        try:
+            if not data:
+                self._end(ConnectionClosed(self._close_reason or "Warden closed the connection"))
+                return False
             self.demux.dispatch(self._buffer.feed(data))
+            return True
+        except BlockingIOError:
+            return False  # nothing within the tick, or nothing there
         except ConnectionClosed as failure:
             self._end(failure)
+            return False
+        except OSError as failure:
+            self._end(ConnectionClosed(self._close_reason or f"the connection to Warden failed: {failure}"))
+            return False
+        except BaseException as interruption:
+            self._end(ConnectionClosed(f"reading the connection was interrupted ({type(interruption).__name__})"))
+            raise
 
     def _end(self, error: ConnectionClosed) -> None:
         """The connection is over: every open request (and every later one) fails with
-        ``error``; sends fail from now on. The descriptor is released by ``close()``."""
+        ``error``; sends fail from now on. The descriptor is released by ``close()`` or when the
+        connection is collected."""
+        self._ended = True
         self.demux.fail_all(error)
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
@@ -264,32 +310,38 @@ class Connection:
         return slot.result(seconds)
 
     def _lead_or_follow(self, slot: Slot, deadline: float | None) -> None:
-        waiting, read_lock = self._waiting, self._read_lock
-        with self._waiting_lock:
-            waiting[slot] = None  # before trying the read lock: a reader leaving sees this thread
         try:
+            with self._waiting_lock:
+                self._waiting[slot] = None  # before looking for a reader: one leaving sees this thread
             while not slot.done:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return
-                if read_lock.acquire(blocking=False):
-                    try:
-                        self._read_for(slot, deadline)
-                    finally:
-                        read_lock.release()
+                with self._waiting_lock:
+                    lead = self._leader is None
+                    if lead:
+                        self._leader = slot
+                if lead:
+                    self._read_for(slot, deadline)
+                    with self._waiting_lock:
+                        self._leader = None
                 else:
                     slot.lock.acquire(timeout=-1 if left is None else left)
-                if self.demux.closed is not None:
-                    slot.fail(self.demux.closed)
+                if self._ended:
+                    slot.fail(self.demux.closed or ConnectionClosed("the connection ended"))
         finally:
+            # Also after an exception anywhere above (a signal handler's): the lead is given
+            # back and, if nobody reads, a waiting thread is woken to.
             with self._waiting_lock:
-                del waiting[slot]
-                if waiting and not read_lock.locked():
+                self._waiting.pop(slot, None)
+                if self._leader is slot:
+                    self._leader = None
+                if self._leader is None:
                     self._wake_a_reader()
 
     def _wake_a_reader(self) -> None:
         """Nobody reads: wakes one thread still waiting for its answer, to read in turn. Called
-        holding ``_waiting_lock``, after the read lock was released."""
+        holding ``_waiting_lock``."""
         for other in self._waiting:
             if not other.done:
                 other.wake()
@@ -298,16 +350,15 @@ class Connection:
     def _read_for(self, slot: Slot, deadline: float | None) -> None:
         """Reads as the leader until ``slot`` is answered, the deadline passes or the connection
         ends."""
-        demux = self.demux
-        while not slot.done and demux.closed is None:
+        while not slot.done and not self._ended:
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
-                if left < self._tick or self._tick < READ_TICK:
-                    self._set_tick(min(READ_TICK, max(left, 0.001)))
-            elif self._tick < READ_TICK:
-                self._set_tick(READ_TICK)
+                if left < self._tick or self._tick < TICK:
+                    self._set_tick(min(TICK, max(left, 0.001)))
+            elif self._tick < TICK:
+                self._set_tick(TICK)
             self._receive(0)
 
     def _set_tick(self, seconds: float) -> None:
@@ -319,57 +370,99 @@ class Connection:
         except OSError:
             pass
 
-    def pump(self) -> None:
-        """Takes what answers are already there, without waiting (a client stream looks for an
-        early refusal between chunks). Does nothing while another thread reads."""
-        if self._reader is not None or not self._read_lock.acquire(blocking=False):
+    def pump(self, *, then_end: ConnectionClosed | None = None) -> None:
+        """Takes every answer already there, without waiting (a client stream looks for an early
+        refusal between chunks; a write that does not go through lets the server go on). With
+        ``then_end``, the connection is then ended with that error: after a failed write, the
+        answers the server sent before it went are handed out first. Does nothing while another
+        thread reads (that reader hands them out, and then meets the end of the stream)."""
+        if self._reader is not None:
             return
-        try:
-            self._receive(socket.MSG_DONTWAIT)
-        finally:
-            self._read_lock.release()
         with self._waiting_lock:
-            self._wake_a_reader()
+            if self._leader is not None:
+                return
+            self._leader = _DRAIN
+        try:
+            while self._receive(socket.MSG_DONTWAIT):
+                pass
+            if then_end is not None:
+                self._end(then_end)
+        finally:
+            with self._waiting_lock:
+                if self._leader is _DRAIN:
+                    self._leader = None
+                    self._wake_a_reader()
+
+    # Writing -------------------------------------------------------------------------------------
 
     def send(self, data: bytes, request_id: int | None = None) -> None:
-        """Writes frames, returning once they are written; a failure ends the connection (and
-        the request ``request_id``), raising :class:`NotSent` when no byte was written. Threads
-        that send at the same time share system calls: the one holding the send lock writes every
-        frame queued by then."""
-        outgoing = self._outgoing
-        outgoing.append(data)
-        written = True
+        """Writes a frame, returning once it is written. A failure ends the connection (and the
+        request ``request_id``); it raises :class:`NotSent` when no byte of this frame was
+        written, else ``ConnectionClosed``. Threads that send at the same time share system
+        calls: the one holding the send lock writes every frame queued by then, and tells each
+        what became of it."""
+        entry = _Outgoing(data)
+        self._outgoing.append(entry)
+        with self._send_lock:
+            if entry.state == _QUEUED:
+                self._write_queued()
+        if entry.state == _WRITTEN:
+            return
+        if request_id is not None:
+            self.demux.forget(request_id)
+        closed = self.demux.closed
+        message = closed.message if closed is not None else "cannot send to Warden"
+        if entry.state == _UNSENT:
+            raise NotSent(message)
+        raise closed or ConnectionClosed(message)
+
+    def _write_queued(self) -> None:
+        """Writes every queued frame in one system call (or several, for a large batch), holding
+        the send lock, and marks each: written, not sent at all, or broken off."""
+        outgoing, batch = self._outgoing, []
         try:
-            with self._send_lock:
-                if not outgoing:
-                    return  # another thread wrote ours
-                batch = []
+            while True:
+                batch.append(outgoing.popleft())
+        except IndexError:
+            pass
+        data = batch[0].data if len(batch) == 1 else b"".join([entry.data for entry in batch])
+        view, total, sent = memoryview(data), len(data), 0
+        failure: BaseException | None = None
+        try:
+            while sent < total:
                 try:
-                    while True:
-                        batch.append(outgoing.popleft())
-                except IndexError:
-                    pass
-                joined = batch[0] if len(batch) == 1 else b"".join(batch)
-                written = False
-                sent = self._sock.send(joined)
-                written = True
-                if sent < len(joined):
-                    self._sock.sendall(memoryview(joined)[sent:])
-        except OSError as failure:
-            if request_id is not None:
-                self.demux.forget(request_id)
-            message = f"cannot send to Warden: {failure}"
-            if self.demux.closed is None:
-                self.close(message)
-            if not written:
-                raise NotSent(message) from None
-            raise self.demux.closed or ConnectionClosed(message) from None
+                    sent += self._sock.send(view[sent:])
+                except BlockingIOError:
+                    pass  # nothing went out within the tick
+                if sent < total:
+                    self.pump()  # the server may be waiting for us to take its answers
+        except BaseException as error:  # OSError, or an interruption (a signal handler's)
+            failure = error
+        offset = 0
+        for entry in batch:
+            end = offset + len(entry.data)
+            entry.state = _WRITTEN if end <= sent else _UNSENT if offset >= sent else _BROKEN
+            offset = end
+        if failure is None:
+            return
+        if isinstance(failure, OSError):
+            # The server went or closed the connection: no new request goes on it, and the
+            # answers it sent before are still handed out.
+            ended = ConnectionClosed(self._close_reason or f"cannot send to Warden: {failure}")
+            self.demux.refuse(ended)
+            self.pump(then_end=ended)
+            return
+        self._end(ConnectionClosed(f"writing to the connection was interrupted ({type(failure).__name__})"))
+        raise failure
 
     def call(self, method: int, body: bytes, timeout: float | None) -> Frame:
         """One unary call: sends the frame, waits for its answer (at most ``timeout`` plus a
         grace for the server's own DEADLINE_EXCEEDED)."""
         slot = Slot()
-        request_id = self.demux.open(slot)
+        try:
+            request_id = self.demux.open(slot)
+        except ConnectionClosed as closed:
+            raise NotSent(closed.message) from None  # found closed before anything was sent
         timeout_ms = 0 if timeout is None else min(0xFFFF_FFFF, max(1, int(timeout * 1000)))
         self.send(HEADER.pack(12 + len(body), request_id, method, END_STREAM, 0, timeout_ms) + body, request_id)
         return self.wait(slot, None if timeout is None else timeout + GRACE)
@@ -395,7 +488,8 @@ class Connection:
         connection too)."""
         if self._pid != os.getpid():
             self.demux.closed = self.demux.closed or ConnectionClosed(reason)
-            self._sock.close()
+            self._ended = True
+            self._release()
             return
         if self._close_reason is None:
             self._close_reason = reason
@@ -405,9 +499,10 @@ class Connection:
             pass
         if self._reader is not None and threading.current_thread() is not self._reader:
             self._reader.join(timeout=5)
+        self._ended = True
         self.demux.fail_all(ConnectionClosed(reason))
         if self._reader is None or not self._reader.is_alive():
-            self._sock.close()
+            self._release()
 
 
 def _timeval(seconds: float) -> bytes:

@@ -212,8 +212,6 @@ class Client:
         self._pid = os.getpid()
         self._closed = False
         self._streams: weakref.WeakSet[_StreamIterator[Any, Any]] = weakref.WeakSet()
-        # A client dropped without close() (or alive at exit) releases its sockets quietly.
-        weakref.finalize(self, _close_pool, self._pool)
 
     def __repr__(self) -> str:
         return f"Client({self.socket_path!r})"
@@ -252,8 +250,8 @@ class Client:
                 raise ConnectionClosed("the client was closed")
             connection = self._pool[index]
             if connection is None or connection.demux.closed is not None:
-                if connection is not None:
-                    connection.close()  # releases the descriptor of the one that ended
+                # One that ended is dropped, not closed: a thread may still hold it, and its
+                # descriptor is released when it is collected.
                 connection = self._open()
                 self._pool[index] = connection
             return connection
@@ -298,7 +296,10 @@ class Client:
 
         def send(body: bytes, flags: int) -> None:
             frame = HEADER.pack(12 + len(body), request_id, call.method, flags, 0, wire_timeout) + body
-            connection.send(frame, request_id)
+            try:
+                connection.send(frame, request_id)
+            except NotSent as failure:  # a stream is not sent again: the items are consumed
+                raise ConnectionClosed(failure.message) from None
 
         try:
             for item in call.items:
@@ -374,12 +375,6 @@ class Client:
         connection = self._open(reader=True)
         self._streams.add(stream)
         return connection
-
-
-def _close_pool(pool: list[Connection | None]) -> None:
-    for connection in pool:
-        if connection is not None:
-            connection.close("the client was garbage-collected")
 
 
 describe_methods(Client)
