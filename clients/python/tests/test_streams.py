@@ -178,7 +178,7 @@ def test_export_yields_the_whole_state_at_one_revision(start_server) -> None:
 
 def test_a_cancelled_client_stream_answers_cancelled(client: Client, app: str) -> None:
     # The low-level path: a chunk without END_STREAM, then CANCEL; the server ends the stream.
-    from warden_client._connection import Slot
+    from warden_client._requests import Slot
     from warden_client._frames import HEADER
     from warden_client._call_types import reply
     from warden_client._calls import bulk_result

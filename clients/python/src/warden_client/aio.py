@@ -20,7 +20,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 from . import _calls, _write_calls
 from ._call_types import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
 from ._call_types import body as request_body
-from ._connection import GRACE, Demux
+from ._requests import GRACE, Demux
 from ._frames import END_STREAM, HEADER, Frame, FrameBuffer, cancel_frame, timeout_ms
 from ._proto import events_pb2, service_pb2, writes_pb2
 from .client import socket_path_or_default

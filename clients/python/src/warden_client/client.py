@@ -16,9 +16,10 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 from . import _calls, _write_calls
 from ._call_types import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
 from ._call_types import body as request_body
-from ._connection import GRACE, Connection, NotSent, Slot
+from ._connection import Connection, NotSent
 from ._frames import END_STREAM, HEADER, timeout_ms
 from ._proto import events_pb2, service_pb2, writes_pb2
+from ._requests import GRACE, Slot
 from .errors import ConnectionClosed, WardenError
 from .types import BulkResult, ObjectList, ObjectPage
 
