@@ -140,9 +140,14 @@ class Slot:
             return self.frame
         if self.error is not None:
             raise self.error
-        raise DeadlineExceeded(
-            f"no answer from Warden within {seconds or 0:.3f} s; a write may still commit (its outcome is unknown)"
-        )
+        raise no_answer(seconds or 0.0)
+
+
+def no_answer(seconds: float) -> DeadlineExceeded:
+    """The error of a call given up locally after ``seconds``."""
+    return DeadlineExceeded(
+        f"no answer from Warden within {seconds:.3f} s; a write may still commit (its outcome is unknown)"
+    )
 
 
 class QueueSink:
@@ -160,4 +165,4 @@ class QueueSink:
         self.queue.put(error)
 
 
-__all__ = ["GRACE", "Demux", "QueueSink", "Sink", "Slot"]
+__all__ = ["GRACE", "Demux", "QueueSink", "Sink", "Slot", "no_answer"]

@@ -20,11 +20,11 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 from . import _calls, _write_calls
 from ._call_types import ClientStream, ServerStream, StreamState, Unary, describe_methods, reply
 from ._call_types import body as request_body
-from ._requests import GRACE, Demux
+from ._requests import GRACE, Demux, no_answer
 from ._frames import END_STREAM, HEADER, Frame, FrameBuffer, cancel_frame, timeout_ms
 from ._proto import events_pb2, service_pb2, writes_pb2
 from .client import socket_path_or_default
-from .errors import ConnectionClosed, DeadlineExceeded, WardenError
+from .errors import ConnectionClosed, WardenError
 from .types import BulkResult, ObjectList, ObjectPage
 
 __all__ = ["AsyncClient", "AsyncWatch", "AsyncExportStream"]
@@ -57,11 +57,7 @@ class _FutureSink:
             self.future.set_exception(error)
 
     def expire(self, seconds: float) -> None:
-        self.fail(
-            DeadlineExceeded(
-                f"no answer from Warden within {seconds:.3f} s; a write may still commit (its outcome is unknown)"
-            )
-        )
+        self.fail(no_answer(seconds))
 
 
 class _QueueSink:
