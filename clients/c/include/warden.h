@@ -325,6 +325,46 @@ WARDEN_API void warden_list_page_free(warden_list_page *page);
 WARDEN_API warden_code warden_list_objects(warden_conn *conn, const warden_list_request *request,
                                            warden_list_page **page, warden_status *status);
 
+/** Who can reach one object (docs/semantics.md, ListSubjects): guardian's get_users_with_perms
+ * and get_groups_with_perms. Strings are only read during the call. */
+typedef struct warden_subjects_request {
+    /** The object: its content type ("lab.experiment") and pk (both required). */
+    const char *object_type;
+    const char *object_pk;
+    /** Keep only subjects holding at least one of these (codenames of the object's type, or
+     * "app_label.codename"); none: any permission. */
+    const char *const *permissions;
+    size_t permission_count;
+    bool with_superusers;                /**< list every active superuser too, with every codename */
+    warden_tristate with_group_users;    /**< DEFAULT: true (count what users hold through groups) */
+    bool attach_perms;                   /**< fill each subject's permissions */
+    warden_tristate accept_global_perms; /**< DEFAULT: the server's setting */
+    uint64_t min_revision;
+} warden_subjects_request;
+
+/** A subject with access: a user id or a group name, and with attach_perms its sorted codenames
+ * on the object (else none). */
+typedef struct warden_subject_access {
+    char *name;
+    size_t permission_count;
+    char **permissions;
+} warden_subject_access;
+
+/** The answer. Free with warden_subject_list_free(): it frees every name and codename too. */
+typedef struct warden_subject_list {
+    size_t user_count;
+    warden_subject_access *users;  /**< in object order of their ids (canonical integers first) */
+    size_t group_count;
+    warden_subject_access *groups; /**< by name, in byte order */
+    uint64_t revision;
+} warden_subject_list;
+
+WARDEN_API void warden_subject_list_free(warden_subject_list *list);
+
+/** ListSubjects (method 4): the users and groups that can reach one object. */
+WARDEN_API warden_code warden_list_subjects(warden_conn *conn, const warden_subjects_request *request,
+                                            warden_subject_list **list, warden_status *status);
+
 /* ---------------------------------------------------------------------------------------------
  * Writes (an admin peer uid/gid is needed; `actor` may be NULL: no actor, docs/protocol.md §8)
  * ------------------------------------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * reads.c: Check (blocking and pipelined), BatchCheck and ListObjects.
+ * reads.c: Check (blocking and pipelined), BatchCheck, ListObjects and ListSubjects.
  */
 #include "internal.h"
 
@@ -268,5 +268,85 @@ warden_code warden_list_objects(warden_conn *c, const warden_list_request *r, wa
     page->revision = response->revision;
     protobuf_c_message_free_unpacked(reply, NULL);
     *out = page;
+    return status_ok(st);
+}
+
+static void subjects_free(warden_subject_access *subjects, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        free(subjects[i].name);
+        for (size_t j = 0; j < subjects[i].permission_count; j++) free(subjects[i].permissions[j]);
+        free(subjects[i].permissions);
+    }
+    free(subjects);
+}
+
+void warden_subject_list_free(warden_subject_list *list) {
+    if (!list) return;
+    subjects_free(list->users, list->user_count);
+    subjects_free(list->groups, list->group_count);
+    free(list);
+}
+
+/* Takes the decoded subjects' strings (the message keeps only what is left to free). */
+static bool take_subjects(Warden__V1__SubjectAccess **in, size_t count, warden_subject_access **out) {
+    *out = NULL;
+    if (count == 0) return true;
+    warden_subject_access *subjects = calloc(count, sizeof *subjects);
+    if (!subjects) return false;
+    for (size_t i = 0; i < count; i++) {
+        /* A name absent from the reply is protobuf-c's shared empty string: never ours to free. */
+        subjects[i].name = steal_string(&in[i]->name);
+        if (!subjects[i].name && !(subjects[i].name = calloc(1, 1))) {
+            subjects_free(subjects, i);
+            return false;
+        }
+        subjects[i].permission_count = in[i]->n_permissions;
+        subjects[i].permissions = in[i]->permissions;
+        in[i]->n_permissions = 0;
+        in[i]->permissions = NULL;
+    }
+    *out = subjects;
+    return true;
+}
+
+warden_code warden_list_subjects(warden_conn *c, const warden_subjects_request *r, warden_subject_list **out,
+                                 warden_status *st) {
+    warden_code code = conn_usable(c, st);
+    if (code) return code;
+    if (!r || !out) return status_set(st, WARDEN_INVALID_ARGUMENT, true, "request or list: NULL");
+    *out = NULL;
+    Warden__V1__ListSubjectsRequest request = WARDEN__V1__LIST_SUBJECTS_REQUEST__INIT;
+    Warden__V1__ObjectRef object = WARDEN__V1__OBJECT_REF__INIT;
+    if (r->object_type || r->object_pk) {  /* neither: the server answers "object: required" */
+        object.content_type = text(r->object_type);
+        object.pk = text(r->object_pk);
+        request.object = &object;
+    }
+    request.n_permissions = r->permission_count;
+    request.permissions = (char **)r->permissions;
+    request.with_superusers = r->with_superusers;
+    SET_OPTIONAL_BOOL(request, with_group_users, WARDEN__V1__LIST_SUBJECTS_REQUEST___WITH_GROUP_USERS_WITH_GROUP_USERS,
+                      r->with_group_users);
+    request.attach_perms = r->attach_perms;
+    SET_OPTIONAL_BOOL(request, accept_global_perms,
+                      WARDEN__V1__LIST_SUBJECTS_REQUEST___ACCEPT_GLOBAL_PERMS_ACCEPT_GLOBAL_PERMS,
+                      r->accept_global_perms);
+    request.min_revision = r->min_revision;
+
+    ProtobufCMessage *reply = NULL;
+    if ((code = conn_call(c, M_LIST_SUBJECTS, &request.base, &reply, st))) return code;
+    Warden__V1__ListSubjectsResponse *response = (Warden__V1__ListSubjectsResponse *)reply;
+    warden_subject_list *list = calloc(1, sizeof *list);
+    bool taken = list && take_subjects(response->users, response->n_users, &list->users);
+    if (taken) list->user_count = response->n_users;
+    taken = taken && take_subjects(response->groups, response->n_groups, &list->groups);
+    if (taken) list->group_count = response->n_groups;
+    if (list) list->revision = response->revision;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    if (!taken) {
+        warden_subject_list_free(list);
+        return status_set(st, WARDEN_RESOURCE_EXHAUSTED, true, "out of memory");
+    }
+    *out = list;
     return status_ok(st);
 }

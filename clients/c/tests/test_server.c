@@ -250,6 +250,81 @@ static void test_list_objects(void) {
     warden_list_page_free(NULL);
 }
 
+/* The names of a list's users or groups, joined by commas (a static buffer). */
+static const char *names(const warden_subject_access *subjects, size_t count) {
+    static char joined[256];
+    joined[0] = '\0';
+    for (size_t i = 0; i < count; i++) {
+        if (i) strncat(joined, ",", sizeof joined - strlen(joined) - 1);
+        strncat(joined, subjects[i].name, sizeof joined - strlen(joined) - 1);
+    }
+    return joined;
+}
+
+/* Lists who can reach lab.experiment "who" and checks the names; returns the list (or NULL). */
+static warden_subject_list *who(warden_subjects_request r, const char *users, const char *groups) {
+    warden_status st;
+    warden_subject_list *list = NULL;
+    r.object_type = "lab.experiment";
+    r.object_pk = "who";
+    r.accept_global_perms = WARDEN_FALSE;
+    if (!CHECK_CODE(warden_list_subjects(conn, &r, &list, &st), WARDEN_OK, &st)) return NULL;
+    if (!CHECK(strcmp(names(list->users, list->user_count), users) == 0))
+        printf("    users: got %s, expected %s\n", names(list->users, list->user_count), users);
+    if (!CHECK(strcmp(names(list->groups, list->group_count), groups) == 0))
+        printf("    groups: got %s, expected %s\n", names(list->groups, list->group_count), groups);
+    CHECK(list->revision >= last_revision);
+    return list;
+}
+
+static void test_list_subjects(void) {
+    harness_test("list subjects: users directly and through groups, groups, filters, attached codenames");
+    warden_status st;
+    warden_write_result w;
+    warden_grant_spec grants[] = {
+        {.user = "4", .permission = "lab.view_experiment", .pk = "who"},
+        {.group = "editors", .permission = "lab.change_experiment", .pk = "who"},
+        {.user = "9", .permission = "lab.view_experiment", .pk = "who"}, /* inactive: never listed */
+    };
+    for (size_t i = 0; i < 3; i++) CHECK_CODE(warden_grant(conn, &grants[i], NULL, &w, &st), WARDEN_OK, &st);
+    last_revision = w.revision;
+
+    warden_subject_list *list = who((warden_subjects_request){0}, "2,4", "editors");
+    if (list) CHECK(list->users[0].permission_count == 0 && list->users[0].permissions == NULL);
+    warden_subject_list_free(list);
+
+    list = who((warden_subjects_request){.attach_perms = true}, "2,4", "editors");
+    if (list) {
+        CHECK(list->users[0].permission_count == 1 && strcmp(list->users[0].permissions[0], "change_experiment") == 0);
+        CHECK(list->users[1].permission_count == 1 && strcmp(list->users[1].permissions[0], "view_experiment") == 0);
+        CHECK(list->groups[0].permission_count == 1 && strcmp(list->groups[0].permissions[0], "change_experiment") == 0);
+    }
+    warden_subject_list_free(list);
+
+    warden_subject_list_free(who((warden_subjects_request){.with_group_users = WARDEN_FALSE}, "4", "editors"));
+    const char *change[] = {"change_experiment"};
+    warden_subject_list_free(who((warden_subjects_request){.permissions = change, .permission_count = 1}, "2", "editors"));
+
+    /* An active superuser holds every codename of the type: five for lab.experiment. */
+    list = who((warden_subjects_request){.with_superusers = true, .attach_perms = true}, "2,4,su", "editors");
+    if (list && list->user_count == 3 && CHECK(list->users[2].permission_count == 5))
+        CHECK(strcmp(list->users[2].permissions[0], "add_experiment") == 0 &&
+              strcmp(list->users[2].permissions[4], "view_experiment") == 0);
+    warden_subject_list_free(list);
+
+    harness_test("list subjects: bad requests are the server's errors, named");
+    warden_subjects_request none = {0};
+    list = (warden_subject_list *)&none; /* must be reset to NULL on failure */
+    CHECK_CODE(warden_list_subjects(conn, &none, &list, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(list == NULL && strstr(st.message, "object") != NULL);
+    warden_subjects_request unknown = {.object_type = "lab.nothing", .object_pk = "1"};
+    CHECK_CODE(warden_list_subjects(conn, &unknown, &list, &st), WARDEN_NOT_FOUND, &st);
+    CHECK(strstr(st.message, "lab.nothing") != NULL);
+    CHECK_CODE(warden_list_subjects(conn, NULL, &list, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(st.local);
+    warden_subject_list_free(NULL);
+}
+
 void test_against_server(void) {
     harness_test("start a real server; set-up writes: content types, users, a group, a member");
     if (!CHECK(server_start(&server))) return;
@@ -259,6 +334,7 @@ void test_against_server(void) {
     test_errors();
     test_batch();
     test_list_objects();
+    test_list_subjects();
     warden_close(conn);
     conn = NULL;
     /* test_pipelining_and_bulk() uses the same server, then stops it. */
