@@ -365,6 +365,49 @@ WARDEN_API void warden_subject_list_free(warden_subject_list *list);
 WARDEN_API warden_code warden_list_subjects(warden_conn *conn, const warden_subjects_request *request,
                                             warden_subject_list **list, warden_status *status);
 
+/** Which grants BatchGetPermissions counts (docs/semantics.md, GetPermissions). */
+typedef enum warden_permission_mode {
+    WARDEN_MODE_BOTH = 0,       /**< the subject's own and its groups' (guardian's get_perms) */
+    WARDEN_MODE_USER_ONLY = 1,  /**< the user's own grants only (get_user_perms) */
+    WARDEN_MODE_GROUPS_ONLY = 2 /**< through the user's groups only (get_group_perms) */
+} warden_permission_mode;
+
+/** The codenames one subject holds on each of some objects of one type (guardian's
+ * ObjectPermissionChecker.prefetch_perms; one pk is GetPermissions). Strings are only read
+ * during the call. */
+typedef struct warden_permissions_request {
+    /** The subject: a user id or a group name (at most one; neither: the anonymous user). */
+    const char *user;
+    const char *group;
+    /** The objects' content type and pks: 1..the server's max batch size (10,000); a pk may repeat. */
+    const char *content_type;
+    const char *const *pks;
+    size_t pk_count;
+    warden_permission_mode mode;
+    warden_tristate accept_global_perms; /**< DEFAULT: the server's setting */
+    uint64_t min_revision;
+} warden_permissions_request;
+
+/** The answer: the type's codenames, sorted, and one bit mask per requested pk, in request
+ * order. Test with warden_permission_sets_has(). Free with warden_permission_sets_free(). */
+typedef struct warden_permission_sets {
+    size_t codename_count;
+    char **codenames;
+    size_t count;      /**< objects: the request's pk_count */
+    size_t mask_bytes; /**< bytes per object: (codename_count + 7) / 8 */
+    uint8_t *masks;    /**< count * mask_bytes; bit i of object k: codenames[i] is held */
+    uint64_t revision;
+} warden_permission_sets;
+
+/** Whether the subject holds codenames[codename] on the request's object number `object`
+ * (false when either is out of range). */
+WARDEN_API bool warden_permission_sets_has(const warden_permission_sets *sets, size_t object, size_t codename);
+WARDEN_API void warden_permission_sets_free(warden_permission_sets *sets);
+
+/** BatchGetPermissions (method 6): for one subject, the codenames it holds on each object. */
+WARDEN_API warden_code warden_batch_get_permissions(warden_conn *conn, const warden_permissions_request *request,
+                                                    warden_permission_sets **sets, warden_status *status);
+
 /* ---------------------------------------------------------------------------------------------
  * Writes (an admin peer uid/gid is needed; `actor` may be NULL: no actor, docs/protocol.md §8)
  * ------------------------------------------------------------------------------------------- */

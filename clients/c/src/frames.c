@@ -100,6 +100,7 @@ static const ProtobufCMessageDescriptor *reply_descriptor(uint16_t method) {
     case M_BATCH_CHECK: return &warden__v1__batch_check_response__descriptor;
     case M_LIST_OBJECTS: return &warden__v1__list_objects_response__descriptor;
     case M_LIST_SUBJECTS: return &warden__v1__list_subjects_response__descriptor;
+    case M_BATCH_GET_PERMISSIONS: return &warden__v1__batch_get_permissions_response__descriptor;
     case M_BULK_GRANT:
     case M_BULK_REVOKE: return &warden__v1__bulk_response__descriptor;
     case M_HEALTH: return &warden__v1__health_response__descriptor;

@@ -1,5 +1,6 @@
 /*
- * reads.c: Check (blocking and pipelined), BatchCheck, ListObjects and ListSubjects.
+ * reads.c: Check (blocking and pipelined), BatchCheck, ListObjects, ListSubjects and
+ * BatchGetPermissions.
  */
 #include "internal.h"
 
@@ -348,5 +349,70 @@ warden_code warden_list_subjects(warden_conn *c, const warden_subjects_request *
         return status_set(st, WARDEN_RESOURCE_EXHAUSTED, true, "out of memory");
     }
     *out = list;
+    return status_ok(st);
+}
+
+bool warden_permission_sets_has(const warden_permission_sets *sets, size_t object, size_t codename) {
+    if (!sets || object >= sets->count || codename >= sets->codename_count) return false;
+    return sets->masks[object * sets->mask_bytes + codename / 8] >> (codename % 8) & 1;
+}
+
+void warden_permission_sets_free(warden_permission_sets *sets) {
+    if (!sets) return;
+    for (size_t i = 0; i < sets->codename_count; i++) free(sets->codenames[i]);
+    free(sets->codenames);
+    free(sets->masks);
+    free(sets);
+}
+
+warden_code warden_batch_get_permissions(warden_conn *c, const warden_permissions_request *r,
+                                         warden_permission_sets **out, warden_status *st) {
+    warden_code code = conn_usable(c, st);
+    if (code) return code;
+    if (!r || !out) return status_set(st, WARDEN_INVALID_ARGUMENT, true, "request or sets: NULL");
+    *out = NULL;
+    Warden__V1__BatchGetPermissionsRequest request = WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST__INIT;
+    Warden__V1__Subject subject;
+    if ((code = fill_subject(&subject, r->user, r->group, st))) return code;
+    if (r->user || r->group) request.subject = &subject;
+    request.content_type = text(r->content_type);
+    request.n_pks = r->pk_count;
+    request.pks = (char **)r->pks;
+    request.mode = (Warden__V1__PermissionMode)r->mode;
+    SET_OPTIONAL_BOOL(request, accept_global_perms,
+                      WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST___ACCEPT_GLOBAL_PERMS_ACCEPT_GLOBAL_PERMS,
+                      r->accept_global_perms);
+    request.min_revision = r->min_revision;
+
+    ProtobufCMessage *reply = NULL;
+    if ((code = conn_call(c, M_BATCH_GET_PERMISSIONS, &request.base, &reply, st))) return code;
+    Warden__V1__BatchGetPermissionsResponse *response = (Warden__V1__BatchGetPermissionsResponse *)reply;
+    size_t width = (response->n_codenames + 7) / 8;
+    if (response->masks.len != width * r->pk_count) {
+        size_t got = response->masks.len, codenames = response->n_codenames;
+        protobuf_c_message_free_unpacked(reply, NULL);
+        return conn_fail(c, st, WARDEN_INTERNAL, true, "malformed reply: %zu mask bytes for %zu pks of %zu codenames",
+                         got, r->pk_count, codenames);
+    }
+    warden_permission_sets *sets = calloc(1, sizeof *sets);
+    if (!sets) {
+        protobuf_c_message_free_unpacked(reply, NULL);
+        return status_set(st, WARDEN_RESOURCE_EXHAUSTED, true, "out of memory");
+    }
+    /* The codenames were decoded into heap strings, and the masks into a heap buffer: taken. */
+    sets->codename_count = response->n_codenames;
+    sets->codenames = response->codenames;
+    response->n_codenames = 0;
+    response->codenames = NULL;
+    sets->count = r->pk_count;
+    sets->mask_bytes = width;
+    sets->masks = response->masks.len ? response->masks.data : NULL;
+    if (response->masks.len) {
+        response->masks.data = NULL;
+        response->masks.len = 0;
+    }
+    sets->revision = response->revision;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    *out = sets;
     return status_ok(st);
 }

@@ -160,6 +160,18 @@ static void run(int fd, fake_script script) {
         send_frame(fd, 0, r.id, r.method, 0, body, size);
         break;
     }
+    case FAKE_MASKS_SHORT: {
+        Warden__V1__BatchGetPermissionsResponse response = WARDEN__V1__BATCH_GET_PERMISSIONS_RESPONSE__INIT;
+        char *codenames[2] = {"change_car", "view_car"};
+        uint8_t mask = 1;
+        response.n_codenames = 2;
+        response.codenames = codenames;
+        response.masks.len = 1;
+        response.masks.data = &mask;
+        size = warden__v1__batch_get_permissions_response__pack(&response, body);
+        send_frame(fd, 0, r.id, r.method, 0, body, size);
+        break;
+    }
     case FAKE_DRIP: {
         uint8_t frame[128];
         size = check_answer(frame + 16, 7);

@@ -56,6 +56,7 @@ typedef enum fake_script {
     FAKE_REVERSED,         /* reads 8 requests, answers them in reverse order (and one unknown id) */
     FAKE_STATUS,           /* an INVALID_ARGUMENT Status on the request's id */
     FAKE_BATCH_SHORT,      /* a BatchCheck answer with one result fewer than asked */
+    FAKE_MASKS_SHORT,      /* a BatchGetPermissions answer with one mask byte fewer than asked */
     FAKE_DRIP,             /* a valid answer, one byte at a time */
 } fake_script;
 

@@ -97,6 +97,17 @@ void test_malformed_replies(void) {
     warden_close(c);
     fake_stop(fake, path);
 
+    harness_test("a BatchGetPermissions reply with fewer masks than pks: INTERNAL");
+    fake = fake_start(path, FAKE_MASKS_SHORT);
+    c = warden_connect(path, NULL, &st);
+    const char *pks[] = {"1", "2"};
+    warden_permissions_request ask = {.user = "u", .content_type = "a.car", .pks = pks, .pk_count = 2};
+    warden_permission_sets *sets = NULL;
+    CHECK_CODE(warden_batch_get_permissions(c, &ask, &sets, &st), WARDEN_INTERNAL, &st);
+    CHECK(sets == NULL && st.local && strstr(st.message, "1 mask bytes for 2 pks") != NULL && !warden_is_open(c));
+    warden_close(c);
+    fake_stop(fake, path);
+
     harness_test("no answer in time: DEADLINE_EXCEEDED, the connection stays, the late answer is dropped");
     /* No answer in time: DEADLINE_EXCEEDED, the connection stays; the late answer is dropped. */
     fake = fake_start(path, FAKE_LATE_ANSWER);

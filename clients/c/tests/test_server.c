@@ -325,6 +325,51 @@ static void test_list_subjects(void) {
     warden_subject_list_free(NULL);
 }
 
+/* The codenames of lab.experiment, sorted: the bits of its masks. */
+enum { ADD, CHANGE, DELETE, PUBLISH, VIEW };
+
+static void test_batch_get_permissions(void) {
+    harness_test("batch get permissions: masks per object, in request order; modes; errors");
+    warden_status st;
+    const char *pks[] = {"who", "nope", "who"};
+    warden_permissions_request r = {.user = "4", .content_type = "lab.experiment", .pks = pks, .pk_count = 3,
+                                    .accept_global_perms = WARDEN_FALSE};
+    warden_permission_sets *sets = NULL;
+    if (CHECK_CODE(warden_batch_get_permissions(conn, &r, &sets, &st), WARDEN_OK, &st)) {
+        CHECK(sets->codename_count == 5 && sets->count == 3 && sets->mask_bytes == 1);
+        CHECK(strcmp(sets->codenames[ADD], "add_experiment") == 0 && strcmp(sets->codenames[VIEW], "view_experiment") == 0);
+        CHECK(warden_permission_sets_has(sets, 0, VIEW) && !warden_permission_sets_has(sets, 0, CHANGE));
+        CHECK(!warden_permission_sets_has(sets, 1, VIEW) && warden_permission_sets_has(sets, 2, VIEW));
+        CHECK(!warden_permission_sets_has(sets, 3, VIEW) && !warden_permission_sets_has(sets, 0, 5)); /* out of range */
+        CHECK(sets->revision >= last_revision);
+        warden_permission_sets_free(sets);
+    }
+    /* User 2 holds change_experiment on "who" through its group "editors" only. */
+    const char *one[] = {"who"};
+    warden_permissions_request two = {.user = "2", .content_type = "lab.experiment", .pks = one, .pk_count = 1,
+                                      .accept_global_perms = WARDEN_FALSE};
+    const warden_permission_mode modes[] = {WARDEN_MODE_BOTH, WARDEN_MODE_USER_ONLY, WARDEN_MODE_GROUPS_ONLY};
+    const bool holds[] = {true, false, true};
+    for (size_t i = 0; i < 3; i++) {
+        two.mode = modes[i];
+        if (CHECK_CODE(warden_batch_get_permissions(conn, &two, &sets, &st), WARDEN_OK, &st)) {
+            CHECK(warden_permission_sets_has(sets, 0, CHANGE) == holds[i] && !warden_permission_sets_has(sets, 0, VIEW));
+            warden_permission_sets_free(sets);
+        }
+    }
+    two.mode = (warden_permission_mode)9;
+    CHECK_CODE(warden_batch_get_permissions(conn, &two, &sets, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(sets == NULL && strstr(st.message, "mode") != NULL);
+    two.mode = WARDEN_MODE_BOTH;
+    two.content_type = "lab.nothing";
+    CHECK_CODE(warden_batch_get_permissions(conn, &two, &sets, &st), WARDEN_NOT_FOUND, &st);
+    CHECK(strstr(st.message, "lab.nothing") != NULL);
+    two.group = "editors";
+    CHECK_CODE(warden_batch_get_permissions(conn, &two, &sets, &st), WARDEN_INVALID_ARGUMENT, &st);
+    CHECK(st.local);
+    warden_permission_sets_free(NULL);
+}
+
 void test_against_server(void) {
     harness_test("start a real server; set-up writes: content types, users, a group, a member");
     if (!CHECK(server_start(&server))) return;
@@ -335,6 +380,7 @@ void test_against_server(void) {
     test_batch();
     test_list_objects();
     test_list_subjects();
+    test_batch_get_permissions();
     warden_close(conn);
     conn = NULL;
     /* test_pipelining_and_bulk() uses the same server, then stops it. */
