@@ -70,6 +70,7 @@ void fake_stop(pid_t pid, const char *path);
 void test_codec(void);
 void test_against_server(void);
 void test_pipelining_and_bulk(void);
+void test_pipelining_and_bulk_on(test_server *server);
 void test_malformed_replies(void);
 void test_server_death(void);
 
