@@ -99,11 +99,6 @@ class Connection:
             self._reader = threading.Thread(target=self._read, name=f"warden-reader {path}", daemon=True)
             self._reader.start()
 
-    @property
-    def usable(self) -> bool:
-        """Open, and owned by this process (not inherited through ``fork``)."""
-        return self.demux.closed is None and self._pid == os.getpid()
-
     # Reading -------------------------------------------------------------------------------------
 
     def _read(self) -> None:

@@ -231,7 +231,7 @@ class Client:
         with self._lock:
             self._closed = True
             connections = [connection for connection in self._pool if connection is not None]
-            self._pool[:] = [None] * len(self._pool)
+            self._pool = [None] * len(self._pool)
         for stream in list(self._streams):
             stream.close()
         for connection in connections:
@@ -266,7 +266,7 @@ class Client:
         # In a forked child: the parent's connections (and their reader threads) are not ours.
         inherited = [connection for connection in self._pool if connection is not None]
         self._lock = threading.Lock()
-        self._pool[:] = [None] * len(self._pool)
+        self._pool = [None] * len(self._pool)
         self._streams = weakref.WeakSet()
         self._pid = os.getpid()
         for connection in inherited:
@@ -282,7 +282,7 @@ class Client:
                 # The connection was found closed before a byte of the request was written (the
                 # server restarted, or closed it while idle): the next one is opened anew.
                 pass
-        return reply(self._connection().call(call.method, body, timeout), call.decode)
+        return reply(self._connection().call(call.method, body, timeout), call.decode)  # the last try
 
     def _client_stream(self, call: ClientStream) -> BulkResult:
         if not isinstance(call.items, Iterable):
