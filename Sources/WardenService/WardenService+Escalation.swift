@@ -10,7 +10,8 @@ extension WardenService {
     ///    belong to included), or their own `is_active`;
     /// 4. grant a permission they do not hold themselves (on that object, or model-wide),
     ///    as `Check` decides it.
-    /// An actor that is not a registered user is held to the same rules and holds nothing.
+    /// An actor that is not a registered user is held to the same rules and holds nothing. The
+    /// actor is compared with the ids a change names byte for byte (`String.isExactly`).
     /// `DeleteObject` and `PruneOrphans` follow the app's objects (the `pre_delete` pattern) and
     /// are not actor-checked: an owner deleting her own object loses her grants on it, as she should.
     func refusal(of change: Change, by actor: String) -> String? {
@@ -22,19 +23,19 @@ extension WardenService {
             if user.isSuperuser != (existing?.isSuperuser ?? false) {
                 return "actor \(actor) is not a superuser and may not set or clear is_superuser"
             }
-            if user.id == actor, let existing, existing.isActive != user.isActive {
+            if user.id.isExactly(actor), let existing, existing.isActive != user.isActive {
                 return "actor \(actor) may not change its own account's is_active"
             }
             return nil
         case .deleteGroup(let name) where index.isMember(user: actor, of: name):
             return "actor \(actor) may not delete group \(name): it would change its own memberships"
-        case .deleteUser(let id) where id == actor:
+        case .deleteUser(let id) where id.isExactly(actor):
             return "actor \(actor) may not delete its own account (it would change its own grants)"
-        case .addMember(let user, _) where user == actor, .removeMember(let user, _) where user == actor:
+        case .addMember(let user, _) where user.isExactly(actor), .removeMember(let user, _) where user.isExactly(actor):
             return "actor \(actor) may not change its own memberships"
         case .grant(let grant), .revoke(let grant):
             if case .user(let id) = grant.subject {
-                if id == actor { return "actor \(actor) may not change its own grants" }
+                if id.isExactly(actor) { return "actor \(actor) may not change its own grants" }
                 if grant.pk == nil {
                     return "actor \(actor) may not grant or revoke model-level permissions directly on a user; "
                         + "grant them to a group (role)"

@@ -17,7 +17,7 @@ extension WardenService {
                 let parts = permission.split(separator: ".", omittingEmptySubsequences: false)
                 switch parts.count {
                 case 1: ref = try PermissionRef(contentType: type, codename: permission)
-                case 2 where parts[0] == type.appLabel:
+                case 2 where String(parts[0]).isExactly(type.appLabel):
                     ref = try PermissionRef(contentType: type, codename: String(parts[1]))
                 default:
                     throw ServiceError(

@@ -95,3 +95,35 @@ struct ActorTests {
         }
     }
 }
+
+/// Identities are compared byte for byte (docs/semantics.md): an actor is never taken for a
+/// distinct user whose id is only canonically equivalent to its own (issue #16, item 3).
+@Suite("Actor identities, byte for byte", .serialized)
+struct ActorIdentityTests {
+    static let composed = "\u{E9}"  // é, one scalar
+    static let decomposed = "e\u{301}"  // e + combining acute: another user
+
+    @Test("an actor é may change the distinct user e + U+0301, and is still refused its own changes")
+    func canonicalEquivalentIsAnotherUser() async throws {
+        try await withServer { _, warden in
+            try await ActorTests.seed(warden)
+            _ = try await warden.putUser(Self.composed)
+            _ = try await warden.putUser(Self.decomposed)
+            _ = try await warden.addMember(user: Self.composed, group: "Staff")
+            _ = try await warden.grant(Warden_V1_Grant(.user(Self.composed), "lab.change_experiment", pk: "1"))
+            // Not its own grants, memberships or account: allowed.
+            #expect(try await warden.grant(Warden_V1_Grant(.user(Self.decomposed), "lab.change_experiment", pk: "1"), actor: Self.composed).changed)
+            #expect(try await warden.revoke(Warden_V1_Grant(.user(Self.decomposed), "lab.change_experiment", pk: "1"), actor: Self.composed).changed)
+            #expect(try await warden.addMember(user: Self.decomposed, group: "Staff", actor: Self.composed).changed)
+            #expect(try await warden.removeMember(user: Self.decomposed, group: "Staff", actor: Self.composed).changed)
+            #expect(try await warden.putUser(Self.decomposed, isActive: false, actor: Self.composed).changed)
+            #expect(try await warden.deleteUser(Self.decomposed, actor: Self.composed).changed)
+            // Its own, byte for byte: refused.
+            await #expect(throws: WardenError.self) {
+                _ = try await warden.grant(Warden_V1_Grant(.user(Self.composed), "lab.change_experiment", pk: "1"), actor: Self.composed)
+            }
+            await #expect(throws: WardenError.self) { _ = try await warden.deleteUser(Self.composed, actor: Self.composed) }
+            #expect(try await warden.check(.user(Self.composed), "lab.change_experiment", object: RPCTests.experiment("1")).decision.allowed)
+        }
+    }
+}
