@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import NIOCore
+import Synchronization
 import NIOPosix
 import WardenService
 import WardenWire
@@ -14,50 +15,47 @@ public final class WardenServer: Sendable {
     private let context: ServerContext
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
+    private let socketFile: SocketFile
+    /// The socket file's state at the last `watchSocketFile()`, to log each change once.
+    private let lastSocketStatus = Mutex(SocketFile.Status.present)
 
-    /// Binds the socket (removing a stale socket file first), sets its mode and starts serving.
-    public init(service: WardenService, configuration: ServerConfiguration, logger: Logger) throws {
+    /// Claims the socket path (refusing while another server holds it), binds the socket with
+    /// its mode (removing a stale socket first) and starts serving.
+    /// `socketFile`: the path as claimed by the caller (the daemon claims it before it opens the
+    /// database); `nil`: claimed here.
+    public init(service: WardenService, configuration: ServerConfiguration, socketFile: SocketFile? = nil, logger: Logger) throws {
+        let socketFile = try socketFile ?? SocketFile(claiming: configuration.socketPath)
         self.configuration = configuration
         let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let pool = NIOThreadPool(numberOfThreads: configuration.blockingThreads)
         pool.start()
         let context = ServerContext(service: service, pool: pool, configuration: configuration, logger: logger)
-        // Bind under a umask that leaves the socket to its owner until chmod sets the configured
-        // mode: no moment where it is wider than asked.
-        let previousMask = umask(0o177)
-        defer { umask(previousMask) }
-        let channel: any Channel
+        var bound: (any Channel)?
         do {
-            channel = try ServerBootstrap(group: group)
-                .serverChannelOption(ChannelOptions.backlog, value: 1024)
-                .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: context))
+            // The socket is created with its mode by bind itself, never chmod-ed by path
+            // (`SocketFile`), after the path is claimed: one server per socket path.
+            try socketFile.bind(mode: configuration.socketMode, group: configuration.socketGroup) {
+                bound = try ServerBootstrap(group: group)
+                    .serverChannelOption(ChannelOptions.backlog, value: 1024)
+                    .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: context))
+                        }
                     }
-                }
-                .bind(unixDomainSocketPath: configuration.socketPath, cleanupExistingSocketFile: true)
-                .wait()
+                    .bind(unixDomainSocketPath: configuration.socketPath, cleanupExistingSocketFile: false)
+                    .wait()
+            }
         } catch {
+            try? bound?.close().wait()
             try? pool.syncShutdownGracefully()
             try? group.syncShutdownGracefully()
             throw error
         }
-        func undo(_ problem: String) -> ServiceError {
-            let error = errno
-            try? channel.close().wait()
-            try? pool.syncShutdownGracefully()
-            try? group.syncShutdownGracefully()
-            return ServiceError(.failedPrecondition, "\(problem) failed (errno \(error))")
-        }
-        if let socketGroup = configuration.socketGroup, chown(configuration.socketPath, uid_t.max, gid_t(socketGroup)) != 0 {
-            throw undo("socket_group: chown to gid \(socketGroup)")
-        }
-        guard chmod(configuration.socketPath, mode_t(configuration.socketMode)) == 0 else {
-            throw undo("socket_mode: chmod \(String(configuration.socketMode, radix: 8))")
-        }
+        let channel = bound!
         self.channel = channel
+        self.socketFile = socketFile
         self.group = group
         self.context = context
         logger.info("serving", metadata: ["socket": "\(configuration.socketPath)", "revision": "\(service.index.revision)"])
@@ -68,7 +66,7 @@ public final class WardenServer: Sendable {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
         try? context.pool.syncShutdownGracefully()
-        unlink(configuration.socketPath)
+        socketFile.removeSocket()
     }
 
     /// A graceful stop: stops accepting, lets requests running on the pool (writes, waits,
@@ -87,7 +85,36 @@ public final class WardenServer: Sendable {
         }
         try? await group.shutdownGracefully()
         try? await context.pool.shutdownGracefully()
-        unlink(configuration.socketPath)
+        socketFile.removeSocket()
+    }
+
+    /// Logs when the socket file goes missing or is replaced (someone deleted it, or another
+    /// process bound the path), and when it is back: until then no client can connect. Returns
+    /// the state; call it periodically (the daemon does, every second).
+    @discardableResult
+    public func watchSocketFile() -> String {
+        let status = socketFile.status()
+        let previous = lastSocketStatus.withLock { last in
+            defer { last = status }
+            return last
+        }
+        if status != previous {
+            switch status {
+            case .present:
+                context.logger.notice("socket file is this server's again", metadata: ["socket": "\(configuration.socketPath)"])
+            case .missing:
+                context.logger.error(
+                    "socket file was deleted: no client can connect; restart the server to recreate it",
+                    metadata: ["socket": "\(configuration.socketPath)"]
+                )
+            case .replaced:
+                context.logger.error(
+                    "socket file was replaced by another file: no client reaches this server; restart it",
+                    metadata: ["socket": "\(configuration.socketPath)"]
+                )
+            }
+        }
+        return "\(status)"
     }
 
     /// Connections open now.

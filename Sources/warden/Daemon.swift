@@ -28,6 +28,15 @@ struct Daemon {
             let folder = (path as NSString).deletingLastPathComponent
             if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         }
+        // One server per socket path: claimed before the database is opened, so a second
+        // server is refused before it does any work.
+        let socketFile: SocketFile
+        do {
+            socketFile = try SocketFile(claiming: configuration.socket)
+        } catch {
+            logger.critical("cannot claim the socket path", metadata: ["socket": "\(configuration.socket)", "error": "\(error)"])
+            throw error
+        }
         var storeOptions = SQLiteStore.Options()
         storeOptions.synchronous = configuration.synchronous
         let started = ContinuousClock.now
@@ -67,7 +76,7 @@ struct Daemon {
         serverConfiguration.idleTimeout = configuration.idleTimeout
         raiseOpenFileLimit(logger: logger)
         serverConfiguration.metricsText = { registry.prometheusText() }
-        let server = try WardenServer(service: service, configuration: serverConfiguration, logger: logger)
+        let server = try WardenServer(service: service, configuration: serverConfiguration, socketFile: socketFile, logger: logger)
         print("warden: serving \(configuration.socket) (database \(configuration.database), revision \(statistics.revision))")
         fflush(nil)
 
@@ -162,6 +171,7 @@ struct Maintenance: Service {
             revision.record(Int64(statistics.revision.rawValue))
             watchers.record(service.hub.count)
             connections.record(server.connections)
+            server.watchSocketFile()
             if tick % 60 == 0 {
                 do {
                     let removed = try service.replica.store.pruneChangelog(retention)
