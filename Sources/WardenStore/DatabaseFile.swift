@@ -26,13 +26,13 @@ public enum DatabaseFile {
         guard descriptor >= 0 else {
             if errno == EEXIST { return false }
             let reason = String(cString: strerror(errno))
-            throw StoreError(.failedPrecondition, "cannot create the database file", cause: "\(path): \(reason)")
+            throw StoreError(.failedPrecondition, "cannot create the file", cause: "\(path): \(reason)")
         }
         defer { close(descriptor) }
         // The umask narrowed `open`'s mode; the descriptor's own mode is exact.
         guard fchmod(descriptor, mode) == 0 else {
             let reason = String(cString: strerror(errno))
-            throw StoreError(.failedPrecondition, "cannot set the database file's mode", cause: "\(path): \(reason)")
+            throw StoreError(.failedPrecondition, "cannot set the new file's mode", cause: "\(path): \(reason)")
         }
         return true
     }
