@@ -19,6 +19,11 @@ public enum Limits {
     public static let maxContentTypePartCharacters = 100
     /// Codenames: 1..100 characters of `[A-Za-z0-9_-]`.
     public static let maxCodenameCharacters = 100
+    /// Codenames of one content type, at most: far above any Django model's (its four defaults
+    /// plus the `Meta.permissions` it lists, rarely more than a few dozen), and low enough that
+    /// one registration stays a short write (10,000 took 0.2 s, docs/reliability.md). Counts
+    /// every codename the type holds, earlier registrations' included.
+    public static let maxCodenamesPerContentType = 10_000
     /// A permission string in a request: 1..255 bytes.
     public static let maxPermissionBytes = 255
     /// ListObjects pages: 1..100000 objects, 1000 when the request does not say.

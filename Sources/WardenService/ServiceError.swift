@@ -64,6 +64,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case .alreadyExists: .alreadyExists
             case .outOfRange: .outOfRange
             case .unavailable: .unavailable
+            case .resourceExhausted: .resourceExhausted
             case .failedPrecondition: .failedPrecondition
             case .internal: .internal
             }

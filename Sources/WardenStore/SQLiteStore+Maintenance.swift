@@ -33,13 +33,20 @@ extension SQLiteStore {
     /// Writes a consistent copy of the database file at `path` to `destination` with SQLite's
     /// `VACUUM INTO`, from a read connection of its own: safe while a server writes. The copy
     /// holds every transaction committed before the backup began and none after, is compacted,
-    /// and is complete in one file (no write-ahead log). `destination` must not exist. Returns
-    /// the copy's revision.
+    /// and is complete in one file (no write-ahead log). `destination` must not exist; it is
+    /// created with the database file's mode (at most `0660`: owner, then group), never wider.
+    /// Returns the copy's revision.
     public static func backup(database path: String, to destination: String) throws(StoreError) -> Revision {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.notFound, "database: \(path) does not exist")
         }
         guard !FileManager.default.fileExists(atPath: destination) else {
+            throw StoreError(.alreadyExists, "destination: \(destination) exists; backups never overwrite")
+        }
+        // VACUUM INTO fills an existing empty file: create it private first (SQLite would make
+        // it 0644 less the umask).
+        let mode = (DatabaseFile.mode(of: path) ?? DatabaseFile.defaultMode) & 0o660 | 0o600
+        guard try DatabaseFile.create(destination, mode: mode) else {
             throw StoreError(.alreadyExists, "destination: \(destination) exists; backups never overwrite")
         }
         do {
@@ -48,6 +55,7 @@ extension SQLiteStore {
             let vacuum = try connection.statement("VACUUM INTO ?")
             try vacuum.run(.text(destination))
         } catch {
+            try? FileManager.default.removeItem(atPath: destination)
             throw StoreError(.unavailable, "backup failed", cause: "\(path) → \(destination): \(error)")
         }
         return try SQLiteStore(path: destination).revision

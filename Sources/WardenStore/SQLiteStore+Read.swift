@@ -32,15 +32,15 @@ extension SQLiteStore {
     /// Streams everything, consistently (one read transaction), to `deliver` in chunks: first
     /// the registrations, users, groups and memberships, then grants, `chunkSize` at a time.
     /// Returns the snapshot's revision. `deliver` runs on the calling thread, under the store's
-    /// lock: it must not call back into the store.
+    /// read lock: it must not read from the store (writes may run meanwhile).
     public func snapshot(chunkSize: Int, _ deliver: ([Change]) throws -> Void) throws(StoreError) -> Revision {
-        try locked {
+        try reading { connection in
             try connection.execute("BEGIN")
             defer {
                 connection.resetStatements()
                 try? connection.execute("COMMIT")
             }
-            let revision = try latestRevision()
+            let revision = try Self.latestRevision(connection)
             var changes: [Change] = []
             var permissions: [Int64: PermissionRef] = [:]
             var codenames: [(type: Int64, name: String, codename: String)] = []
@@ -54,8 +54,13 @@ extension SQLiteStore {
                 codenames.append((types.int64(0), name, codename))
             }
             for (_, rows) in Dictionary(grouping: codenames, by: \.type).sorted(by: { $0.key < $1.key }) {
-                let type = try ContentType(name: ContentTypeName(rows[0].name), defaults: false, custom: rows.map(\.codename))
-                changes.append(.register(type))
+                // In registrations of at most the cap (a file from before the cap may hold more;
+                // registration is additive, so several make the same type).
+                for start in stride(from: 0, to: rows.count, by: Limits.maxCodenamesPerContentType) {
+                    let part = rows[start..<min(start + Limits.maxCodenamesPerContentType, rows.count)]
+                    let type = try ContentType(name: ContentTypeName(rows[0].name), defaults: false, custom: part.map(\.codename))
+                    changes.append(.register(type))
+                }
             }
             var subjects: [Int64: Subject] = [:]
             let users = try connection.statement("SELECT uid, id, username, is_active, is_superuser FROM users")
@@ -82,7 +87,7 @@ extension SQLiteStore {
             try deliver(changes)
             changes = []
             for sql in ["SELECT subject, pid, NULL FROM model_grants", "SELECT subject, pid, pk FROM object_grants"] {
-                try eachGrant(sql, [], subjects, permissions) { grant in
+                try eachGrant(connection, sql, [], subjects, permissions) { grant in
                     changes.append(.grant(grant))
                     if changes.count >= chunkSize {
                         try deliver(changes)
@@ -97,17 +102,18 @@ extension SQLiteStore {
 
     /// Grants from rows of `(subject, pid, pk)`.
     private func grantRows(
-        _ sql: String, _ values: [SQLiteValue], _ subjects: [Int64: Subject], _ permissions: [Int64: PermissionRef]
+        _ connection: SQLiteConnection, _ sql: String, _ values: [SQLiteValue], _ subjects: [Int64: Subject],
+        _ permissions: [Int64: PermissionRef]
     ) throws -> [Grant] {
         var grants: [Grant] = []
-        try eachGrant(sql, values, subjects, permissions) { grants.append($0) }
+        try eachGrant(connection, sql, values, subjects, permissions) { grants.append($0) }
         return grants
     }
 
     /// Calls `body` with the grant of each row of `(subject, pid, pk)`; rows naming a subject or
     /// permission that no longer exists are skipped.
     private func eachGrant(
-        _ sql: String, _ values: [SQLiteValue], _ subjects: [Int64: Subject], _ permissions: [Int64: PermissionRef],
+        _ connection: SQLiteConnection, _ sql: String, _ values: [SQLiteValue], _ subjects: [Int64: Subject], _ permissions: [Int64: PermissionRef],
         _ body: (Grant) throws -> Void
     ) throws {
         let statement = try connection.statement(sql)
@@ -120,10 +126,17 @@ extension SQLiteStore {
 
     /// Changelog events after `revision`, oldest first, at most `limit`. `OUT_OF_RANGE` (naming
     /// the oldest retained revision) when events after `revision` have been pruned.
+    /// Reads the read-only connection, in one read transaction: the check against retention
+    /// and the rows agree.
     public func events(after revision: Revision, limit: Int) throws(StoreError) -> [ChangeEvent] {
-        try locked {
+        try reading { connection in
+            try connection.execute("BEGIN")
+            defer {
+                connection.resetStatements()
+                try? connection.execute("COMMIT")
+            }
             let oldest = Revision(UInt64(try connection.integer("SELECT COALESCE(MIN(revision), 0) FROM changelog")))
-            let latest = try latestRevision()
+            let latest = try Self.latestRevision(connection)
             if revision < latest && oldest.rawValue > revision.rawValue + 1 {
                 throw StoreError(
                     .outOfRange,
@@ -159,7 +172,12 @@ extension SQLiteStore {
     /// The rows a summary event stands for, as changes to replay: the grants a `BULK_GRANTED`
     /// added (still present), or the grants a `BULK_REVOKED` or `ORPHANS_PRUNED` removed.
     public func replay(_ event: ChangeEvent) throws(StoreError) -> [Change] {
-        try locked {
+        try reading { connection in
+            try connection.execute("BEGIN")
+            defer {
+                connection.resetStatements()
+                try? connection.execute("COMMIT")
+            }
             var subjects: [Int64: Subject] = [:]
             let users = try connection.statement("SELECT uid, id FROM users")
             while try users.step() { subjects[users.int64(0)] = .user(try users.text(1)) }
@@ -173,12 +191,12 @@ extension SQLiteStore {
             let at = SQLiteValue.revision(event.revision)
             switch event.kind {
             case .bulkGranted:
-                return try (grantRows("SELECT subject, pid, NULL FROM model_grants WHERE revision = ?", [at], subjects, permissions)
-                    + grantRows("SELECT subject, pid, pk FROM object_grants WHERE revision = ?", [at], subjects, permissions))
+                return try (grantRows(connection, "SELECT subject, pid, NULL FROM model_grants WHERE revision = ?", [at], subjects, permissions)
+                    + grantRows(connection, "SELECT subject, pid, pk FROM object_grants WHERE revision = ?", [at], subjects, permissions))
                     .map(Change.grant)
             case .bulkRevoked, .orphansPruned:
                 // A removed row's subject may be gone since; its revoke is then moot.
-                return try grantRows("SELECT subject, pid, pk FROM removed_rows WHERE revision = ?", [at], subjects, permissions)
+                return try grantRows(connection, "SELECT subject, pid, pk FROM removed_rows WHERE revision = ?", [at], subjects, permissions)
                     .map(Change.revoke)
             default:
                 return event.change.map { [$0] } ?? []

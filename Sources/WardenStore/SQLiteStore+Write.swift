@@ -1,18 +1,5 @@
 import WardenModel
 
-/// A single write waiting in the group-commit queue, and its outcome once committed.
-final class WriteTicket: @unchecked Sendable {
-    let change: Change
-    let actor: String?
-    /// Set by the committing caller before it takes `SQLiteStore.commits` to wake the waiters.
-    var result: Result<WriteOutcome, StoreError>?
-
-    init(change: Change, actor: String?) {
-        self.change = change
-        self.actor = actor
-    }
-}
-
 /// What a committed (or idempotently skipped) write did.
 public struct WriteOutcome: Hashable, Sendable {
     /// The revision the write committed at; the current revision when it changed nothing and
@@ -44,35 +31,20 @@ extension SQLiteStore {
     /// savepoint and at its own revision; the others wait for their outcome.
     public func apply(_ change: Change, actor: String?) throws(StoreError) -> WriteOutcome {
         try validate(change)
-        let ticket = WriteTicket(change: change, actor: actor)
-        commits.lock()
-        queued.append(ticket)
-        if committing {
-            while ticket.result == nil { commits.wait() }
-        } else {
-            committing = true
-            while !queued.isEmpty {
-                let batch = queued
-                queued = []
-                commits.unlock()
-                commitQueued(batch)
-                commits.lock()
-                commits.broadcast()
-            }
-            committing = false
-        }
-        commits.unlock()
-        return try ticket.result!.get()
+        return try commits.submit(WriteTicket(change: change, actor: actor)) { commitQueued($0) }.get()
     }
 
     /// Commits queued single writes in one transaction, each in a savepoint: a change that
-    /// fails rolls back alone and its caller gets the error.
-    private func commitQueued(_ tickets: [WriteTicket]) {
+    /// fails rolls back alone and its caller gets the error. Returns once `COMMIT` has returned:
+    /// when the transaction fails (busy, I/O, a full disk), every write of it fails.
+    private func commitQueued(_ tickets: [WriteTicket]) -> [Result<WriteOutcome, StoreError>] {
         do {
-            try locked {
+            return try locked {
                 try connection.transaction {
                     // Read under BEGIN IMMEDIATE's write lock: another process may have committed.
                     var current = try latestRevision()
+                    var results: [Result<WriteOutcome, StoreError>] = []
+                    results.reserveCapacity(tickets.count)
                     for ticket in tickets {
                         let revision = current.next
                         try connection.execute("SAVEPOINT write")
@@ -80,18 +52,25 @@ extension SQLiteStore {
                             let (outcome, error) = try commitOne(ticket.change, at: revision, current: current, actor: ticket.actor)
                             try connection.execute("RELEASE write")
                             if outcome.event != nil { current = revision }
-                            ticket.result = error.map { .failure($0) } ?? .success(outcome)
+                            results.append(error.map { .failure($0) } ?? .success(outcome))
                         } catch {
-                            try connection.execute("ROLLBACK TO write")
-                            try connection.execute("RELEASE write")
-                            ticket.result = .failure(Self.storeError(error))
+                            do {
+                                try connection.execute("ROLLBACK TO write")
+                                try connection.execute("RELEASE write")
+                            } catch _ {
+                                // SQLite ended the transaction itself (a full disk, an I/O
+                                // error): the whole transaction fails, with the first cause.
+                                throw error
+                            }
+                            results.append(.failure(Self.storeError(error)))
                         }
                     }
+                    return results
                 }
             }
         } catch {
-            // The transaction itself failed (busy, I/O): nothing of it committed.
-            for ticket in tickets { ticket.result = .failure(error) }
+            // The transaction itself failed (busy, I/O, COMMIT): nothing of it committed.
+            return tickets.map { _ in .failure(error) }
         }
     }
 
@@ -127,8 +106,13 @@ extension SQLiteStore {
 
     /// Commits several changes in one transaction — one fsync for all — each at its own
     /// revision with its own event, exactly as if applied one by one (a no-op records nothing).
-    /// A change that would throw refuses the whole batch (nothing is written); role-permission
-    /// failures are recorded as `apply` records them, without throwing.
+    /// A change that would throw refuses the whole batch (nothing is written, the revision does
+    /// not move), with an error naming the change (`change 2 of 5: …`). That includes a
+    /// model-level grant or revoke naming an unknown subject or permission, or a codename of
+    /// another type: `apply` records its `ROLE_PERMISSION_OPERATION_FAILED` event and throws,
+    /// but in a refused batch nothing is recorded, that event included. A role-permission
+    /// failure that does not throw (a grant already held, a revoke of what is not held) is
+    /// recorded as `apply` records it.
     public func apply(batch changes: [Change], actor: String?) throws(StoreError) -> [WriteOutcome] {
         for change in changes { try validate(change) }
         return try locked {
@@ -140,7 +124,10 @@ extension SQLiteStore {
                     let revision = current.next
                     let outcome: WriteOutcome
                     do {
-                        (outcome, _) = try commitOne(change, at: revision, current: current, actor: actor)
+                        let refusal: StoreError?
+                        (outcome, refusal) = try commitOne(change, at: revision, current: current, actor: actor)
+                        // The event of a failed role-permission operation rolls back with the batch.
+                        if let refusal { throw StoreError(refusal.code, refusal.message) }
                     } catch let error as StoreError where changes.count > 1 {
                         throw StoreError(error.code, "change \(position + 1) of \(changes.count): \(error.message)")
                     }
@@ -250,11 +237,16 @@ extension SQLiteStore {
         let ctid = try connection.statement("SELECT ctid FROM content_types WHERE name = ?").bind(.text(type.name.description))
         _ = try ctid.step()
         let id = ctid.int64(0)
+        let insert = try connection.statement("INSERT OR IGNORE INTO permissions (ctid, codename) VALUES (?, ?)")
         for codename in type.codenames {
-            try connection.statement("INSERT OR IGNORE INTO permissions (ctid, codename) VALUES (?, ?)").run(.integer(id), .text(codename))
+            try insert.run(.integer(id), .text(codename))
             changed = changed || connection.changes > 0
         }
-        return changed ? .changed : .unchanged
+        guard changed else { return .unchanged }
+        // Registration is additive: the cap counts what earlier registrations gave the type.
+        let held = Int(try connection.statement("SELECT COUNT(*) FROM permissions WHERE ctid = ?").bind(.integer(id)).stepInteger())
+        guard held <= Limits.maxCodenamesPerContentType else { throw StoreError.invalid(ContentType.tooMany(held)) }
+        return .changed
     }
 
     /// Removes every grant of a subject (the first half of a user or group cascade).

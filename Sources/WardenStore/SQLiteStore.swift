@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Synchronization
 import WardenModel
 
 /// Warden's source of truth: SQLite in WAL mode. Every committed write gets the next revision
@@ -7,7 +8,15 @@ import WardenModel
 /// one file; writes take SQLite's write lock up front (`BEGIN IMMEDIATE`) and wait up to the
 /// busy timeout for it.
 ///
-/// Thread safety: one lock serializes this instance's use of its connections.
+/// Two connections: the write connection (`connection`, guarded by `lock`) runs every write
+/// transaction and the reads that must see them (`latestRevision()` inside a write), and a
+/// read-only connection (`reader`, guarded by `readLock`) serves the pure reads (`events`,
+/// `snapshot`, `replay`, `revision`), which see every committed transaction. In WAL mode the two
+/// run side by side: a long read (a watcher's history, a snapshot) never holds the lock a
+/// write needs.
+///
+/// Thread safety: `lock` guards `connection` and its statements, `readLock` guards `reader`
+/// and its statements; `commits` is its own monitor. The other properties are immutable.
 public final class SQLiteStore: @unchecked Sendable {
     /// How a commit reaches the disk.
     public enum Synchronous: String, Sendable {
@@ -24,22 +33,52 @@ public final class SQLiteStore: @unchecked Sendable {
         public var synchronous: Synchronous = .full
         /// How long a write waits for another process's write lock, in milliseconds.
         public var busyTimeoutMilliseconds: Int32 = 5000
+        /// The mode a new database file is created with (its `-wal` and `-shm` files get the
+        /// same); an existing file keeps its own. See `DatabaseFile.isAllowed`.
+        public var fileMode: mode_t = DatabaseFile.defaultMode
         public init() {}
+    }
+
+    /// What opening the file found: a daemon logs a new or empty database, so a wrong path or
+    /// mount is visible.
+    public struct Opening: Sendable {
+        /// Whether a file was at the path before this store opened it.
+        public let fileExisted: Bool
+        /// The schema version the file had; 0 for a new or empty file (then the whole schema
+        /// was created).
+        public let previousSchemaVersion: Int
+        /// The file's permission bits after opening.
+        public let fileMode: mode_t?
+
+        /// Whether this store created the schema from nothing (a new file, or an empty one).
+        public var createdSchema: Bool { previousSchemaVersion == 0 }
+        /// Whether the file grants its group or others more than `mode` does (an existing
+        /// file keeps its mode).
+        public func exceeds(_ mode: mode_t) -> Bool { (fileMode ?? 0) & 0o077 & ~mode != 0 }
     }
 
     let path: String
     let options: Options
+    /// What opening found.
+    public let opening: Opening
+    /// The write connection; guarded by `lock`.
     let connection: SQLiteConnection
-    let lock = NSLock()
-    /// Group commit: queued single writes, and whether a caller is committing them.
-    let commits = NSCondition()
-    var queued: [WriteTicket] = []
-    var committing = false
+    let lock = Mutex(())
+    /// The read-only connection; guarded by `readLock`.
+    let reader: SQLiteConnection
+    let readLock = Mutex(())
+    /// Group commit of single writes.
+    let commits = CommitQueue()
 
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed, with `options.fileMode`) the database at `path` and brings its
+    /// schema up to date.
     public init(path: String, options: Options = Options()) throws(StoreError) {
         self.path = path
         self.options = options
+        guard DatabaseFile.isAllowed(options.fileMode) else {
+            throw StoreError(.invalidArgument, "file mode: \(String(options.fileMode, radix: 8)) is not 0600, 0640 or 0660")
+        }
+        let existed = !(try DatabaseFile.create(path, mode: options.fileMode))
         do {
             connection = try SQLiteConnection(path: path)
             try connection.execute("PRAGMA busy_timeout = \(options.busyTimeoutMilliseconds)")
@@ -57,7 +96,11 @@ public final class SQLiteStore: @unchecked Sendable {
             try connection.execute("PRAGMA cache_size = -65536")
             try connection.execute("PRAGMA temp_store = MEMORY")
             connection.resetStatements()
-            try migrate()
+            let version = try Self.migrate(connection, path: path)
+            opening = Opening(fileExisted: existed, previousSchemaVersion: version, fileMode: DatabaseFile.mode(of: path))
+            reader = try SQLiteConnection(path: path, readOnly: true)
+            try reader.execute("PRAGMA busy_timeout = \(options.busyTimeoutMilliseconds)")
+            try reader.execute("PRAGMA temp_store = MEMORY")
         } catch let error as SQLiteError {
             throw StoreError(.failedPrecondition, "cannot open the database", cause: "\(path): \(error)")
         } catch let error as StoreError {
@@ -69,10 +112,11 @@ public final class SQLiteStore: @unchecked Sendable {
 
     /// The schema version of the open file.
     public var schemaVersion: Int {
-        lock.withLock { (try? Int(connection.integer("PRAGMA user_version"))) ?? 0 }
+        (try? reading { reader throws in Int(try reader.integer("PRAGMA user_version")) }) ?? 0
     }
 
-    private func migrate() throws {
+    /// Brings the schema up to date; returns the version the file had.
+    private static func migrate(_ connection: SQLiteConnection, path: String) throws -> Int {
         let version = Int(try connection.integer("PRAGMA user_version"))
         guard version <= Schema.current else {
             throw StoreError(
@@ -88,32 +132,36 @@ public final class SQLiteStore: @unchecked Sendable {
                 try connection.execute("PRAGMA user_version = \(next + 1)")
             }
         }
+        return version
     }
 
     /// The latest committed revision (another process's commits included).
     public var revision: Revision {
-        get throws(StoreError) { try locked { try latestRevision() } }
+        get throws(StoreError) { try reading { reader throws in try Self.latestRevision(reader) } }
     }
 
-    func latestRevision() throws(SQLiteError) -> Revision {
+    /// The latest revision as the write connection sees it: inside a write transaction, the
+    /// transaction's own.
+    func latestRevision() throws(SQLiteError) -> Revision { try Self.latestRevision(connection) }
+
+    static func latestRevision(_ connection: SQLiteConnection) throws(SQLiteError) -> Revision {
         Revision(UInt64(try connection.integer("SELECT COALESCE(MAX(revision), 0) FROM changelog")))
     }
 
-    /// Runs `body` under the lock, mapping SQLite failures.
-    func locked<T>(_ body: () throws -> T) throws(StoreError) -> T {
-        lock.lock()
-        defer {
-            connection.resetStatements()
-            lock.unlock()
+    /// Runs `body` with the write connection, under `lock`, mapping SQLite failures.
+    func locked<T: Sendable>(_ body: () throws -> T) throws(StoreError) -> T {
+        try lock.withLock { _ throws(StoreError) -> T in
+            defer { connection.resetStatements() }
+            do { return try body() } catch { throw Self.storeError(error) }
         }
-        do {
-            return try body()
-        } catch let error as StoreError {
-            throw error
-        } catch let error as SQLiteError {
-            throw .sqlite(error)
-        } catch {
-            throw StoreError(.internal, "the store failed", cause: "\(error)")
+    }
+
+    /// Runs `body` with the read-only connection, under `readLock`, mapping SQLite failures.
+    /// Reads only: it sees committed transactions, never the write connection's open one.
+    func reading<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
+        try readLock.withLock { _ throws(StoreError) -> T in
+            defer { reader.resetStatements() }
+            do { return try body(reader) } catch { throw Self.storeError(error) }
         }
     }
 

@@ -16,6 +16,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case outOfRange = "OUT_OF_RANGE"
         /// The database stayed locked by another process past the busy timeout.
         case unavailable = "UNAVAILABLE"
+        /// The database's disk (or quota) is full: the write was not made; reads go on, and
+        /// writes succeed again once space is freed.
+        case resourceExhausted = "RESOURCE_EXHAUSTED"
         /// The database file is unusable (newer schema, corrupt, unreadable).
         case failedPrecondition = "FAILED_PRECONDITION"
         /// An unexpected SQLite failure.
@@ -45,9 +48,16 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     static func invalid(_ error: ValidationError) -> StoreError { StoreError(.invalidArgument, error.description) }
 
     static func sqlite(_ error: SQLiteError) -> StoreError {
-        error.isBusy
-            ? StoreError(.unavailable, "the database is locked by another process; retry", cause: error.description)
-            : StoreError(.internal, "the store failed", cause: error.description)
+        if error.isBusy {
+            return StoreError(.unavailable, "the database is locked by another process; retry", cause: error.description)
+        }
+        if error.isDiskFull {
+            return StoreError(
+                .resourceExhausted, "the database's disk is full; the write was not made (retry once space is freed)",
+                cause: error.description
+            )
+        }
+        return StoreError(.internal, "the store failed", cause: error.description)
     }
 
     public var description: String { "\(code.rawValue): \(message)" + (cause.map { " (\($0))" } ?? "") }

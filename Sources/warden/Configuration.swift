@@ -11,6 +11,8 @@ struct Configuration: Sendable {
     var socket = "var/warden.sock"
     var database = "var/warden.db"
     var socketMode: UInt32 = 0o660
+    /// The mode a new database file (and its `-wal`, `-shm`) is created with.
+    var databaseMode: UInt32 = 0o600
     /// `nil`: the server's own group.
     var socketGroup: UInt32?
     var readerUIDs: Set<UInt32> = []
@@ -52,11 +54,13 @@ struct Configuration: Sendable {
     static let settings: [Setting] = [
         Setting(name: "socket", help: "the Unix socket's path") { $0.socket = try nonEmpty($1) },
         Setting(name: "database", help: "the SQLite file's path") { $0.database = try nonEmpty($1) },
-        Setting(name: "socket_mode", help: "the socket file's mode, octal (0660)") {
-            guard let mode = UInt32($1.hasPrefix("0o") ? String($1.dropFirst(2)) : $1, radix: 8), mode <= 0o777 else {
-                throw Problem("must be an octal mode such as 0660")
+        Setting(name: "socket_mode", help: "the socket file's mode, octal (0660)") { $0.socketMode = try octalMode($1) },
+        Setting(name: "database_mode", help: "the mode a new database file gets, octal: 0600, 0640 or 0660 (0600)") {
+            let mode = try octalMode($1)
+            guard DatabaseFile.isAllowed(mode_t(mode)) else {
+                throw Problem("must be 0600, 0640 or 0660 (the owner reads and writes, others nothing)")
             }
-            $0.socketMode = mode
+            $0.databaseMode = mode
         },
         Setting(name: "socket_group", help: "the group the socket file is given, a name or a gid (the server's own)") {
             $0.socketGroup = try group($1)
@@ -172,6 +176,13 @@ struct Configuration: Sendable {
     static func nonEmpty(_ text: String) throws -> String {
         guard !text.isEmpty else { throw Problem("must not be empty") }
         return text
+    }
+
+    static func octalMode(_ text: String) throws -> UInt32 {
+        guard let mode = UInt32(text.hasPrefix("0o") ? String(text.dropFirst(2)) : text, radix: 8), mode <= 0o777 else {
+            throw Problem("must be an octal mode such as 0660")
+        }
+        return mode
     }
 
     static func ids(_ text: String) throws -> Set<UInt32> {

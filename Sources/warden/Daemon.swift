@@ -24,10 +24,7 @@ struct Daemon {
         MetricsSystem.bootstrap(registry)
         let logger = Logger(label: "warden")
 
-        for path in [configuration.socket, configuration.database] {
-            let folder = (path as NSString).deletingLastPathComponent
-            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        }
+        try createFolders(logger: logger)
         // One server per socket path: claimed before the database is opened, so a second
         // server is refused before it does any work.
         let socketFile: SocketFile
@@ -39,10 +36,13 @@ struct Daemon {
         }
         var storeOptions = SQLiteStore.Options()
         storeOptions.synchronous = configuration.synchronous
+        storeOptions.fileMode = mode_t(configuration.databaseMode)
         let started = ContinuousClock.now
         let replica: IndexReplica
         do {
-            replica = try IndexReplica(store: SQLiteStore(path: configuration.database, options: storeOptions), settings: configuration.indexSettings)
+            let store = try SQLiteStore(path: configuration.database, options: storeOptions)
+            report(store.opening, logger: logger)
+            replica = try IndexReplica(store: store, settings: configuration.indexSettings)
         } catch {
             logger.critical("cannot open the database", metadata: ["database": "\(configuration.database)", "error": "\(error)"])
             throw error

@@ -36,6 +36,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("database"), help: Self.help("database")) var database: String?
     @Option(name: .customLong("socket-mode"), help: Self.help("socket_mode")) var socketMode: String?
     @Option(name: .customLong("socket-group"), help: Self.help("socket_group")) var socketGroup: String?
+    @Option(name: .customLong("database-mode"), help: Self.help("database_mode")) var databaseMode: String?
     @Option(name: .customLong("reader-uids"), help: Self.help("reader_uids")) var readerUids: String?
     @Option(name: .customLong("reader-gids"), help: Self.help("reader_gids")) var readerGids: String?
     @Option(name: .customLong("admin-uids"), help: Self.help("admin_uids")) var adminUids: String?
@@ -70,6 +71,7 @@ struct Serve: AsyncParsableCommand {
             "database": database,
             "socket_mode": socketMode,
             "socket_group": socketGroup,
+            "database_mode": databaseMode,
             "reader_uids": readerUids,
             "reader_gids": readerGids,
             "admin_uids": adminUids,

@@ -81,6 +81,9 @@ final class SQLiteStatement {
 
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
+    /// Steps once and reads the first column as an integer (0 without a row).
+    func stepInteger() throws(SQLiteError) -> Int64 { try step() ? int64(0) : 0 }
+
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     /// A text column, which must hold valid UTF-8: a file written by another tool with invalid

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import WardenIndex
+import WardenModel
+import WardenService
+import WardenStore
+
+/// RegisterContentType: linear in codenames, and capped at `Limits.maxCodenamesPerContentType`.
+@Suite("Content type registration: scale and cap")
+struct RegistrationScaleTests {
+    static let type = try! ContentTypeName("big.model")
+
+    static func codenames(_ count: Int, prefix: String = "perm") -> [String] { (0..<count).map { "\(prefix)_\($0)" } }
+
+    @Test("a type of exactly the cap registers; one codename more is refused naming the field and the limit")
+    func capBoundary() throws {
+        let cap = Limits.maxCodenamesPerContentType
+        #expect(try ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap)).codenames.count == cap)
+        for (defaults, count) in [(false, cap + 1), (true, cap - 3)] {
+            #expect {
+                _ = try ContentType(name: Self.type, defaults: defaults, custom: Self.codenames(count))
+            } throws: { error in
+                let error = error as! ValidationError
+                return error.field == "custom" && error.description.contains("at most \(cap) codenames")
+            }
+        }
+        // Repeats count once.
+        #expect(try ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap) + Self.codenames(cap)).codenames.count == cap)
+
+        // Registration is additive: the cap counts what the type already holds.
+        let database = TemporaryDatabase()
+        let replica = try IndexReplica(store: database.open())
+        _ = try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap))))
+        let revision = try replica.store.revision
+        #expect {
+            _ = try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: ["one_more"])))
+        } throws: { error in
+            let error = error as! StoreError
+            return error.code == .invalidArgument && error.message.contains("custom") && error.message.contains("\(cap + 1)")
+        }
+        #expect(try replica.store.revision == revision)
+        #expect(try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: ["perm_0"]))).changed == false)
+        #expect(replica.index.statistics.revision == revision)
+    }
+
+    @Test("registering N and 4N codenames, and loading them: times printed (linear: about 4x)")
+    func scaling() throws {
+        var figures: [String] = []
+        for count in [2_500, 10_000] {
+            let database = TemporaryDatabase()
+            let replica = try IndexReplica(store: database.open())
+            let started = ContinuousClock.now
+            let outcome = try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(count))))
+            let registered = ContinuousClock.now - started
+            #expect(outcome.changed)
+            let loadStarted = ContinuousClock.now
+            let reloaded = try IndexReplica(store: database.open())
+            let loaded = ContinuousClock.now - loadStarted
+            #expect(reloaded.index.statistics.revision == outcome.revision)
+            figures.append("\(count) codenames: register \(registered), load \(loaded)")
+        }
+        print("registration scaling: " + figures.joined(separator: "; "))
+    }
+}
