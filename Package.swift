@@ -29,19 +29,22 @@ let package = Package(
     ],
     targets: [
         .target(name: "WardenModel"),
+        // The lock every module shares state with (`Locked`): a pthread mutex that
+        // ThreadSanitizer sees, where Synchronization's Mutex is invisible to it.
+        .target(name: "WardenSync"),
         .target(name: "WardenIndex", dependencies: ["WardenModel"], swiftSettings: hotPath),
         // SQLite through its C API, linking Debian's libsqlite3-dev (`make deps` installs it).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "WardenStore", dependencies: ["WardenModel", "CSQLite"]),
+        .target(name: "WardenStore", dependencies: ["WardenModel", "WardenSync", "CSQLite"]),
         .target(
             name: "WardenService",
-            dependencies: ["WardenModel", "WardenIndex", "WardenStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenSync", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "WardenProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "WardenServer",
             dependencies: [
-                "WardenService", "WardenProto", "WardenWire", "CPeerCredentials",
+                "WardenService", "WardenProto", "WardenWire", "WardenSync", "CPeerCredentials",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -82,9 +85,11 @@ let package = Package(
         // text rendering; only the executable bootstraps them.
         .target(
             name: "WardenTelemetry",
-            dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: [
+                "WardenSync", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
-        .testTarget(name: "WardenTelemetryTests", dependencies: ["WardenTelemetry"]),
+        .testTarget(name: "WardenTelemetryTests", dependencies: ["WardenTelemetry", "WardenSync"]),
         .executableTarget(
             name: "WardenBench",
             dependencies: ["WardenModel", "WardenIndex", "CHeapStats", "WardenTestSupport"],
@@ -131,14 +136,14 @@ let package = Package(
             name: "WardenServerTests",
             dependencies: [
                 "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore", "WardenServer", "WardenIndex",
-                "WardenTestSupport", "WardenFuzzing",
+                "WardenTestSupport", "WardenFuzzing", "WardenSync",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "WardenRecordsTests", dependencies: ["WardenRecords", "WardenProto", "WardenFuzzing", "WardenTestSupport"]),
         .testTarget(
             name: "WardenStoreTests",
-            dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport"]
+            dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport", "WardenSync"]
         ),
         .testTarget(
             name: "WardenIndexTests",

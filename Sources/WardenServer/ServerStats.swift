@@ -4,6 +4,7 @@ import Glibc
 import Metrics
 import Synchronization
 import WardenProto
+import WardenSync
 
 /// Requests and errors per method, latencies, and connections: what Stats reports, and what
 /// goes to swift-metrics (`warden.requests`, `warden.errors`, `warden.request.duration`, all
@@ -16,7 +17,7 @@ final class ServerStats: Sendable {
         var errorCounters: [Int: Counter] = [:]
     }
 
-    private let counts = Mutex(Counts())
+    private let counts = Locked(Counts())
     private let connectionCount = Atomic<Int>(0)
     /// Requests running on the pool, for a graceful shutdown to wait for.
     let running = Atomic<Int>(0)

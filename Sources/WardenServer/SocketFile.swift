@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Synchronization
 import WardenService
+import WardenSync
 
 /// The server's claim on its socket path: one server per path, a socket created with its mode,
 /// never a link followed, and only a socket that is still ours removed.
@@ -29,7 +30,7 @@ public final class SocketFile: Sendable {
     public let lockPath: String
     private let lockDescriptor: Int32
     /// The socket's identity after the bind (device, inode); `nil` before it.
-    private let identity = Mutex<(dev: UInt64, ino: UInt64)?>(nil)
+    private let identity = Locked<(dev: UInt64, ino: UInt64)?>(nil)
 
     /// What is at the socket path now, compared with the socket this server bound.
     enum Status: Equatable, Sendable {

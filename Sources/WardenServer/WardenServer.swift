@@ -6,6 +6,7 @@ import NIOCore
 import Synchronization
 import NIOPosix
 import WardenService
+import WardenSync
 import WardenWire
 
 /// Warden's socket server: a Unix socket listener speaking the framed protocol of
@@ -17,7 +18,7 @@ public final class WardenServer: Sendable {
     private let channel: any Channel
     private let socketFile: SocketFile
     /// The socket file's state at the last `watchSocketFile()`, to log each change once.
-    private let lastSocketStatus = Mutex(SocketFile.Status.present)
+    private let lastSocketStatus = Locked(SocketFile.Status.present)
 
     /// Claims the socket path (refusing while another server holds it), binds the socket with
     /// its mode (removing a stale socket first) and starts serving.

@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import Synchronization
 import WardenModel
+import WardenSync
 
 /// Warden's source of truth: SQLite in WAL mode. Every committed write gets the next revision
 /// and exactly one changelog row; bulk writes get one summary row. Several processes may open
@@ -63,10 +64,10 @@ public final class SQLiteStore: @unchecked Sendable {
     public let opening: Opening
     /// The write connection; guarded by `lock`.
     let connection: SQLiteConnection
-    let lock = Mutex(())
+    let lock = Locked(())
     /// The read-only connection; guarded by `readLock`.
     let reader: SQLiteConnection
-    let readLock = Mutex(())
+    let readLock = Locked(())
     /// Group commit of single writes.
     let commits = CommitQueue()
 

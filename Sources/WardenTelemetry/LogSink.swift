@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WardenSync
 
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +46,7 @@ public struct LogSink: Sendable {
 enum FileDescriptorWriter {
     /// One lock for every descriptor: log volume is small next to the cost of a system call,
     /// and a single lock also keeps stdout and stderr lines in the order they were logged.
-    private static let lock = Mutex(())
+    private static let lock = Locked(())
 
     /// Writes `line` and a newline with as few `write(2)` calls as the kernel allows, retrying
     /// on `EINTR` and partial writes. A failed write (a closed descriptor) drops the record:

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Synchronization
+import WardenSync
 
 /// The storage behind one series of a ``MetricsRegistry``; the handlers swift-metrics calls.
 ///
@@ -18,7 +19,7 @@ enum MetricBox: Sendable {
 final class CounterBox: CounterHandler, FloatingPointCounterHandler, Sendable {
     let name: String
     let labels: LabelSet
-    private let state = Mutex<(integer: Int64, fraction: Double)>((0, 0))
+    private let state = Locked<(integer: Int64, fraction: Double)>((0, 0))
 
     init(name: String, labels: LabelSet) {
         self.name = name
@@ -52,7 +53,7 @@ final class CounterBox: CounterHandler, FloatingPointCounterHandler, Sendable {
 final class GaugeBox: RecorderHandler, MeterHandler, Sendable {
     let name: String
     let labels: LabelSet
-    private let state = Mutex<Double>(0)
+    private let state = Locked<Double>(0)
 
     init(name: String, labels: LabelSet) {
         self.name = name
@@ -88,13 +89,13 @@ final class HistogramBox: RecorderHandler, TimerHandler, Sendable {
     let labels: LabelSet
     /// Upper bounds, increasing and finite; `+Inf` is implied.
     let bounds: [Double]
-    private let state: Mutex<HistogramState>
+    private let state: Locked<HistogramState>
 
     init(name: String, labels: LabelSet, bounds: [Double]) {
         self.name = name
         self.labels = labels
         self.bounds = bounds
-        self.state = Mutex(HistogramState(counts: Array(repeating: 0, count: bounds.count + 1)))
+        self.state = Locked(HistogramState(counts: Array(repeating: 0, count: bounds.count + 1)))
     }
 
     func record(_ value: Int64) { self.observe(Double(value)) }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Synchronization
+import WardenSync
 
 /// An in-process, thread-safe `MetricsFactory` that keeps every metric in memory for the
 /// `/metrics` endpoint to render (``prometheusText()``) and other code to read (``snapshot()``).
@@ -46,7 +47,7 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
     public let recorderBuckets: [Double]
 
     /// Families by Prometheus name.
-    private let families = Mutex<[String: Family]>([:])
+    private let families = Locked<[String: Family]>([:])
 
     /// A family: one Prometheus name and type, and its series by label set.
     struct Family: Sendable {

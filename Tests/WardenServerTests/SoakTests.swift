@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import WardenClient
 import WardenProto
+import WardenSync
 import WardenTestSupport
 
 /// Soak (issue #8): a real server under a mixed load for `WARDEN_SOAK_SECONDS` (10 by default;
@@ -333,7 +334,7 @@ final class SoakLoad: Sendable {
     let connects = Atomic<Int>(0)
     /// Writers that have stopped writing.
     let writersDone = Atomic<Int>(0)
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State {
         var firstErrors: [String] = []

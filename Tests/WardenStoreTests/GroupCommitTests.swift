@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import WardenModel
+import WardenSync
 @testable import WardenStore
 
 /// Group commit: concurrent single writes share transactions, and a caller learns its write's
@@ -20,7 +21,7 @@ struct GroupCommitTests {
         let database = TemporaryDatabase()
         let threads = 16
         let writes = 40
-        let told = Mutex<[String: Bool]>([:])  // group name → told success
+        let told = Locked<[String: Bool]>([:])  // group name → told success
         do {
             let store = try database.open()
             let hook = CommitHook(on: store, failEvery: 3, holdMicroseconds: 2000)

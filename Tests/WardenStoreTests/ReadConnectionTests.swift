@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import WardenModel
+import WardenSync
 @testable import WardenStore
 
 /// The store's pure reads run on a read-only connection of their own: a long read (a watcher's
@@ -15,7 +16,7 @@ struct ReadConnectionTests {
         _ = try store.apply(batch: Fixture.basics)
         let inScan = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
-        let snapshot = Mutex<(Revision, Int)?>(nil)
+        let snapshot = Locked<(Revision, Int)?>(nil)
         let reader = Thread {
             var chunks = 0
             let revision = try? store.snapshot(chunkSize: 1) { _ in

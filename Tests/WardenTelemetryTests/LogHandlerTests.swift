@@ -2,12 +2,13 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import WardenSync
 
 @testable import WardenTelemetry
 
 /// Collects the lines a handler writes.
 final class LineCollector: Sendable {
-    private let storage = Mutex<[String]>([])
+    private let storage = Locked<[String]>([])
 
     var sink: LogSink {
         LogSink { line in self.storage.withLock { $0.append(line) } }
