@@ -62,6 +62,14 @@ extension ConnectionHandler {
             continueUpload(frame)
             return
         }
+        guard running[id] == nil && watches[id] == nil else {
+            // An answer on the id would read as the open request's: the client could not tell
+            // them apart, so the connection ends (docs/protocol.md, "request_id rules").
+            connectionError(ServiceError(
+                .invalidArgument, "request_id: \(id) is reused while its request is still open; the connection is closed"
+            ))
+            return
+        }
         guard let method = Warden_V1_Method(rawValue: Int(frame.method)), method.isKnown else {
             reply(error: ServiceError(.unimplemented, "method: \(frame.method) is not a Warden method"), requestID: id, method: frame.method)
             return
@@ -213,12 +221,14 @@ extension ConnectionHandler {
         let allocator = context.channel.allocator
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let started = requestStart
+        let token = markRunning(frame.requestID)
         server.stats.running.add(1, ordering: .relaxed)
         server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer? in
             try Self.evaluate(items, frame, service, allocator: allocator)
         }.whenComplete { result in
             let handler = handler.value
             handler.server.stats.running.subtract(1, ordering: .relaxed)
+            handler.unmarkRunning(frame.requestID, token)
             switch result {
             case .success(let response?):
                 handler.out.writeImmutableBuffer(response)
@@ -282,6 +292,18 @@ extension ConnectionHandler {
             try service.wait(for: Revision(minRevision), until: deadline)
             return try body(service)
         }
+    }
+
+    /// Marks `id` open while work outside `offload` (a large batch, an export) runs on the pool,
+    /// so a request reusing it is refused; `unmarkRunning` with the token ends it.
+    func markRunning(_ id: UInt32) -> UInt64 {
+        serial += 1
+        running[id] = serial
+        return serial
+    }
+
+    func unmarkRunning(_ id: UInt32, _ token: UInt64) {
+        if running[id] == token { running[id] = nil }
     }
 
     /// Runs work that may block on the pool; answers when it is done or when the deadline passes

@@ -331,6 +331,7 @@ extension ConnectionHandler {
         let method = frame.method
         let started = requestStart
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let token = markRunning(id)
         server.stats.running.add(1, ordering: .relaxed)
         server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer in
             let state = service.export()
@@ -350,6 +351,7 @@ extension ConnectionHandler {
         }.whenComplete { result in
             let handler = handler.value
             handler.server.stats.running.subtract(1, ordering: .relaxed)
+            handler.unmarkRunning(id, token)
             switch result {
             case .success(let frames):
                 handler.flush()
