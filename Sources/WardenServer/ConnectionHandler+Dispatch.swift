@@ -102,6 +102,8 @@ extension ConnectionHandler {
                 return response
             }
         case .batchCheck:
+            let limit = service.settings.maxBatchItems
+            try Self.limitItems(frame.body, field: 1, limit: limit) { "items: at most \(limit) checks in one BatchCheck (got \($0))" }
             if fast, try fastBatchCheck(frame) { return }
             let request = try decode(Warden_V1_BatchCheckRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
@@ -145,6 +147,8 @@ extension ConnectionHandler {
                 return response
             }
         case .batchGetPermissions:
+            let limit = service.settings.maxBatchItems
+            try Self.limitItems(frame.body, field: 3, limit: limit) { "pks: at most \(limit) pks in one BatchGetPermissions (got \($0))" }
             let request = try decode(Warden_V1_BatchGetPermissionsRequest.self, frame)
             let query = ProtoMapping.permissionSets(request, mode: try ProtoMapping.mode(request.mode))
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
@@ -158,6 +162,8 @@ extension ConnectionHandler {
                 return ProtoMapping.writeResponse(outcome.revision, changed: outcome.changed)
             }
         case .writeBatch:
+            let limit = service.settings.maxBatchItems
+            try Self.limitItems(frame.body, field: 1, limit: limit) { "records: at most \(limit) in one WriteBatch (got \($0))" }
             let request = try decode(Warden_V1_WriteBatchRequest.self, frame)
             var changes: [Change] = []
             changes.reserveCapacity(request.records.count)
@@ -265,6 +271,15 @@ extension ConnectionHandler {
             answers.value, revision: answers.revision, requestID: frame.requestID, method: frame.method, to: &response
         )
         return response
+    }
+
+    /// Refuses a message whose repeated field `field` holds more than `limit` items, counted in
+    /// its bytes before anything is decoded: decoded, 4 MiB of empty items would take hundreds
+    /// of MiB. An item takes at least 2 bytes, so a body of up to `2 × limit` bytes is not read.
+    static func limitItems(_ body: ByteBuffer, field: UInt64, limit: Int, _ refusal: (Int) -> String) throws(ServiceError) {
+        guard body.readableBytes / 2 > limit else { return }
+        let count = body.withUnsafeReadableBytes { CheckCodec.occurrences(of: field, in: $0) }
+        guard count <= limit else { throw ServiceError(.invalidArgument, refusal(count)) }
     }
 
     func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ frame: Frame) throws(ServiceError) -> M {

@@ -15,12 +15,15 @@ final class ServerContext: Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
     let stats = ServerStats()
+    /// Bytes of client streams held, all connections together.
+    let streams: StreamBudget
 
     init(service: WardenService, pool: NIOThreadPool, configuration: ServerConfiguration, logger: Logger) {
         self.service = service
         self.pool = pool
         self.configuration = configuration
         self.logger = logger
+        streams = StreamBudget(limit: configuration.maxStreamBytesTotal)
     }
 }
 

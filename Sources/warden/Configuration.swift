@@ -27,6 +27,8 @@ struct Configuration: Sendable {
     var maxBatchItems = 10_000
     var maxInFlight = 1024
     var maxStreamBytes = 1 << 30
+    var maxStreamBytesTotal = 1 << 30
+    var maxChunkItems = 100_000
     var watchBacklogBytes = 8 << 20
     var blockingThreads = 16
     var maxConnections = 4096
@@ -84,6 +86,12 @@ struct Configuration: Sendable {
         },
         Setting(name: "max_stream_bytes", help: "bytes of one bulk or prune stream, at most (1073741824)") {
             $0.maxStreamBytes = try positive($1)
+        },
+        Setting(name: "max_stream_bytes_total", help: "bytes of bulk and prune streams held at once, all connections together (1073741824)") {
+            $0.maxStreamBytesTotal = try positive($1)
+        },
+        Setting(name: "max_chunk_items", help: "grants in one bulk chunk, pks in one prune chunk, at most (100000)") {
+            $0.maxChunkItems = try positive($1)
         },
         Setting(name: "watch_backlog_bytes", help: "unread watch bytes before a watcher is cut off (8388608)") {
             $0.watchBacklogBytes = try positive($1)
