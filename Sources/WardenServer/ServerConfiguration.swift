@@ -33,8 +33,9 @@ public struct ServerConfiguration: Sendable {
     public var blockingThreads = 16
     /// Event loop threads; 0: one per core.
     public var eventLoopThreads = 0
-    /// Connections open at once, at most; one more is answered RESOURCE_EXHAUSTED on request id 0
-    /// and closed (4096). Each costs a file descriptor: keep it below the process's open-file limit.
+    /// Admitted connections open at once, at most; one more is answered RESOURCE_EXHAUSTED on
+    /// request id 0 and closed (4096). A peer that is not admitted is closed at once and never
+    /// counts. Each costs a file descriptor: keep it below the process's open-file limit.
     public var maxConnections = 4096
     /// A frame whose first bytes have arrived must be complete within this time, or the
     /// connection is answered DEADLINE_EXCEEDED on request id 0 and closed: a client that

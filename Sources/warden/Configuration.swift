@@ -97,7 +97,7 @@ struct Configuration: Sendable {
             $0.watchBacklogBytes = try positive($1)
         },
         Setting(name: "blocking_threads", help: "threads for writes and waits (16)") { $0.blockingThreads = try positive($1) },
-        Setting(name: "max_connections", help: "connections open at once, at most; more are refused (4096)") {
+        Setting(name: "max_connections", help: "admitted connections open at once, at most; more are refused (4096)") {
             $0.maxConnections = try positive($1)
         },
         Setting(name: "frame_timeout", help: "how long a frame may take to arrive once begun: 10s") {
