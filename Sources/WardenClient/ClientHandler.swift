@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import WardenProto
 import WardenWire
 
@@ -18,6 +19,17 @@ struct Outgoing {
     let responder: Responder?
 }
 
+/// Why a connection ended, kept past its close: a request made later fails with the server's
+/// own word (a refused peer's `PERMISSION_DENIED` on request id 0), not with a bare "closed".
+final class ConnectionEnd: Sendable {
+    private let error = Mutex<WardenError?>(nil)
+
+    var reason: WardenError? { error.withLock { $0 } }
+
+    /// Keeps the first reason only.
+    func record(_ reason: WardenError) { error.withLock { if $0 == nil { $0 = reason } } }
+}
+
 /// Matches response frames to requests by id; fails every open request when the connection ends.
 /// Flushes once per burst of writes, so pipelined requests share a syscall.
 final class ClientHandler: ChannelDuplexHandler {
@@ -28,6 +40,11 @@ final class ClientHandler: ChannelDuplexHandler {
     private var pending: [UInt32: Responder] = [:]
     private var closedError: WardenError?
     private var flushScheduled = false
+    let end: ConnectionEnd
+
+    init(end: ConnectionEnd) {
+        self.end = end
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let outgoing = unwrapOutboundIn(data)
@@ -80,7 +97,10 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: WardenError) {
-        if closedError == nil { closedError = error }
+        if closedError == nil {
+            closedError = error
+            end.record(error)
+        }
         let open = pending
         pending = [:]
         for (id, responder) in open {

@@ -88,7 +88,7 @@ extension WardenConnection {
             do {
                 try await channel.writeAndFlush(Outgoing(requestID: id, bytes: bytes, responder: position == 0 ? .unary(promise) : nil))
             } catch {
-                let failure = WardenError(code: .unavailable, message: "the connection to Warden is closed (\(error))")
+                let failure = end.reason ?? WardenError(code: .unavailable, message: "the connection to Warden is closed (\(error))")
                 promise.fail(failure)
                 throw failure
             }

@@ -16,13 +16,16 @@ import WardenWire
 /// ```
 public final class WardenConnection: Sendable {
     let channel: any Channel
+    /// The server's last word once the connection ended.
+    let end: ConnectionEnd
     private let nextID = Atomic<UInt32>(0)
     private let ownedGroup: MultiThreadedEventLoopGroup?
     /// The deadline sent with each request when a call gives none (`nil`: none).
     public let defaultTimeout: Duration?
 
-    private init(channel: any Channel, ownedGroup: MultiThreadedEventLoopGroup?, defaultTimeout: Duration?) {
+    private init(channel: any Channel, end: ConnectionEnd, ownedGroup: MultiThreadedEventLoopGroup?, defaultTimeout: Duration?) {
         self.channel = channel
+        self.end = end
         self.ownedGroup = ownedGroup
         self.defaultTimeout = defaultTimeout
     }
@@ -35,17 +38,18 @@ public final class WardenConnection: Sendable {
     ) async throws -> WardenConnection {
         let owned = group == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
         let loops = group ?? owned!
+        let end = ConnectionEnd()
         do {
             let channel = try await ClientBootstrap(group: loops)
                 .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds / 1_000_000_000))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
-                        try channel.pipeline.syncOperations.addHandler(ClientHandler())
+                        try channel.pipeline.syncOperations.addHandler(ClientHandler(end: end))
                     }
                 }
                 .connect(unixDomainSocketPath: socketPath).get()
-            return WardenConnection(channel: channel, ownedGroup: owned, defaultTimeout: defaultTimeout)
+            return WardenConnection(channel: channel, end: end, ownedGroup: owned, defaultTimeout: defaultTimeout)
         } catch {
             try? await owned?.shutdownGracefully()
             throw WardenError(code: .unavailable, message: "cannot connect to Warden at \(socketPath): \(error)")
@@ -92,11 +96,13 @@ public final class WardenConnection: Sendable {
     }
 
     /// Writes a request's frames; when the channel cannot take them (it closed), `failed` gets
-    /// `UNAVAILABLE`, so no caller waits for an answer that cannot come.
+    /// why the connection ended (the server's status on request id 0), else `UNAVAILABLE`, so no
+    /// caller waits for an answer that cannot come.
     func write(_ outgoing: Outgoing, failed: @escaping @Sendable (WardenError) -> Void) {
         let written = channel.eventLoop.makePromise(of: Void.self)
+        let end = self.end
         written.futureResult.whenFailure { error in
-            failed(WardenError(code: .unavailable, message: "the connection to Warden is closed (\(error))"))
+            failed(end.reason ?? WardenError(code: .unavailable, message: "the connection to Warden is closed (\(error))"))
         }
         channel.writeAndFlush(outgoing, promise: written)
     }

@@ -96,6 +96,19 @@ enum CheckCodec {
         return (items, minRevision)
     }
 
+    /// How often top-level field `field` occurs in a message, counted by walking the wire format
+    /// without decoding or allocating; up to the first malformed byte (the decoder then refuses
+    /// the message on its own). The item limits are checked with this before a batch is decoded.
+    static func occurrences(of field: UInt64, in bytes: UnsafeRawBufferPointer) -> Int {
+        var reader = Reader(bytes: bytes)
+        var count = 0
+        while reader.position < bytes.count {
+            guard let (number, wire) = reader.tag(), reader.skip(wire) else { break }
+            if number == field { count += 1 }
+        }
+        return count
+    }
+
     struct Reader {
         let bytes: UnsafeRawBufferPointer
         var position = 0

@@ -62,6 +62,14 @@ extension ConnectionHandler {
             continueUpload(frame)
             return
         }
+        guard running[id] == nil && watches[id] == nil else {
+            // An answer on the id would read as the open request's: the client could not tell
+            // them apart, so the connection ends (docs/protocol.md, "request_id rules").
+            connectionError(ServiceError(
+                .invalidArgument, "request_id: \(id) is reused while its request is still open; the connection is closed"
+            ))
+            return
+        }
         guard let method = Warden_V1_Method(rawValue: Int(frame.method)), method.isKnown else {
             reply(error: ServiceError(.unimplemented, "method: \(frame.method) is not a Warden method"), requestID: id, method: frame.method)
             return
@@ -94,6 +102,8 @@ extension ConnectionHandler {
                 return response
             }
         case .batchCheck:
+            let limit = service.settings.maxBatchItems
+            try Self.limitItems(frame.body, field: 1, limit: limit) { "items: at most \(limit) checks in one BatchCheck (got \($0))" }
             if fast, try fastBatchCheck(frame) { return }
             let request = try decode(Warden_V1_BatchCheckRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
@@ -137,6 +147,8 @@ extension ConnectionHandler {
                 return response
             }
         case .batchGetPermissions:
+            let limit = service.settings.maxBatchItems
+            try Self.limitItems(frame.body, field: 3, limit: limit) { "pks: at most \(limit) pks in one BatchGetPermissions (got \($0))" }
             let request = try decode(Warden_V1_BatchGetPermissionsRequest.self, frame)
             let query = ProtoMapping.permissionSets(request, mode: try ProtoMapping.mode(request.mode))
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
@@ -150,6 +162,8 @@ extension ConnectionHandler {
                 return ProtoMapping.writeResponse(outcome.revision, changed: outcome.changed)
             }
         case .writeBatch:
+            let limit = service.settings.maxBatchItems
+            try Self.limitItems(frame.body, field: 1, limit: limit) { "records: at most \(limit) in one WriteBatch (got \($0))" }
             let request = try decode(Warden_V1_WriteBatchRequest.self, frame)
             var changes: [Change] = []
             changes.reserveCapacity(request.records.count)
@@ -213,12 +227,14 @@ extension ConnectionHandler {
         let allocator = context.channel.allocator
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let started = requestStart
+        let token = markRunning(frame.requestID)
         server.stats.running.add(1, ordering: .relaxed)
         server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer? in
             try Self.evaluate(items, frame, service, allocator: allocator)
         }.whenComplete { result in
             let handler = handler.value
             handler.server.stats.running.subtract(1, ordering: .relaxed)
+            handler.unmarkRunning(frame.requestID, token)
             switch result {
             case .success(let response?):
                 handler.out.writeImmutableBuffer(response)
@@ -257,6 +273,15 @@ extension ConnectionHandler {
         return response
     }
 
+    /// Refuses a message whose repeated field `field` holds more than `limit` items, counted in
+    /// its bytes before anything is decoded: decoded, 4 MiB of empty items would take hundreds
+    /// of MiB. An item takes at least 2 bytes, so a body of up to `2 × limit` bytes is not read.
+    static func limitItems(_ body: ByteBuffer, field: UInt64, limit: Int, _ refusal: (Int) -> String) throws(ServiceError) {
+        guard body.readableBytes / 2 > limit else { return }
+        let count = body.withUnsafeReadableBytes { CheckCodec.occurrences(of: field, in: $0) }
+        guard count <= limit else { throw ServiceError(.invalidArgument, refusal(count)) }
+    }
+
     func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ frame: Frame) throws(ServiceError) -> M {
         do {
             return try M(serializedBytes: frame.body)
@@ -282,6 +307,18 @@ extension ConnectionHandler {
             try service.wait(for: Revision(minRevision), until: deadline)
             return try body(service)
         }
+    }
+
+    /// Marks `id` open while work outside `offload` (a large batch, an export) runs on the pool,
+    /// so a request reusing it is refused; `unmarkRunning` with the token ends it.
+    func markRunning(_ id: UInt32) -> UInt64 {
+        serial += 1
+        running[id] = serial
+        return serial
+    }
+
+    func unmarkRunning(_ id: UInt32, _ token: UInt64) {
+        if running[id] == token { running[id] = nil }
     }
 
     /// Runs work that may block on the pool; answers when it is done or when the deadline passes

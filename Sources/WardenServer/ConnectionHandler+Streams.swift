@@ -21,95 +21,8 @@ struct Upload {
     var decoded: [EventLoopFuture<DecodedChunk>] = []
     var bytes = 0
     var deadline: ContinuousClock.Instant?
-}
-
-/// The grants of one chunk of a bulk stream, its `actor` field, and how many grants came before
-/// it in the stream.
-struct DecodedChunk: Sendable {
-    let grants: [Grant]
-    let actor: String
-    let offset: Int
-
-    static let none = DecodedChunk(grants: [], actor: "", offset: 0)
-}
-
-/// A bulk row's permission as sent, compared byte for byte.
-struct PermissionKey: Hashable {
-    let permission: ExactString
-    let contentType: ExactString
-}
-
-/// Resolves a bulk stream's permissions, each distinct one once: a bulk names few.
-struct BulkResolver {
-    let service: WardenService
-    /// By the bytes sent (permission, content type); looked up by `BulkCodec` items.
-    private var byBytes: [(permission: [UInt8], contentType: [UInt8], ref: PermissionRef)] = []
-    private var lastHit = 0
-    /// By the strings decoded, for swift-protobuf's messages.
-    private var byKey: [PermissionKey: PermissionRef] = [:]
-
-    init(service: WardenService) {
-        self.service = service
-    }
-
-    /// The permission an item names, if it resolved before or resolves now; `nil` when it
-    /// does not resolve (the caller's slow path then refuses with the precise error).
-    mutating func permission(_ item: BulkCodec.Item, _ bytes: UnsafeRawBufferPointer) -> PermissionRef? {
-        let permission = UnsafeRawBufferPointer(rebasing: bytes[item.permission])
-        let contentType = UnsafeRawBufferPointer(rebasing: bytes[item.contentType])
-        func matches(_ entry: (permission: [UInt8], contentType: [UInt8], ref: PermissionRef)) -> Bool {
-            entry.permission.elementsEqual(permission) && entry.contentType.elementsEqual(contentType)
-        }
-        if lastHit < byBytes.count && matches(byBytes[lastHit]) { return byBytes[lastHit].ref }
-        if let found = byBytes.firstIndex(where: matches) {
-            lastHit = found
-            return byBytes[found].ref
-        }
-        let type = String(decoding: contentType, as: UTF8.self)
-        guard let grant = try? service.makeGrant(
-            subject: .user("-"), permission: String(decoding: permission, as: UTF8.self),
-            contentType: type.isEmpty ? nil : type, pk: nil
-        ) else { return nil }
-        byBytes.append((Array(permission), Array(contentType), grant.permission))
-        lastHit = byBytes.count - 1
-        return grant.permission
-    }
-
-    /// Maps a wire grant and appends it, or refuses naming `grants[n]`: its position in the
-    /// stream, `offset` (the grants of earlier chunks) plus its position in `grants`.
-    mutating func append(_ wire: Warden_V1_Grant, to grants: inout [Grant], offset: Int) throws(ServiceError) {
-        let field = "grants[\(offset + grants.count)]"
-        let key = PermissionKey(permission: ExactString(wire.permission), contentType: ExactString(wire.contentType))
-        guard let permission = byKey[key] else {
-            let grant = try ProtoMapping.grant(wire, field: field, service: service)
-            byKey[key] = grant.permission
-            grants.append(grant)
-            return
-        }
-        let subject = try ProtoMapping.requiredSubject(wire.hasSubject ? wire.subject : nil, field: "\(field).subject")
-        do throws(ValidationError) {
-            grants.append(try Grant(subject: subject, permission: permission, pk: wire.hasPk ? wire.pk : nil))
-        } catch {
-            throw ServiceError(ValidationError(field: "\(field).pk", rule: error.rule))
-        }
-    }
-}
-
-extension BulkCodec.Item {
-    /// The item as swift-protobuf's message (its strings are valid UTF-8: the reader checked).
-    func wire(_ bytes: UnsafeRawBufferPointer) -> Warden_V1_Grant {
-        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
-        var wire = Warden_V1_Grant()
-        if hasSubject {
-            var subject = Warden_V1_Subject()
-            if let user { subject.user = string(user) } else if let group { subject.group = string(group) }
-            wire.subject = subject
-        }
-        wire.permission = string(permission)
-        wire.contentType = string(contentType)
-        if let pk { wire.pk = string(pk) }
-        return wire
-    }
+    /// The stream's part of the server-wide `maxStreamBytesTotal`, held until its commit has run.
+    var share: StreamBudget.Share?
 }
 
 /// A watch of this connection. Touched on the connection's event loop only (closures that
@@ -135,13 +48,18 @@ extension ConnectionHandler {
             return
         }
         upload.bytes += frame.body.readableBytes
-        guard upload.bytes <= server.configuration.maxStreamBytes else {
-            uploads[id] = Upload(method: upload.method, refused: true)
-            if frame.flags.contains(.endStream) { uploads[id] = nil }
-            reply(
-                error: ServiceError(.resourceExhausted, "the stream exceeds \(server.configuration.maxStreamBytes) bytes; send it as several calls"),
-                requestID: id, method: frame.method
-            )
+        let configuration = server.configuration
+        guard upload.bytes <= configuration.maxStreamBytes else {
+            refuseUpload(frame, upload.method, "the stream exceeds \(configuration.maxStreamBytes) bytes; send it as several calls")
+            return
+        }
+        let share = upload.share ?? StreamBudget.Share(server.streams)
+        upload.share = share
+        guard share.take(frame.body.readableBytes) else {
+            refuseUpload(frame, upload.method, """
+                client streams of all connections hold more than \(configuration.maxStreamBytesTotal) bytes, \
+                the server's max_stream_bytes_total; try again later
+                """)
             return
         }
         if upload.method == .bulkGrant || upload.method == .bulkRevoke {
@@ -153,9 +71,10 @@ extension ConnectionHandler {
             let pool = server.pool
             let eventLoop = context.eventLoop
             let previous = upload.decoded.last ?? eventLoop.makeSucceededFuture(DecodedChunk.none)
+            let maxItems = configuration.maxChunkItems
             upload.decoded.append(previous.flatMap { previous in
                 pool.runIfActive(eventLoop: eventLoop) {
-                    try Self.bulkChunk(chunk, number: number, offset: previous.offset + previous.grants.count, service: service)
+                    try Self.bulkChunk(chunk, number: number, offset: previous.end, maxItems: maxItems, service: service)
                 }
             })
         } else {
@@ -169,8 +88,17 @@ extension ConnectionHandler {
         finishUpload(upload, frame)
     }
 
+    /// Refuses an open stream (at once, `RESOURCE_EXHAUSTED`); its later chunks are dropped up to
+    /// END_STREAM, and what it held is released.
+    private func refuseUpload(_ frame: Frame, _ method: Warden_V1_Method, _ message: String) {
+        uploads[frame.requestID] = frame.flags.contains(.endStream) ? nil : Upload(method: method, refused: true)
+        reply(error: ServiceError(.resourceExhausted, message), requestID: frame.requestID, method: frame.method)
+    }
+
     private func finishUpload(_ upload: Upload, _ frame: Frame) {
         let chunks = upload.chunks
+        let share = upload.share
+        let maxItems = server.configuration.maxChunkItems
         switch upload.method {
         case .bulkGrant, .bulkRevoke:
             let revoke = upload.method == .bulkRevoke
@@ -179,6 +107,7 @@ extension ConnectionHandler {
             // once. The chunks are chained: the first failing one, in stream order, fails the call.
             let ready = decoded.last.map { $0.map { _ in () } }
             offload(frame, deadline: upload.deadline, after: ready) { service throws(ServiceError) in
+                defer { withExtendedLifetime(share) {} }
                 var chunks: [DecodedChunk] = []
                 chunks.reserveCapacity(decoded.count)
                 for future in decoded {
@@ -190,16 +119,20 @@ extension ConnectionHandler {
                         throw ServiceError(.internal, "decoding a chunk failed", cause: "\(error)")
                     }
                 }
-                let grants = Self.concatenated(chunks.map(\.grants))
+                let grants = Self.concatenated(chunks)
                 let outcome = try service.bulk(grants, revoke: revoke, actor: chunks.first?.actor ?? "")
                 return Self.bulkResponse(outcome.revision, count: outcome.count, requested: outcome.requested)
             }
         case .pruneOrphans:
             offload(frame, deadline: upload.deadline) { service throws(ServiceError) in
+                defer { withExtendedLifetime(share) {} }
                 var pks: [String] = []
                 var contentType = ""
                 var actor = ""
                 for (number, chunk) in chunks.enumerated() {
+                    try Self.limitItems(chunk, field: 2, limit: maxItems) { count in
+                        "chunk \(number): at most \(maxItems) live_pks in one chunk, the server's max_chunk_items (got \(count)); send smaller chunks"
+                    }
                     let request = try Self.decodeChunk(Warden_V1_PruneOrphansRequest.self, chunk, number)
                     if number == 0 {
                         contentType = request.contentType
@@ -220,18 +153,18 @@ extension ConnectionHandler {
     static func bulkGrants(_ chunks: [ByteBuffer], service: WardenService) throws(ServiceError) -> ([Grant], String) {
         var decoded: [DecodedChunk] = []
         for (number, chunk) in chunks.enumerated() {
-            let offset = decoded.last.map { $0.offset + $0.grants.count } ?? 0
-            decoded.append(try bulkChunk(chunk, number: number, offset: offset, service: service))
+            decoded.append(try bulkChunk(chunk, number: number, offset: decoded.last?.end ?? 0, service: service))
         }
-        return (concatenated(decoded.map(\.grants)), decoded.first?.actor ?? "")
+        return (concatenated(decoded), decoded.first?.actor ?? "")
     }
 
-    /// One array of the chunks' grants, in order.
-    static func concatenated(_ parts: [[Grant]]) -> [Grant] {
-        guard parts.count > 1 else { return parts.first ?? [] }
+    /// One array of the chunks' grants, in order, taken out of the chunks: each chunk's part is
+    /// freed once copied, so the stream's grants are held about once, not twice.
+    static func concatenated(_ chunks: [DecodedChunk]) -> [Grant] {
+        guard chunks.count > 1 else { return chunks.first?.grants.take() ?? [] }
         var grants: [Grant] = []
-        grants.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-        for part in parts { grants.append(contentsOf: part) }
+        grants.reserveCapacity(chunks.reduce(0) { $0 + $1.grants.count })
+        for chunk in chunks { grants.append(contentsOf: chunk.grants.take()) }
         return grants
     }
 
@@ -240,7 +173,12 @@ extension ConnectionHandler {
     /// subject share its string. A chunk the fast reader does not handle, and a grant it cannot
     /// build, go through swift-protobuf and `ProtoMapping`, which refuse with the usual messages
     /// (a grant's position counts from the start of the stream: `offset` grants came before).
-    static func bulkChunk(_ chunk: ByteBuffer, number: Int, offset: Int, service: WardenService) throws(ServiceError) -> DecodedChunk {
+    static func bulkChunk(
+        _ chunk: ByteBuffer, number: Int, offset: Int, maxItems: Int = .max, service: WardenService
+    ) throws(ServiceError) -> DecodedChunk {
+        try limitItems(chunk, field: 1, limit: maxItems) { count in
+            "chunk \(number): at most \(maxItems) grants in one chunk, the server's max_chunk_items (got \(count)); send smaller chunks"
+        }
         var grants: [Grant] = []
         var actor = ""
         var resolver = BulkResolver(service: service)
@@ -331,6 +269,7 @@ extension ConnectionHandler {
         let method = frame.method
         let started = requestStart
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let token = markRunning(id)
         server.stats.running.add(1, ordering: .relaxed)
         server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer in
             let state = service.export()
@@ -350,6 +289,7 @@ extension ConnectionHandler {
         }.whenComplete { result in
             let handler = handler.value
             handler.server.stats.running.subtract(1, ordering: .relaxed)
+            handler.unmarkRunning(id, token)
             switch result {
             case .success(let frames):
                 handler.flush()

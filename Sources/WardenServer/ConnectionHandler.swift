@@ -15,12 +15,15 @@ final class ServerContext: Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
     let stats = ServerStats()
+    /// Bytes of client streams held, all connections together.
+    let streams: StreamBudget
 
     init(service: WardenService, pool: NIOThreadPool, configuration: ServerConfiguration, logger: Logger) {
         self.service = service
         self.pool = pool
         self.configuration = configuration
         self.logger = logger
+        streams = StreamBudget(limit: configuration.maxStreamBytesTotal)
     }
 }
 
@@ -41,8 +44,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     var role = Role.none
     /// The start of a frame whose rest has not arrived.
     var pending = ByteBuffer()
-    /// Frames that arrived before the peer's credentials were known.
-    var early: [Frame] = []
+    /// The peer's credentials are known and admit it: only then is anything read, and only then
+    /// does the connection count against `max_connections`.
+    var admitted = false
     /// Requests running on the pool, with a serial so a late answer to a reused id is dropped.
     var running: [UInt32: UInt64] = [:]
     var serial: UInt64 = 0
@@ -84,24 +88,18 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.context = nil
     }
 
+    /// Reads nothing until the peer's credentials are known: a peer that is not admitted is
+    /// answered PERMISSION_DENIED on request id 0 and closed before a byte of it is read, and it
+    /// never holds one of the `max_connections` slots (docs/operations.md, "Identities").
     func channelActive(context: ChannelHandlerContext) {
-        let open = server.stats.connectionOpened()
-        let limit = server.configuration.maxConnections
-        guard open <= limit else {
-            server.logger.warning("connection refused: max_connections reached", metadata: ["max_connections": "\(limit)"])
-            connectionError(ServiceError(.resourceExhausted, "connections: \(limit) are open, the server's max_connections; try again later"))
-            context.fireChannelActive()
-            return
-        }
-        lastFrame = ServerStats.now()
-        scheduleIdleCheck(after: server.configuration.idleTimeout)
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
         readCredentials(context: context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
-        server.stats.connectionClosed()
+        if admitted { server.stats.connectionClosed() }
         for watch in watches.values { watch.handle?.cancel() }
         watches = [:]
         uploads = [:]
@@ -111,6 +109,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// Reads SO_PEERCRED; on the channel's own loop the answer is there at once.
     private func readCredentials(context: ChannelHandlerContext) {
         let option = warden_so_peercred()
         guard option != 0, let provider = context.channel as? SocketOptionProvider else {
@@ -127,6 +126,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func credentialsKnown(_ credentials: warden_peer_credentials?) {
+        guard isOpen else { return }
         if let credentials {
             let caller = Caller(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
             self.caller = caller
@@ -137,17 +137,32 @@ final class ConnectionHandler: ChannelInboundHandler {
         } else {
             caller = Caller(pid: 0, uid: .max, gid: .max)
             role = .none
-            server.logger.warning("peer credentials unavailable; the connection is refused every request")
+            server.logger.warning("peer credentials unavailable; the connection is refused")
         }
-        let frames = early
-        early = []
-        for frame in frames { handle(frame) }
-        flush()
+        do {
+            try service.authorize(role, .reader, method: "connect")
+        } catch {
+            connectionError(error)
+            return
+        }
+        admitted = true
+        let open = server.stats.connectionOpened()
+        let limit = server.configuration.maxConnections
+        guard open <= limit else {
+            server.logger.warning("connection refused: max_connections reached", metadata: ["max_connections": "\(limit)"])
+            connectionError(ServiceError(.resourceExhausted, "connections: \(limit) are open, the server's max_connections; try again later"))
+            return
+        }
+        lastFrame = ServerStats.now()
+        scheduleIdleCheck(after: server.configuration.idleTimeout)
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        context.read()
     }
 
     /// Cuts frames straight from what the socket read (no decoder handler in between, so a
     /// frame is never boxed); a partial frame waits in `pending` for the rest.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard admitted else { return }  // nothing is read before admission; a read in flight is dropped
         var bytes = unwrapInboundIn(data)
         if pending.readableBytes > 0 {
             pending.writeBuffer(&bytes)
@@ -157,7 +172,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         do {
             while isOpen, let frame = try FrameDecoder.next(from: &bytes, maxFrameSize: server.configuration.maxFrameSize) {
                 frames += 1
-                received(frame)
+                handle(frame)
             }
         } catch let error as FrameError {
             let code: ServiceError.Code = if case .tooLarge = error { .resourceExhausted } else { .invalidArgument }
@@ -227,24 +242,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// buffer drains below the low water mark.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         let writable = context.channel.isWritable
-        if writable == readingPaused {
+        if admitted && writable == readingPaused {
             readingPaused = !writable
             try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: writable)
             if writable { context.read() }
         }
         context.fireChannelWritabilityChanged()
-    }
-
-    private func received(_ frame: Frame) {
-        if caller == nil {
-            guard early.count < 1024 else {
-                connectionError(ServiceError(.resourceExhausted, "more than 1024 frames before the peer's credentials were read"))
-                return
-            }
-            early.append(frame)
-        } else {
-            handle(frame)
-        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

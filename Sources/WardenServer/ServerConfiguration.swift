@@ -16,6 +16,14 @@ public struct ServerConfiguration: Sendable {
     public var maxInFlight = 1024
     /// Bytes of one bulk or prune stream held until its end, at most (1 GiB).
     public var maxStreamBytes = 1 << 30
+    /// Bytes of client streams held at once, all connections together, at most (1 GiB): a chunk
+    /// that would pass it refuses its stream with RESOURCE_EXHAUSTED. A stream's bytes are held
+    /// from its chunks' arrival until its commit ends (or it is cancelled, refused or dropped).
+    public var maxStreamBytesTotal = 1 << 30
+    /// Grants in one BulkGrant or BulkRevoke chunk, live pks in one PruneOrphans chunk, at most
+    /// (100,000; the clients send 10,000 or 50,000): counted in the chunk's bytes before it is
+    /// decoded, so a chunk's decoded size stays within a small multiple of its frame's.
+    public var maxChunkItems = 100_000
     /// Bytes of watch events written to a connection and not yet taken by the client, at most;
     /// past it the server answers RESOURCE_EXHAUSTED on request id 0 (best effort: the client is
     /// not reading) and closes the connection (8 MiB).
@@ -25,8 +33,9 @@ public struct ServerConfiguration: Sendable {
     public var blockingThreads = 16
     /// Event loop threads; 0: one per core.
     public var eventLoopThreads = 0
-    /// Connections open at once, at most; one more is answered RESOURCE_EXHAUSTED on request id 0
-    /// and closed (4096). Each costs a file descriptor: keep it below the process's open-file limit.
+    /// Admitted connections open at once, at most; one more is answered RESOURCE_EXHAUSTED on
+    /// request id 0 and closed (4096). A peer that is not admitted is closed at once and never
+    /// counts. Each costs a file descriptor: keep it below the process's open-file limit.
     public var maxConnections = 4096
     /// A frame whose first bytes have arrived must be complete within this time, or the
     /// connection is answered DEADLINE_EXCEEDED on request id 0 and closed: a client that

@@ -29,6 +29,8 @@ struct Configuration: Sendable {
     var maxBatchItems = 10_000
     var maxInFlight = 1024
     var maxStreamBytes = 1 << 30
+    var maxStreamBytesTotal = 1 << 30
+    var maxChunkItems = 100_000
     var watchBacklogBytes = 8 << 20
     var blockingThreads = 16
     var maxConnections = 4096
@@ -89,11 +91,17 @@ struct Configuration: Sendable {
         Setting(name: "max_stream_bytes", help: "bytes of one bulk or prune stream, at most (1073741824)") {
             $0.maxStreamBytes = try positive($1)
         },
+        Setting(name: "max_stream_bytes_total", help: "bytes of bulk and prune streams held at once, all connections together (1073741824)") {
+            $0.maxStreamBytesTotal = try positive($1)
+        },
+        Setting(name: "max_chunk_items", help: "grants in one bulk chunk, pks in one prune chunk, at most (100000)") {
+            $0.maxChunkItems = try positive($1)
+        },
         Setting(name: "watch_backlog_bytes", help: "unread watch bytes before a watcher is cut off (8388608)") {
             $0.watchBacklogBytes = try positive($1)
         },
         Setting(name: "blocking_threads", help: "threads for writes and waits (16)") { $0.blockingThreads = try positive($1) },
-        Setting(name: "max_connections", help: "connections open at once, at most; more are refused (4096)") {
+        Setting(name: "max_connections", help: "admitted connections open at once, at most; more are refused (4096)") {
             $0.maxConnections = try positive($1)
         },
         Setting(name: "frame_timeout", help: "how long a frame may take to arrive once begun: 10s") {

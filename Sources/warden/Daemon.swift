@@ -68,6 +68,8 @@ struct Daemon {
         serverConfiguration.maxFrameSize = configuration.maxFrameBytes
         serverConfiguration.maxInFlight = configuration.maxInFlight
         serverConfiguration.maxStreamBytes = configuration.maxStreamBytes
+        serverConfiguration.maxStreamBytesTotal = configuration.maxStreamBytesTotal
+        serverConfiguration.maxChunkItems = configuration.maxChunkItems
         serverConfiguration.maxWatchBacklogBytes = configuration.watchBacklogBytes
         serverConfiguration.blockingThreads = configuration.blockingThreads
         serverConfiguration.socketGroup = configuration.socketGroup

@@ -50,6 +50,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-batch-items"), help: Self.help("max_batch_items")) var maxBatchItems: String?
     @Option(name: .customLong("max-in-flight"), help: Self.help("max_in_flight")) var maxInFlight: String?
     @Option(name: .customLong("max-stream-bytes"), help: Self.help("max_stream_bytes")) var maxStreamBytes: String?
+    @Option(name: .customLong("max-stream-bytes-total"), help: Self.help("max_stream_bytes_total")) var maxStreamBytesTotal: String?
+    @Option(name: .customLong("max-chunk-items"), help: Self.help("max_chunk_items")) var maxChunkItems: String?
     @Option(name: .customLong("watch-backlog-bytes"), help: Self.help("watch_backlog_bytes")) var watchBacklogBytes: String?
     @Option(name: .customLong("blocking-threads"), help: Self.help("blocking_threads")) var blockingThreads: String?
     @Option(name: .customLong("max-connections"), help: Self.help("max_connections")) var maxConnections: String?
@@ -85,6 +87,8 @@ struct Serve: AsyncParsableCommand {
             "max_batch_items": maxBatchItems,
             "max_in_flight": maxInFlight,
             "max_stream_bytes": maxStreamBytes,
+            "max_stream_bytes_total": maxStreamBytesTotal,
+            "max_chunk_items": maxChunkItems,
             "watch_backlog_bytes": watchBacklogBytes,
             "blocking_threads": blockingThreads,
             "max_connections": maxConnections,
