@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "WardenClient",
             dependencies: [
-                "WardenProto", "WardenWire",
+                "WardenProto", "WardenWire", "WardenSync",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

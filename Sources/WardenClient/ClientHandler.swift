@@ -1,6 +1,7 @@
 import NIOCore
 import Synchronization
 import WardenProto
+import WardenSync
 import WardenWire
 
 /// Where a response frame goes.
@@ -22,7 +23,7 @@ struct Outgoing {
 /// Why a connection ended, kept past its close: a request made later fails with the server's
 /// own word (a refused peer's `PERMISSION_DENIED` on request id 0), not with a bare "closed".
 final class ConnectionEnd: Sendable {
-    private let error = Mutex<WardenError?>(nil)
+    private let error = Locked<WardenError?>(nil)
 
     var reason: WardenError? { error.withLock { $0 } }
 

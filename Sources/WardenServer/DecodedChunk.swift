@@ -1,5 +1,6 @@
 import Synchronization
 import WardenModel
+import WardenSync
 
 /// The grants of one chunk of a bulk stream, its `actor` field, and how many grants came before
 /// it in the stream.
@@ -24,11 +25,11 @@ struct DecodedChunk: Sendable {
 /// future does not keep a second copy alive while the stream's grants are put in one array.
 final class DecodedGrants: Sendable {
     let count: Int
-    private let grants: Mutex<[Grant]>
+    private let grants: Locked<[Grant]>
 
     init(_ grants: [Grant]) {
         count = grants.count
-        self.grants = Mutex(grants)
+        self.grants = Locked(grants)
     }
 
     /// The grants; later calls get none.
