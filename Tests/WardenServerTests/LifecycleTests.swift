@@ -20,12 +20,15 @@ struct LifecycleTests {
         try await RPCTests.seed(setup)
         await setup.close()
         let acknowledged = Acknowledged()
-        // Eight clients write and check as fast as they can.
+        // Eight clients, connected before the signal (a connect after it would find no socket:
+        // that is the point of the test, not a failure of it), write and check as fast as they can.
+        var clients: [WardenConnection] = []
+        for _ in 0..<8 { clients.append(try await server.connect()) }
+        let connected = clients
         let load = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for client in 0..<8 {
+                for (client, warden) in connected.enumerated() {
                     group.addTask {
-                        let warden = try await server.connect()
                         defer { Task { await warden.close() } }
                         for n in 0..<100_000 {
                             do {
@@ -44,7 +47,8 @@ struct LifecycleTests {
                 try await group.waitForAll()
             }
         }
-        try await Task.sleep(for: .milliseconds(700))
+        // The load is under way (writes acknowledged), however slow the machine: then SIGTERM.
+        for _ in 0..<6000 where acknowledged.pks.count < 16 { try await Task.sleep(for: .milliseconds(10)) }
         kill(server.pid, SIGTERM)
         let status = server.stop()
         try await load.value
