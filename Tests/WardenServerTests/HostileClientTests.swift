@@ -116,14 +116,28 @@ struct HostileClientTests {
 
     @Test("idle_timeout closes a quiet connection with UNAVAILABLE, never one with a watch open")
     func idleTimeout() async throws {
-        try await withServer(environment: ["WARDEN_IDLE_TIMEOUT": "1s"]) { server, warden in
-            try await RPCTests.seed(warden)
+        try await withServer(environment: ["WARDEN_IDLE_TIMEOUT": "1s"]) { server, _ in
+            // Every client call below uses a fresh connection: on a busy machine (or under TSan)
+            // a pause of a second between two calls closes a connection as idle, rightly. The
+            // seed is idempotent; a connection closed as idle under it is simply replaced.
+            for attempt in 1...10 {
+                let setup = try await server.connect()
+                defer { Task { await setup.close() } }
+                do {
+                    try await RPCTests.seed(setup)
+                    break
+                } catch let error as WardenError where error.code == .unavailable && attempt < 10 {
+                    continue
+                }
+            }
             let quiet = try RawSocket(path: server.socketPath, receiveTimeout: 10)
             quiet.send(try RawSocket.frame(id: 1, method: .health, Warden_V1_HealthRequest()))
             #expect(quiet.readFrame()?.status == 0)
             let watcher = try RawSocket(path: server.socketPath, receiveTimeout: 10)
             var request = Warden_V1_WatchRequest()
-            request.afterRevision = try await warden.health().revision
+            let probe = try await server.connect()
+            request.afterRevision = try await probe.health().revision
+            await probe.close()
             watcher.send(try RawSocket.frame(id: 2, method: .watch, request))
 
             let closing = try #require(quiet.readFrame())
