@@ -12,6 +12,8 @@ import WardenWire
 final class ServerContext: Sendable {
     let service: WardenService
     let pool: NIOThreadPool
+    /// Threads that read watch history, a page at a time: never the ones writes need.
+    let replayPool: NIOThreadPool
     let configuration: ServerConfiguration
     let logger: Logger
     let stats = ServerStats()

@@ -20,9 +20,12 @@ public struct ServerConfiguration: Sendable {
     /// past it the server answers RESOURCE_EXHAUSTED on request id 0 (best effort: the client is
     /// not reading) and closes the connection (8 MiB).
     public var maxWatchBacklogBytes = 8 << 20
-    /// Threads for requests that block (writes, waits for min_revision, watch history).
+    /// Threads for requests that block (writes, waits for min_revision, bulk streams).
     /// Concurrent writes share one fsync (group commit), so more threads than cores pays.
     public var blockingThreads = 16
+    /// Threads that read watch history from the store, one page per watcher at a time (watchers
+    /// take turns; a watcher's next page waits until its client has taken the previous one).
+    public var replayThreads = 2
     /// Event loop threads; 0: one per core.
     public var eventLoopThreads = 0
     /// Connections open at once, at most; one more is answered RESOURCE_EXHAUSTED on request id 0
