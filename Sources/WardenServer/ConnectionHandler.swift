@@ -21,6 +21,8 @@ final class ServerContext: Sendable {
     init(service: WardenService, pool: NIOThreadPool, configuration: ServerConfiguration, logger: Logger) {
         self.service = service
         self.pool = pool
+        self.replayPool = NIOThreadPool(numberOfThreads: configuration.replayThreads)
+        replayPool.start()
         self.configuration = configuration
         self.logger = logger
     }
@@ -28,7 +30,8 @@ final class ServerContext: Sendable {
 
 /// One client connection: reads frames, runs each request, writes responses (out of order when
 /// some wait for a thread). Reads run inline on the event loop; whatever may block (writes,
-/// waits for `min_revision`, bulk streams, watch history) runs on the server's thread pool.
+/// waits for `min_revision`, bulk streams) runs on the server's thread pool, watch history on its
+/// replay pool.
 /// All state is touched on the connection's event loop only.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -48,6 +51,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Requests running on the pool, with a serial so a late answer to a reused id is dropped.
     var running: [UInt32: UInt64] = [:]
     var serial: UInt64 = 0
+    /// This connection's requests on the pool, and those waiting for their turn (`offload`).
+    var poolTurns = PoolTurns()
     /// Client streams (bulk, prune) collecting chunks until END_STREAM.
     var uploads: [UInt32: Upload] = [:]
     /// Watches of this connection.

@@ -23,6 +23,11 @@ public struct ServerConfiguration: Sendable {
     /// Threads for requests that block (writes, waits for min_revision, bulk streams).
     /// Concurrent writes share one fsync (group commit), so more threads than cores pays.
     public var blockingThreads = 16
+    /// Requests of one connection on those threads at once, at most; its others wait in the
+    /// connection, in order, and start as these end (still counted by `maxInFlight`). The
+    /// threads' queue then holds a few requests of each busy connection: writers are served
+    /// fairly, and concurrent writes of several connections still share one fsync.
+    public var poolShare = 4
     /// Threads that read watch history from the store, one page per watcher at a time (watchers
     /// take turns; a watcher's next page waits until its client has taken the previous one).
     public var replayThreads = 2
