@@ -76,11 +76,8 @@ final class ThreadSocket: @unchecked Sendable {
 }
 
 /// Runs blocking `work` on a thread of its own, off Swift's cooperative threads.
-func onThread(_ work: @escaping @Sendable () -> Void) async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        Thread {
-            work()
-            continuation.resume()
-        }.start()
+func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }
