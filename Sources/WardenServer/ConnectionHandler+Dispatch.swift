@@ -361,21 +361,6 @@ extension ConnectionHandler {
         }
     }
 
-    /// Starts `job` now if the connection has fewer than its share of requests on the pool, or
-    /// when an earlier one ends. `job` answers whether it went to the pool (`false`: its request
-    /// was answered meanwhile, and its turn ends at once).
-    private func takeTurn(_ job: @escaping () -> Bool) {
-        guard poolTurns.admit(job, limit: server.configuration.poolShare) else { return }
-        if !job() { turnEnded() }
-    }
-
-    /// A request of the connection left the pool: the next waiting one takes the turn.
-    private func turnEnded() {
-        while let next = poolTurns.next() {
-            if next() { return }
-        }
-    }
-
     private func stats() -> Warden_V1_StatsResponse {
         let statistics = service.statistics
         var response = Warden_V1_StatsResponse()

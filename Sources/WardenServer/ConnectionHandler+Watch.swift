@@ -136,7 +136,8 @@ extension ConnectionHandler {
         flush()
         isOpen = false
         let limit = server.configuration.maxWatchBacklogBytes
-        reply(error: ServiceError(.resourceExhausted, "watch \(id): the client left more than \(limit) bytes of events unread"), requestID: 0, method: 0)
+        let error = ServiceError(.resourceExhausted, "watch \(id): the client left more than \(limit) bytes of events unread")
+        reply(error: error, requestID: 0, method: 0)
         let status = out
         out = context.channel.allocator.buffer(capacity: 0)
         let channel = context.channel
