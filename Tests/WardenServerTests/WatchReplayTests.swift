@@ -20,6 +20,12 @@ struct WatchReplayTests {
     func starvation() async throws {
         try await withServer { server, warden in
             try await ReplayFixture.history(warden, events: Self.historyEvents)
+            // One watcher alone that reads everything: the replay's pace, for the docs.
+            let latest = try await warden.health().revision
+            let alone = ContinuousClock.now
+            let history = try await WatchTests.take(Int(latest), from: warden.watch(afterRevision: 0), seconds: 300)
+            #expect(history.last?.revision == latest)
+            print("watch replay: one watcher read \(history.count) events of history in \(ContinuousClock.now - alone)")
 
             // Watchers that never read.
             var cpuBefore = ProcessSample.cpuSeconds(pid: server.pid)
