@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import SwiftProtobuf
 import WardenIndex
 import WardenModel
@@ -322,7 +323,8 @@ extension ConnectionHandler {
     }
 
     /// Runs work that may block on the pool; answers when it is done or when the deadline passes
-    /// (whichever is first; a write past its deadline may still commit, as in gRPC).
+    /// (whichever is first; a write past its deadline may still commit, as in gRPC). The work
+    /// waits for the connection's turn on the pool (`PoolTurns`), so connections are served fairly.
     func offload<Response: SwiftProtobuf.Message>(
         _ frame: Frame, deadline: ContinuousClock.Instant?, after ready: EventLoopFuture<Void>? = nil,
         _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
@@ -345,7 +347,7 @@ extension ConnectionHandler {
         server.stats.running.add(1, ordering: .relaxed)
         let pool = server.pool
         let eventLoop = context.eventLoop
-        let start = {
+        let start: @Sendable () -> EventLoopFuture<Response> = {
             pool.runIfActive(eventLoop: eventLoop) { () throws -> Response in
                 // Past its deadline before a thread took it (a slow upload, a busy pool): not started.
                 if let deadline, ContinuousClock.now >= deadline {
@@ -354,18 +356,33 @@ extension ConnectionHandler {
                 return try body(service)
             }
         }
-        // With `ready`, the body starts on the pool once it succeeds (a bulk stream's chunks are
-        // decoded), without holding a pool thread while it waits; its failure is the answer.
-        (ready.map { $0.flatMap(start) } ?? start()).whenComplete { result in
-            let handler = handler.value
-            handler.server.stats.running.subtract(1, ordering: .relaxed)
-            guard handler.running[id] == token else { return }
-            handler.running[id] = nil
-            switch result {
-            case .success(let response): handler.reply(response, requestID: id, method: method, started: started)
-            case .failure(let error): handler.reply(error: error, requestID: id, method: method, started: started)
+        takeTurn {
+            let this = handler.value
+            guard this.running[id] == token else {
+                // Answered while it waited for its turn (its deadline passed, the connection closed).
+                this.server.stats.running.subtract(1, ordering: .relaxed)
+                return false
             }
-            handler.flush()
+            // With `ready`, the body starts on the pool once it succeeds (a bulk stream's chunks are
+            // decoded), without holding a pool thread while it waits; its failure is the answer.
+            (ready.map { $0.flatMap { start() } } ?? start()).whenComplete { result in
+                let handler = handler.value
+                handler.server.stats.running.subtract(1, ordering: .relaxed)
+                handler.turnEnded()
+                guard handler.running[id] == token else { return }
+                handler.running[id] = nil
+                switch result {
+                case .success(let response): handler.reply(response, requestID: id, method: method, started: started)
+                case .failure(let error as NIOThreadPoolError.ThreadPoolInactive):
+                    handler.reply(
+                        error: ServiceError(.unavailable, "the server is shutting down; nothing was done", cause: "\(error)"),
+                        requestID: id, method: method, started: started
+                    )
+                case .failure(let error): handler.reply(error: error, requestID: id, method: method, started: started)
+                }
+                handler.flush()
+            }
+            return true
         }
         if let deadline {
             context.eventLoop.scheduleTask(deadline: NIODeadline.now() + .nanoseconds(Int64((deadline - .now).nanoseconds))) {

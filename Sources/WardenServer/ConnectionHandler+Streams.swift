@@ -25,15 +25,6 @@ struct Upload {
     var share: StreamBudget.Share?
 }
 
-/// A watch of this connection. Touched on the connection's event loop only (closures that
-/// capture it run there), hence unchecked.
-final class WatchStream: @unchecked Sendable {
-    var handle: WatchHandle?
-    /// Bytes written and not yet taken by the client.
-    var backlog = 0
-    var ended = false
-}
-
 extension ConnectionHandler {
     func startUpload(_ method: Warden_V1_Method, _ frame: Frame, deadline: ContinuousClock.Instant?) {
         uploads[frame.requestID] = Upload(method: method, deadline: deadline)
@@ -300,105 +291,5 @@ extension ConnectionHandler {
             }
             handler.flush()
         }
-    }
-
-    // MARK: Watch
-
-    func startWatch(_ frame: Frame) throws {
-        let id = frame.requestID
-        let request = try decode(Warden_V1_WatchRequest.self, frame)
-        let filter = try ProtoMapping.watchFilter(request)
-        guard watches[id] == nil else {
-            throw ServiceError(.invalidArgument, "request_id: \(id) already carries a watch on this connection")
-        }
-        let watch = WatchStream()
-        watches[id] = watch
-        let sink = ConnectionWatchSink(handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop, requestID: id)
-        let after = request.hasAfterRevision ? Revision(request.afterRevision) : nil
-        let service = self.service
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        server.pool.runIfActive(eventLoop: context.eventLoop) {
-            try service.watch(after: after, filter: filter, sink: sink)
-        }.whenComplete { result in
-            let handler = handler.value
-            switch result {
-            case .success(let handle):
-                if handler.watches[id] === watch && !watch.ended { watch.handle = handle } else { handle.cancel() }
-            case .failure(let error):
-                guard handler.watches[id] === watch else { return }
-                handler.watches[id] = nil
-                handler.reply(error: error, requestID: id, method: UInt16(Warden_V1_Method.watch.rawValue))
-                handler.flush()
-            }
-        }
-    }
-
-    /// Writes watch items as one frame; ends the watch and closes the connection when the client
-    /// has left too much unread.
-    func deliver(_ items: [WatchItem], to id: UInt32) {
-        guard isOpen, let watch = watches[id], !watch.ended else { return }
-        var response = Warden_V1_WatchResponse()
-        response.events = items.map(ProtoMapping.event)
-        let method = UInt16(Warden_V1_Method.watch.rawValue)
-        var frame = context.channel.allocator.buffer(capacity: 256)
-        do {
-            try Frame.encode(response, requestID: id, method: method, into: &frame)
-        } catch {
-            return
-        }
-        let size = frame.readableBytes
-        watch.backlog += size
-        if watch.backlog > server.configuration.maxWatchBacklogBytes {
-            watches[id] = nil
-            watch.ended = true
-            watch.handle?.cancel()
-            flush()
-            // The status queues behind the unread backlog: a client that resumes reading within
-            // ten seconds gets the backlog, then the status; else the connection just closes.
-            connectionError(
-                ServiceError(
-                    .resourceExhausted,
-                    "watch \(id): the client left more than \(server.configuration.maxWatchBacklogBytes) bytes of events unread"
-                ),
-                grace: .seconds(10)
-            )
-            return
-        }
-        flush()
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { _ in watch.backlog -= size }
-        context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
-    }
-
-    /// Ends a watch with a status from the hub (a history buffer overflow, a reload).
-    func end(watch id: UInt32, _ error: ServiceError) {
-        guard let watch = watches.removeValue(forKey: id) else { return }
-        watch.ended = true
-        watch.handle?.cancel()
-        reply(error: error, requestID: id, method: UInt16(Warden_V1_Method.watch.rawValue))
-        flush()
-    }
-}
-
-/// The hub's view of a connection's watch: hands every call to the connection's event loop.
-final class ConnectionWatchSink: WatchSink, @unchecked Sendable {
-    let handler: NIOLoopBound<ConnectionHandler>
-    let eventLoop: any EventLoop
-    let requestID: UInt32
-
-    init(handler: NIOLoopBound<ConnectionHandler>, eventLoop: any EventLoop, requestID: UInt32) {
-        self.handler = handler
-        self.eventLoop = eventLoop
-        self.requestID = requestID
-    }
-
-    func deliver(_ items: [WatchItem]) {
-        let (handler, id) = (handler, requestID)
-        eventLoop.execute { handler.value.deliver(items, to: id) }
-    }
-
-    func end(_ error: ServiceError) {
-        let (handler, id) = (handler, requestID)
-        eventLoop.execute { handler.value.end(watch: id, error) }
     }
 }

@@ -12,6 +12,8 @@ import WardenWire
 final class ServerContext: Sendable {
     let service: WardenService
     let pool: NIOThreadPool
+    /// Threads that read watch history, a page at a time: never the ones writes need.
+    let replayPool: NIOThreadPool
     let configuration: ServerConfiguration
     let logger: Logger
     let stats = ServerStats()
@@ -21,6 +23,8 @@ final class ServerContext: Sendable {
     init(service: WardenService, pool: NIOThreadPool, configuration: ServerConfiguration, logger: Logger) {
         self.service = service
         self.pool = pool
+        self.replayPool = NIOThreadPool(numberOfThreads: configuration.replayThreads)
+        replayPool.start()
         self.configuration = configuration
         self.logger = logger
         streams = StreamBudget(limit: configuration.maxStreamBytesTotal)
@@ -29,7 +33,8 @@ final class ServerContext: Sendable {
 
 /// One client connection: reads frames, runs each request, writes responses (out of order when
 /// some wait for a thread). Reads run inline on the event loop; whatever may block (writes,
-/// waits for `min_revision`, bulk streams, watch history) runs on the server's thread pool.
+/// waits for `min_revision`, bulk streams) runs on the server's thread pool, watch history on its
+/// replay pool.
 /// All state is touched on the connection's event loop only.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -50,6 +55,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Requests running on the pool, with a serial so a late answer to a reused id is dropped.
     var running: [UInt32: UInt64] = [:]
     var serial: UInt64 = 0
+    /// This connection's requests on the pool, and those waiting for their turn (`offload`).
+    var poolTurns = PoolTurns()
     /// Client streams (bulk, prune) collecting chunks until END_STREAM.
     var uploads: [UInt32: Upload] = [:]
     /// Watches of this connection.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import Logging
 import NIOCore
 import Synchronization
@@ -62,18 +63,29 @@ public final class WardenServer: Sendable {
         logger.info("serving", metadata: ["socket": "\(configuration.socketPath)", "revision": "\(service.index.revision)"])
     }
 
-    /// Stops accepting, closes every connection, stops the threads and removes the socket file.
+    /// Stops accepting, ends every watch, stops the threads, closes every connection and removes
+    /// the socket file (`shutdown(grace:)` with no grace, blocking).
     public func shutdown() {
         try? channel.close().wait()
-        try? group.syncShutdownGracefully()
+        context.service.hub.endAll(.unavailable, Self.stoppingMessage)
+        try? context.replayPool.syncShutdownGracefully()
         try? context.pool.syncShutdownGracefully()
+        try? group.syncShutdownGracefully()
+        context.service.hub.endAll(nil)
         socketFile.removeSocket()
     }
 
-    /// A graceful stop: stops accepting, lets requests running on the pool (writes, waits,
-    /// bulk commits) finish for up to `grace`, then closes every connection, stops the threads
-    /// and removes the socket file. Requests answered inline are answered before their
-    /// connection closes.
+    /// A graceful stop, in the reverse order of the start, so that nothing is handed to a part
+    /// already stopped:
+    /// 1. stop accepting connections;
+    /// 2. let requests running on the pool (writes, waits, bulk commits) finish, for up to `grace`;
+    /// 3. end every watch with UNAVAILABLE and the revision to resume from: history replays stop
+    ///    at their next page, and no event is handed to a connection any more;
+    /// 4. stop the pools: waiting requests are answered UNAVAILABLE, running ones finish (waited
+    ///    for until the grace is over, one second at least);
+    /// 5. close every connection and stop the event loops;
+    /// 6. remove the socket file.
+    /// Requests answered inline are answered before their connection closes.
     public func shutdown(grace: Duration) async {
         try? await channel.close()
         let deadline = ContinuousClock.now + grace
@@ -84,8 +96,12 @@ public final class WardenServer: Sendable {
         if unfinished > 0 {
             context.logger.warning("shutdown grace over; closing with requests still running", metadata: ["running": "\(unfinished)"])
         }
+        context.service.hub.endAll(.unavailable, Self.stoppingMessage)
+        if await !stopPools(by: max(deadline, ContinuousClock.now + .seconds(1))) {
+            context.logger.warning("shutdown: requests still running on the pool; closing the connections anyway")
+        }
         try? await group.shutdownGracefully()
-        try? await context.pool.shutdownGracefully()
+        context.service.hub.endAll(nil)  // a watch that started after step 3: its connection is gone
         socketFile.removeSocket()
     }
 
@@ -117,6 +133,32 @@ public final class WardenServer: Sendable {
         }
         return "\(status)"
     }
+
+    /// Stops the replay pool, then the request pool; `false` when they were still busy at `deadline`.
+    /// Both report to one serial queue: a pool hands the work it cancels to that queue before it
+    /// reports, so when the request pool has reported, every cancelled request has had its answer
+    /// handed to its (still running) event loop.
+    private func stopPools(by deadline: ContinuousClock.Instant) async -> Bool {
+        let (stopped, done) = AsyncStream<Bool>.makeStream()
+        let (replayPool, pool) = (context.replayPool, context.pool)
+        let queue = DispatchQueue(label: "warden.shutdown")
+        replayPool.shutdownGracefully(queue: queue) { _ in
+            pool.shutdownGracefully(queue: queue) { _ in
+                done.yield(true)
+                done.finish()
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(until: deadline)
+            done.yield(false)
+            done.finish()
+        }
+        defer { timer.cancel() }
+        for await finished in stopped { return finished }
+        return false
+    }
+
+    static let stoppingMessage = "watch: the server is shutting down"
 
     /// Connections open now.
     public var connections: Int { context.stats.connections }

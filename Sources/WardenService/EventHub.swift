@@ -9,8 +9,9 @@ import WardenModel
 /// a watcher: each sink hands items to its connection's thread, and the transport ends a sink
 /// that falls too far behind with `RESOURCE_EXHAUSTED`.
 ///
-/// A new watcher first replays history from the changelog while the hub buffers live events for
-/// it (`bufferLimit` at most), then goes live; every watcher drops what it has already seen, so
+/// A new watcher first replays history from the changelog, a page at a time at its transport's
+/// pace (`WatchHandle.replay`), while the hub buffers live events for it (`bufferLimit` at most),
+/// then goes live; every watcher drops what it has already seen, so
 /// history and live events meet without a gap or a repeat.
 public final class EventHub: @unchecked Sendable {
     final class Subscription {
@@ -55,18 +56,35 @@ public final class EventHub: @unchecked Sendable {
         }
     }
 
-    /// Whether the watcher is still subscribed (not ended by the hub or cancelled).
-    func isSubscribed(_ id: Int) -> Bool { lock.withLock { subscriptions[id] != nil } }
-
-    /// Ends history replay: delivers the buffered events after `through` and goes live.
-    func goLive(_ id: Int, through: Revision) {
+    /// Where a watcher replaying history stands: the last revision it has seen; `nil` once it is
+    /// live, cancelled or ended.
+    func replayCursor(_ id: Int) -> Revision? {
         lock.withLock {
-            guard let subscription = subscriptions[id] else { return }
+            guard let subscription = subscriptions[id], !subscription.live else { return nil }
+            return subscription.last
+        }
+    }
+
+    /// A page of history read by the watcher's replay: the items its filter admits, which the
+    /// caller writes; `nil` when the watcher is no longer replaying (cancelled or ended).
+    func history(_ id: Int, _ events: [ChangeEvent]) -> [WatchItem]? {
+        lock.withLock {
+            guard let subscription = subscriptions[id], !subscription.live else { return nil }
+            return admitted(events, by: subscription)
+        }
+    }
+
+    /// Ends history replay: delivers the buffered events after `through` and goes live; `false`
+    /// when the watcher is gone.
+    func goLive(_ id: Int, through: Revision) -> Bool {
+        lock.withLock {
+            guard let subscription = subscriptions[id] else { return false }
             subscription.last = max(subscription.last, through)
-            let pending = subscription.buffer.filter { $0.revision > subscription.last }
+            let pending = subscription.buffer
             subscription.buffer = []
             subscription.live = true
             deliver(pending, to: subscription)
+            return true
         }
     }
 
@@ -100,20 +118,18 @@ public final class EventHub: @unchecked Sendable {
     }
 
     private func deliver(_ events: [ChangeEvent], to subscription: Subscription) {
+        let items = admitted(events, by: subscription)
+        if !items.isEmpty { subscription.sink.deliver(items) }
+    }
+
+    /// The events after the watcher's last that its filter admits; all of them count as seen.
+    private func admitted(_ events: [ChangeEvent], by subscription: Subscription) -> [WatchItem] {
         var items: [WatchItem] = []
         for event in events where event.revision > subscription.last {
             if subscription.filter.admits(event) { items.append(.event(event)) }
             subscription.last = event.revision
         }
-        if !items.isEmpty { subscription.sink.deliver(items) }
-    }
-
-    /// Delivers history read by the watcher's own thread (before `goLive`).
-    func deliverHistory(_ id: Int, _ events: [ChangeEvent]) {
-        lock.withLock {
-            guard let subscription = subscriptions[id], !subscription.live else { return }
-            deliver(events, to: subscription)
-        }
+        return items
     }
 
     /// Whether any watcher wants check audits: one relaxed atomic load on the check path.
@@ -135,12 +151,17 @@ public final class EventHub: @unchecked Sendable {
     /// The index was rebuilt from a snapshot: events were skipped, so every watcher is ended and
     /// told where to resume.
     func reloaded(at revision: Revision) {
+        endAll(.unavailable, "watch: the server reloaded its state at revision \(revision)")
+    }
+
+    /// Ends every watcher with `code` and `message` (followed by where to resume); with `nil`,
+    /// removes them without a word (their transport is gone). Replays stop at their next page.
+    public func endAll(_ code: ServiceError.Code?, _ message: String = "") {
         lock.withLock {
             for (id, subscription) in subscriptions {
                 remove(id)
-                subscription.sink.end(
-                    ServiceError(.unavailable, "watch: the server reloaded its state at revision \(revision); resume from revision \(subscription.last)")
-                )
+                guard let code else { continue }
+                subscription.sink.end(ServiceError(code, "\(message); resume from revision \(subscription.last)"))
             }
         }
     }

@@ -125,8 +125,10 @@ extension Daemon {
     }
 }
 
-/// The socket server as a service: it serves from its start; on graceful shutdown it stops
-/// accepting, lets running requests finish for up to `grace`, and removes the socket file.
+/// The socket server as a service: it serves from its start; on graceful shutdown (it is the
+/// last service, so the first stopped) it stops accepting, lets running requests finish for up to
+/// `grace`, ends every watch, stops its threads, closes the connections and removes the socket
+/// file (`WardenServer.shutdown(grace:)`); then `Maintenance` stops.
 struct Listener: Service {
     let server: WardenServer
     let grace: Duration

@@ -164,19 +164,35 @@ struct AuditSamplingTests {
 /// A watcher that stops reading is cut off; writers and checks never wait for it.
 @Suite("Slow watchers", .serialized)
 struct SlowWatcherTests {
-    @Test("a watcher that never reads is disconnected with RESOURCE_EXHAUSTED; others keep working")
+    @Test("a watcher that never reads is cut off with RESOURCE_EXHAUSTED on request id 0 after its backlog; others keep working")
     func slowWatcher() async throws {
         try await withServer(environment: ["WARDEN_WATCH_BACKLOG_BYTES": "65536"]) { server, warden in
             try await RPCTests.seed(warden)
             // A raw connection that asks for every event and then reads nothing.
-            let socket = try RawSocket(path: server.socketPath, receiveTimeout: 10)
+            let socket = ThreadSocket(try RawSocket(path: server.socketPath, receiveTimeout: 10))
             var request = Warden_V1_WatchRequest()
             request.afterRevision = 0
-            socket.send(try RawSocket.frame(id: 5, method: .watch, request))
+            socket.socket.send(try RawSocket.frame(id: 5, method: .watch, request))
+            #expect(try await ReplayFixture.watchersSettle(warden, at: 1) == 1)
             // Checks on their own connection, first with the watcher and no writes (the baseline),
             // then throughout the writes that bury the watcher: every one answered within its
             // deadline; their latencies are printed (docs/reliability.md), not judged.
             let baseline = try await Probe.during(server) { try await Task.sleep(for: .seconds(1)) }
+            // The watcher reads as soon as the server has cut it off (stats stops counting it).
+            let monitor = try await server.connect()
+            let cut = Task { () async throws -> SlowWatcherRead? in
+                var counted = ContinuousClock.now  // the cut came after this: a Stats sent then still counted it
+                for _ in 0..<6000 {
+                    let asked = ContinuousClock.now
+                    if try await monitor.stats().watchers == 0 {
+                        let reading = ContinuousClock.now
+                        return await SlowWatcherRead(socket: socket, cutAfter: counted, readingFrom: reading)
+                    }
+                    counted = asked
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return nil
+            }
             // Writers: 16 tasks of single grants, each one an event of about 100 bytes.
             let during = try await Probe.during(server) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -194,13 +210,49 @@ struct SlowWatcherTests {
             print("slow watcher: checks before the writes: \(baseline); during 4,800 writes that cut the watcher off: \(during)")
             // Checks still answer.
             #expect(try await warden.check(.user("2"), "lab.view_experiment", object: RPCTests.experiment("w3-7")).decision.allowed)
-            // The watcher now reads: the backlog it left, then the end on request id 0, then EOF.
-            var last: Frame?
-            while let frame = socket.readFrame() { last = frame }
-            let end = try #require(last)
-            #expect(end.requestID == 0 && end.status == StatusCode.resourceExhausted.rawValue, "\(end.errorStatus?.message ?? "")")
-            #expect(end.errorStatus?.message.contains("unread") == true)
+            let read = try #require(try await cut.value, "the server never cut the watcher off")
+            await monitor.close()
+            // What docs/protocol.md promises: events of the watch in order from revision 1, no gap;
+            // then the status on request id 0 (to a client that resumed reading within ten
+            // seconds of the cut), then EOF.
+            #expect(read.revisions == Array(1...UInt64(read.revisions.count)), "events out of order or with a gap")
+            #expect(read.closedByPeer, "the connection was not closed")
+            if let end = read.end {
+                #expect(end.requestID == 0 && end.status == StatusCode.resourceExhausted.rawValue, "\(end.errorStatus?.message ?? "")")
+                #expect(end.errorStatus?.message.contains("unread") == true)
+            } else {
+                #expect(read.readingFrom - read.cutAfter >= .seconds(5), "reading began \(read.readingFrom - read.cutAfter) after the cut, yet no status")
+            }
+            print("slow watcher: cut off after \(read.revisions.count) events; reading began at most \(read.readingFrom - read.cutAfter) after the cut; status \(read.end == nil ? "not received" : "received")")
             #expect(try await warden.stats().watchers == 0)
         }
+    }
+}
+
+/// What a cut-off watcher reads once it resumes: its events' revisions, the frame that is not an
+/// event of the watch (the status on request id 0, if it came), and whether the server closed.
+struct SlowWatcherRead: Sendable {
+    var revisions: [UInt64] = []
+    var end: Frame?
+    var closedByPeer = false
+    let cutAfter: ContinuousClock.Instant
+    let readingFrom: ContinuousClock.Instant
+
+    init(socket: ThreadSocket, cutAfter: ContinuousClock.Instant, readingFrom: ContinuousClock.Instant) async {
+        self.cutAfter = cutAfter
+        self.readingFrom = readingFrom
+        let read = await onThread { () -> ([UInt64], Frame?, Bool) in
+            var revisions: [UInt64] = []
+            var end: Frame?
+            while let frame = socket.socket.readFrame() {
+                guard frame.requestID == 5, frame.status == 0, let response = try? Warden_V1_WatchResponse(serializedBytes: frame.body) else {
+                    end = frame
+                    break
+                }
+                revisions += response.events.map(\.revision)
+            }
+            return (revisions, end, socket.socket.isClosedByPeer())
+        }
+        (revisions, end, closedByPeer) = read
     }
 }
