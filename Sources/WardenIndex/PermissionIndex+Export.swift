@@ -14,7 +14,7 @@ extension IndexState {
         var changes: [Change] = []
         for (type, record) in types.enumerated() where typeNames.contains(id: UInt32(type)) {
             let codenames = record.permissions.map { permissions[Int($0)].codename }
-            changes.append(.register(try! ContentType(name: record.name, defaults: false, custom: codenames)))
+            changes.append(.register(ContentType(stored: record.name, codenames: codenames)))
         }
         for uid in users.indices where userIDs.contains(id: UInt32(uid)) { changes.append(.putUser(users[uid].user)) }
         for gid in groups.indices where groupNames.contains(id: UInt32(gid)) {

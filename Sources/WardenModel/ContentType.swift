@@ -36,6 +36,16 @@ public struct ContentType: Hashable, Sendable {
         self.codenames = codenames
     }
 
+    /// A type as stored: `codenames` were validated when they were registered and are kept as
+    /// they are (made distinct by bytes), without the cap. The cap applies to requests, not to
+    /// what a database holds: a file written before the cap existed, or by another binary, may
+    /// hold more, and reading it (a snapshot, the changelog, an export) must never fail or crash.
+    public init(stored name: ContentTypeName, codenames: [String]) {
+        var seen = Set<ExactString>()
+        self.name = name
+        self.codenames = codenames.filter { seen.insert(ExactString($0)).inserted }
+    }
+
     /// The error for a type with more codenames than `Limits.maxCodenamesPerContentType`.
     public static func tooMany(_ count: Int) -> ValidationError {
         ValidationError(

@@ -97,13 +97,19 @@ enum CheckCodec {
     }
 
     /// How often top-level field `field` occurs in a message, counted by walking the wire format
-    /// without decoding or allocating; up to the first malformed byte (the decoder then refuses
-    /// the message on its own). The item limits are checked with this before a batch is decoded.
+    /// without decoding or allocating. The item limits are checked with this before a batch is
+    /// decoded, so it never undercounts: where the walk stops before the end (a malformed byte,
+    /// or a protobuf group, which swift-protobuf skips but this walk does not), every 2 bytes
+    /// left could still be one more item (a 1-byte tag and a 1-byte length), and are counted as
+    /// such. A body that leads with an empty group cannot hide 2M items behind it.
     static func occurrences(of field: UInt64, in bytes: UnsafeRawBufferPointer) -> Int {
         var reader = Reader(bytes: bytes)
         var count = 0
         while reader.position < bytes.count {
-            guard let (number, wire) = reader.tag(), reader.skip(wire) else { break }
+            let start = reader.position
+            guard let (number, wire) = reader.tag(), reader.skip(wire) else {
+                return count + (bytes.count - start + 1) / 2
+            }
             if number == field { count += 1 }
         }
         return count

@@ -76,7 +76,7 @@ struct EventPayload: Codable {
         case "add_member": return .addMember(user: try required(user, "user"), group: try required(group, "group"))
         case "remove_member": return .removeMember(user: try required(user, "user"), group: try required(group, "group"))
         case "register":
-            return .register(try ContentType(name: ContentTypeName(required(contentType, "contentType")), defaults: false, custom: codenames ?? []))
+            return .register(ContentType(stored: try ContentTypeName(required(contentType, "contentType")), codenames: codenames ?? []))
         case "grant", "revoke":
             let subject: Subject = try user.map(Subject.user) ?? .group(required(group, "group"))
             let permission = try PermissionRef(contentType: ContentTypeName(required(contentType, "contentType")), codename: required(codename, "codename"))

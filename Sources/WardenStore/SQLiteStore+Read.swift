@@ -54,13 +54,8 @@ extension SQLiteStore {
                 codenames.append((types.int64(0), name, codename))
             }
             for (_, rows) in Dictionary(grouping: codenames, by: \.type).sorted(by: { $0.key < $1.key }) {
-                // In registrations of at most the cap (a file from before the cap may hold more;
-                // registration is additive, so several make the same type).
-                for start in stride(from: 0, to: rows.count, by: Limits.maxCodenamesPerContentType) {
-                    let part = rows[start..<min(start + Limits.maxCodenamesPerContentType, rows.count)]
-                    let type = try ContentType(name: ContentTypeName(rows[0].name), defaults: false, custom: part.map(\.codename))
-                    changes.append(.register(type))
-                }
+                // As stored, uncapped: a file from before the codename cap may hold more.
+                changes.append(.register(ContentType(stored: try ContentTypeName(rows[0].name), codenames: rows.map(\.codename))))
             }
             var subjects: [Int64: Subject] = [:]
             let users = try connection.statement("SELECT uid, id, username, is_active, is_superuser FROM users")

@@ -90,4 +90,27 @@ struct BatchLimitTests {
             try await BadInputTests.stillServes(warden)
         }
     }
+
+    @Test("items hidden behind a protobuf group (which swift-protobuf skips and the counter does not walk) are still refused on the count")
+    func groupDoesNotHideItems() async throws {
+        try await withServer { server, warden in
+            try await RPCTests.seed(warden)
+            // An empty group of unknown field 15 (start 0x7B, end 0x7C), then 2M empty items.
+            for (method, field, prefix) in [
+                (Warden_V1_Method.batchCheck, UInt8(1), "items: at most 10000 checks in one BatchCheck"),
+                (.writeBatch, 1, "records: at most 10000 in one WriteBatch"),
+                (.bulkGrant, 1, "chunk 0: at most 100000 grants in one chunk"),
+            ] {
+                let before = ProcessSample.rssKiB(pid: server.pid)
+                let body = [0x7B, 0x7C] + Self.emptyItems(field: field, count: Self.huge)
+                let reply = try #require(try Self.answer(server, RawSocket.frame(id: 5, method: UInt16(method.rawValue), body: body)))
+                #expect(reply.status == StatusCode.invalidArgument.rawValue, "\(method): status \(reply.status)")
+                #expect(reply.errorStatus?.message.hasPrefix(prefix) == true, "\(method): \(reply.errorStatus?.message ?? "")")
+                let after = ProcessSample.rssKiB(pid: server.pid)
+                print("batch limits: \(method) with a group before \(Self.huge) items: server RSS \(before / 1024) → \(after / 1024) MiB")
+                #expect(after - before < 64 * 1024, "\(method): the server grew \((after - before) / 1024) MiB")
+            }
+            try await BadInputTests.stillServes(warden)
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 import WardenIndex
@@ -41,6 +42,37 @@ struct RegistrationScaleTests {
         #expect(try replica.store.revision == revision)
         #expect(try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: ["perm_0"]))).changed == false)
         #expect(replica.index.statistics.revision == revision)
+    }
+
+    @Test("a database that holds more codenames than the cap (written before it) loads, replays its changelog and exports")
+    func overCapDatabaseStillReads() throws {
+        let cap = Limits.maxCodenamesPerContentType
+        let database = TemporaryDatabase()
+        do {
+            let store = try database.open()
+            _ = try store.apply(.register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap))), actor: nil)
+        }
+        // What an older Warden could write: 5 codenames more, in the table and in the event.
+        var handle: OpaquePointer?
+        #expect(sqlite3_open(database.path, &handle) == SQLITE_OK)
+        let extra = Self.codenames(5, prefix: "legacy")
+        let inserts = extra.map { "INSERT INTO permissions (ctid, codename) SELECT ctid, '\($0)' FROM content_types WHERE name = 'big.model';" }
+        let quoted = extra.map { "\"\($0)\"," }.joined()
+        let sql = inserts.joined() + "UPDATE changelog SET payload = replace(payload, '\"codenames\":[', '\"codenames\":[\(quoted)');"
+        #expect(sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK, "\(String(cString: sqlite3_errmsg(handle)))")
+        sqlite3_close(handle)
+
+        let replica = try IndexReplica(store: database.open())
+        let events = try replica.store.events(after: .zero)
+        guard case .register(let type)? = events.first?.change else {
+            Issue.record("no register event: \(events)")
+            return
+        }
+        #expect(type.codenames.count == cap + 5)
+        let exported = replica.index.export().value.compactMap { change -> Int? in
+            if case .register(let type) = change { type.codenames.count } else { nil }
+        }
+        #expect(exported == [cap + 5])
     }
 
     @Test("registering N and 4N codenames, and loading them: times printed (linear: about 4x)")
