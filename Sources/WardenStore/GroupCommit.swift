@@ -9,8 +9,8 @@ struct WriteTicket: Sendable {
 
 /// Group commit: concurrent single writes share transactions (one fsync for many). The first
 /// caller to find no commit under way becomes the leader: it commits every queued write in one
-/// transaction, then the writes queued meanwhile in the next, until the queue is empty; the
-/// others wait for their outcome.
+/// transaction and returns; one of the writers queued meanwhile leads the next. The others wait
+/// for their outcome.
 ///
 /// An outcome is published only after its transaction's `COMMIT` returned (or failed, and then
 /// every write of the transaction gets the failure), under the lock, so no caller is ever told
@@ -46,17 +46,20 @@ final class CommitQueue: @unchecked Sendable {
             if !committing { break }
             condition.wait()
         }
+        // Lead one transaction: everything queued now, this caller's ticket included. Then hand
+        // the lead over: a waiter whose ticket came in meanwhile wakes, finds no outcome and no
+        // leader, and commits the next transaction. A leader that kept committing until the
+        // queue ran dry would wait for every writer that arrived during its fsyncs, seconds
+        // under a pipelining client, for a write that committed in its first transaction.
         committing = true
-        while !queued.isEmpty {
-            let batch = queued
-            queued = []
-            condition.unlock()
-            let results = commit(batch.map(\.ticket))
-            condition.lock()
-            for (entry, result) in zip(batch, results) { outcomes[entry.id] = result }
-            condition.broadcast()
-        }
+        let batch = queued
+        queued = []
+        condition.unlock()
+        let results = commit(batch.map(\.ticket))
+        condition.lock()
+        for (entry, result) in zip(batch, results) { outcomes[entry.id] = result }
         committing = false
+        condition.broadcast()
         return outcomes.removeValue(forKey: id)!
     }
 

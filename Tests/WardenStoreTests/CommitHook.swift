@@ -16,12 +16,16 @@ final class CommitHook: Sendable {
     /// How long each commit is held in the hook, in microseconds: the window between a write's
     /// SQL and its `COMMIT`'s outcome, widened.
     let holdMicroseconds: UInt32
+    /// The commit (1-based) that waits for `gate` before it completes; 0: none.
+    let gatedCommit: Int
+    let gate = DispatchSemaphore(value: 0)
     private let store: SQLiteStore
 
-    init(on store: SQLiteStore, failEvery: Int = 0, holdMicroseconds: UInt32 = 0) {
+    init(on store: SQLiteStore, failEvery: Int = 0, holdMicroseconds: UInt32 = 0, gatedCommit: Int = 0) {
         self.store = store
         self.failEvery = failEvery
         self.holdMicroseconds = holdMicroseconds
+        self.gatedCommit = gatedCommit
         let context = Unmanaged.passUnretained(self).toOpaque()
         sqlite3_commit_hook(store.connection.handle, { context in
             let hook = Unmanaged<CommitHook>.fromOpaque(context!).takeUnretainedValue()
@@ -32,6 +36,7 @@ final class CommitHook: Sendable {
     private func commit() -> Int32 {
         let count = commits.add(1, ordering: .relaxed).newValue
         if holdMicroseconds > 0 { usleep(holdMicroseconds) }
+        if count == gatedCommit { gate.wait() }
         guard failEvery > 0, count % failEvery == 0 else { return 0 }
         failed.add(1, ordering: .relaxed)
         return 1

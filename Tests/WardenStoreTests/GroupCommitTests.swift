@@ -83,4 +83,35 @@ struct GroupCommitTests {
         #expect(hook.commits.load(ordering: .relaxed) == 2)
         #expect(try store.revision == Revision(UInt64(writers)))
     }
+
+    @Test("a leader returns once its own transaction committed, not after the writers that queued meanwhile")
+    func leaderHandsOver() throws {
+        let database = TemporaryDatabase()
+        let store = try database.open()
+        // The second transaction (the writers queued behind the first leader) waits in COMMIT
+        // until the test lets it go.
+        let hook = CommitHook(on: store, gatedCommit: 2)
+        defer { hook.remove() }
+        let done = Atomic<Int>(0)
+        let queued = store.lock.withLock { _ in
+            // Two writers: one leads (its batch taken, waiting for the connection), the other
+            // queues behind it.
+            for name in ["one", "two"] {
+                Thread {
+                    _ = try? store.apply(.putGroup(name: name))
+                    done.add(1, ordering: .relaxed)
+                }.start()
+            }
+            return poll { store.commits.waiting == 1 }
+        }
+        #expect(queued)
+        // The first transaction commits; its leader returns while the second, led by the other
+        // writer, is held in COMMIT. (A leader that kept leading would be held there too.)
+        #expect(poll { done.load(ordering: .relaxed) == 1 }, "the first leader waited for the second transaction")
+        #expect(done.load(ordering: .relaxed) == 1)
+        hook.gate.signal()
+        #expect(poll { done.load(ordering: .relaxed) == 2 })
+        #expect(hook.commits.load(ordering: .relaxed) == 2)
+        #expect(try store.revision == Revision(2))
+    }
 }
