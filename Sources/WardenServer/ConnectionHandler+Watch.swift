@@ -117,7 +117,9 @@ extension ConnectionHandler {
             end(watch: id, ServiceError(.internal, "watch: encoding events failed", cause: "\(error)"))
             return
         }
-        guard watch.backlog + frame.readableBytes <= server.configuration.maxWatchBacklogBytes else {
+        // A client with nothing unread always gets the next frame, however large: the limit is on
+        // what it leaves unread, not on one frame.
+        guard watch.backlog == 0 || watch.backlog + frame.readableBytes <= server.configuration.maxWatchBacklogBytes else {
             cutOff(id, watch)
             return
         }

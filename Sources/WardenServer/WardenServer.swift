@@ -51,6 +51,7 @@ public final class WardenServer: Sendable {
             }
         } catch {
             try? bound?.close().wait()
+            try? context.replayPool.syncShutdownGracefully()
             try? pool.syncShutdownGracefully()
             try? group.syncShutdownGracefully()
             throw error

@@ -78,6 +78,51 @@ struct WatchReplayTests {
     }
 }
 
+/// The live events a watch buffered while it replayed reach it in frames of at most 1,000 events
+/// (a review found them handed over as one frame, which past the watch backlog would cut off a
+/// client that read everything).
+@Suite("Watch: buffered live events", .serialized)
+struct WatchBufferTests {
+    @Test("15,000 events written while a watcher's replay waits for it arrive after its history, in frames of at most 1,000, no gap")
+    func bufferedInFrames() async throws {
+        try await withServer { server, warden in
+            try await ReplayFixture.history(warden, events: 40_000)
+            let watcher = try ReplayFixture.watchers(server, count: 1)[0]
+            // The watcher reads nothing yet: its replay stops once the socket is full, and what is
+            // written now is buffered for it.
+            let afterHistory = try await warden.health().revision
+            var written = 0
+            while written < 15_000 {
+                let records = (written..<written + 5_000).map { n in
+                    Warden_V1_Record.with { $0.grant = Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "b\(n)") }
+                }
+                _ = try await warden.writeBatch(records)
+                written += 5_000
+            }
+            let latest = try await warden.health().revision
+            #expect(latest > afterHistory)
+            var next: UInt64 = 1
+            var largest = 0
+            while next <= latest {
+                guard let frame = watcher.readFrame() else {
+                    Issue.record("the watch ended at revision \(next - 1) of \(latest)")
+                    return
+                }
+                #expect(frame.requestID == 1 && frame.status == 0, "status \(frame.status): \(frame.errorStatus?.message ?? "")")
+                guard frame.status == 0 else { return }
+                let events = try Warden_V1_WatchResponse(serializedBytes: frame.body).events
+                largest = max(largest, events.count)
+                for event in events {
+                    #expect(event.revision == next, "expected revision \(next), got \(event.revision)")
+                    next = event.revision + 1
+                }
+            }
+            #expect(largest <= 1000, "a frame of \(largest) events")
+            print("watch buffer: \(latest - afterHistory) live events buffered during a paused replay; largest frame \(largest) events")
+        }
+    }
+}
+
 /// A large changelog, and raw watch connections, for the replay and shutdown tests.
 enum ReplayFixture {
     /// Seeds the lab data, then writes about `events` events with WriteBatch (one event per record).
