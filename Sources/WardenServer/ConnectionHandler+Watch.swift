@@ -39,9 +39,11 @@ extension ConnectionHandler {
         guard watches[id] == nil else {
             throw ServiceError(.invalidArgument, "request_id: \(id) already carries a watch on this connection")
         }
-        let sink = ConnectionWatchSink(handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop, requestID: id)
-        let after = request.hasAfterRevision ? Revision(request.afterRevision) : nil
         let watch = WatchStream()
+        let sink = ConnectionWatchSink(
+            handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop, requestID: id, stream: watch
+        )
+        let after = request.hasAfterRevision ? Revision(request.afterRevision) : nil
         watch.handle = try service.watch(after: after, filter: filter, sink: sink)
         watches[id] = watch
         replayPage(id, watch)
@@ -175,20 +177,30 @@ final class ConnectionWatchSink: WatchSink, @unchecked Sendable {
     let handler: NIOLoopBound<ConnectionHandler>
     let eventLoop: any EventLoop
     let requestID: UInt32
+    /// The watch this sink feeds: a call that arrives after the client cancelled it and opened
+    /// another watch on the same request id must not reach the new one.
+    let stream: WatchStream
 
-    init(handler: NIOLoopBound<ConnectionHandler>, eventLoop: any EventLoop, requestID: UInt32) {
+    init(handler: NIOLoopBound<ConnectionHandler>, eventLoop: any EventLoop, requestID: UInt32, stream: WatchStream) {
         self.handler = handler
         self.eventLoop = eventLoop
         self.requestID = requestID
+        self.stream = stream
     }
 
     func deliver(_ items: [WatchItem]) {
-        let (handler, id) = (handler, requestID)
-        eventLoop.execute { handler.value.deliver(items, to: id) }
+        let (handler, id, stream) = (handler, requestID, stream)
+        eventLoop.execute {
+            guard handler.value.watches[id] === stream else { return }
+            handler.value.deliver(items, to: id)
+        }
     }
 
     func end(_ error: ServiceError) {
-        let (handler, id) = (handler, requestID)
-        eventLoop.execute { handler.value.end(watch: id, error) }
+        let (handler, id, stream) = (handler, requestID, stream)
+        eventLoop.execute {
+            guard handler.value.watches[id] === stream else { return }
+            handler.value.end(watch: id, error)
+        }
     }
 }
