@@ -66,14 +66,19 @@ soak: deps
 # ThreadSanitizer (docs/reliability.md): the store, index concurrency and server suites built
 # with -sanitize=thread in .build-tsan. The server tests start the warden binary of that build,
 # so the daemon (service, replica, event hub, socket server) runs under TSan too; a race in it
-# halts it (halt_on_error) and fails the test that was talking to it. The soak runs 5 s and
+# halts it (halt_on_error) and fails the test that was talking to it; a race in the test process
+# halts the whole run. scripts/tsan-suppressions.txt lists the reports judged false positives
+# (one, in Swift concurrency's continuations). The soak runs 5 s and
 # the kill -9 tests one round each here; CI runs this target.
 TSAN_SUITES ?= WardenStoreTests|WardenServerTests|WardenIndexTests.ConcurrencyTests|WardenIndexTests.WriterProgressTests|WardenIndexTests.ReloadTests
-TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4" WARDEN_SOAK_SECONDS=5 \
+# The hostile-client resource tests (thousands of connections, 300,000 pipelined checks) take
+# 8 minutes under TSan and drive the same connection code the other server suites do.
+TSAN_SKIP ?= HostileClientTests
+TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 suppressions=$(CURDIR)/scripts/tsan-suppressions.txt" WARDEN_SOAK_SECONDS=5 \
 	WARDEN_CRASH_ROUNDS=1 WARDEN_SERVER_CRASH_ROUNDS=1
 tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(TSAN_ENV) $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SUITES)'
+	$(TSAN_ENV) $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SUITES)' --skip '$(TSAN_SKIP)'
 
 # libFuzzer on the frame decoder, request decoding and the import parser, FUZZ_SECONDS each
 # (docs/fuzzing.md); builds in .build-fuzz with -sanitize=fuzzer.
