@@ -116,11 +116,14 @@ extension WardenConnection {
     }
 
     /// Commits records in one transaction, each at its own revision with its own event.
-    public func writeBatch(_ records: [Warden_V1_Record], actor: String? = nil) async throws -> Warden_V1_WriteBatchResponse {
+    /// `timeout`: the call's deadline (the connection's default when `nil`).
+    public func writeBatch(_ records: [Warden_V1_Record], actor: String? = nil, timeout: Duration? = nil) async throws
+        -> Warden_V1_WriteBatchResponse
+    {
         var request = Warden_V1_WriteBatchRequest()
         request.records = records
         request.actor = actor ?? ""
-        return try await call(.writeBatch, request, returning: Warden_V1_WriteBatchResponse.self)
+        return try await call(.writeBatch, request, returning: Warden_V1_WriteBatchResponse.self, timeout: timeout)
     }
 
     /// Export: the whole state at one revision, as records (types, users, groups, memberships,

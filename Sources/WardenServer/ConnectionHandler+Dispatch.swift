@@ -226,16 +226,10 @@ extension ConnectionHandler {
         }
         let service = self.service
         let allocator = context.channel.allocator
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let started = requestStart
-        let token = markRunning(frame.requestID)
-        server.stats.running.add(1, ordering: .relaxed)
-        server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer? in
-            try Self.evaluate(items, frame, service, allocator: allocator)
-        }.whenComplete { result in
-            let handler = handler.value
-            handler.server.stats.running.subtract(1, ordering: .relaxed)
-            handler.unmarkRunning(frame.requestID, token)
+        // On the pool in the connection's turn, like writes: a reader pipelining large batches
+        // takes its share of the pool, not all of it.
+        runInTurn(frame, { () throws -> ByteBuffer? in try Self.evaluate(items, frame, service, allocator: allocator) }) { handler, result in
             switch result {
             case .success(let response?):
                 handler.out.writeImmutableBuffer(response)
@@ -310,7 +304,7 @@ extension ConnectionHandler {
         }
     }
 
-    /// Marks `id` open while work outside `offload` (a large batch, an export) runs on the pool,
+    /// Marks `id` open while work outside `offload` (a large batch, an export; `runInTurn`) runs on the pool,
     /// so a request reusing it is refused; `unmarkRunning` with the token ends it.
     func markRunning(_ id: UInt32) -> UInt64 {
         serial += 1

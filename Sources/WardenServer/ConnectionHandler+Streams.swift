@@ -259,10 +259,7 @@ extension ConnectionHandler {
         let id = frame.requestID
         let method = frame.method
         let started = requestStart
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let token = markRunning(id)
-        server.stats.running.add(1, ordering: .relaxed)
-        server.pool.runIfActive(eventLoop: context.eventLoop) { () throws -> ByteBuffer in
+        runInTurn(frame, { () throws -> ByteBuffer in
             let state = service.export()
             var out = allocator.buffer(capacity: 1 << 16)
             var response = Warden_V1_ExportResponse()
@@ -277,10 +274,7 @@ extension ConnectionHandler {
             }
             try Frame.encode(response, requestID: id, method: method, flags: .endStream, into: &out)
             return out
-        }.whenComplete { result in
-            let handler = handler.value
-            handler.server.stats.running.subtract(1, ordering: .relaxed)
-            handler.unmarkRunning(id, token)
+        }) { handler, result in
             switch result {
             case .success(let frames):
                 handler.flush()

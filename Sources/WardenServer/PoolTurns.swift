@@ -1,4 +1,6 @@
 import NIOCore
+import WardenService
+import WardenWire
 
 /// A connection's turns on the blocking pool. At most `limit` of its requests are on the pool at
 /// once; the others wait here, in order, and each starts when an earlier one ends. The pool's
@@ -49,6 +51,43 @@ extension ConnectionHandler {
     func turnEnded() {
         while let next = poolTurns.next() {
             if next() { return }
+        }
+    }
+
+    /// Runs `work` on the pool in the connection's turn, for requests answered outside `offload`
+    /// (a large BatchCheck, an Export): past `max_in_flight` it answers RESOURCE_EXHAUSTED and
+    /// returns; otherwise the request id counts as open until `done` runs, on the event loop,
+    /// with the connection and the work's result. Work whose connection closed (or whose id was
+    /// answered) while it waited for its turn never starts.
+    func runInTurn<Value: Sendable>(
+        _ frame: Frame, _ work: @escaping @Sendable () throws -> Value,
+        done: @escaping (ConnectionHandler, Result<Value, any Error>) -> Void
+    ) {
+        let id = frame.requestID
+        guard running.count < server.configuration.maxInFlight else {
+            reply(
+                error: ServiceError(.resourceExhausted, "more than \(server.configuration.maxInFlight) requests of this connection are waiting"),
+                requestID: id, method: frame.method
+            )
+            return
+        }
+        let token = markRunning(id)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        server.stats.running.add(1, ordering: .relaxed)
+        takeTurn {
+            let this = handler.value
+            guard this.isOpen, this.running[id] == token else {
+                this.server.stats.running.subtract(1, ordering: .relaxed)
+                return false
+            }
+            this.server.pool.runIfActive(eventLoop: this.context.eventLoop, work).whenComplete { result in
+                let handler = handler.value
+                handler.server.stats.running.subtract(1, ordering: .relaxed)
+                handler.unmarkRunning(id, token)
+                handler.turnEnded()
+                done(handler, result)
+            }
+            return true
         }
     }
 }

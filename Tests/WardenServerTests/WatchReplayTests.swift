@@ -96,7 +96,7 @@ struct WatchBufferTests {
                 let records = (written..<written + 5_000).map { n in
                     Warden_V1_Record.with { $0.grant = Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "b\(n)") }
                 }
-                _ = try await warden.writeBatch(records)
+                _ = try await warden.writeBatch(records, timeout: .seconds(600))  // a fixture: slow under TSan, never wrong
                 written += 5_000
             }
             let latest = try await warden.health().revision
@@ -135,7 +135,7 @@ enum ReplayFixture {
             let records = (written..<written + count).map { n in
                 Warden_V1_Record.with { $0.grant = Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "h\(n)") }
             }
-            _ = try await warden.writeBatch(records)
+            _ = try await warden.writeBatch(records, timeout: .seconds(600))  // a fixture: slow under TSan, never wrong
             written += count
         }
         print("replay fixture: \(events) events written in \(ContinuousClock.now - started)")
