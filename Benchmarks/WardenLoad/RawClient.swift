@@ -73,8 +73,17 @@ final class RawClient {
         let end = start + UInt64(seconds * 1e9)
         var next = 0
         var batch: [UInt8] = []
+        // Every request in flight gets its own id (the protocol refuses an id that is still open):
+        // the frame's bytes 4..<8, big-endian, are stamped with a counter.
+        var id: UInt32 = 0
+        func append(_ frame: [UInt8]) {
+            id = id == UInt32.max ? 1 : id + 1
+            let start = batch.count
+            batch += frame
+            for shift in 0..<4 { batch[start + 4 + shift] = UInt8(truncatingIfNeeded: id >> (8 * (3 - shift))) }
+        }
         for _ in 0..<depth {
-            batch += requests[next % requests.count]
+            append(requests[next % requests.count])
             next += 1
         }
         send(batch)
@@ -90,7 +99,7 @@ final class RawClient {
             if !stopping {
                 batch.removeAll(keepingCapacity: true)
                 for _ in frames {
-                    batch += requests[next % requests.count]
+                    append(requests[next % requests.count])
                     next += 1
                 }
                 send(batch)
