@@ -4,7 +4,6 @@ import Glibc
 import Dispatch
 import Logging
 import NIOCore
-import Synchronization
 import NIOPosix
 import WardenService
 import WardenSync

@@ -1,6 +1,5 @@
 import CSQLite
 import Foundation
-import Synchronization
 import WardenModel
 import WardenSync
 

@@ -13,8 +13,8 @@ import Darwin
 /// lock and unlock live uninstrumented in the runtime and wait with raw futex calls, so TSan
 /// reports a race on every value a `Mutex` guards, correct code included (two threads
 /// incrementing one `Mutex<Int>`: "Swift access race", measured; docs/reliability.md). A
-/// `pthread_mutex_t` is intercepted by TSan, so `make tsan` checks what this guards, and an
-/// uncontended lock costs about the same.
+/// `pthread_mutex_t` is intercepted by TSan, so `make tsan` checks what this guards. (Its
+/// cost against `Mutex` was not measured.)
 ///
 /// The lock is not recursive: `withLock` inside `withLock` of the same value deadlocks.
 public final class Locked<Value>: @unchecked Sendable {

@@ -1,5 +1,4 @@
 import CoreMetrics
-import Synchronization
 import WardenSync
 
 /// The storage behind one series of a ``MetricsRegistry``; the handlers swift-metrics calls.

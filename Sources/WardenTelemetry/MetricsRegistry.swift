@@ -1,5 +1,4 @@
 import CoreMetrics
-import Synchronization
 import WardenSync
 
 /// An in-process, thread-safe `MetricsFactory` that keeps every metric in memory for the
