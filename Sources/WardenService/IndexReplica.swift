@@ -17,8 +17,6 @@ public final class IndexReplica: @unchecked Sendable {
     public let index: PermissionIndex
     /// Serializes writes and catch-ups, so revisions reach the index in order.
     private let lock = NSLock()
-    /// The store's `data_version` when the index last caught up; guarded by `lock`.
-    private var lastDataVersion: Int64 = 0
     private var follower: Thread?
     /// Called with every event the index applies, in revision order, under the replica's lock
     /// (own writes, other processes' writes, summaries); must not block. Set once, before use.
@@ -28,6 +26,8 @@ public final class IndexReplica: @unchecked Sendable {
     public var onReloaded: (@Sendable (Revision) -> Void)?
     private let following = NSCondition()
     private var stopFollowing = false
+    /// A commit was signalled and not yet caught up with; guarded by `following`.
+    private var pendingCommit = false
 
     /// Loads the store into a new index.
     public init(store: any PermissionStore, settings: PermissionIndex.Settings = .init()) throws(StoreError) {
@@ -44,7 +44,6 @@ public final class IndexReplica: @unchecked Sendable {
     }
 
     private func reloadLocked() throws(StoreError) {
-        lastDataVersion = try store.dataVersion()
         // Two threads: one reads the snapshot in chunks, this one builds the index from them
         // (each is about half of a cold load), through a short queue that bounds memory.
         let stream = SnapshotStream(capacity: 4)
@@ -234,14 +233,16 @@ public final class IndexReplica: @unchecked Sendable {
         }
     }
 
-    /// Starts a thread that polls the store's `data_version` every `interval` and catches up
-    /// when another process has committed.
-    public func startFollowing(every interval: Duration = .milliseconds(10)) {
+    /// Starts a thread that catches up whenever the store signals a commit (`observeCommits`):
+    /// other processes' and hosts' writes reach the index without a request asking.
+    public func startFollowing() {
         guard follower == nil else { return }
         stopFollowing = false
+        pendingCommit = true  // commits between the load and this call
+        store.observeCommits { [weak self] in self?.signalCommit() }
         let thread = Thread { [weak self] in
-            while let self, !self.isStopping(after: interval) {
-                self.pollOnce()
+            while let self, self.waitForCommit() {
+                _ = try? self.catchUp()
             }
         }
         thread.name = "warden.follower"
@@ -258,23 +259,20 @@ public final class IndexReplica: @unchecked Sendable {
         follower = nil
     }
 
-    private func isStopping(after interval: Duration) -> Bool {
+    private func signalCommit() {
         following.lock()
-        defer { following.unlock() }
-        if !stopFollowing {
-            let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-            _ = following.wait(until: Date(timeIntervalSinceNow: seconds))
-        }
-        return stopFollowing
+        pendingCommit = true
+        following.broadcast()
+        following.unlock()
     }
 
-    private func pollOnce() {
-        _ = try? serialized { () throws(StoreError) in
-            let version = try store.dataVersion()
-            guard version != lastDataVersion else { return }
-            lastDataVersion = version
-            try catchUpLocked()
-        }
+    /// Waits for a commit signal; false once stopped.
+    private func waitForCommit() -> Bool {
+        following.lock()
+        defer { following.unlock() }
+        while !pendingCommit && !stopFollowing { following.wait() }
+        pendingCommit = false
+        return !stopFollowing
     }
 
     private func serialized<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {

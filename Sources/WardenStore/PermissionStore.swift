@@ -33,8 +33,9 @@ public protocol PermissionStore: AnyObject, Sendable {
     func pruneChangelog(_ policy: RetentionPolicy, now: Int64) throws(StoreError) -> Int
     /// Writes everything durable into the main file (a clean shutdown's last step).
     func checkpoint() throws(StoreError)
-    /// A value that changes when another process commits: a cheap poll for followers.
-    func dataVersion() throws(StoreError) -> Int64
+    /// Calls `wake` after commits of this process and of others sharing the database (see
+    /// `CommitSignal`: "look", never the event itself). Register before following.
+    func observeCommits(_ wake: @escaping @Sendable () -> Void)
 }
 
 extension PermissionStore {

@@ -218,10 +218,4 @@ extension SQLiteStore {
             }
         }
     }
-
-    /// SQLite's `data_version`: it changes when another connection (another process) commits.
-    /// A follower polls it to notice others' writes without reading the changelog.
-    public func dataVersion() throws(StoreError) -> Int64 {
-        try locked { try connection.integer("PRAGMA data_version") }
-    }
 }

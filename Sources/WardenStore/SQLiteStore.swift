@@ -69,6 +69,10 @@ public final class SQLiteStore: @unchecked Sendable {
     let readLock = Locked(())
     /// Group commit of single writes.
     let commits = CommitQueue()
+    /// Change notification (`observeCommits`).
+    let signal = CommitSignal()
+    /// Polls `data_version` for `signal` once someone observes; guarded by its lock.
+    private let poller = Locked<PollingThread?>(nil)
 
     /// Opens (creating if needed, with `options.fileMode`) the database at `path` and brings its
     /// schema up to date.
@@ -162,6 +166,30 @@ public final class SQLiteStore: @unchecked Sendable {
         try readLock.withLock { _ throws(StoreError) -> T in
             defer { reader.resetStatements() }
             do { return try body(reader) } catch { throw Self.storeError(error) }
+        }
+    }
+
+    deinit { poller.withLock { $0?.stop() } }
+
+    /// Calls `wake` after commits, this process's and others': SQLite has no channel between
+    /// processes, so a thread polls the read connection's `data_version` (which changes when
+    /// any other connection commits, this process's write connection included) every 10 ms.
+    public func observeCommits(_ wake: @escaping @Sendable () -> Void) {
+        signal.observe(wake)
+        poller.withLock { poller in
+            guard poller == nil else { return }
+            // The baseline is read now: a commit after this call returns is noticed.
+            let last = Locked<Int64?>(try? reading { reader throws in try reader.integer("PRAGMA data_version") })
+            poller = PollingThread(name: "warden.sqlite-signal", every: .milliseconds(10)) { [weak self] in
+                guard let self, let version = try? self.reading({ reader throws in try reader.integer("PRAGMA data_version") }) else {
+                    return
+                }
+                let changed = last.withLock { last in
+                    defer { last = version }
+                    return last != nil && last != version
+                }
+                if changed { self.signal.fire() }
+            }
         }
     }
 

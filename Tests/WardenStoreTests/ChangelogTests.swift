@@ -100,7 +100,7 @@ struct ChangelogTests {
         let database = TemporaryDatabase()
         let writer = try IndexReplica(store: database.open())
         let follower = try IndexReplica(store: database.open())
-        follower.startFollowing(every: .milliseconds(5))
+        follower.startFollowing()
         defer { follower.stop() }
         for change in Fixture.basics { _ = try writer.apply(change) }
         let bulk = try writer.bulkGrant((0..<1000).map { Fixture.grant(.user("2"), Fixture.car, "drive_car", "\($0)") })

@@ -18,7 +18,7 @@ struct ProcessTests {
     func twoProcesses() throws {
         let database = TemporaryDatabase()
         let follower = try IndexReplica(store: database.open())
-        follower.startFollowing(every: .milliseconds(5))
+        follower.startFollowing()
         defer { follower.stop() }
         let child = try ChildWriter(database: database.path, count: 200)
         let acks = child.waitForExit()
