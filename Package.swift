@@ -35,7 +35,11 @@ let package = Package(
         .target(name: "WardenIndex", dependencies: ["WardenModel"], swiftSettings: hotPath),
         // SQLite through its C API, linking Debian's libsqlite3-dev (`make deps` installs it).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "WardenStore", dependencies: ["WardenModel", "WardenSync", "CSQLite"]),
+        // The store's rules, backend-neutral (`BackedStore`, `StoreBackend`); each backend is its
+        // own module holding SQL only. Nothing above the store names a backend but the
+        // composition root (`warden`).
+        .target(name: "WardenStore", dependencies: ["WardenModel", "WardenSync"]),
+        .target(name: "WardenSQLiteStore", dependencies: ["WardenModel", "WardenStore", "WardenSync", "CSQLite"]),
         .target(
             name: "WardenService",
             dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenSync", .product(name: "Logging", package: "swift-log")]
@@ -73,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenModel", "WardenIndex", "WardenStore", "WardenService", "WardenServer", "WardenClient",
+                "WardenModel", "WardenIndex", "WardenStore", "WardenSQLiteStore", "WardenService", "WardenServer", "WardenClient",
                 "WardenProto", "WardenTelemetry", "WardenRecords",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -97,7 +101,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WardenStoreBench",
-            dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenService", "WardenTestSupport"],
+            dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenSQLiteStore", "WardenService", "WardenTestSupport"],
             path: "Benchmarks/WardenStoreBench"
         ),
         .target(name: "CHeapStats", path: "Benchmarks/CHeapStats"),
@@ -105,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "WardenLoad",
             dependencies: [
-                "WardenClient", "WardenWire", "WardenProto", "WardenModel", "WardenStore", "WardenTestSupport", "CPingPong",
+                "WardenClient", "WardenWire", "WardenProto", "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenTestSupport", "CPingPong",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -118,7 +122,7 @@ let package = Package(
         .target(
             name: "WardenFuzzing",
             dependencies: [
-                "WardenWire", "WardenServer", "WardenService", "WardenIndex", "WardenModel", "WardenStore", "WardenProto",
+                "WardenWire", "WardenServer", "WardenService", "WardenIndex", "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenProto",
                 "WardenRecords", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -129,13 +133,13 @@ let package = Package(
         // Seeded random numbers for the property tests and the benchmark; not in any product.
         .target(name: "WardenTestSupport", dependencies: ["WardenModel"]),
         // A real process that writes and acknowledges, for the multi-process and kill -9 tests.
-        .executableTarget(name: "warden-store-child", dependencies: ["WardenModel", "WardenStore"], path: "Tests/StoreChild"),
+        .executableTarget(name: "warden-store-child", dependencies: ["WardenModel", "WardenStore", "WardenSQLiteStore"], path: "Tests/StoreChild"),
         .testTarget(name: "WardenModelTests", dependencies: ["WardenModel"]),
         // End to end: a real `warden serve` process on a real socket and SQLite file.
         .testTarget(
             name: "WardenServerTests",
             dependencies: [
-                "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore", "WardenServer", "WardenIndex",
+                "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenServer", "WardenIndex",
                 "WardenTestSupport", "WardenFuzzing", "WardenSync",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -143,7 +147,9 @@ let package = Package(
         .testTarget(name: "WardenRecordsTests", dependencies: ["WardenRecords", "WardenProto", "WardenFuzzing", "WardenTestSupport"]),
         .testTarget(
             name: "WardenStoreTests",
-            dependencies: ["WardenModel", "WardenStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport", "WardenSync"]
+            dependencies: [
+                "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport", "WardenSync",
+            ]
         ),
         .testTarget(
             name: "WardenIndexTests",

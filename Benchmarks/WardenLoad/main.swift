@@ -11,6 +11,7 @@ import NIOPosix
 import WardenClient
 import WardenModel
 import WardenProto
+import WardenSQLiteStore
 import WardenStore
 import WardenTestSupport
 

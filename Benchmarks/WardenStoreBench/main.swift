@@ -9,6 +9,7 @@ import Foundation
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 import WardenTestSupport
 

@@ -3,6 +3,7 @@ import Logging
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 /// A small fixed state behind a `WardenService`, for the request harness: two content types,

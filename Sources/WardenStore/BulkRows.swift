@@ -2,28 +2,29 @@
 import Glibc
 #endif
 
-/// The object grant rows of one bulk grant, packed for SQLite: integer keys and the pks' UTF-8
+/// The object grant rows of one bulk call, packed: integer keys and the pks' UTF-8
 /// bytes in one buffer, so sorting compares bytes (SQLite's `BINARY` order) and binding copies
 /// nothing.
-struct BulkRows {
-    struct Row {
-        var pid: Int64
-        var subject: Int64
+public struct BulkRows: Sendable {
+    public struct Row: Sendable {
+        public var pid: Int64
+        public var subject: Int64
         /// The pk's first 8 bytes, big-endian, zero-padded: most comparisons end here.
-        var prefix: UInt64
-        var pkStart: Int32
-        var pkCount: Int32
+        public var prefix: UInt64
+        public var pkStart: Int32
+        public var pkCount: Int32
     }
 
-    var rows: [Row] = []
-    var bytes: [UInt8] = []
+    public private(set) var rows: [Row] = []
+    /// The pks' UTF-8 bytes, one after another (`Row.pkStart`, `Row.pkCount`).
+    public private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         rows.reserveCapacity(capacity)
         bytes.reserveCapacity(capacity * 8)
     }
 
-    mutating func append(pid: Int64, pk: String, subject: Int64) {
+    public mutating func append(pid: Int64, pk: String, subject: Int64) {
         let start = bytes.count
         var pk = pk
         var prefix: UInt64 = 0
@@ -34,8 +35,15 @@ struct BulkRows {
         rows.append(Row(pid: pid, subject: subject, prefix: prefix, pkStart: Int32(start), pkCount: Int32(bytes.count - start)))
     }
 
+    /// A row's pk.
+    public func pk(_ row: Row) -> String {
+        bytes.withUnsafeBufferPointer { buffer in
+            String(decoding: UnsafeBufferPointer(rebasing: buffer[Int(row.pkStart)..<Int(row.pkStart + row.pkCount)]), as: UTF8.self)
+        }
+    }
+
     /// Rows sorted by `(pid, pk, subject)`, `object_grants`' key order, without duplicates.
-    func sortedByObject() -> [Row] {
+    public func sortedByObject() -> [Row] {
         bytes.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress
             func pk(_ a: Row, _ b: Row) -> Int32 { Self.compare(base, a, b) }

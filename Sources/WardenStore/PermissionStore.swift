@@ -49,8 +49,8 @@ extension PermissionStore {
     public func events(after revision: Revision) throws(StoreError) -> [ChangeEvent] { try events(after: revision, limit: 1000) }
     @discardableResult
     public func pruneChangelog(_ policy: RetentionPolicy) throws(StoreError) -> Int {
-        try pruneChangelog(policy, now: SQLiteStore.now())
+        try pruneChangelog(policy, now: StoreClock.now())
     }
 }
 
-extension SQLiteStore: PermissionStore {}
+

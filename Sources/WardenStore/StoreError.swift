@@ -1,8 +1,8 @@
 import WardenModel
 
 /// Why the store refused or failed a request. The service layer maps `code` to a wire status;
-/// `message` is safe for clients (it names the field and the rule, never a file path or an
-/// SQLite message), `cause` is for the log.
+/// `message` is safe for clients (it names the field and the rule, never a file path or a
+/// database's own message), `cause` is for the log.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     /// The kind of failure.
     public enum Code: String, Hashable, Sendable {
@@ -21,7 +21,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case resourceExhausted = "RESOURCE_EXHAUSTED"
         /// The database file is unusable (newer schema, corrupt, unreadable).
         case failedPrecondition = "FAILED_PRECONDITION"
-        /// An unexpected SQLite failure.
+        /// An unexpected failure of the database.
         case `internal` = "INTERNAL"
     }
 
@@ -45,20 +45,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         self.event = event
     }
 
-    static func invalid(_ error: ValidationError) -> StoreError { StoreError(.invalidArgument, error.description) }
-
-    static func sqlite(_ error: SQLiteError) -> StoreError {
-        if error.isBusy {
-            return StoreError(.unavailable, "the database is locked by another process; retry", cause: error.description)
-        }
-        if error.isDiskFull {
-            return StoreError(
-                .resourceExhausted, "the database's disk is full; the write was not made (retry once space is freed)",
-                cause: error.description
-            )
-        }
-        return StoreError(.internal, "the store failed", cause: error.description)
-    }
+    public static func invalid(_ error: ValidationError) -> StoreError { StoreError(.invalidArgument, error.description) }
 
     public var description: String { "\(code.rawValue): \(message)" + (cause.map { " (\($0))" } ?? "") }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WardenSQLiteStore
 import WardenStore
 
 struct Backup: AsyncParsableCommand {

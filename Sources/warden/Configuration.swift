@@ -1,6 +1,7 @@
 import Foundation
 import WardenIndex
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 /// Everything `warden serve` can be told, resolved once at start: a flag wins over a `WARDEN_*`

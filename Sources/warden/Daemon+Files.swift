@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import WardenSQLiteStore
 import WardenStore
 
 extension Daemon {

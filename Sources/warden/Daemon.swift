@@ -7,6 +7,7 @@ import Metrics
 import ServiceLifecycle
 import WardenServer
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 import WardenTelemetry
 

@@ -7,6 +7,7 @@ import Foundation
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 /// The lab demo: every answer below comes from the index.

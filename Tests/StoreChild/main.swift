@@ -10,6 +10,7 @@
 import Glibc
 #endif
 import WardenModel
+import WardenSQLiteStore
 import WardenStore
 
 /// Prints a line and flushes it before the next commit starts.

@@ -6,6 +6,7 @@ import Testing
 import WardenClient
 import WardenModel
 import WardenProto
+import WardenSQLiteStore
 import WardenStore
 import WardenWire
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WardenModel
+import WardenSQLiteStore
 import WardenStore
 
 /// A WriteBatch is all or nothing: a record that `apply` would refuse refuses the whole batch,

@@ -3,6 +3,7 @@ import Testing
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 @Suite("Store: schema, changelog, followers")

@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import Synchronization
+@testable import WardenSQLiteStore
 @testable import WardenStore
 
 /// A commit hook on a store's write connection (SQLite's `sqlite3_commit_hook`): it counts the
@@ -27,7 +28,7 @@ final class CommitHook: Sendable {
         self.holdMicroseconds = holdMicroseconds
         self.gatedCommit = gatedCommit
         let context = Unmanaged.passUnretained(self).toOpaque()
-        sqlite3_commit_hook(store.connection.handle, { context in
+        sqlite3_commit_hook(store.backend.connection.handle, { context in
             let hook = Unmanaged<CommitHook>.fromOpaque(context!).takeUnretainedValue()
             return hook.commit()
         }, context)
@@ -43,7 +44,7 @@ final class CommitHook: Sendable {
     }
 
     /// Removes the hook (before the hook is released).
-    func remove() { sqlite3_commit_hook(store.connection.handle, nil, nil) }
+    func remove() { sqlite3_commit_hook(store.backend.connection.handle, nil, nil) }
 }
 
 /// Runs `body` on `count` new threads at once and waits for them all.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WardenModel
+@testable import WardenSQLiteStore
 @testable import WardenStore
 
 /// A write refused for a full disk: `RESOURCE_EXHAUSTED` naming the cause (not `INTERNAL`),
@@ -14,8 +15,8 @@ struct DiskFullTests {
         let database = TemporaryDatabase()
         let store = try database.open()
         _ = try store.apply(batch: Fixture.basics)
-        let pages = try store.lock.withLock { _ in try store.connection.integer("PRAGMA page_count") }
-        try store.lock.withLock { _ in try store.connection.execute("PRAGMA max_page_count = \(pages + 1)") }
+        let pages = try store.backend.lock.withLock { _ in try store.backend.connection.integer("PRAGMA page_count") }
+        try store.backend.lock.withLock { _ in try store.backend.connection.execute("PRAGMA max_page_count = \(pages + 1)") }
 
         var acknowledged: [String] = []
         var refusal: StoreError?
@@ -44,7 +45,7 @@ struct DiskFullTests {
         #expect(try objectPKs(store) == Set(acknowledged))
 
         // Room again: writes resume.
-        try store.lock.withLock { _ in try store.connection.execute("PRAGMA max_page_count = 1073741823") }
+        try store.backend.lock.withLock { _ in try store.backend.connection.execute("PRAGMA max_page_count = 1073741823") }
         #expect(try store.apply(.grant(Fixture.grant(.user("1"), Fixture.car, "view_car", "after"))).revision == revision.next)
         #expect(try store.bulkGrant(many).count == many.count)
         let reopened = try database.open()

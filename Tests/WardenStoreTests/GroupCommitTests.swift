@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import WardenModel
 import WardenSync
+@testable import WardenSQLiteStore
 @testable import WardenStore
 
 /// Group commit: concurrent single writes share transactions, and a caller learns its write's
@@ -69,7 +70,7 @@ struct GroupCommitTests {
         let finished = Atomic<Int>(0)
         // Hold the write connection: the first writer leads and waits for it with its own write;
         // the others queue behind it and are committed together, in one transaction.
-        let queued = store.lock.withLock { _ in
+        let queued = store.backend.lock.withLock { _ in
             for writer in 0..<writers {
                 Thread {
                     _ = try? store.apply(.putGroup(name: "w\(writer)"))
@@ -93,7 +94,7 @@ struct GroupCommitTests {
         let hook = CommitHook(on: store, gatedCommit: 2)
         defer { hook.remove() }
         let done = Atomic<Int>(0)
-        let queued = store.lock.withLock { _ in
+        let queued = store.backend.lock.withLock { _ in
             // Two writers: one leads (its batch taken, waiting for the connection), the other
             // queues behind it.
             for name in ["one", "two"] {

@@ -4,6 +4,7 @@ import WardenTestSupport
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import WardenModel
 import WardenSync
+@testable import WardenSQLiteStore
 @testable import WardenStore
 
 /// The store's pure reads run on a read-only connection of their own: a long read (a watcher's
@@ -49,7 +50,7 @@ struct ReadConnectionTests {
     func writeWhileReadLockHeld() throws {
         let database = TemporaryDatabase()
         let store = try database.open()
-        let outcome = try store.readLock.withLock { _ in try store.apply(.putGroup(name: "g")) }
+        let outcome = try store.backend.readLock.withLock { _ in try store.apply(.putGroup(name: "g")) }
         #expect(outcome.changed)
         #expect(try store.events(after: .zero).map(\.revision) == [outcome.revision])
     }

@@ -4,6 +4,7 @@ import Testing
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 /// RegisterContentType: linear in codenames, and capped at `Limits.maxCodenamesPerContentType`.

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 import WardenModel
+import WardenSQLiteStore
 import WardenStore
 
 /// What opening a database file found (a daemon logs a new or empty one), and the modes of the

@@ -2,6 +2,7 @@ import Foundation
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 /// A database file in a fresh temporary folder, removed when the test ends.

@@ -3,6 +3,7 @@ import Testing
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 /// The store conformance suite: what every backend must do. Each test runs once per backend in

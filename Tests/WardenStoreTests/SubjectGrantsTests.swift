@@ -3,6 +3,7 @@ import Testing
 import WardenIndex
 import WardenModel
 import WardenService
+import WardenSQLiteStore
 import WardenStore
 
 /// Object grants are kept in `object_grants`, keyed by object, and found from their subject

@@ -1,5 +1,6 @@
 import CSQLite
 import WardenModel
+import WardenStore
 
 /// The subject side of the object grants a bulk grant adds: one `subject_packs` row per subject
 /// and bulk, holding that subject's new `(pid, pk)` pairs in one blob, instead of one
@@ -86,7 +87,7 @@ enum SubjectPack {
     }
 }
 
-extension SQLiteStore {
+extension SQLiteWriter {
     /// Writes one pack per subject for the rows of `rows` whose `isNew` flag is set, in subject
     /// order. Groups rows by subject with a counting sort, so each pack keeps the rows' order, and
     /// encodes every pack into one buffer.
@@ -258,7 +259,7 @@ struct SubjectSlots {
     }
 }
 
-/// Stale pack entries counted during one write, by subject (`SQLiteStore.unindex`).
+/// Stale pack entries counted during one write, by subject (`SQLiteWriter.unindex`).
 struct StaleEntries {
     var counts: [Int64: Int64] = [:]
 }
@@ -269,7 +270,7 @@ private struct PackedRow: Hashable {
     let pk: ExactString
 }
 
-/// How the subject side covers the object grants (`SQLiteStore.subjectIndexAudit`).
+/// How the subject side covers the object grants (`SQLiteBackend.subjectIndexAudit`).
 public struct SubjectIndexAudit: Hashable, Sendable {
     /// Rows of `object_grants`.
     public let objectRows: Int
@@ -283,14 +284,13 @@ public struct SubjectIndexAudit: Hashable, Sendable {
     public let staleEntries: Int
 }
 
-extension SQLiteStore {
+extension SQLiteBackend {
     /// Checks the subject side against `object_grants`, reading both whole: a diagnostic for
     /// tests and operators, not for the serving path.
     public func subjectIndexAudit() throws(StoreError) -> SubjectIndexAudit {
-        try locked {
+        try read { reader in
             // One read transaction: both sides from the same commit.
-            try connection.execute("BEGIN")
-            defer { try? connection.execute("COMMIT") }
+            let connection = reader.connection
             struct Row: Hashable {
                 let subject: Int64
                 let pid: Int64

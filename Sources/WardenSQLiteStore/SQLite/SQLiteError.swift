@@ -1,3 +1,4 @@
+import WardenStore
 import CSQLite
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import WardenStore
 import CSQLite
 
 /// One SQLite connection: opening, statements, transactions, pragmas. Not thread-safe; the

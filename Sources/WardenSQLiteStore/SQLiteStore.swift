@@ -1,35 +1,31 @@
 import Foundation
 import WardenModel
+import WardenStore
 
-extension SQLiteStore {
-    /// Records a `WRITE_REFUSED` event at the next revision: a write whose actor may not make it
-    /// (DESIGN.md §1 "No self-escalation"). Nothing else changes. `attempted` is the refused
-    /// change when it was one change; `nil` for a refused bulk call.
-    public func recordRefusal(attempted: Change?, message: String, actor: String?) throws(StoreError) -> ChangeEvent {
-        try locked {
-            try connection.transaction {
-                let revision = try latestRevision().next
-                let event = ChangeEvent(
-                    revision: revision, kind: .writeRefused, time: Self.now(), attempted: attempted, message: message,
-                    actor: actor
-                )
-                try record(event)
-                return event
-            }
-        }
+/// The store on an SQLite file: `BackedStore`'s rules on `SQLiteBackend`. Warden's embedded
+/// default.
+public typealias SQLiteStore = BackedStore<SQLiteBackend>
+
+extension BackedStore where Backend == SQLiteBackend {
+    public typealias Options = SQLiteBackend.Options
+    public typealias Synchronous = SQLiteBackend.Synchronous
+    public typealias Opening = SQLiteBackend.Opening
+
+    /// Opens (creating if needed, with `options.fileMode`) the database at `path` and brings its
+    /// schema up to date.
+    public convenience init(path: String, options: Options = Options()) throws(StoreError) {
+        self.init(backend: try SQLiteBackend(path: path, options: options))
     }
-}
 
-extension SQLiteStore {
-    /// Moves everything in the write-ahead log into the database file and truncates the log:
-    /// what a clean shutdown does, so the file alone holds the state (a copy of it is complete).
-    /// Other processes' open connections may keep the log in use; then it is only checkpointed.
-    public func checkpoint() throws(StoreError) {
-        try locked { try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
-    }
-}
+    /// What opening the file found.
+    public var opening: Opening { backend.opening }
 
-extension SQLiteStore {
+    /// The schema version of the open file.
+    public var schemaVersion: Int { backend.schemaVersion }
+
+    /// Checks the subject side against `object_grants` (`SQLiteBackend.subjectIndexAudit`).
+    public func subjectIndexAudit() throws(StoreError) -> SubjectIndexAudit { try backend.subjectIndexAudit() }
+
     /// Writes a consistent copy of the database file at `path` to `destination` with SQLite's
     /// `VACUUM INTO`, from a read connection of its own: safe while a server writes. The copy
     /// holds every transaction committed before the backup began and none after, is compacted,

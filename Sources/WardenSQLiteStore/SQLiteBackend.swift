@@ -1,23 +1,23 @@
 import CSQLite
 import Foundation
 import WardenModel
+import WardenStore
 import WardenSync
 
-/// Warden's source of truth: SQLite in WAL mode. Every committed write gets the next revision
-/// and exactly one changelog row; bulk writes get one summary row. Several processes may open
-/// one file; writes take SQLite's write lock up front (`BEGIN IMMEDIATE`) and wait up to the
-/// busy timeout for it.
+/// The embedded backend: one SQLite file in WAL mode. Several processes may open one file;
+/// writes take SQLite's write lock up front (`BEGIN IMMEDIATE`), which is the revision lock
+/// `StoreBackend.write` asks for, and wait up to the busy timeout for it. A revision is the
+/// changelog's `MAX(revision)`, read under that lock.
 ///
 /// Two connections: the write connection (`connection`, guarded by `lock`) runs every write
-/// transaction and the reads that must see them (`latestRevision()` inside a write), and a
-/// read-only connection (`reader`, guarded by `readLock`) serves the pure reads (`events`,
-/// `snapshot`, `replay`, `revision`), which see every committed transaction. In WAL mode the two
-/// run side by side: a long read (a watcher's history, a snapshot) never holds the lock a
-/// write needs.
+/// transaction, and a read-only connection (`reader`, guarded by `readLock`) serves the pure
+/// reads (`events`, `snapshot`, `replay`, `revision`), which see every committed transaction.
+/// In WAL mode the two run side by side: a long read (a watcher's history, a snapshot) never
+/// holds the lock a write needs.
 ///
 /// Thread safety: `lock` guards `connection` and its statements, `readLock` guards `reader`
-/// and its statements; `commits` is its own monitor. The other properties are immutable.
-public final class SQLiteStore: @unchecked Sendable {
+/// and its statements, `poller` its own lock. The other properties are immutable.
+public final class SQLiteBackend: StoreBackend, @unchecked Sendable {
     /// How a commit reaches the disk.
     public enum Synchronous: String, Sendable {
         /// Each commit waits for the WAL to be fsynced: an acknowledged write survives a crash of
@@ -67,11 +67,7 @@ public final class SQLiteStore: @unchecked Sendable {
     /// The read-only connection; guarded by `readLock`.
     let reader: SQLiteConnection
     let readLock = Locked(())
-    /// Group commit of single writes.
-    let commits = CommitQueue()
-    /// Change notification (`observeCommits`).
-    let signal = CommitSignal()
-    /// Polls `data_version` for `signal` once someone observes; guarded by its lock.
+    /// Polls `data_version` for the commit signal once someone observes; guarded by its lock.
     private let poller = Locked<PollingThread?>(nil)
 
     /// Opens (creating if needed, with `options.fileMode`) the database at `path` and brings its
@@ -116,7 +112,7 @@ public final class SQLiteStore: @unchecked Sendable {
 
     /// The schema version of the open file.
     public var schemaVersion: Int {
-        (try? reading { reader throws in Int(try reader.integer("PRAGMA user_version")) }) ?? 0
+        (try? reading { reader in Int(try reader.integer("PRAGMA user_version")) }) ?? 0
     }
 
     /// Brings the schema up to date; returns the version the file had.
@@ -139,43 +135,48 @@ public final class SQLiteStore: @unchecked Sendable {
         return version
     }
 
-    /// The latest committed revision (another process's commits included).
-    public var revision: Revision {
-        get throws(StoreError) { try reading { reader throws in try Self.latestRevision(reader) } }
-    }
+    deinit { poller.withLock { $0?.stop() } }
 
-    /// The latest revision as the write connection sees it: inside a write transaction, the
-    /// transaction's own.
-    func latestRevision() throws(SQLiteError) -> Revision { try Self.latestRevision(connection) }
-
-    static func latestRevision(_ connection: SQLiteConnection) throws(SQLiteError) -> Revision {
-        Revision(UInt64(try connection.integer("SELECT COALESCE(MAX(revision), 0) FROM changelog")))
-    }
-
-    /// Runs `body` with the write connection, under `lock`, mapping SQLite failures.
-    func locked<T: Sendable>(_ body: () throws -> T) throws(StoreError) -> T {
+    public func write<T>(_ body: (SQLiteWriter) throws -> T) throws(StoreError) -> T {
         try lock.withLock { _ throws(StoreError) -> T in
             defer { connection.resetStatements() }
-            do { return try body() } catch { throw Self.storeError(error) }
+            do { return try connection.transaction { try body(SQLiteWriter(connection: connection)) } } catch {
+                throw storeError(error)
+            }
+        }
+    }
+
+    public func read<T>(_ body: (SQLiteReader) throws -> T) throws(StoreError) -> T {
+        try reading { reader in
+            try reader.execute("BEGIN")
+            defer {
+                reader.resetStatements()
+                try? reader.execute("COMMIT")
+            }
+            return try body(SQLiteReader(connection: reader))
         }
     }
 
     /// Runs `body` with the read-only connection, under `readLock`, mapping SQLite failures.
-    /// Reads only: it sees committed transactions, never the write connection's open one.
-    func reading<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
+    func reading<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
         try readLock.withLock { _ throws(StoreError) -> T in
             defer { reader.resetStatements() }
-            do { return try body(reader) } catch { throw Self.storeError(error) }
+            do { return try body(reader) } catch { throw storeError(error) }
         }
     }
 
-    deinit { poller.withLock { $0?.stop() } }
+    public func storeError(_ error: any Error) -> StoreError {
+        switch error {
+        case let error as StoreError: error
+        case let error as SQLiteError: .sqlite(error)
+        default: StoreError(.internal, "the store failed", cause: "\(error)")
+        }
+    }
 
-    /// Calls `wake` after commits, this process's and others': SQLite has no channel between
-    /// processes, so a thread polls the read connection's `data_version` (which changes when
-    /// any other connection commits, this process's write connection included) every 10 ms.
-    public func observeCommits(_ wake: @escaping @Sendable () -> Void) {
-        signal.observe(wake)
+    /// SQLite has no channel between processes: a thread polls the read connection's
+    /// `data_version` (which changes when any other connection commits, this process's write
+    /// connection included) every 10 ms and fires `signal` when it moved.
+    public func startSignalling(_ signal: CommitSignal) {
         poller.withLock { poller in
             guard poller == nil else { return }
             // The baseline is read now: a commit after this call returns is noticed.
@@ -188,11 +189,32 @@ public final class SQLiteStore: @unchecked Sendable {
                     defer { last = version }
                     return last != nil && last != version
                 }
-                if changed { self.signal.fire() }
+                if changed { signal.fire() }
             }
         }
     }
 
-    /// Milliseconds since the Unix epoch: the changelog's clock.
-    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    /// Moves everything in the write-ahead log into the database file and truncates the log:
+    /// what a clean shutdown does, so the file alone holds the state (a copy of it is complete).
+    /// Other processes' open connections may keep the log in use; then it is only checkpointed.
+    public func checkpoint() throws(StoreError) {
+        try lock.withLock { _ throws(StoreError) in
+            do { try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") } catch { throw storeError(error) }
+        }
+    }
+}
+
+extension StoreError {
+    static func sqlite(_ error: SQLiteError) -> StoreError {
+        if error.isBusy {
+            return StoreError(.unavailable, "the database is locked by another process; retry", cause: error.description)
+        }
+        if error.isDiskFull {
+            return StoreError(
+                .resourceExhausted, "the database's disk is full; the write was not made (retry once space is freed)",
+                cause: error.description
+            )
+        }
+        return StoreError(.internal, "the store failed", cause: error.description)
+    }
 }
