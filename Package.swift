@@ -149,6 +149,7 @@ let package = Package(
             name: "WardenStoreTests",
             dependencies: [
                 "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport", "WardenSync",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

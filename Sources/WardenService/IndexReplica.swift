@@ -69,9 +69,9 @@ public final class IndexReplica: @unchecked Sendable {
     /// Commits a change and applies it (and anything committed before it) to the index.
     /// Concurrent callers reach the store together, so its group commit can share one fsync
     /// among them; the index then catches up in revision order.
-    public func apply(_ change: Change, actor: String? = nil) throws(StoreError) -> WriteOutcome {
+    public func apply(_ change: Change, actor: String? = nil, ifAt expected: Revision? = nil) throws(StoreError) -> WriteOutcome {
         do {
-            let outcome = try store.apply(change, actor: actor)
+            let outcome = try store.apply(change, actor: actor, ifAt: expected)
             try catchUp(to: outcome.revision)
             return outcome
         } catch {
@@ -83,25 +83,27 @@ public final class IndexReplica: @unchecked Sendable {
 
     /// Commits several changes in one transaction (each with its own revision and event) and
     /// applies them to the index.
-    public func apply(batch changes: [Change], actor: String? = nil) throws(StoreError) -> [WriteOutcome] {
+    public func apply(batch changes: [Change], actor: String? = nil, ifAt expected: Revision? = nil) throws(StoreError)
+        -> [WriteOutcome]
+    {
         try serialized { () throws(StoreError) in
-            let outcomes = try store.apply(batch: changes, actor: actor)
+            let outcomes = try store.apply(batch: changes, actor: actor, ifAt: expected)
             try catchUpLocked()
             return outcomes
         }
     }
 
     /// Bulk-grants and applies the rows to the index in one batch.
-    public func bulkGrant(_ grants: [Grant], actor: String? = nil) throws(StoreError) -> BulkOutcome {
+    public func bulkGrant(_ grants: [Grant], actor: String? = nil, ifAt expected: Revision? = nil) throws(StoreError) -> BulkOutcome {
         try serialized { () throws(StoreError) in
-            try bulk(grants.map(Change.grant)) { () throws(StoreError) in try store.bulkGrant(grants, actor: actor) }
+            try bulk(grants.map(Change.grant)) { () throws(StoreError) in try store.bulkGrant(grants, actor: actor, ifAt: expected) }
         }
     }
 
     /// Bulk-revokes and applies the rows to the index in one batch.
-    public func bulkRevoke(_ grants: [Grant], actor: String? = nil) throws(StoreError) -> BulkOutcome {
+    public func bulkRevoke(_ grants: [Grant], actor: String? = nil, ifAt expected: Revision? = nil) throws(StoreError) -> BulkOutcome {
         try serialized { () throws(StoreError) in
-            try bulk(grants.map(Change.revoke)) { () throws(StoreError) in try store.bulkRevoke(grants, actor: actor) }
+            try bulk(grants.map(Change.revoke)) { () throws(StoreError) in try store.bulkRevoke(grants, actor: actor, ifAt: expected) }
         }
     }
 

@@ -63,7 +63,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case .notFound: .notFound
             case .alreadyExists: .alreadyExists
             case .outOfRange: .outOfRange
-            case .unavailable: .unavailable
+            case .unavailable, .aborted: .unavailable
             case .resourceExhausted: .resourceExhausted
             case .failedPrecondition: .failedPrecondition
             case .internal: .internal

@@ -43,13 +43,16 @@ extension WardenService {
     }
 
     /// Commits one write and applies it to the index before returning. Blocks for the commit.
-    /// With an actor, refuses escalation first (`PERMISSION_DENIED` and a `WRITE_REFUSED` event).
+    /// With an actor, refuses escalation first (`PERMISSION_DENIED` and a `WRITE_REFUSED` event),
+    /// on the state the write commits on (`checked`).
     public func write(_ change: Change, actor: String?) throws(ServiceError) -> WriteOutcome {
-        let actor = try checkedActor(actor)
-        if let actor, let reason = refusal(of: change, by: actor) {
-            try refuse(change, reason: reason, actor: actor)
+        guard let actor = try checkedActor(actor) else {
+            do { return try replica.apply(change) } catch { throw ServiceError(error) }
         }
-        do { return try replica.apply(change, actor: actor) } catch { throw ServiceError(error) }
+        return try checked(actor) { at in
+            if let reason = refusal(of: change, by: actor) { try refuse(change, reason: reason, actor: actor, at: at) }
+            return try replica.apply(change, actor: actor, ifAt: at)
+        }
     }
 
     /// Commits several changes in one transaction, each at its own revision with its own event;
@@ -62,15 +65,18 @@ extension WardenService {
             )
         }
         let actor = try checkedActor(actor)
-        if let actor {
+        guard !changes.isEmpty else { return [] }
+        guard let actor else {
+            do { return try replica.apply(batch: changes) } catch { throw ServiceError(error) }
+        }
+        return try checked(actor) { at in
             for (position, change) in changes.enumerated() {
                 if let reason = refusal(of: change, by: actor) {
-                    try refuse(changes.count == 1 ? change : nil, reason: "records[\(position)]: \(reason)", actor: actor)
+                    try refuse(changes.count == 1 ? change : nil, reason: "records[\(position)]: \(reason)", actor: actor, at: at)
                 }
             }
+            return try replica.apply(batch: changes, actor: actor, ifAt: at)
         }
-        guard !changes.isEmpty else { return [] }
-        do { return try replica.apply(batch: changes, actor: actor) } catch { throw ServiceError(error) }
     }
 
     /// The whole state at one revision, as the changes that rebuild it (types, users, groups,
@@ -79,19 +85,22 @@ extension WardenService {
 
     /// Bulk-grants (or revokes) in one transaction with one summary event. Blocks.
     public func bulk(_ grants: [Grant], revoke: Bool, actor: String?) throws(ServiceError) -> BulkOutcome {
-        let actor = try checkedActor(actor)
-        if let actor {
+        guard let actor = try checkedActor(actor) else {
+            do {
+                return revoke ? try replica.bulkRevoke(grants) : try replica.bulkGrant(grants)
+            } catch {
+                throw ServiceError(error)
+            }
+        }
+        return try checked(actor) { at in
             for (position, grant) in grants.enumerated() {
                 let change: Change = revoke ? .revoke(grant) : .grant(grant)
                 if let reason = refusal(of: change, by: actor) {
-                    try refuse(nil, reason: "grants[\(position)]: \(reason)", actor: actor)
+                    try refuse(nil, reason: "grants[\(position)]: \(reason)", actor: actor, at: at)
                 }
             }
-        }
-        do {
-            return revoke ? try replica.bulkRevoke(grants, actor: actor) : try replica.bulkGrant(grants, actor: actor)
-        } catch {
-            throw ServiceError(error)
+            return revoke
+                ? try replica.bulkRevoke(grants, actor: actor, ifAt: at) : try replica.bulkGrant(grants, actor: actor, ifAt: at)
         }
     }
 
@@ -117,15 +126,43 @@ extension WardenService {
         return actor
     }
 
-    /// Records the refusal and throws `PERMISSION_DENIED`.
-    private func refuse(_ change: Change?, reason: String, actor: String) throws(ServiceError) -> Never {
-        do {
-            let event = try replica.store.recordRefusal(attempted: change, message: reason, actor: actor)
-            try replica.catchUp()
-            logger.notice("write refused", metadata: ["actor": "\(actor)", "reason": "\(reason)", "revision": "\(event.revision)"])
-        } catch {
-            throw ServiceError(error)
+    /// How many times a write with an actor is checked and tried while other writes keep moving
+    /// the revision under it, before it answers `UNAVAILABLE`.
+    static let escalationAttempts = 20
+
+    /// Runs `attempt` for a write with an actor: on the index caught up with the store, at its
+    /// revision `at`, committing only if the store is still at `at` (`ifAt`). Escalation checks
+    /// thereby hold for the state the write commits on, as new as its own transaction sees: a
+    /// sidecar whose index is behind never approves (or refuses) what an up-to-date one would
+    /// not. When another writer, on this host or another, committed in between, the store
+    /// answers `ABORTED` and nothing is written: catch up, check again.
+    private func checked<T>(_ actor: String, _ attempt: (Revision) throws -> T) throws(ServiceError) -> T {
+        for _ in 0..<Self.escalationAttempts {
+            do {
+                try replica.catchUp()
+                return try attempt(index.revision)
+            } catch let error as StoreError where error.code == .aborted {
+                continue
+            } catch let error as StoreError {
+                throw ServiceError(error)
+            } catch let error as ServiceError {
+                throw error
+            } catch {
+                throw ServiceError(.internal, "write: unexpected error", cause: "\(error)")
+            }
         }
+        throw ServiceError(
+            .unavailable,
+            "the permission state changed under each of \(Self.escalationAttempts) checks of actor \(actor)'s write; retry"
+        )
+    }
+
+    /// Records the refusal, decided on the state at `at` (`ABORTED` when the store moved on),
+    /// and throws `PERMISSION_DENIED`.
+    private func refuse(_ change: Change?, reason: String, actor: String, at: Revision) throws -> Never {
+        let event = try replica.store.recordRefusal(attempted: change, message: reason, actor: actor, ifAt: at)
+        try replica.catchUp()
+        logger.notice("write refused", metadata: ["actor": "\(actor)", "reason": "\(reason)", "revision": "\(event.revision)"])
         throw ServiceError(.permissionDenied, reason)
     }
 }

@@ -17,20 +17,21 @@ extension BackedStore {
     /// Grants every grant of `grants` in one transaction, with one `BULK_GRANTED` event and no
     /// per-row events. Any unknown subject or permission refuses the whole call (nothing is
     /// written) with an error naming the item's position.
-    public func bulkGrant(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome {
-        try bulk(grants, granting: true, actor: actor)
+    public func bulkGrant(_ grants: [Grant], actor: String?, ifAt expected: Revision?) throws(StoreError) -> BulkOutcome {
+        try bulk(grants, granting: true, actor: actor, expected: expected)
     }
 
     /// Revokes every grant of `grants` in one transaction, with one `BULK_REVOKED` event.
     /// Unknown subjects and permissions revoke nothing, as single revokes do.
-    public func bulkRevoke(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome {
-        try bulk(grants, granting: false, actor: actor)
+    public func bulkRevoke(_ grants: [Grant], actor: String?, ifAt expected: Revision?) throws(StoreError) -> BulkOutcome {
+        try bulk(grants, granting: false, actor: actor, expected: expected)
     }
 
-    private func bulk(_ grants: [Grant], granting: Bool, actor: String?) throws(StoreError) -> BulkOutcome {
+    private func bulk(_ grants: [Grant], granting: Bool, actor: String?, expected: Revision?) throws(StoreError) -> BulkOutcome {
         try writing { writer in
             // Read under the revision lock: another process or host may have committed.
             let current = try writer.latestRevision()
+            if let expected, expected != current { throw StoreError.moved(from: expected, to: current) }
             let revision = current.next
             var resolver = Resolver(store: self, writer: writer, required: granting)
             var count = 0

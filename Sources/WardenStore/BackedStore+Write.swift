@@ -29,9 +29,9 @@ extension BackedStore {
     /// Group commit: concurrent callers share transactions. The first caller to find no commit
     /// under way commits every queued change in one transaction (one fsync), each in its own
     /// savepoint and at its own revision; the others wait for their outcome.
-    public func apply(_ change: Change, actor: String?) throws(StoreError) -> WriteOutcome {
+    public func apply(_ change: Change, actor: String?, ifAt expected: Revision?) throws(StoreError) -> WriteOutcome {
         try validate(change)
-        return try commits.submit(WriteTicket(change: change, actor: actor)) { commitQueued($0) }.get()
+        return try commits.submit(WriteTicket(change: change, actor: actor, expected: expected)) { commitQueued($0) }.get()
     }
 
     /// Commits queued single writes in one transaction, each in a savepoint: a change that
@@ -46,6 +46,10 @@ extension BackedStore {
                 var results: [Result<WriteOutcome, StoreError>] = []
                 results.reserveCapacity(tickets.count)
                 for ticket in tickets {
+                    if let expected = ticket.expected, expected != current {
+                        results.append(.failure(.moved(from: expected, to: current)))
+                        continue
+                    }
                     let revision = current.next
                     let attempt = try writer.savepoint {
                         try commitOne(writer, ticket.change, at: revision, current: current, actor: ticket.actor)
@@ -97,10 +101,11 @@ extension BackedStore {
     /// but in a refused batch nothing is recorded, that event included. A role-permission
     /// failure that does not throw (a grant already held, a revoke of what is not held) is
     /// recorded as `apply` records it.
-    public func apply(batch changes: [Change], actor: String?) throws(StoreError) -> [WriteOutcome] {
+    public func apply(batch changes: [Change], actor: String?, ifAt expected: Revision?) throws(StoreError) -> [WriteOutcome] {
         for change in changes { try validate(change) }
         return try writing { writer in
             var current = try writer.latestRevision()
+            if let expected, expected != current { throw StoreError.moved(from: expected, to: current) }
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(changes.count)
             for (position, change) in changes.enumerated() {

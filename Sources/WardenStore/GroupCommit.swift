@@ -5,6 +5,8 @@ import WardenModel
 struct WriteTicket: Sendable {
     let change: Change
     let actor: String?
+    /// Commit only at this latest revision (`PermissionStore.apply(_:actor:ifAt:)`).
+    let expected: Revision?
 }
 
 /// Group commit: concurrent single writes share transactions (one fsync for many). The first

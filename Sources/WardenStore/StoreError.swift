@@ -14,6 +14,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case alreadyExists = "ALREADY_EXISTS"
         /// The requested revision is older than the oldest the changelog retains.
         case outOfRange = "OUT_OF_RANGE"
+        /// A write made on condition (`ifAt`) found the state changed since; nothing was written.
+        case aborted = "ABORTED"
         /// The database stayed locked by another process past the busy timeout.
         case unavailable = "UNAVAILABLE"
         /// The database's disk (or quota) is full: the write was not made; reads go on, and
@@ -46,6 +48,11 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     }
 
     public static func invalid(_ error: ValidationError) -> StoreError { StoreError(.invalidArgument, error.description) }
+
+    /// The refusal of a conditional write whose revision moved on.
+    static func moved(from expected: Revision, to current: Revision) -> StoreError {
+        StoreError(.aborted, "the permission state changed (revision \(expected) became \(current)) before the write; retry")
+    }
 
     public var description: String { "\(code.rawValue): \(message)" + (cause.map { " (\($0))" } ?? "") }
 }
