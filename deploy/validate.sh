@@ -9,7 +9,9 @@
 #      needs the compose plugin, which the project's machines do not have);
 #   3. the files against each other and docs/cli.md (deploy/check_deploy.py: setting names,
 #      allow lists against the uids/gids that share the socket, health checks, stop timeouts,
-#      one pod per SQLite file, the PostgreSQL variants' Secret, URI and password file);
+#      one pod per SQLite file, the PostgreSQL variants' Secret, URI and password file), and
+#      deploy/test_check_deploy.py, which breaks the files one way at a time in a scratch copy
+#      and expects check_deploy.py to say so;
 #   4. the systemd unit with `systemd-analyze verify`, if systemd-analyze is installed;
 #   5. the Dockerfile with hadolint and the shell scripts with shellcheck (both from PyPI):
 #      deploy/*.sh, and scripts/postgres-cluster.sh, which .ci/run uses.
@@ -52,6 +54,7 @@ run "compose schema" "$bin/check-jsonschema" --builtin-schema vendor.compose-spe
 
 # 3. The files against each other
 run "consistency" "$bin/python" deploy/check_deploy.py
+run "consistency checks' own test" "$bin/python" deploy/test_check_deploy.py
 
 # 4. systemd: the unit as written, but for ExecStart's path, which verify needs to exist: it
 #    points at a stand-in in a scratch folder.
