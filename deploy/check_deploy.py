@@ -8,19 +8,31 @@ formed; this says the files fit Warden:
   gid that Warden's allow lists admit (SO_PEERCRED reports those two, not fsGroup);
 - the health checks name the socket the server listens on; the stop timeouts exceed
   shutdown_grace; the systemd config's paths sit in the unit's RuntimeDirectory and
-  StateDirectory.
+  StateDirectory;
+- a Warden on SQLite runs alone on its file (a Deployment of one pod, strategy Recreate; one
+  sidecar per data volume in compose); a Warden on PostgreSQL (a postgresql:// URI) may have
+  replicas, each with its own socket, and its database settings agree with the rest: the
+  Secret and keys it names exist (Kubernetes), the URI names a healthy postgres service whose
+  user, database and password secret are the sidecars' (compose).
 Prints each problem and exits 1 if there is any.
 """
+import base64
 import json
+import posixpath
 import re
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 problems: list[str] = []
+# Settings the PostgreSQL backend of issue #17 adds (`--database-password-file`), which the
+# deployment files use before docs/cli.md's table lists them. Once the table has a name, its
+# entry here is reported: drop it.
+AWAITED = {"WARDEN_DATABASE_PASSWORD_FILE"}
 
 
 def problem(where: str, text: str) -> None:
@@ -37,7 +49,15 @@ def cli_settings() -> tuple[set[str], set[str]]:
             envs.add(m.group(2))
     if len(keys) < 10:
         problem("docs/cli.md", "could not read the settings table")
-    return keys, envs
+    for name in AWAITED:
+        if name in envs:
+            problem("deploy/check_deploy.py", f"docs/cli.md lists {name} now: drop it from AWAITED")
+    return keys, envs | AWAITED
+
+
+def is_postgres(database) -> bool:
+    """Whether a database setting selects the PostgreSQL backend (a libpq URI), not SQLite."""
+    return str(database).startswith(("postgresql://", "postgres://"))
 
 
 def seconds(text: str) -> float:
@@ -86,46 +106,116 @@ def dockerfile(envs: set[str]) -> dict:
 
 
 def compose(envs: set[str], image: dict) -> None:
+    """Every Warden service of compose.yaml: `warden`, or `warden-...` (the replicas)."""
     where = "deploy/compose.yaml"
     doc = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = doc["services"]
-    warden = services["warden"]
-    env = {**image["env"], **{k: str(v) for k, v in warden.get("environment", {}).items()}}
     check_env_names(where, [n for s in services.values() for n in s.get("environment", {})], envs)
+    wardens = {n: s for n, s in services.items() if n == "warden" or n.startswith("warden-")}
+    if "warden" not in wardens:
+        problem(where, "no service named warden")
+    owners: dict[str, str] = {}  # a socket or data volume -> the Warden service that mounts it
+    for name, warden in wardens.items():
+        compose_warden(where, doc, name, warden, image, owners)
+
+
+def volume_at(service: dict, path: str) -> str | None:
+    return next((v.split(":")[0] for v in service.get("volumes", []) if v.split(":")[1] == path), None)
+
+
+def compose_warden(where: str, doc: dict, name: str, warden: dict, image: dict, owners: dict) -> None:
+    services = doc["services"]
+    env = {**image["env"], **{k: str(v) for k, v in warden.get("environment", {}).items()}}
     uid, gid = (int(x) for x in warden.get("user", f'{image["uid"]}:{image["gid"]}').split(":"))
     socket_dir = env["WARDEN_SOCKET"].rsplit("/", 1)[0]
-    volume = next((v.split(":")[0] for v in warden["volumes"] if v.split(":")[1] == socket_dir), None)
-    if volume is None:
-        problem(where, f"warden mounts no volume at {socket_dir}")
-    for name, service in services.items():
+    volume = volume_at(warden, socket_dir)
+    claim(where, owners, name, volume, f"mounts no volume at {socket_dir}", "the socket volume", "one sidecar per socket")
+    for other, service in services.items():
         mounts = [v for v in service.get("volumes", []) if v.split(":")[0] == volume]
-        if not mounts:
+        if not mounts or other == name:
             continue
         if mounts[0].split(":")[1] != socket_dir:
-            problem(where, f"{name} mounts the socket volume at {mounts[0].split(':')[1]}, not {socket_dir}")
-        if name != "warden" and service.get("environment", {}).get("WARDEN_SOCKET") != env["WARDEN_SOCKET"]:
-            problem(where, f"{name} must set WARDEN_SOCKET={env['WARDEN_SOCKET']}")
+            problem(where, f"{other} mounts the socket volume at {mounts[0].split(':')[1]}, not {socket_dir}")
+        if service.get("environment", {}).get("WARDEN_SOCKET") != env["WARDEN_SOCKET"]:
+            problem(where, f"{other} must set WARDEN_SOCKET={env['WARDEN_SOCKET']}")
+        if sorted(service.get("profiles", [])) != sorted(warden.get("profiles", [])):
+            problem(where, f"{other} shares {name}'s socket but not its profiles")
         if "user" not in service:
-            problem(where, f"{name} shares the socket but sets no user uid:gid")
+            problem(where, f"{other} shares the socket but sets no user uid:gid")
             continue
         u, g = (int(x) for x in str(service["user"]).split(":"))
         if not admitted(env, uid, u, g):
-            problem(where, f"{name} runs as {u}:{g}, which Warden's allow lists do not admit")
+            problem(where, f"{other} runs as {u}:{g}, which {name}'s allow lists do not admit")
         if g != gid and u != uid:
-            problem(where, f"{name} runs with primary gid {g}: the socket file (0660, group {gid}) will not open")
-    test = warden["healthcheck"]["test"]
+            problem(where, f"{other} runs with primary gid {g}: the socket file (0660, group {gid}) will not open")
+    test = warden.get("healthcheck", {}).get("test", [])
     if env["WARDEN_SOCKET"] not in test:
-        problem(where, "the healthcheck must name WARDEN_SOCKET")
+        problem(where, f"{name}'s healthcheck must name WARDEN_SOCKET")
     grace = seconds(env.get("WARDEN_SHUTDOWN_GRACE", "10s"))
     if seconds(warden.get("stop_grace_period", "10s")) <= grace:
-        problem(where, "stop_grace_period must exceed WARDEN_SHUTDOWN_GRACE")
+        problem(where, f"{name}'s stop_grace_period must exceed WARDEN_SHUTDOWN_GRACE")
+    database = env.get("WARDEN_DATABASE", "")
+    if is_postgres(database):
+        compose_postgres(where, doc, name, warden, env)
+        return
+    data = volume_at(warden, posixpath.dirname(database))
+    claim(where, owners, name, data, f"keeps its SQLite file {database} on no volume", "the SQLite volume", "one Warden per file")
+
+
+def claim(where: str, owners: dict, name: str, volume: str | None, missing: str, what: str, rule: str) -> None:
+    """Records that the Warden service `name` mounts `volume`, which no other one may."""
+    if volume is None:
+        problem(where, f"{name} {missing}")
+    elif volume in owners:
+        problem(where, f"{name} and {owners[volume]} share {what} {volume}: {rule}")
+    else:
+        owners[volume] = name
+
+
+def compose_postgres(where: str, doc: dict, name: str, warden: dict, env: dict) -> None:
+    """A sidecar on PostgreSQL: its URI names a healthy service of the file, as its user, on its
+    database, with the password secret that service was given."""
+    uri = urlsplit(env["WARDEN_DATABASE"])
+    host, user, db = uri.hostname, unquote(uri.username or ""), uri.path.lstrip("/")
+    database = doc["services"].get(host)
+    if database is None:
+        problem(where, f"{name}'s WARDEN_DATABASE names the host {host}, which is no service here")
+        return
+    if warden.get("depends_on", {}).get(host, {}).get("condition") != "service_healthy":
+        problem(where, f"{name} must depend on {host} with condition service_healthy")
+    if "test" not in database.get("healthcheck", {}):
+        problem(where, f"{host} needs a healthcheck (the sidecars wait for it)")
+    if database.get("profiles") and not set(warden.get("profiles", [])) <= set(database["profiles"]):
+        problem(where, f"{name}'s profiles must be among {host}'s")
+    denv = {k: str(v) for k, v in database.get("environment", {}).items()}
+    wanted_user = denv.get("POSTGRES_USER", "postgres")
+    if user != wanted_user or db != denv.get("POSTGRES_DB", wanted_user):
+        problem(where, f"{name}'s WARDEN_DATABASE logs in as {user!r} to {db!r}; {host} makes {wanted_user!r} and its database")
+    password_file = env.get("WARDEN_DATABASE_PASSWORD_FILE")
+    if password_file is None:
+        if uri.password is None and "PGPASSWORD" not in env:
+            problem(where, f"{name} gives PostgreSQL no password (URI, PGPASSWORD or WARDEN_DATABASE_PASSWORD_FILE)")
+        return
+    secret = password_file.removeprefix("/run/secrets/")
+    if secret == password_file or secret not in warden.get("secrets", []) or secret not in doc.get("secrets", {}):
+        problem(where, f"{name}'s WARDEN_DATABASE_PASSWORD_FILE must be /run/secrets/NAME of a secret it lists")
+    if denv.get("POSTGRES_PASSWORD_FILE") != f"/run/secrets/{secret}" or secret not in database.get("secrets", []):
+        problem(where, f"{host} must take its password from the secret {secret} too (POSTGRES_PASSWORD_FILE)")
 
 
 def kubernetes(envs: set[str]) -> None:
-    for path in sorted((DEPLOY / "kubernetes").glob("*.yaml")):
-        where = f"deploy/kubernetes/{path.name}"
-        for doc in yaml.safe_load_all(path.read_text()):
-            if not doc or doc.get("kind") not in ("Deployment", "StatefulSet", "Pod"):
+    """Each folder of deploy/kubernetes/ is one variant (SQLite; postgres/): its workloads are
+    checked against the Secrets of the same folder."""
+    folders: dict[Path, list[tuple[str, dict]]] = {}
+    for path in sorted((DEPLOY / "kubernetes").rglob("*.yaml")):
+        where = str(path.relative_to(ROOT))
+        folders.setdefault(path.parent, []).extend((where, d) for d in yaml.safe_load_all(path.read_text()) if d)
+    for docs in folders.values():
+        secrets = {d["metadata"]["name"]: {**{k: base64.b64decode(v).decode() for k, v in d.get("data", {}).items()},
+                                           **d.get("stringData", {})}
+                   for _, d in docs if d.get("kind") == "Secret"}
+        for where, doc in docs:
+            if doc.get("kind") not in ("Deployment", "StatefulSet", "Pod"):
                 continue
             spec = doc["spec"]["template"]["spec"] if "template" in doc.get("spec", {}) else doc["spec"]
             pod = spec.get("securityContext", {})
@@ -137,7 +227,7 @@ def kubernetes(envs: set[str]) -> None:
             warden = wardens[0]
             if warden not in spec.get("initContainers", []) or warden.get("restartPolicy") != "Always":
                 problem(where, "warden should be a native sidecar: an init container with restartPolicy Always")
-            env = {e["name"]: e.get("value") for e in warden.get("env", [])}
+            env = {e["name"]: e.get("value", e.get("valueFrom")) for e in warden.get("env", [])}
             check_env_names(where, [e["name"] for c in containers for e in c.get("env", [])], envs)
             socket = env.get("WARDEN_SOCKET")
             socket_dir = socket.rsplit("/", 1)[0] if socket else None
@@ -177,9 +267,47 @@ def kubernetes(envs: set[str]) -> None:
                     problem(where, f"{c['name']} runs with primary gid {g}: the socket (0660, group {gid}) will not open")
                 if {"name": "WARDEN_SOCKET", "value": socket} not in c.get("env", []):
                     problem(where, f"{c['name']} must set WARDEN_SOCKET={socket}")
-            if doc["kind"] == "Deployment":
-                if doc["spec"].get("replicas", 1) != 1 or doc["spec"].get("strategy", {}).get("type") != "Recreate":
-                    problem(where, "one pod per SQLite file: replicas 1 and strategy Recreate")
+            kubernetes_database(where, doc, spec, warden, secrets)
+
+
+def kubernetes_database(where: str, doc: dict, spec: dict, warden: dict, secrets: dict) -> None:
+    """SQLite: one pod on its volume. PostgreSQL: the Secret and keys named exist in the folder,
+    the password file is a key of a Secret mounted for Warden alone, and no pod-bound volume."""
+    env = {e["name"]: e for e in warden.get("env", [])}
+    database = env.get("WARDEN_DATABASE", {})
+    ref = database.get("valueFrom", {}).get("secretKeyRef")
+    if ref:
+        value = secrets.get(ref["name"], {}).get(ref["key"])
+        if ref["name"] not in secrets or value is None:
+            problem(where, f"WARDEN_DATABASE names the key {ref['key']} of the Secret {ref['name']}, which this folder does not define")
+        elif not is_postgres(value):
+            problem(where, f"the Secret {ref['name']}'s {ref['key']} must be a postgresql:// URI")
+    elif not is_postgres(database.get("value", "")):
+        if doc["kind"] == "Deployment":
+            if doc["spec"].get("replicas", 1) != 1 or doc["spec"].get("strategy", {}).get("type") != "Recreate":
+                problem(where, "one pod per SQLite file: replicas 1 and strategy Recreate")
+        return
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    if any("persistentVolumeClaim" in v for v in volumes.values()):
+        problem(where, "a PostgreSQL-backed Warden keeps no state in the pod: no PersistentVolumeClaim")
+    path = env.get("WARDEN_DATABASE_PASSWORD_FILE", {}).get("value")
+    if path is None:
+        return
+    mount = next((m for m in warden["volumeMounts"] if m["mountPath"] == posixpath.dirname(path)), None)
+    secret = volumes.get(mount["name"], {}).get("secret") if mount else None
+    if secret is None:
+        problem(where, f"WARDEN_DATABASE_PASSWORD_FILE {path} is not in a Secret volume mounted by warden")
+        return
+    keys = [i["path"] for i in secret["items"]] if "items" in secret else list(secrets.get(secret["secretName"], {}))
+    if secret["secretName"] not in secrets or posixpath.basename(path) not in keys:
+        problem(where, f"WARDEN_DATABASE_PASSWORD_FILE {path}: the Secret {secret['secretName']} in this folder has no key {posixpath.basename(path)}")
+    mode, pod = secret.get("defaultMode", 0o644), spec.get("securityContext", {})
+    warden_gid = warden.get("securityContext", {}).get("runAsGroup", pod.get("runAsGroup"))
+    if not (mode & 0o004 or (mode & 0o040 and pod.get("fsGroup") is not None and pod.get("fsGroup") == warden_gid)):
+        problem(where, f"the password file (mode {mode:o}, owner root) is not readable by warden: give the pod fsGroup {warden_gid} and the volume defaultMode 0440")
+    for c in spec.get("initContainers", []) + spec.get("containers", []):
+        if c is not warden and any(m["name"] == mount["name"] for m in c.get("volumeMounts", [])):
+            problem(where, f"{c['name']} mounts the database credentials: only warden should")
 
 
 def systemd(keys: set[str]) -> None:
@@ -211,7 +339,7 @@ def main() -> int:
     compose(envs, image)
     kubernetes(envs)
     systemd(keys)
-    for line in problems:
+    for line in dict.fromkeys(problems):  # one line per problem, however many services share it
         print(f"check_deploy: {line}")
     return 1 if problems else 0
 
