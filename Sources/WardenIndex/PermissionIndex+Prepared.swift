@@ -28,6 +28,29 @@ extension IndexState {
     }
 }
 
+extension IndexState {
+    /// Validates `changes` against the state, applies them and moves to `revision`; refused,
+    /// the state is unchanged. Large batches append and sort once at the end.
+    mutating func apply(_ changes: [Change], at revision: Revision) throws(IndexError) {
+        try validate(changes)
+        var pending: PendingSorts? = changes.count > PermissionIndex.deferredSortThreshold ? PendingSorts() : nil
+        for change in changes { apply(change, pending: &pending) }
+        if pending != nil { finish(&pending!) }
+        self.revision = revision
+    }
+}
+
+/// One revision's changes, a step of `PermissionIndex.prepare(_:)`'s run.
+public struct RevisionChanges: Sendable {
+    public let changes: [Change]
+    public let revision: Revision
+
+    public init(_ changes: [Change], at revision: Revision) {
+        self.changes = changes
+        self.revision = revision
+    }
+}
+
 extension PermissionIndex {
     /// A batch applied to a copy of the index's state, off the write lock; `publish` swaps it in.
     public struct PreparedBatch: ~Copyable, @unchecked Sendable {
@@ -42,13 +65,25 @@ extension PermissionIndex {
     /// it touches is copied once. For a bulk that commits in the store while its rows are applied
     /// here, on another core (`IndexReplica`).
     public func prepare(_ changes: [Change], at revision: Revision) throws(IndexError) -> PreparedBatch {
+        try prepare([RevisionChanges(changes, at: revision)])
+    }
+
+    /// Applies a run of revisions to one copy, each as `apply(_:at:)` would in turn (validated
+    /// against the state the earlier ones left; a refused change throws, naming its revision):
+    /// a follower's catch-up of many events, or of a bulk summary, published at once at the
+    /// last revision. Readers see the state before the run or after it, never a revision
+    /// in between.
+    public func prepare(_ run: [RevisionChanges]) throws(IndexError) -> PreparedBatch {
         var copy = lock.withReadLock { state.pointee.copy() }
         let base = copy.revision
-        try copy.validate(changes)
-        var pending: PendingSorts? = changes.count > Self.deferredSortThreshold ? PendingSorts() : nil
-        for change in changes { copy.apply(change, pending: &pending) }
-        if pending != nil { copy.finish(&pending!) }
-        copy.revision = revision
+        for step in run {
+            do throws(IndexError) {
+                try copy.apply(step.changes, at: step.revision)
+            } catch {
+                guard run.count > 1 else { throw error }
+                throw IndexError(error.code, "revision \(step.revision): \(error.message)")
+            }
+        }
         return PreparedBatch(state: copy, base: base)
     }
 

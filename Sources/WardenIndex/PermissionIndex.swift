@@ -49,11 +49,7 @@ public final class PermissionIndex: @unchecked Sendable {
     /// append and sort once at the end instead of inserting in order.
     public func apply(_ changes: [Change], at revision: Revision? = nil) throws(IndexError) {
         try lock.withWriteLock { () throws(IndexError) in
-            try state.pointee.validate(changes)
-            var pending: PendingSorts? = changes.count > Self.deferredSortThreshold ? PendingSorts() : nil
-            for change in changes { state.pointee.apply(change, pending: &pending) }
-            if pending != nil { state.pointee.finish(&pending!) }
-            state.pointee.revision = revision ?? state.pointee.revision.next
+            try state.pointee.apply(changes, at: revision ?? state.pointee.revision.next)
         }
     }
 

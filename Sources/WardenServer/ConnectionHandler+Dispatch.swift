@@ -285,22 +285,20 @@ extension ConnectionHandler {
         }
     }
 
-    /// Runs a read inline when the index has reached `minRevision`, else on the pool after waiting.
+    /// Runs a read inline when the index has reached `minRevision`, else inline once it does
+    /// (`readWhenReached`: no thread waits).
     private func read<Response: SwiftProtobuf.Message>(
         _ frame: Frame, minRevision: UInt64, deadline: ContinuousClock.Instant?,
         _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
     ) {
-        if service.hasReached(Revision(minRevision)) {
-            do {
-                reply(try body(service), requestID: frame.requestID, method: frame.method)
-            } catch {
-                reply(error: error, requestID: frame.requestID, method: frame.method)
-            }
+        guard service.hasReached(Revision(minRevision)) else {
+            readWhenReached(frame, Revision(minRevision), deadline: deadline, body)
             return
         }
-        offload(frame, deadline: deadline) { service throws(ServiceError) in
-            try service.wait(for: Revision(minRevision), until: deadline)
-            return try body(service)
+        do {
+            reply(try body(service), requestID: frame.requestID, method: frame.method)
+        } catch {
+            reply(error: error, requestID: frame.requestID, method: frame.method)
         }
     }
 
@@ -316,6 +314,19 @@ extension ConnectionHandler {
         if running[id] == token { running[id] = nil }
     }
 
+    /// `markRunning` for a request that will be answered later, unless the connection already
+    /// has `max_in_flight` open: then answers RESOURCE_EXHAUSTED and returns `nil`.
+    func admitRunning(_ frame: Frame) -> UInt64? {
+        guard running.count < server.configuration.maxInFlight else {
+            reply(
+                error: ServiceError(.resourceExhausted, "more than \(server.configuration.maxInFlight) requests of this connection are waiting"),
+                requestID: frame.requestID, method: frame.method
+            )
+            return nil
+        }
+        return markRunning(frame.requestID)
+    }
+
     /// Runs work that may block on the pool; answers when it is done or when the deadline passes
     /// (whichever is first; a write past its deadline may still commit, as in gRPC). The work
     /// waits for the connection's turn on the pool (`PoolTurns`), so connections are served fairly.
@@ -325,16 +336,7 @@ extension ConnectionHandler {
     ) {
         let id = frame.requestID
         let method = frame.method
-        guard running.count < server.configuration.maxInFlight else {
-            reply(
-                error: ServiceError(.resourceExhausted, "more than \(server.configuration.maxInFlight) requests of this connection are waiting"),
-                requestID: id, method: method
-            )
-            return
-        }
-        serial += 1
-        let token = serial
-        running[id] = token
+        guard let token = admitRunning(frame) else { return }
         let service = self.service
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let started = requestStart

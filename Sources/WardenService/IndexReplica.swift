@@ -12,22 +12,41 @@ import WardenStore
 ///
 /// Writes go to the store first; the index applies them before the write returns, so a caller
 /// reads its own writes. The index is never ahead of the store and applies revisions in order.
+/// A large change set (a bulk, a followed bulk summary, a catch-up of many events) is built on
+/// a copy of the index's state and published at once: readers keep the previous state meanwhile
+/// and never wait behind it. Waiters for a revision (`whenReached`) are completed by the code
+/// that advances the index.
+///
+/// Thread safety: `lock` serializes every change of the index; `following` guards
+/// `stopFollowing`, `pendingCommit` and `isFollowing`; `waiters` has its own lock. `follower`
+/// is set by `startFollowing` and `stop`, which callers do not run concurrently.
 public final class IndexReplica: @unchecked Sendable {
     public let store: any PermissionStore
     public let index: PermissionIndex
     /// Serializes writes and catch-ups, so revisions reach the index in order.
     private let lock = NSLock()
-    private var follower: Thread?
+    var follower: Thread?
+    /// Callbacks waiting for revisions the index has not reached.
+    let waiters = RevisionWaiters()
     /// Called with every event the index applies, in revision order, under the replica's lock
     /// (own writes, other processes' writes, summaries); must not block. Set once, before use.
     public var onApplied: (@Sendable ([ChangeEvent]) -> Void)?
     /// Called when the index was rebuilt from a snapshot after falling behind the changelog's
     /// retention: events between the old and the new revision were not seen one by one.
     public var onReloaded: (@Sendable (Revision) -> Void)?
-    private let following = NSCondition()
-    private var stopFollowing = false
-    /// A commit was signalled and not yet caught up with; guarded by `following`.
-    private var pendingCommit = false
+    let following = NSCondition()
+    var stopFollowing = false
+    /// A commit was signalled (or a waiter nudged) and not yet caught up with.
+    var pendingCommit = false
+    /// The follower thread runs: a nudge wakes it.
+    var isFollowing = false
+
+    /// Change sets of at least this many changes are built aside and published; smaller ones
+    /// are applied under the index's write lock, which they hold briefly.
+    static let asideThreshold = 1000
+    /// A catch-up builds aside at most about this many changes at once (plus one event's), so
+    /// a backlog of bulks is not all held in memory.
+    static let largestRun = 1_000_000
 
     /// Loads the store into a new index.
     public init(store: any PermissionStore, settings: PermissionIndex.Settings = .init()) throws(StoreError) {
@@ -43,7 +62,7 @@ public final class IndexReplica: @unchecked Sendable {
         try serialized { () throws(StoreError) in try reloadLocked() }
     }
 
-    private func reloadLocked() throws(StoreError) {
+    func reloadLocked() throws(StoreError) {
         // Two threads: one reads the snapshot in chunks, this one builds the index from them
         // (each is about half of a cold load), through a short queue that bounds memory.
         let stream = SnapshotStream(capacity: 4)
@@ -62,6 +81,13 @@ public final class IndexReplica: @unchecked Sendable {
         let (revision, error) = stream.outcome
         if let error { throw error }
         loader.finish(into: index, at: revision!)
+        waiters.advance(to: revision!)
+    }
+
+    /// The index refused a change the store committed: starts over from a snapshot.
+    func reloadAfterRefusal() throws(StoreError) {
+        try reloadLocked()
+        onReloaded?(index.revision)
     }
 
     // MARK: Writes
@@ -135,6 +161,7 @@ public final class IndexReplica: @unchecked Sendable {
             return outcome
         }
         if event.revision == next, let batch = aside.batch.take(), index.publish(batch) {
+            waiters.advance(to: event.revision)
             onApplied?([event])
             return outcome
         }
@@ -160,124 +187,33 @@ public final class IndexReplica: @unchecked Sendable {
             try catchUpLocked()
             return
         }
+        if try advance(through: [RevisionChanges(changes, at: event.revision)]) { onApplied?([event]) }
+    }
+
+    /// Moves the index through `run`'s revisions, in order: a small run directly (each revision
+    /// under the index's write lock, briefly), a large one on a copy of the state, published at
+    /// once, so readers answer from the previous state meanwhile instead of waiting for the
+    /// lock. Then completes the waiters it satisfies. `false` when the index refused a change
+    /// (it was reloaded from a snapshot). Runs under `lock`.
+    func advance(through run: [RevisionChanges]) throws(StoreError) -> Bool {
+        guard let last = run.last else { return true }
         do {
-            try index.apply(changes, at: event.revision)
-            onApplied?([event])
+            if run.reduce(0, { $0 + $1.changes.count }) < Self.asideThreshold {
+                for step in run { try index.apply(step.changes, at: step.revision) }
+            } else if !index.publish(try index.prepare(run)) {
+                // Only `lock`'s holder changes the index: not reached, but never published stale.
+                try reloadAfterRefusal()
+                return false
+            }
         } catch {
-            try reloadLocked()
-            onReloaded?(index.revision)
+            try reloadAfterRefusal()
+            return false
         }
+        waiters.advance(to: last.revision)
+        return true
     }
 
-    // MARK: Following
-
-    /// Applies every committed event the index has not seen; returns the index's revision.
-    @discardableResult
-    public func catchUp() throws(StoreError) -> Revision {
-        try serialized { () throws(StoreError) in try catchUpLocked() }
-        return index.revision
-    }
-
-    /// Catches up unless the index already holds `revision` (another caller's catch-up may have
-    /// applied it meanwhile).
-    private func catchUp(to revision: Revision) throws(StoreError) {
-        guard index.revision < revision else { return }
-        try serialized { () throws(StoreError) in
-            if index.revision < revision { try catchUpLocked() }
-        }
-    }
-
-    private func catchUpLocked() throws(StoreError) {
-        while true {
-            let after = index.revision
-            let events: [ChangeEvent]
-            do {
-                events = try store.events(after: after, limit: 1000)
-            } catch where error.code == .outOfRange {
-                try reloadLocked()  // fell behind the changelog's retention: start over from a snapshot
-                onReloaded?(index.revision)
-                return
-            }
-            guard !events.isEmpty else { return }
-            for event in events {
-                let changes: [Change]
-                switch event.kind {
-                case .bulkGranted, .bulkRevoked, .orphansPruned: changes = try store.replay(event)
-                default: changes = event.change.map { [$0] } ?? []
-                }
-                do {
-                    try index.apply(changes, at: event.revision)
-                } catch {
-                    try reloadLocked()
-                    onReloaded?(index.revision)
-                    return
-                }
-            }
-            onApplied?(events)
-        }
-    }
-
-    /// Waits until the index has reached `revision`, catching up meanwhile; `UNAVAILABLE` if
-    /// it has not by `timeout` (a read never answers from an older state than it asked for).
-    public func waitFor(_ revision: Revision, timeout: Duration) throws(StoreError) -> Revision {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            if index.revision >= revision { return index.revision }
-            try catchUp()
-            if index.revision >= revision { return index.revision }
-            guard ContinuousClock.now < deadline else {
-                throw StoreError(
-                    .unavailable,
-                    "min_revision \(revision) is not reached (this process is at \(index.revision)); retry later"
-                )
-            }
-            usleep(1000)
-        }
-    }
-
-    /// Starts a thread that catches up whenever the store signals a commit (`observeCommits`):
-    /// other processes' and hosts' writes reach the index without a request asking.
-    public func startFollowing() {
-        guard follower == nil else { return }
-        stopFollowing = false
-        pendingCommit = true  // commits between the load and this call
-        store.observeCommits { [weak self] in self?.signalCommit() }
-        let thread = Thread { [weak self] in
-            while let self, self.waitForCommit() {
-                _ = try? self.catchUp()
-            }
-        }
-        thread.name = "warden.follower"
-        follower = thread
-        thread.start()
-    }
-
-    /// Stops the following thread.
-    public func stop() {
-        following.lock()
-        stopFollowing = true
-        following.broadcast()
-        following.unlock()
-        follower = nil
-    }
-
-    private func signalCommit() {
-        following.lock()
-        pendingCommit = true
-        following.broadcast()
-        following.unlock()
-    }
-
-    /// Waits for a commit signal; false once stopped.
-    private func waitForCommit() -> Bool {
-        following.lock()
-        defer { following.unlock() }
-        while !pendingCommit && !stopFollowing { following.wait() }
-        pendingCommit = false
-        return !stopFollowing
-    }
-
-    private func serialized<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    func serialized<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()
@@ -289,52 +225,3 @@ private final class PreparedAside: @unchecked Sendable {
     var batch: PermissionIndex.PreparedBatch?
 }
 
-/// Chunks of a snapshot passed from the reading thread to the building one: a bounded queue,
-/// so a fast reader cannot hold the whole snapshot in memory twice.
-final class SnapshotStream: @unchecked Sendable {
-    private let condition = NSCondition()
-    private let capacity: Int
-    private var chunks: [[Change]] = []
-    private var done = false
-    private var revision: Revision?
-    private var error: StoreError?
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    /// Adds a chunk, waiting while the queue is full.
-    func put(_ chunk: [Change]) {
-        condition.lock()
-        while chunks.count >= capacity { condition.wait() }
-        chunks.append(chunk)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The reader is done: with the snapshot's revision, or an error.
-    func finish(revision: Revision?, error: StoreError?) {
-        condition.lock()
-        self.revision = revision
-        self.error = error
-        done = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The next chunk, or `nil` once the reader is done and every chunk is taken.
-    func take() -> [Change]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.isEmpty && !done { condition.wait() }
-        guard !chunks.isEmpty else { return nil }
-        let chunk = chunks.removeFirst()
-        condition.broadcast()
-        return chunk
-    }
-
-    /// The reader's result, once `take` has returned `nil`.
-    var outcome: (Revision?, StoreError?) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (revision, error)
-    }
-}

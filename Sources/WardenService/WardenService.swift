@@ -64,12 +64,33 @@ public final class WardenService: Sendable {
     @inline(__always)
     public func hasReached(_ revision: Revision) -> Bool { revision == .zero || index.revision >= revision }
 
-    /// Blocks until the index reaches `revision` (catching up from the store) or `deadline`
-    /// passes: `UNAVAILABLE`, never an answer from an older state.
+    /// Blocks until the index reaches `revision` or `deadline` passes (`settings.defaultWait`
+    /// without one): `UNAVAILABLE`, never an answer from an older state. The thread sleeps on
+    /// a waiter (`whenReached`); nothing polls. For callers that may block (the CLI, tests); the
+    /// server waits with `whenReached` and holds no thread.
     public func wait(for revision: Revision, until deadline: ContinuousClock.Instant?) throws(ServiceError) {
         guard !hasReached(revision) else { return }
-        let timeout = deadline.map { max(.zero, $0 - .now) } ?? settings.defaultWait
-        do { _ = try replica.waitFor(revision, timeout: timeout) } catch { throw ServiceError(error) }
+        do { _ = try replica.waitFor(revision, timeout: waitTime(until: deadline)) } catch { throw ServiceError(error) }
+    }
+
+    /// How long a wait for `min_revision` may last: until `deadline`, or `settings.defaultWait`.
+    public func waitTime(until deadline: ContinuousClock.Instant?) -> Duration {
+        deadline.map { max(.zero, $0 - .now) } ?? settings.defaultWait
+    }
+
+    /// Calls `callback` (which must not block) once the index reaches `revision`: at once when
+    /// it has (returns `nil`), else from the code that advances the index. See
+    /// `IndexReplica.whenReached`; `cancelWait` takes the ticket back.
+    public func whenReached(_ revision: Revision, _ callback: @escaping @Sendable (Revision) -> Void) -> RevisionWaiters.Ticket? {
+        replica.whenReached(revision, callback)
+    }
+
+    /// Takes a wait back: `true` if its callback will never run.
+    public func cancelWait(_ ticket: RevisionWaiters.Ticket) -> Bool { replica.cancelWait(ticket) }
+
+    /// The answer to a read whose `min_revision` was not reached in time: `UNAVAILABLE`.
+    public func notReached(_ revision: Revision) -> ServiceError {
+        ServiceError(IndexReplica.notReached(revision, at: index.revision))
     }
 
     // MARK: Health

@@ -1,0 +1,53 @@
+import Foundation
+import WardenModel
+import WardenStore
+
+/// Chunks of a snapshot passed from the reading thread to the building one: a bounded queue,
+/// so a fast reader cannot hold the whole snapshot in memory twice.
+final class SnapshotStream: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let capacity: Int
+    private var chunks: [[Change]] = []
+    private var done = false
+    private var revision: Revision?
+    private var error: StoreError?
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds a chunk, waiting while the queue is full.
+    func put(_ chunk: [Change]) {
+        condition.lock()
+        while chunks.count >= capacity { condition.wait() }
+        chunks.append(chunk)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The reader is done: with the snapshot's revision, or an error.
+    func finish(revision: Revision?, error: StoreError?) {
+        condition.lock()
+        self.revision = revision
+        self.error = error
+        done = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next chunk, or `nil` once the reader is done and every chunk is taken.
+    func take() -> [Change]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && !done { condition.wait() }
+        guard !chunks.isEmpty else { return nil }
+        let chunk = chunks.removeFirst()
+        condition.broadcast()
+        return chunk
+    }
+
+    /// The reader's result, once `take` has returned `nil`.
+    var outcome: (Revision?, StoreError?) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (revision, error)
+    }
+}
