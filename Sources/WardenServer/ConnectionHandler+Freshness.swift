@@ -11,7 +11,8 @@ extension ConnectionHandler {
     /// and a task scheduled on the event loop answers `UNAVAILABLE` at the deadline (or after
     /// the default wait) if it comes first. No thread is held while it waits: unmet waits never
     /// take the threads writes need. The wait counts against `max_in_flight` and as running (a
-    /// graceful stop lets it finish within its grace).
+    /// graceful stop lets it finish within its grace). A connection that closes takes its waits
+    /// back (`revisionWaits`), so they hold nothing on the replica past it.
     func readWhenReached<Response: SwiftProtobuf.Message>(
         _ frame: Frame, _ revision: Revision, deadline: ContinuousClock.Instant?,
         _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
@@ -31,6 +32,7 @@ extension ConnectionHandler {
             wait.value.finished = true
             wait.value.timer?.cancel()
             let this = handler.value
+            this.revisionWaits[token] = nil
             this.server.stats.running.subtract(1, ordering: .relaxed)
             guard this.isOpen, this.running[id] == token else { return }  // the connection closed
             this.running[id] = nil
@@ -44,11 +46,11 @@ extension ConnectionHandler {
         }
         let ticket = service.whenReached(revision) { _ in eventLoop.execute { finish(true) } }
         guard let ticket else { return }  // reached meanwhile: `finish` is queued on the loop
+        // A waiter that cannot be taken back has been completed: its `finish` is on its way.
+        let takeBack = { if service.cancelWait(ticket) { finish(false) } }
+        revisionWaits[token] = takeBack
         let timeout = service.waitTime(until: deadline)
-        wait.value.timer = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-            // A waiter that cannot be taken back has been completed: its `finish` is on its way.
-            if service.cancelWait(ticket) { finish(false) }
-        }
+        wait.value.timer = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { takeBack() }
     }
 }
 

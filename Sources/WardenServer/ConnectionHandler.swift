@@ -32,9 +32,9 @@ final class ServerContext: Sendable {
 }
 
 /// One client connection: reads frames, runs each request, writes responses (out of order when
-/// some wait for a thread). Reads run inline on the event loop; whatever may block (writes,
-/// waits for `min_revision`, bulk streams) runs on the server's thread pool, watch history on its
-/// replay pool.
+/// some wait for a thread). Reads run inline on the event loop, those waiting for `min_revision`
+/// once the replica reaches it; whatever may block (writes, bulk streams) runs on the server's
+/// thread pool, watch history on its replay pool.
 /// All state is touched on the connection's event loop only.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -61,6 +61,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     var uploads: [UInt32: Upload] = [:]
     /// Watches of this connection.
     var watches: [UInt32: WatchStream] = [:]
+    /// Takes back each `min_revision` wait of this connection still registered on the replica,
+    /// by its `running` token (`readWhenReached`): run when the connection closes.
+    var revisionWaits: [UInt64: () -> Void] = [:]
     var isOpen = true
     /// When the frame being handled now arrived at `handle` (monotonic nanoseconds).
     var requestStart: UInt64 = 0
@@ -109,6 +112,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         if admitted { server.stats.connectionClosed() }
         for watch in watches.values { watch.handle?.cancel() }
         watches = [:]
+        let waits = revisionWaits
+        revisionWaits = [:]
+        for takeBack in waits.values { takeBack() }
         uploads = [:]
         running = [:]
         frameTimer?.cancel()

@@ -11,8 +11,8 @@ public struct ServerConfiguration: Sendable {
     public var socketGroup: UInt32?
     /// The largest frame accepted (its length field), 4 MiB by default.
     public var maxFrameSize = 4 << 20
-    /// Requests of one connection waiting for a thread (writes, waits for min_revision, bulk and
-    /// prune streams), at most; more answer RESOURCE_EXHAUSTED.
+    /// Requests of one connection waiting for a thread or a revision (writes, reads waiting for
+    /// min_revision, bulk and prune streams), at most; more answer RESOURCE_EXHAUSTED.
     public var maxInFlight = 1024
     /// Bytes of one bulk or prune stream held until its end, at most (1 GiB).
     public var maxStreamBytes = 1 << 30
@@ -28,14 +28,15 @@ public struct ServerConfiguration: Sendable {
     /// past it the server answers RESOURCE_EXHAUSTED on request id 0 (best effort: the client is
     /// not reading) and closes the connection (8 MiB).
     public var maxWatchBacklogBytes = 8 << 20
-    /// Threads for requests that block (writes, waits for min_revision, bulk streams).
+    /// Threads for requests that block (writes, bulk streams); reads waiting for min_revision hold
+    /// none.
     /// Concurrent writes share one fsync (group commit), so more threads than cores pays.
     public var blockingThreads = 16
     /// Requests of one connection on those threads at once, at most; its others wait in the
     /// connection, in order, and start as these end (still counted by `maxInFlight`). The
     /// threads' queue then holds a few requests of each busy connection, so writers are served
     /// fairly, and concurrent writes of several connections still share one fsync. 8, half the
-    /// threads: no connection holds them all (with waits for `min_revision`, say), and one
+    /// threads: no connection holds them all (with pipelined writes, say), and one
     /// pipelining connection keeps most of its group-commit throughput (20,000 pipelined grants:
     /// 10.5 s at 8, 16.8 s at 4, 7.4 s at 16).
     public var poolShare = 8

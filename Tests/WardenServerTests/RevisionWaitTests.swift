@@ -89,6 +89,27 @@ struct RevisionWaitTests {
         }
     }
 
+    @Test("a connection that closes takes its waits back: a graceful stop does not wait for them")
+    func closedConnectionTakesWaitsBack() async throws {
+        // A grace far shorter than the waits' deadline: waits left registered past the close
+        // would still count as running, and the stop would wait out its grace and say so.
+        let server = try await ServerProcess(arguments: ["--shutdown-grace", "10s"])
+        defer { server.removeFolder() }
+        let warden = try await server.connect()
+        try await RPCTests.seed(warden)
+        let target = try await warden.health().revision + 100
+        let reader = try await server.connect()
+        let waits = (0..<5).map { index in Self.waitingCheck(reader, .user("2"), pk: "gone\(index)", minRevision: target) }
+        _ = try await reader.health()  // the five reads are waiting
+        await reader.close()
+        for wait in waits { _ = try? await wait.get() }  // the client side ends them as the connection closes
+        // The server notices the close on its own; a later request on another connection is
+        // handled after it only by chance, so the stop's grace (10 s) is the bound.
+        await warden.close()
+        #expect(server.stop() == 0)
+        #expect(!server.output.contains("requests still running"), "\(server.output)")
+    }
+
     /// Sends a Check of `lab.publish_experiment` at `minRevision` with a 60 s deadline; its answer
     /// frame, once it comes.
     static func waitingCheck(
