@@ -40,6 +40,9 @@ let package = Package(
         // composition root (`warden`).
         .target(name: "WardenStore", dependencies: ["WardenModel", "WardenSync"]),
         .target(name: "WardenSQLiteStore", dependencies: ["WardenModel", "WardenStore", "WardenSync", "CSQLite"]),
+        // PostgreSQL through libpq's blocking C API, linking Debian's libpq-dev.
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "WardenPostgresStore", dependencies: ["WardenModel", "WardenStore", "WardenSync", "CPostgres"]),
         .target(
             name: "WardenService",
             dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenSync", .product(name: "Logging", package: "swift-log")]
@@ -148,8 +151,8 @@ let package = Package(
         .testTarget(
             name: "WardenStoreTests",
             dependencies: [
-                "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenIndex", "WardenService", "CSQLite", "WardenTestSupport", "WardenSync",
-                .product(name: "Logging", package: "swift-log"),
+                "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenPostgresStore", "WardenIndex", "WardenService", "CSQLite",
+                "WardenTestSupport", "WardenSync", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
