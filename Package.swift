@@ -80,7 +80,8 @@ let package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenModel", "WardenIndex", "WardenStore", "WardenSQLiteStore", "WardenService", "WardenServer", "WardenClient",
+                "WardenModel", "WardenIndex", "WardenStore", "WardenSQLiteStore", "WardenPostgresStore", "WardenService", "WardenServer",
+                "WardenClient",
                 "WardenProto", "WardenTelemetry", "WardenRecords",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -7,7 +7,6 @@ import Metrics
 import ServiceLifecycle
 import WardenServer
 import WardenService
-import WardenSQLiteStore
 import WardenStore
 import WardenTelemetry
 
@@ -35,24 +34,19 @@ struct Daemon {
             logger.critical("cannot claim the socket path", metadata: ["socket": "\(configuration.socket)", "error": "\(error)"])
             throw error
         }
-        var storeOptions = SQLiteStore.Options()
-        storeOptions.synchronous = configuration.synchronous
-        storeOptions.fileMode = mode_t(configuration.databaseMode)
         let started = ContinuousClock.now
         let replica: IndexReplica
         do {
-            let store = try SQLiteStore(path: configuration.database, options: storeOptions)
-            report(store.opening, logger: logger)
-            replica = try IndexReplica(store: store, settings: configuration.indexSettings)
+            replica = try IndexReplica(store: try openStore(logger: logger), settings: configuration.indexSettings)
         } catch {
-            logger.critical("cannot open the database", metadata: ["database": "\(configuration.database)", "error": "\(error)"])
+            logger.critical("cannot open the database", metadata: ["database": "\(databaseLocation.description)", "error": "\(error)"])
             throw error
         }
         let statistics = replica.index.statistics
         logger.info(
             "index loaded",
             metadata: [
-                "database": "\(configuration.database)", "revision": "\(statistics.revision)", "grants": "\(statistics.grants)",
+                "database": "\(databaseLocation.description)", "revision": "\(statistics.revision)", "grants": "\(statistics.grants)",
                 "seconds": "\(String(format: "%.2f", Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)))",
             ]
         )
@@ -80,7 +74,7 @@ struct Daemon {
         raiseOpenFileLimit(logger: logger)
         serverConfiguration.metricsText = { registry.prometheusText() }
         let server = try WardenServer(service: service, configuration: serverConfiguration, socketFile: socketFile, logger: logger)
-        print("warden: serving \(configuration.socket) (database \(configuration.database), revision \(statistics.revision))")
+        print("warden: serving \(configuration.socket) (database \(databaseLocation.description), revision \(statistics.revision))")
         fflush(nil)
 
         let group = ServiceGroup(
