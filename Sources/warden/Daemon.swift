@@ -144,6 +144,7 @@ struct Maintenance: Service {
     let logger: Logger
 
     func run() async throws {
+        let database = DatabaseWatch(replica: service.replica, logger: logger)
         let grants = Gauge(label: "warden.index.grants")
         let users = Gauge(label: "warden.index.users")
         let objects = Gauge(label: "warden.index.objects")
@@ -153,6 +154,7 @@ struct Maintenance: Service {
         try? await cancelWhenGracefulShutdown {
             var tick = 0
             while !Task.isCancelled {
+                database.check()
                 try await step(tick: tick, grants: grants, users: users, objects: objects, revision: revision,
                                watchers: watchers, connections: connections)
                 tick += 1
@@ -180,6 +182,44 @@ struct Maintenance: Service {
                 }
             }
             try await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+/// Whether the database answers, read once a second by `Maintenance`, and each change of it
+/// logged once: reads go on from the index while the database is away (at its revision),
+/// writes answer `UNAVAILABLE`, and the store's connections come back by themselves. On the
+/// way back the index catches up at once (the change signal would too, a moment later).
+final class DatabaseWatch: @unchecked Sendable {
+    private let replica: IndexReplica
+    private let logger: Logger
+    // Touched only by the maintenance task.
+    private var reachable = true
+
+    init(replica: IndexReplica, logger: Logger) {
+        self.replica = replica
+        self.logger = logger
+    }
+
+    func check() {
+        do {
+            let revision = try replica.store.revision
+            guard !reachable else { return }
+            reachable = true
+            let caughtUp = try? replica.catchUp()
+            logger.notice(
+                "database reachable again; the index caught up",
+                metadata: ["revision": "\(caughtUp ?? replica.index.revision)", "database_revision": "\(revision)"]
+            )
+        } catch where error.code == .unavailable || error.code == .internal {
+            guard reachable else { return }
+            reachable = false
+            logger.warning(
+                "database unreachable: reads answer from the index at its revision, writes answer UNAVAILABLE until it is back",
+                metadata: ["revision": "\(replica.index.revision)", "error": "\(error)"]
+            )
+        } catch {
+            logger.warning("database check failed", metadata: ["error": "\(error)"])
         }
     }
 }
