@@ -1,7 +1,7 @@
 # Warden — the tasks. `make run` and `make test` are the README's two set-up commands.
 SWIFT ?= swift
 
-.PHONY: all deps build run test test-c test-python python-venv crash-test soak fuzz tsan bench bench-store bench-load bench-c bench-python bench-django bench-smoke proto demo clean
+.PHONY: all deps build run test test-c test-python python-venv crash-test soak fuzz tsan bench bench-store bench-load bench-hosts bench-c bench-python bench-django bench-smoke proto demo clean
 
 all: build
 
@@ -101,6 +101,16 @@ bench-store: deps
 bench-load: deps
 	$(SWIFT) build -c release --product warden
 	$(SWIFT) run -c release WardenLoad
+
+# The several-hosts benchmark of docs/benchmarks.md (issue 17): two sidecars on one PostgreSQL
+# database (a throwaway cluster in .build-pg-bench) beside one on SQLite, in one run.
+BENCH_PG := $(CURDIR)/.build-pg-bench
+bench-hosts: deps
+	$(SWIFT) build -c release --product warden
+	$(SWIFT) build -c release --product WardenHostsBench
+	scripts/postgres-cluster.sh start $(BENCH_PG)
+	.build/release/WardenHostsBench --postgres "$$(scripts/postgres-cluster.sh uri $(BENCH_PG))" $(BENCH_ARGS); \
+		status=$$?; scripts/postgres-cluster.sh stop $(BENCH_PG); exit $$status
 
 # The Python client against a release server: check latency, pipelined checks (threads,
 # asyncio), BatchCheck, bulk grant (figures in docs/benchmarks.md).

@@ -80,7 +80,8 @@ let package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenModel", "WardenIndex", "WardenStore", "WardenSQLiteStore", "WardenService", "WardenServer", "WardenClient",
+                "WardenModel", "WardenIndex", "WardenStore", "WardenSQLiteStore", "WardenPostgresStore", "WardenService", "WardenServer",
+                "WardenClient",
                 "WardenProto", "WardenTelemetry", "WardenRecords",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -121,6 +122,12 @@ let package = Package(
             path: "Benchmarks/WardenLoad"
         ),
         .target(name: "CPingPong", path: "Benchmarks/CPingPong"),
+        // The several-hosts benchmark: sidecars on one PostgreSQL database beside one on SQLite.
+        .executableTarget(
+            name: "WardenHostsBench",
+            dependencies: ["WardenClient", "WardenProto", .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Benchmarks/WardenHostsBench"
+        ),
         // The fuzz harness (Fuzz/, docs/fuzzing.md): the frame cutting, request decoding and import
         // parsing of the fuzz targets, also run by the random-bytes tests. Reaches the server's
         // decoding through @testable, so its request part compiles in debug and fuzz builds only.

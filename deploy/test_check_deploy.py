@@ -38,9 +38,6 @@ CASES = [
      "must take its password from the secret"),
     (COMPOSE, "  secrets: [postgres-password]\n  user:", "  user:", "must be /run/secrets/NAME"),
     (COMPOSE, DEPENDS, "  restart", "condition service_healthy"),
-    ("docs/cli.md", "| `database_mode` |",
-     "| `database_password_file` | `--database-password-file` | `WARDEN_DATABASE_PASSWORD_FILE` | x |\n| `database_mode` |",
-     "drop it from AWAITED"),
 ]
 
 

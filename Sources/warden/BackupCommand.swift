@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WardenPostgresStore
 import WardenSQLiteStore
 import WardenStore
 
@@ -21,6 +22,15 @@ struct Backup: AsyncParsableCommand {
 
     func run() async throws {
         let path = database ?? ProcessInfo.processInfo.environment["WARDEN_DATABASE"] ?? "var/warden.db"
+        if case .postgres(let uri) = DatabaseLocation(path) {
+            FileHandle.standardError.write(
+                Data(
+                    ("warden: INVALID_ARGUMENT: database: \(PostgresBackend.redacted(uri)) is a PostgreSQL database; "
+                        + "back it up with pg_dump (docs/operations.md \"Several hosts\")\n").utf8
+                )
+            )
+            throw ExitCode(2)
+        }
         let started = Date()
         do {
             let revision = try SQLiteStore.backup(database: path, to: destination)

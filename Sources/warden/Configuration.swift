@@ -11,6 +11,8 @@ import WardenStore
 struct Configuration: Sendable {
     var socket = "var/warden.sock"
     var database = "var/warden.db"
+    /// A file holding the PostgreSQL password (`database` a `postgresql://` URI).
+    var databasePasswordFile: String?
     var socketMode: UInt32 = 0o660
     /// The mode a new database file (and its `-wal`, `-shm`) is created with.
     var databaseMode: UInt32 = 0o600
@@ -56,9 +58,16 @@ struct Configuration: Sendable {
 
     static let settings: [Setting] = [
         Setting(name: "socket", help: "the Unix socket's path") { $0.socket = try nonEmpty($1) },
-        Setting(name: "database", help: "the SQLite file's path") { $0.database = try nonEmpty($1) },
+        Setting(name: "database", help: "the SQLite file's path, or a PostgreSQL URI: postgresql://USER@HOST:PORT/DB?... (var/warden.db)") {
+            $0.database = try nonEmpty($1)
+        },
+        Setting(name: "database_password_file", help: "a file holding the PostgreSQL password (else the URI's, PGPASSWORD or PGPASSFILE)") {
+            let path = try nonEmpty($1)
+            guard FileManager.default.isReadableFile(atPath: path) else { throw Problem("\(path) is not a readable file") }
+            $0.databasePasswordFile = path
+        },
         Setting(name: "socket_mode", help: "the socket file's mode, octal (0660)") { $0.socketMode = try octalMode($1) },
-        Setting(name: "database_mode", help: "the mode a new database file gets, octal: 0600, 0640 or 0660 (0600)") {
+        Setting(name: "database_mode", help: "the mode a new SQLite database file gets, octal: 0600, 0640 or 0660 (0600)") {
             let mode = try octalMode($1)
             guard DatabaseFile.isAllowed(mode_t(mode)) else {
                 throw Problem("must be 0600, 0640 or 0660 (the owner reads and writes, others nothing)")
@@ -76,7 +85,7 @@ struct Configuration: Sendable {
             $0.anonymousUser = $1.isEmpty ? nil : $1
         },
         Setting(name: "accept_global_perms", help: "whether model grants imply object access (true)") { $0.acceptGlobalPerms = try bool($1) },
-        Setting(name: "synchronous", help: "SQLite synchronous: full (default; durable at reply) or normal") {
+        Setting(name: "synchronous", help: "SQLite synchronous: full (default; durable at reply) or normal (SQLite only)") {
             guard let value = SQLiteStore.Synchronous(rawValue: $1.uppercased()) else { throw Problem("must be full or normal") }
             $0.synchronous = value
         },

@@ -14,7 +14,8 @@ extension Daemon {
     /// Existing folders are left as they are.
     func createFolders(logger: Logger) throws {
         let socketFolder = (configuration.socket as NSString).deletingLastPathComponent
-        let databaseFolder = (configuration.database as NSString).deletingLastPathComponent
+        var databaseFolder = ""
+        if case .sqlite(let path) = databaseLocation { databaseFolder = (path as NSString).deletingLastPathComponent }
         // The socket's first: its folders (and their parents) must let clients pass.
         for folder in [socketFolder, databaseFolder] where !folder.isEmpty {
             let mode: mode_t = socketFolder == folder || socketFolder.hasPrefix(folder + "/") ? 0o751 : 0o750

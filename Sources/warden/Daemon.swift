@@ -7,7 +7,6 @@ import Metrics
 import ServiceLifecycle
 import WardenServer
 import WardenService
-import WardenSQLiteStore
 import WardenStore
 import WardenTelemetry
 
@@ -35,24 +34,19 @@ struct Daemon {
             logger.critical("cannot claim the socket path", metadata: ["socket": "\(configuration.socket)", "error": "\(error)"])
             throw error
         }
-        var storeOptions = SQLiteStore.Options()
-        storeOptions.synchronous = configuration.synchronous
-        storeOptions.fileMode = mode_t(configuration.databaseMode)
         let started = ContinuousClock.now
         let replica: IndexReplica
         do {
-            let store = try SQLiteStore(path: configuration.database, options: storeOptions)
-            report(store.opening, logger: logger)
-            replica = try IndexReplica(store: store, settings: configuration.indexSettings)
+            replica = try IndexReplica(store: try openStore(logger: logger), settings: configuration.indexSettings)
         } catch {
-            logger.critical("cannot open the database", metadata: ["database": "\(configuration.database)", "error": "\(error)"])
+            logger.critical("cannot open the database", metadata: ["database": "\(databaseLocation.description)", "error": "\(error)"])
             throw error
         }
         let statistics = replica.index.statistics
         logger.info(
             "index loaded",
             metadata: [
-                "database": "\(configuration.database)", "revision": "\(statistics.revision)", "grants": "\(statistics.grants)",
+                "database": "\(databaseLocation.description)", "revision": "\(statistics.revision)", "grants": "\(statistics.grants)",
                 "seconds": "\(String(format: "%.2f", Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)))",
             ]
         )
@@ -80,7 +74,7 @@ struct Daemon {
         raiseOpenFileLimit(logger: logger)
         serverConfiguration.metricsText = { registry.prometheusText() }
         let server = try WardenServer(service: service, configuration: serverConfiguration, socketFile: socketFile, logger: logger)
-        print("warden: serving \(configuration.socket) (database \(configuration.database), revision \(statistics.revision))")
+        print("warden: serving \(configuration.socket) (database \(databaseLocation.description), revision \(statistics.revision))")
         fflush(nil)
 
         let group = ServiceGroup(
@@ -150,6 +144,7 @@ struct Maintenance: Service {
     let logger: Logger
 
     func run() async throws {
+        let database = DatabaseWatch(replica: service.replica, logger: logger)
         let grants = Gauge(label: "warden.index.grants")
         let users = Gauge(label: "warden.index.users")
         let objects = Gauge(label: "warden.index.objects")
@@ -159,6 +154,7 @@ struct Maintenance: Service {
         try? await cancelWhenGracefulShutdown {
             var tick = 0
             while !Task.isCancelled {
+                database.check()
                 try await step(tick: tick, grants: grants, users: users, objects: objects, revision: revision,
                                watchers: watchers, connections: connections)
                 tick += 1
@@ -186,6 +182,44 @@ struct Maintenance: Service {
                 }
             }
             try await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+/// Whether the database answers, read once a second by `Maintenance`, and each change of it
+/// logged once: reads go on from the index while the database is away (at its revision),
+/// writes answer `UNAVAILABLE`, and the store's connections come back by themselves. On the
+/// way back the index catches up at once (the change signal would too, a moment later).
+final class DatabaseWatch: @unchecked Sendable {
+    private let replica: IndexReplica
+    private let logger: Logger
+    // Touched only by the maintenance task.
+    private var reachable = true
+
+    init(replica: IndexReplica, logger: Logger) {
+        self.replica = replica
+        self.logger = logger
+    }
+
+    func check() {
+        do {
+            let revision = try replica.store.revision
+            guard !reachable else { return }
+            reachable = true
+            let caughtUp = try? replica.catchUp()
+            logger.notice(
+                "database reachable again; the index caught up",
+                metadata: ["revision": "\(caughtUp ?? replica.index.revision)", "database_revision": "\(revision)"]
+            )
+        } catch where error.code == .unavailable || error.code == .internal {
+            guard reachable else { return }
+            reachable = false
+            logger.warning(
+                "database unreachable: reads answer from the index at its revision, writes answer UNAVAILABLE until it is back",
+                metadata: ["revision": "\(replica.index.revision)", "error": "\(error)"]
+            )
+        } catch {
+            logger.warning("database check failed", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -34,6 +34,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("config"), help: "A JSON config file (also WARDEN_CONFIG).") var config: String?
     @Option(name: .customLong("socket"), help: Self.help("socket")) var socket: String?
     @Option(name: .customLong("database"), help: Self.help("database")) var database: String?
+    @Option(name: .customLong("database-password-file"), help: Self.help("database_password_file")) var databasePasswordFile: String?
     @Option(name: .customLong("socket-mode"), help: Self.help("socket_mode")) var socketMode: String?
     @Option(name: .customLong("socket-group"), help: Self.help("socket_group")) var socketGroup: String?
     @Option(name: .customLong("database-mode"), help: Self.help("database_mode")) var databaseMode: String?
@@ -71,6 +72,7 @@ struct Serve: AsyncParsableCommand {
         let values: [String: String?] = [
             "socket": socket,
             "database": database,
+            "database_password_file": databasePasswordFile,
             "socket_mode": socketMode,
             "socket_group": socketGroup,
             "database_mode": databaseMode,
