@@ -46,7 +46,7 @@ extension PostgresReading {
 
     public func permissions() throws -> [PermissionRow] {
         let rows = try connection.query(
-            "SELECT ctid, name, codename, pid FROM content_types JOIN permissions USING (ctid) ORDER BY ctid, pid"
+            "SELECT type_id, name, codename, pid FROM content_types JOIN permissions USING (type_id) ORDER BY type_id, pid"
         )
         return try (0..<rows.rows).map { row in
             PermissionRow(ctid: rows.int64(row, 0), contentType: try rows.text(row, 1), codename: try rows.text(row, 2), pid: rows.int64(row, 3))

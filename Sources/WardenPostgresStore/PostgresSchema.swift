@@ -1,7 +1,8 @@
 import WardenStore
 
 /// The PostgreSQL schema and its migrations: the SQLite tables where they make sense, texts in
-/// the `C` collation (byte-exact comparison and order), `bigint` identity keys. `warden_schema`
+/// the `C` collation (byte-exact comparison and order), `bigint` identity keys. A content type's
+/// key is `type_id` (`ctid` is a PostgreSQL system column). `warden_schema`
 /// holds the schema version; `warden_revision` holds the revision counter, one row, whose lock
 /// every write transaction takes first (`PostgresBackend.write`).
 ///
@@ -38,14 +39,14 @@ enum PostgresSchema {
         );
         CREATE INDEX members_by_group ON members (gid);
         CREATE TABLE content_types (
-            ctid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            type_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             name text COLLATE "C" NOT NULL UNIQUE
         );
         CREATE TABLE permissions (
             pid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            ctid bigint NOT NULL,
+            type_id bigint NOT NULL,
             codename text COLLATE "C" NOT NULL,
-            UNIQUE (ctid, codename)
+            UNIQUE (type_id, codename)
         );
         CREATE INDEX permissions_by_codename ON permissions (codename);
         CREATE TABLE model_grants (

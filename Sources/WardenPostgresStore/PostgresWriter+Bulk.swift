@@ -58,7 +58,7 @@ extension PostgresWriter {
             """
             WITH gone AS (
                 DELETE FROM object_grants o
-                WHERE o.pid IN (SELECT pid FROM permissions JOIN content_types USING (ctid) WHERE name = $2)
+                WHERE o.pid IN (SELECT pid FROM permissions JOIN content_types USING (type_id) WHERE name = $2)
                 AND NOT EXISTS (SELECT 1 FROM bulk_rows b WHERE b.pk = o.pk)
                 RETURNING o.pid, o.pk, o.subject
             )

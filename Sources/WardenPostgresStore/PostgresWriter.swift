@@ -129,8 +129,8 @@ public struct PostgresWriter: PostgresReading, BackendWriter {
         // The outer SELECT does not see the row the CTE inserts (one snapshot): one row either way.
         let rows = try connection.query(
             """
-            WITH inserted AS (INSERT INTO content_types (name) VALUES ($1) ON CONFLICT DO NOTHING RETURNING ctid)
-            SELECT ctid, true FROM inserted UNION ALL SELECT ctid, false FROM content_types WHERE name = $1
+            WITH inserted AS (INSERT INTO content_types (name) VALUES ($1) ON CONFLICT DO NOTHING RETURNING type_id)
+            SELECT type_id, true FROM inserted UNION ALL SELECT type_id, false FROM content_types WHERE name = $1
             """,
             [name]
         )
@@ -138,16 +138,16 @@ public struct PostgresWriter: PostgresReading, BackendWriter {
     }
 
     public func insertPermission(ctid: Int64, codename: String) throws -> Bool {
-        try changed("INSERT INTO permissions (ctid, codename) VALUES ($1, $2) ON CONFLICT DO NOTHING", [String(ctid), codename])
+        try changed("INSERT INTO permissions (type_id, codename) VALUES ($1, $2) ON CONFLICT DO NOTHING", [String(ctid), codename])
     }
 
     public func permissionCount(ctid: Int64) throws -> Int {
-        Int(try connection.query("SELECT count(*) FROM permissions WHERE ctid = $1", [String(ctid)]).int64(0, 0))
+        Int(try connection.query("SELECT count(*) FROM permissions WHERE type_id = $1", [String(ctid)]).int64(0, 0))
     }
 
     public func permissions(codename: String, appLabel: String) throws -> [(pid: Int64, contentType: String)] {
         let rows = try connection.query(
-            "SELECT pid, name FROM permissions JOIN content_types USING (ctid) WHERE codename = $1 AND starts_with(name, $2)",
+            "SELECT pid, name FROM permissions JOIN content_types USING (type_id) WHERE codename = $1 AND starts_with(name, $2)",
             [codename, appLabel + "."]
         )
         return try (0..<rows.rows).map { row in (rows.int64(row, 0), try rows.text(row, 1)) }
@@ -186,7 +186,7 @@ public struct PostgresWriter: PostgresReading, BackendWriter {
         try connection.query(
             """
             DELETE FROM object_grants WHERE pk = $1 AND pid IN
-            (SELECT pid FROM permissions JOIN content_types USING (ctid) WHERE name = $2)
+            (SELECT pid FROM permissions JOIN content_types USING (type_id) WHERE name = $2)
             """,
             [pk, contentType]
         ).affected

@@ -10,9 +10,9 @@ import WardenStore
 struct BatchRefusalTests {
     @Test(
         "a model-level grant naming an unknown permission, group or type refuses the whole batch",
-        arguments: StoreBackend.all
+        arguments: BackendUnderTest.all
     )
-    func modelGrantRefusesBatch(_ backend: StoreBackend) throws {
+    func modelGrantRefusesBatch(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         _ = try store.apply(batch: Fixture.basics)
@@ -44,8 +44,8 @@ struct BatchRefusalTests {
         #expect(try store.events(after: revision).map(\.kind) == [.rolePermissionOperationFailed])
     }
 
-    @Test("a model grant already held is not a refusal: the batch commits, with its failure event", arguments: StoreBackend.all)
-    func heldModelGrantCommits(_ backend: StoreBackend) throws {
+    @Test("a model grant already held is not a refusal: the batch commits, with its failure event", arguments: BackendUnderTest.all)
+    func heldModelGrantCommits(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         _ = try store.apply(batch: Fixture.basics)

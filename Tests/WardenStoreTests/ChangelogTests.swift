@@ -47,10 +47,10 @@ struct ChangelogTests {
         }
     }
 
-    @Test("retention by count and by age keeps the newest event and names the oldest retained")
-    func retention() throws {
+    @Test("retention by count and by age keeps the newest event and names the oldest retained", arguments: BackendUnderTest.all)
+    func retention(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
-        let store = try database.open()
+        let store = try backend.open(database)
         for n in 0..<50 { _ = try store.apply(.putGroup(name: "g\(n)")) }
         #expect(try store.pruneChangelog(RetentionPolicy(maxEvents: 10, maxAgeMilliseconds: 3_600_000)) == 40)
         #expect(try store.events(after: Revision(40)).count == 10)
@@ -61,7 +61,7 @@ struct ChangelogTests {
             #expect(error.code == .outOfRange && error.oldestRetained == Revision(41) && error.message.contains("41"))
         }
         // By age: everything older than a minute from a clock an hour ahead goes, but the newest stays.
-        let later = SQLiteStore.now() + 3_600_000
+        let later = StoreClock.now() + 3_600_000
         #expect(try store.pruneChangelog(RetentionPolicy(maxEvents: 1000, maxAgeMilliseconds: 60_000), now: later) == 9)
         #expect(try store.revision == Revision(50))
         #expect(try store.events(after: Revision(49)).map(\.revision) == [Revision(50)])
@@ -69,11 +69,11 @@ struct ChangelogTests {
         #expect(try store.events(after: Revision(50)).isEmpty)
     }
 
-    @Test("a follower that fell behind retention reloads from a snapshot")
-    func followerReloads() throws {
+    @Test("a follower that fell behind retention reloads from a snapshot", arguments: BackendUnderTest.all)
+    func followerReloads(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
-        let writer = try IndexReplica(store: database.open())
-        let follower = try IndexReplica(store: database.open())
+        let writer = try IndexReplica(store: backend.open(database))
+        let follower = try IndexReplica(store: backend.open(database))
         for change in Fixture.basics { _ = try writer.apply(change) }
         for n in 0..<20 { _ = try writer.apply(.grant(Fixture.grant(.user("1"), Fixture.car, "view_car", "\(n)"))) }
         try writer.store.pruneChangelog(RetentionPolicy(maxEvents: 5))
@@ -81,11 +81,11 @@ struct ChangelogTests {
         #expect(try indexEqualsDatabase(follower.index, follower.store))
     }
 
-    @Test("min_revision: a read waits for catch-up, or fails UNAVAILABLE at its deadline")
-    func minRevision() throws {
+    @Test("min_revision: a read waits for catch-up, or fails UNAVAILABLE at its deadline", arguments: BackendUnderTest.all)
+    func minRevision(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
-        let writer = try IndexReplica(store: database.open())
-        let follower = try IndexReplica(store: database.open())
+        let writer = try IndexReplica(store: backend.open(database))
+        let follower = try IndexReplica(store: backend.open(database))
         let outcome = try writer.apply(.putGroup(name: "late"))
         #expect(try follower.waitFor(outcome.revision, timeout: .seconds(5)) >= outcome.revision)
         do {
@@ -96,11 +96,11 @@ struct ChangelogTests {
         }
     }
 
-    @Test("a following replica sees another connection's writes, bulk included, within a bounded time")
-    func following() throws {
+    @Test("a following replica sees another connection's writes, bulk included, within a bounded time", arguments: BackendUnderTest.all)
+    func following(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
-        let writer = try IndexReplica(store: database.open())
-        let follower = try IndexReplica(store: database.open())
+        let writer = try IndexReplica(store: backend.open(database))
+        let follower = try IndexReplica(store: backend.open(database))
         follower.startFollowing()
         defer { follower.stop() }
         for change in Fixture.basics { _ = try writer.apply(change) }

@@ -14,8 +14,8 @@ struct RegistrationScaleTests {
 
     static func codenames(_ count: Int, prefix: String = "perm") -> [String] { (0..<count).map { "\(prefix)_\($0)" } }
 
-    @Test("a type of exactly the cap registers; one codename more is refused naming the field and the limit")
-    func capBoundary() throws {
+    @Test("a type of exactly the cap registers; one codename more is refused naming the field and the limit", arguments: BackendUnderTest.all)
+    func capBoundary(_ backend: BackendUnderTest) throws {
         let cap = Limits.maxCodenamesPerContentType
         #expect(try ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap)).codenames.count == cap)
         for (defaults, count) in [(false, cap + 1), (true, cap - 3)] {
@@ -31,7 +31,7 @@ struct RegistrationScaleTests {
 
         // Registration is additive: the cap counts what the type already holds.
         let database = TemporaryDatabase()
-        let replica = try IndexReplica(store: database.open())
+        let replica = try IndexReplica(store: backend.open(database))
         _ = try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap))))
         let revision = try replica.store.revision
         #expect {
@@ -76,22 +76,22 @@ struct RegistrationScaleTests {
         #expect(exported == [cap + 5])
     }
 
-    @Test("registering N and 4N codenames, and loading them: times printed (linear: about 4x)")
-    func scaling() throws {
+    @Test("registering N and 4N codenames, and loading them: times printed (linear: about 4x)", arguments: BackendUnderTest.all)
+    func scaling(_ backend: BackendUnderTest) throws {
         var figures: [String] = []
         for count in [2_500, 10_000] {
             let database = TemporaryDatabase()
-            let replica = try IndexReplica(store: database.open())
+            let replica = try IndexReplica(store: backend.open(database))
             let started = ContinuousClock.now
             let outcome = try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(count))))
             let registered = ContinuousClock.now - started
             #expect(outcome.changed)
             let loadStarted = ContinuousClock.now
-            let reloaded = try IndexReplica(store: database.open())
+            let reloaded = try IndexReplica(store: backend.open(database))
             let loaded = ContinuousClock.now - loadStarted
             #expect(reloaded.index.statistics.revision == outcome.revision)
             figures.append("\(count) codenames: register \(registered), load \(loaded)")
         }
-        print("registration scaling: " + figures.joined(separator: "; "))
+        print("registration scaling (\(backend)): " + figures.joined(separator: "; "))
     }
 }

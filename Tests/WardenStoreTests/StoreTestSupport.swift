@@ -1,33 +1,54 @@
 import Foundation
 import WardenIndex
 import WardenModel
+import WardenPostgresStore
 import WardenService
 import WardenSQLiteStore
 import WardenStore
+import WardenSync
 
-/// A database file in a fresh temporary folder, removed when the test ends.
+/// A test's database: a file in a fresh temporary folder and, once asked for, a fresh
+/// PostgreSQL database (`PostgresTestServer`); both removed when the test ends.
 final class TemporaryDatabase {
     let folder: URL
     var path: String { folder.appendingPathComponent("warden.db").path }
+    /// The name of this test's PostgreSQL database, once created.
+    private let postgresName = Locked<String?>(nil)
 
     init() {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-test-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
-    deinit { try? FileManager.default.removeItem(at: folder) }
+    deinit {
+        try? FileManager.default.removeItem(at: folder)
+        if let name = postgresName.withLock({ $0 }) { PostgresTestServer.dropDatabase(name) }
+    }
 
     func open(_ options: SQLiteStore.Options = .init()) throws -> SQLiteStore { try SQLiteStore(path: path, options: options) }
+
+    /// The URI of this test's PostgreSQL database, created on first use (every store a test
+    /// opens on this `TemporaryDatabase` shares it, as hosts share one database).
+    func postgresURI() throws -> String {
+        try postgresName.withLock { name in
+            if name == nil { name = try PostgresTestServer.createDatabase() }
+            return try PostgresTestServer.uri(database: name!)
+        }
+    }
+
+    func openPostgres() throws -> PostgresStore { try PostgresStore(uri: postgresURI()) }
 }
 
-/// A store implementation under test. The conformance suite (`StoreTests`) runs every test
-/// once per backend; a PostgreSQL backend joins by adding itself to `all`.
-struct StoreBackend: CustomStringConvertible, Sendable {
+/// A store implementation under test. The conformance suites run every test once per backend
+/// in `all`: SQLite, and PostgreSQL when `WARDEN_TEST_POSTGRES` names a server
+/// (`PostgresTestServer`).
+struct BackendUnderTest: CustomStringConvertible, Sendable {
     let description: String
     let open: @Sendable (TemporaryDatabase) throws -> any PermissionStore
 
-    static let sqlite = StoreBackend(description: "SQLite") { try $0.open() }
-    static let all: [StoreBackend] = [.sqlite]
+    static let sqlite = BackendUnderTest(description: "SQLite") { try $0.open() }
+    static let postgres = BackendUnderTest(description: "PostgreSQL") { try $0.openPostgres() }
+    static let all: [BackendUnderTest] = PostgresTestServer.isEnabled ? [.sqlite, .postgres] : [.sqlite]
 }
 
 /// Shorthands for building changes in tests.

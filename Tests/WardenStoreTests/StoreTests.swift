@@ -7,11 +7,11 @@ import WardenSQLiteStore
 import WardenStore
 
 /// The store conformance suite: what every backend must do. Each test runs once per backend in
-/// `StoreBackend.all` (today SQLite), on a fresh database.
+/// `BackendUnderTest.all` (today SQLite), on a fresh database.
 @Suite("Store conformance: writes, events, cascades")
 struct StoreTests {
-    @Test("every write kind commits one event at the next revision; no-ops commit none", arguments: StoreBackend.all)
-    func writeKinds(_ backend: StoreBackend) throws {
+    @Test("every write kind commits one event at the next revision; no-ops commit none", arguments: BackendUnderTest.all)
+    func writeKinds(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         var expected: [ChangeEventKind] = []
@@ -51,8 +51,8 @@ struct StoreTests {
         #expect(events[0].change == Fixture.basics[0])
     }
 
-    @Test("a batch commits in one transaction, each change at its own revision with its own event", arguments: StoreBackend.all)
-    func batch(_ backend: StoreBackend) throws {
+    @Test("a batch commits in one transaction, each change at its own revision with its own event", arguments: BackendUnderTest.all)
+    func batch(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         let outcomes = try store.apply(batch: Fixture.basics + [.putGroup(name: "editors")])
@@ -70,8 +70,8 @@ struct StoreTests {
         #expect(try store.revision == revision)
     }
 
-    @Test("concurrent single writes: each its own outcome and revision, a bad one failing alone", arguments: StoreBackend.all)
-    func concurrentWrites(_ backend: StoreBackend) throws {
+    @Test("concurrent single writes: each its own outcome and revision, a bad one failing alone", arguments: BackendUnderTest.all)
+    func concurrentWrites(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         _ = try store.apply(batch: Fixture.basics)
@@ -94,8 +94,8 @@ struct StoreTests {
         #expect(try store.events(after: start, limit: 10_000).count == outcomes.count)
     }
 
-    @Test("object grants: idempotent, the reply says whether anything changed", arguments: StoreBackend.all)
-    func idempotentGrants(_ backend: StoreBackend) throws {
+    @Test("object grants: idempotent, the reply says whether anything changed", arguments: BackendUnderTest.all)
+    func idempotentGrants(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
@@ -107,8 +107,8 @@ struct StoreTests {
         #expect(try !store.apply(.revoke(grant)).changed)
     }
 
-    @Test("role-permission operations record invalid_type, already_exists and not_found", arguments: StoreBackend.all)
-    func rolePermissionFailures(_ backend: StoreBackend) throws {
+    @Test("role-permission operations record invalid_type, already_exists and not_found", arguments: BackendUnderTest.all)
+    func rolePermissionFailures(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
@@ -140,8 +140,8 @@ struct StoreTests {
         #expect(failures.allSatisfy { $0.change == nil && $0.attempted != nil })
     }
 
-    @Test("bad input: a typed error naming the field, and nothing written", arguments: StoreBackend.all)
-    func badInput(_ backend: StoreBackend) throws {
+    @Test("bad input: a typed error naming the field, and nothing written", arguments: BackendUnderTest.all)
+    func badInput(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
@@ -172,8 +172,8 @@ struct StoreTests {
         #expect(throws: ValidationError.self) { try Grant(subject: .user("1"), permission: Fixture.permission(Fixture.car, "view_car"), pk: "") }
     }
 
-    @Test("deleting a user or group cascades to memberships and grants", arguments: StoreBackend.all)
-    func cascades(_ backend: StoreBackend) throws {
+    @Test("deleting a user or group cascades to memberships and grants", arguments: BackendUnderTest.all)
+    func cascades(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
@@ -191,8 +191,8 @@ struct StoreTests {
         #expect(remaining.contains(.putUser(Fixture.user("2", "joe"))))
     }
 
-    @Test("guardian's orphan scenario: re-created objects and users start with nothing", arguments: StoreBackend.all)
-    func orphans(_ backend: StoreBackend) throws {
+    @Test("guardian's orphan scenario: re-created objects and users start with nothing", arguments: BackendUnderTest.all)
+    func orphans(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         let replica = try IndexReplica(store: store)
@@ -220,8 +220,8 @@ struct StoreTests {
         #expect(try IndexReplica(store: store).index.export().value.count == replica.index.export().value.count)
     }
 
-    @Test("prune orphans: grants on pks the app no longer has go, with one event", arguments: StoreBackend.all)
-    func pruneOrphans(_ backend: StoreBackend) throws {
+    @Test("prune orphans: grants on pks the app no longer has go, with one event", arguments: BackendUnderTest.all)
+    func pruneOrphans(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         let replica = try IndexReplica(store: store)
@@ -239,8 +239,8 @@ struct StoreTests {
         #expect(try indexEqualsDatabase(replica.index, store))
     }
 
-    @Test("bulk grant and revoke: one summary event, no per-row events, every row in the index at once", arguments: StoreBackend.all)
-    func bulk(_ backend: StoreBackend) throws {
+    @Test("bulk grant and revoke: one summary event, no per-row events, every row in the index at once", arguments: BackendUnderTest.all)
+    func bulk(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         let replica = try IndexReplica(store: store)
@@ -269,8 +269,8 @@ struct StoreTests {
         #expect(try store.revision == revoked.revision)
     }
 
-    @Test("a follower replays bulk summaries from their rows", arguments: StoreBackend.all)
-    func followerReplaysBulk(_ backend: StoreBackend) throws {
+    @Test("a follower replays bulk summaries from their rows", arguments: BackendUnderTest.all)
+    func followerReplaysBulk(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let writer = try IndexReplica(store: backend.open(database))
         let follower = try IndexReplica(store: backend.open(database))

@@ -14,6 +14,7 @@ final class PostgresResult {
     deinit { PQclear(handle) }
 
     var rows: Int { Int(PQntuples(handle)) }
+    var columns: Int { Int(PQnfields(handle)) }
 
     /// Rows inserted, updated or deleted by the command (`PQcmdTuples`); 0 for others.
     var affected: Int {
