@@ -23,7 +23,7 @@ struct MultiHostFaultTests {
             try await hosts.waitFor(registered.revision, on: 0)
             var writers = (0..<(ServerCrashTests.connections * ServerCrashTests.writersPerConnection)).map { WriterState(index: $0) }
             let seeds = writers.map { _ in random.next() }
-            let delay = random.int(50...300)
+            let delay = random.int(150...500)
             let (outcomes, start) = try await ServerCrashTests.load(hosts.servers[0], writers: writers, seeds: seeds, killAfter: .milliseconds(delay))
             for outcome in outcomes { writers[outcome.writer].take(outcome) }
             for outcome in outcomes { #expect(outcome.unexpected.isEmpty, "\(outcome.unexpected)") }

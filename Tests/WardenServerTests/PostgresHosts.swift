@@ -63,12 +63,16 @@ final class PostgresHosts: @unchecked Sendable {
         connections[index] = try await server.connect()
     }
 
-    /// Registers the content type and `users` users through host 0; returns the revision.
+    /// Registers the content type and `users` users through host 0, and waits until every host
+    /// has them (a write resolves its permission and subject on its host's index, so a grant
+    /// through a host that has not yet followed the registration is refused `NOT_FOUND`);
+    /// returns the revision.
     @discardableResult
     func seed(users: Int = 4) async throws -> UInt64 {
         let warden = connections[0]
         var revision = try await warden.registerContentType(Self.contentType).revision
         for index in 0..<users { revision = try await warden.putUser(Self.user(index)).revision }
+        for host in connections.indices { try await waitFor(revision, on: host) }
         return revision
     }
 
