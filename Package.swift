@@ -105,7 +105,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "WardenStoreBench",
-            dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenSQLiteStore", "WardenService", "WardenTestSupport"],
+            dependencies: [
+                "WardenModel", "WardenIndex", "WardenStore", "WardenSQLiteStore", "WardenPostgresStore", "WardenService", "WardenTestSupport",
+            ],
             path: "Benchmarks/WardenStoreBench"
         ),
         .target(name: "CHeapStats", path: "Benchmarks/CHeapStats"),

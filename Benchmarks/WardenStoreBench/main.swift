@@ -1,13 +1,16 @@
 // WardenStoreBench — the durable store's figures (issue #3): bulk grant of the 1M-grant data
 // set, cold load of it into an index, single durable grant latency, and single grants from
 // several threads at once. Run in release: `make bench-store`. `--scale` shrinks the data set;
-// `--normal` uses synchronous=NORMAL instead of the default FULL.
+// `--normal` uses synchronous=NORMAL instead of the default FULL. `--postgres URI` runs it on
+// a PostgreSQL database instead (an empty one: `createdb warden_bench`), through the same store
+// rules.
 #if canImport(Glibc)
 import Glibc
 #endif
 import Foundation
 import WardenIndex
 import WardenModel
+import WardenPostgresStore
 import WardenService
 import WardenSQLiteStore
 import WardenStore
@@ -31,8 +34,12 @@ func processCPU() -> Double {
 
 let arguments = CommandLine.arguments
 let scale = arguments.firstIndex(of: "--scale").flatMap { Double(arguments[$0 + 1]) } ?? 1
-var options = SQLiteStore.Options()
-if arguments.contains("--normal") { options.synchronous = .normal }
+let options = {
+    var options = SQLiteStore.Options()
+    if arguments.contains("--normal") { options.synchronous = .normal }
+    return options
+}()
+let postgres = arguments.firstIndex(of: "--postgres").map { arguments[$0 + 1] }
 
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-store-bench-\(getpid())")
 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -41,10 +48,21 @@ let path = folder.appendingPathComponent("warden.db").path
 
 let data = try BenchmarkDataSet(scale: scale)
 let clock = ContinuousClock()
-print("WardenStoreBench — \(data.grants.count) grants, \(data.userCount) users, synchronous=\(options.synchronous.rawValue)")
+let backend = postgres == nil ? "SQLite, synchronous=\(options.synchronous.rawValue)" : "PostgreSQL"
+print("WardenStoreBench — \(data.grants.count) grants, \(data.userCount) users, \(backend)")
+
+/// The store under test: the SQLite file, or the PostgreSQL database.
+func openStore() throws -> any PermissionStore {
+    if let postgres { return try PostgresStore(uri: postgres) }
+    return try SQLiteStore(path: path, options: options)
+}
 
 // Schema (users, groups, memberships, types) as one batch of single writes: one transaction.
-let store = try SQLiteStore(path: path, options: options)
+let store = try openStore()
+guard try store.revision == .zero else {
+    print("the database is not empty (revision \(try store.revision)); give the bench an empty one")
+    exit(1)
+}
 let schemaTime = try clock.measure { _ = try store.apply(batch: data.schema) }
 print("schema, \(data.schema.count) writes in one batch   \(String(format: "%.2f", seconds(schemaTime))) s")
 
@@ -71,8 +89,7 @@ if arguments.contains("--bulk-only") { exit(0) }
 // Cold load: open the file and build the index, as `warden serve` does at start.
 var loaded: IndexReplica?
 let coldTime = try clock.measure {
-    let reopened = try SQLiteStore(path: path, options: options)
-    loaded = try IndexReplica(store: reopened)
+    loaded = try IndexReplica(store: openStore())
 }
 print("cold load into the index          \(String(format: "%.2f", seconds(coldTime))) s   "
     + "(\(loaded!.index.statistics.grants) grants)")

@@ -57,18 +57,26 @@ struct PostgresStoreTests {
         // A follower reads "everything after the last revision it saw" while the writers commit:
         // with a revision committed out of order it would see a gap.
         let follower = try database.openPostgres()
-        let followed = Locked<(seen: UInt64, gaps: [String])>((0, []))
+        let followed = Locked<(seen: UInt64, gaps: [String], failure: StoreError?)>((0, [], nil))
         let following = Thread {
             while followed.withLock({ $0.seen }) < UInt64(total) {
                 let seen = followed.withLock { $0.seen }
-                guard let events = try? follower.events(after: Revision(seen), limit: 1000) else { continue }
+                // Read before the events: once the writers finished, an empty read means done.
+                let writersDone = finished.withLock { $0 }
+                let events: [ChangeEvent]
+                do throws(StoreError) {
+                    events = try follower.events(after: Revision(seen), limit: 1000)
+                } catch {
+                    followed.withLock { $0.failure = error }
+                    continue
+                }
                 followed.withLock { state in
                     for event in events {
                         if event.revision.rawValue != state.seen + 1 { state.gaps.append("after \(state.seen): \(event.revision)") }
                         state.seen = max(state.seen, event.revision.rawValue)
                     }
                 }
-                if finished.withLock({ $0 }) && events.isEmpty { break }
+                if writersDone && events.isEmpty { break }
             }
         }
         following.start()
@@ -94,7 +102,7 @@ struct PostgresStoreTests {
             }
             #expect(written[event.revision.rawValue] == name)
         }
-        #expect(poll { followed.withLock { $0.seen } == UInt64(total) })
+        #expect(poll { followed.withLock { $0.seen } == UInt64(total) }, "last read failure: \(String(describing: followed.withLock { $0.failure }))")
         #expect(followed.withLock { $0.gaps }.isEmpty, "the follower saw gaps: \(followed.withLock { $0.gaps.prefix(5) })")
     }
 
@@ -138,6 +146,33 @@ struct PostgresStoreTests {
         #expect(outcome?.revision == Revision(2), "failures: \(failures)")
         #expect(try store.revision == Revision(2))
         print("writes failed after pg_terminate_backend before one succeeded: \(failures.count)")
+    }
+
+    @Test("a database that refuses connections: writes and reads fail UNAVAILABLE, then succeed once it accepts them again")
+    func refusedThenBack() throws {
+        let database = TemporaryDatabase()
+        let uri = try database.postgresURI()
+        let name = try #require(PostgresTestServer.execute(uri, "SELECT current_database()").first?.first ?? nil)
+        let store = try database.openPostgres()
+        _ = try store.apply(.putGroup(name: "before"))
+        // What a restarting server looks like to the store: its sessions end, new ones are refused.
+        try PostgresTestServer.admin(
+            "ALTER DATABASE \(name) ALLOW_CONNECTIONS false",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)'"
+        )
+        for _ in 0..<3 {
+            #expect {
+                _ = try store.apply(.putGroup(name: "while refused"))
+            } throws: { error in
+                let error = error as! StoreError
+                return error.code == .unavailable && error.message.hasPrefix("the database is unreachable or refused the connection")
+                    && error.message.contains("nothing was written")
+            }
+            #expect(throws: StoreError.self) { try store.revision }
+        }
+        try PostgresTestServer.admin("ALTER DATABASE \(name) ALLOW_CONNECTIONS true")
+        #expect(try store.apply(.putGroup(name: "after")).revision == Revision(2))
+        #expect(try store.events(after: .zero).map(\.revision) == [Revision(1), Revision(2)])
     }
 
     @Test("a listener on one store is woken by another store's commit, and again after its connection is terminated")

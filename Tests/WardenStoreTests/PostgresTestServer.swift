@@ -44,6 +44,12 @@ enum PostgresTestServer {
         return name
     }
 
+    /// Runs statements on the administrative connection.
+    static func admin(_ statements: String...) throws {
+        let connection = try admin()
+        for sql in statements { try connection.execute(sql) }
+    }
+
     /// Drops a test's database, ending any session still on it.
     static func dropDatabase(_ name: String) {
         _ = try? admin().execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
