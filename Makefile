@@ -56,8 +56,17 @@ bench-c: deps
 # The kill -9 tests with 20 rounds each (the test suite runs 3): a store writer process, and
 # `warden serve` under concurrent writers (docs/reliability.md).
 ROUNDS ?= 20
+# The server's runs twice, on SQLite and on PostgreSQL: the cluster WARDEN_TEST_POSTGRES names,
+# else a throwaway one of scripts/postgres-cluster.sh, started here and removed at the end.
+CRASH_TEST := WARDEN_CRASH_ROUNDS=$(ROUNDS) WARDEN_SERVER_CRASH_ROUNDS=$(ROUNDS) $(SWIFT) test --filter 'ProcessTests|ServerCrashTests'
 crash-test: deps
-	WARDEN_CRASH_ROUNDS=$(ROUNDS) WARDEN_SERVER_CRASH_ROUNDS=$(ROUNDS) $(SWIFT) test --filter 'ProcessTests|ServerCrashTests'
+	@if [ -n "$$WARDEN_TEST_POSTGRES" ]; then \
+		echo "$(CRASH_TEST)"; $(CRASH_TEST); \
+	else \
+		dir=$$(mktemp -d) && trap 'scripts/postgres-cluster.sh stop "$$dir"' EXIT && scripts/postgres-cluster.sh start "$$dir" && \
+		export WARDEN_TEST_POSTGRES=$$(scripts/postgres-cluster.sh uri "$$dir") WARDEN_TEST_POSTGRES_DIR=$$dir WARDEN_REQUIRE_POSTGRES=1 && \
+		echo "PostgreSQL for the crash test: $$WARDEN_TEST_POSTGRES" && echo "$(CRASH_TEST)" && $(CRASH_TEST); \
+	fi
 
 # Mixed read/write load on a real server for SECONDS (the test suite runs 10, CI 60): no
 # errors, no leaked descriptors, memory flat after warm-up; RSS and fds printed each second.

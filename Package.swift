@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "WardenServerTests",
             dependencies: [
-                "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenServer", "WardenIndex",
+                "WardenClient", "WardenProto", "WardenWire", "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenPostgresStore", "WardenServer", "WardenIndex",
                 "WardenTestSupport", "WardenFuzzing", "WardenSync",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]

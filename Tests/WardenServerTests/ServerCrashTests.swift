@@ -7,7 +7,6 @@ import Testing
 import WardenClient
 import WardenModel
 import WardenProto
-import WardenSQLiteStore
 import WardenStore
 import WardenTestSupport
 
@@ -25,15 +24,22 @@ struct ServerCrashTests {
     static let connections = 4
     static let writersPerConnection = 2
 
-    @Test("SIGKILL under concurrent writes: no acknowledged write lost, none half-applied, index = database")
-    func killUnderLoad() async throws {
+    @Test("SIGKILL under concurrent writes: no acknowledged write lost, none half-applied, index = database", arguments: TestBackend.allCases)
+    func killUnderLoad(_ backend: TestBackend) async throws {
+        _ = try await backend.withDatabase(for: "server crash test") { database in try await Self.killUnderLoad(database: database) }
+    }
+
+    /// The crash test on the database `database` names (`nil`: an SQLite file in the server's
+    /// folder); every restarted server opens the same database.
+    static func killUnderLoad(database: String?) async throws {
         let environment = ProcessInfo.processInfo.environment
         let rounds = Int(environment["WARDEN_SERVER_CRASH_ROUNDS"] ?? "") ?? 3
         let seed = UInt64(environment["WARDEN_SERVER_CRASH_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max)
-        print("server crash test: seed \(seed) (WARDEN_SERVER_CRASH_SEED=\(seed) replays the writes and kill delays)")
+        let backend = database == nil ? "SQLite" : "PostgreSQL"
+        print("server crash test on \(backend): seed \(seed) (WARDEN_SERVER_CRASH_SEED=\(seed) replays the writes and kill delays)")
         var random = SplitMix64(seed: seed)
 
-        var server = try await ServerProcess()
+        var server = try await ServerProcess(databasePath: database)
         defer {
             server.kill(signal: SIGKILL)
             server.removeFolder()
@@ -61,16 +67,16 @@ struct ServerCrashTests {
             #expect(report.indexEqualsDatabase, "round \(round): \(report.problems.joined(separator: "; "))")
         }
 
-        // A clean stop at the end, and the file alone, opened cold, holds the same state.
+        // A clean stop at the end, and the database alone, opened cold, holds the same state.
         #expect(server.stop() == 0)
-        let snapshot = try SQLiteStore(path: server.databasePath).snapshot()
+        let snapshot = try server.openStore().snapshot()
         let stored = Set(snapshot.changes.compactMap(Fact.init))
         for writer in writers {
             #expect(stored.filter { $0.owner?.hasPrefix(writer.prefix) == true } == writer.state.facts, "writer \(writer.index)")
         }
         #expect(totals.acknowledged >= rounds)
         print(
-            "server crash test: \(rounds) rounds, \(totals.acknowledged) acknowledged writes, \(totals.lost) lost, "
+            "server crash test on \(backend): \(rounds) rounds, \(totals.acknowledged) acknowledged writes, \(totals.lost) lost, "
                 + "\(totals.halfApplied) half-applied (seed \(seed); \(totals.inFlight) writes in flight at a kill: "
                 + "\(totals.applied) applied whole, \(totals.absent) absent, \(totals.noEffect) without effect either way, "
                 + "\(totals.inFlightBulk) of them bulk streams or batches; \(totals.checks) checks and \(totals.lists) lists "
@@ -152,8 +158,8 @@ struct ServerCrashTests {
         }
         let exported = Set(records.compactMap(Fact.init))
 
-        // The index (Export) equals the database file, read by a store of this process.
-        let store = try SQLiteStore(path: server.databasePath)
+        // The index (Export) equals the database, read by a store of this process.
+        let store = try server.openStore()
         let snapshot = try store.snapshot()
         let stored = Set(snapshot.changes.compactMap(Fact.init))
         report.facts = stored.count

@@ -148,11 +148,12 @@ struct ServerError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs `body` against a fresh server, then stops it and removes its folder.
+/// Runs `body` against a fresh server, then stops it and removes its folder. `databasePath`:
+/// the server's `--database` (an SQLite file in its folder when `nil`; a PostgreSQL URI too).
 func withServer<T>(
-    environment: [String: String] = [:], _ body: (ServerProcess, WardenConnection) async throws -> T
+    environment: [String: String] = [:], databasePath: String? = nil, _ body: (ServerProcess, WardenConnection) async throws -> T
 ) async throws -> T {
-    let server = try await ServerProcess(environment: environment)
+    let server = try await ServerProcess(environment: environment, databasePath: databasePath)
     let connection = try await server.connect()
     do {
         let value = try await body(server, connection)

@@ -24,13 +24,17 @@ struct VectorReplayTests {
         #expect(!Self.files.isEmpty, "no vectors in \(Self.folder.path)")
     }
 
-    @Test("scenario", arguments: files)
-    func scenario(_ name: String) async throws {
+    /// Each scenario on a server over SQLite, and over a fresh PostgreSQL database when
+    /// `WARDEN_TEST_POSTGRES` names a cluster (PostgresCluster).
+    @Test("scenario", arguments: files, TestBackend.allCases)
+    func scenario(_ name: String, _ backend: TestBackend) async throws {
         let runner = try WireVectorRunner(url: Self.folder.appendingPathComponent(name))
-        let failures = try await withServer(environment: runner.environment) { _, warden in
-            try await runner.run(on: warden)
+        let failures = try await backend.withDatabase(for: "vector \(name)") { database in
+            try await withServer(environment: runner.environment, databasePath: database) { _, warden in
+                try await runner.run(on: warden)
+            }
         }
-        for failure in failures { Issue.record(Comment(rawValue: "\(name): \(failure)")) }
+        for failure in failures ?? [] { Issue.record(Comment(rawValue: "\(name) on \(backend): \(failure)")) }
     }
 }
 
