@@ -27,9 +27,7 @@ extension WardenService {
                     )
                 }
             } else {
-                do { ref = try index.permissionRef(permission, contentType: nil, field: "\(field).permission") } catch {
-                    throw ServiceError(error)
-                }
+                ref = try resolvePermission(permission, field: "\(field).permission")
             }
             if let pk { try Limits.checkIdentifier(pk, field: "\(field).pk") }  // named as the request spells it
             return try Grant(subject: subject, permission: ref, pk: pk)
@@ -39,6 +37,21 @@ extension WardenService {
             throw ServiceError(error)
         } catch {
             throw ServiceError(.internal, "grant: unexpected error", cause: "\(error)")
+        }
+    }
+
+    /// `app_label.codename` resolved on the index as a check resolves it. A permission the index
+    /// does not know may have been registered through another process or host a moment ago:
+    /// the index catches up with the store once and looks again, so a write is not refused on a
+    /// state older than the database's.
+    private func resolvePermission(_ permission: String, field: String) throws(ServiceError) -> PermissionRef {
+        do {
+            return try index.permissionRef(permission, contentType: nil, field: field)
+        } catch where error.code == .notFound {
+            do { try replica.catchUp() } catch { throw ServiceError(error) }
+            do { return try index.permissionRef(permission, contentType: nil, field: field) } catch { throw ServiceError(error) }
+        } catch {
+            throw ServiceError(error)
         }
     }
 

@@ -48,6 +48,23 @@ struct CrossHostEscalationTests {
         #expect(held == ["8"])
     }
 
+    @Test("a permission registered through another host a moment ago resolves on a host that has not followed it yet")
+    func registeredElsewhere() throws {
+        let database = TemporaryDatabase()
+        let hostA = try Self.service(database.open())
+        _ = try hostA.write(batch: Fixture.basics, actor: nil)
+        let hostB = try Self.service(database.open())  // loaded now; not following
+        let boat = try ContentTypeName("marine.boat")
+        _ = try hostA.write(.register(try ContentType(name: boat, custom: ["sail_boat"])), actor: nil)
+        let grant = try hostB.makeGrant(subject: .user("2"), permission: "marine.sail_boat", contentType: nil, pk: "9")
+        #expect(grant.permission.contentType == boat)
+        #expect(try hostB.write(.grant(grant), actor: nil).changed)
+        // A permission nobody registered is still NOT_FOUND, after the catch-up.
+        #expect(throws: ServiceError.self) {
+            _ = try hostB.makeGrant(subject: .user("2"), permission: "marine.fly_boat", contentType: nil, pk: "9")
+        }
+    }
+
     @Test("a write whose actor was checked on a state another writer moved is checked again, not committed on the old check")
     func movedUnderTheCheck() throws {
         let database = TemporaryDatabase()
