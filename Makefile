@@ -80,13 +80,14 @@ soak: deps
 # halts it (halt_on_error) and fails the test that was talking to it; a race in the test process
 # halts the whole run. scripts/tsan-suppressions.txt lists the reports judged false positives
 # (one, in Swift concurrency's continuations). The soak runs 5 s and
-# the kill -9 tests one round each here; CI runs this target.
+# the kill -9 tests one round each here, the bulks of the several-hosts tests 20,000 grants; CI
+# runs this target (with its PostgreSQL cluster, so the PostgreSQL cases run under TSan too).
 TSAN_SUITES ?= WardenStoreTests|WardenServerTests|WardenIndexTests.ConcurrencyTests|WardenIndexTests.WriterProgressTests|WardenIndexTests.ReloadTests
 # The hostile-client resource tests (thousands of connections, 300,000 pipelined checks) take
 # 8 minutes under TSan and drive the same connection code the other server suites do.
 TSAN_SKIP ?= HostileClientTests
 TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 suppressions=$(CURDIR)/scripts/tsan-suppressions.txt" WARDEN_SOAK_SECONDS=5 \
-	WARDEN_CRASH_ROUNDS=1 WARDEN_SERVER_CRASH_ROUNDS=1
+	WARDEN_CRASH_ROUNDS=1 WARDEN_SERVER_CRASH_ROUNDS=1 WARDEN_MULTIHOST_BULK=20000 WARDEN_FOLLOW_GRANTS=20000
 tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(TSAN_ENV) $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SUITES)' --skip '$(TSAN_SKIP)'
