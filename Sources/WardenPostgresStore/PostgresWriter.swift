@@ -22,9 +22,11 @@ public struct PostgresWriter: PostgresReading, BackendWriter {
     var connection: PostgresConnection { transaction.connection }
 
     /// The write connection's session setup: the temporary table bulk writes `COPY` into,
-    /// emptied at each commit.
+    /// emptied at each commit; and no JIT compilation, which the planner starts for a bulk's
+    /// 100k-row statement and which cost it about 0.3 s of its 1 s here.
     static let setup = [
-        "CREATE TEMP TABLE IF NOT EXISTS bulk_rows (pid bigint, pk text COLLATE \"C\", subject bigint) ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE IF NOT EXISTS bulk_rows (pid bigint, pk text COLLATE \"C\", subject bigint) ON COMMIT DELETE ROWS",
+        "SET jit = off",
     ]
 
     /// The counter as locked, or the newest revision this transaction appended.
