@@ -4,7 +4,9 @@ import WardenStore
 /// the `C` collation (byte-exact comparison and order), `bigint` identity keys. A content type's
 /// key is `type_id` (`ctid` is a PostgreSQL system column). `warden_schema`
 /// holds the schema version; `warden_revision` holds the revision counter, one row, whose lock
-/// every write transaction takes first (`PostgresBackend.write`).
+/// every write transaction takes first (`PostgresBackend.write`). Object grants are found from
+/// their subject through `subject_grants` (single writes) and `subject_packs` (bulk grants),
+/// as on SQLite (version 2).
 ///
 /// Sidecars starting together migrate one at a time: under a session advisory lock
 /// (`lockKey`), each reads the version and runs the migrations it lacks, one transaction each;
@@ -85,7 +87,28 @@ enum PostgresSchema {
             revision bigint NOT NULL
         );
         INSERT INTO warden_revision (revision) VALUES (0);
+        """,
+        // Version 2: the subject side as on SQLite, instead of an index on object_grants
+        // (subject) that every bulk row entered in random order. `subject_grants` holds the rows
+        // of single writes (here: every row already held); `subject_packs` one row per subject and
+        // bulk, listing that bulk's new rows of the subject, its arrays in step.
         """
+        CREATE TABLE subject_grants (
+            subject bigint NOT NULL,
+            pid bigint NOT NULL,
+            pk text COLLATE "C" NOT NULL
+        );
+        INSERT INTO subject_grants (subject, pid, pk) SELECT subject, pid, pk FROM object_grants ORDER BY subject, pid, pk;
+        ALTER TABLE subject_grants ADD PRIMARY KEY (subject, pid, pk);
+        CREATE TABLE subject_packs (
+            subject bigint NOT NULL,
+            revision bigint NOT NULL,
+            pids bigint[] NOT NULL,
+            pks text[] COLLATE "C" NOT NULL,
+            PRIMARY KEY (subject, revision)
+        );
+        DROP INDEX object_grants_by_subject;
+        """,
     ]
 
     /// Brings the schema up to date under the advisory lock; returns the version the database

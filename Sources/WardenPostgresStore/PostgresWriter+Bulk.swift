@@ -8,17 +8,34 @@ extension PostgresWriter {
     /// Rows already held are skipped by an anti-join, not `ON CONFLICT`: no other writer can
     /// insert meanwhile (this transaction holds the revision lock) and `bulk_rows` has no
     /// duplicates, so a plain insert cannot conflict, and it skips the speculative insertion
-    /// `ON CONFLICT` makes per row (300k rows: 2.7 s against 3.7 s on this machine).
+    /// `ON CONFLICT` makes per row (300k rows: 2.7 s against 3.7 s on this machine). `OFFSET 0`
+    /// keeps the `NOT EXISTS` a probe of the primary key per row: as an anti-join, the planner
+    /// hashes the whole table instead, a scan of every row held for each bulk (100k rows into
+    /// 900k: 1.05 s against 0.70–0.96 s, the gap growing with the table).
+    ///
+    /// The same statement packs the new rows by subject: one `subject_packs` row per subject
+    /// (its arrays in step) instead of one random insert per row into an index on `subject`.
+    /// Nothing comes back but the number of new rows, the packs' lengths summed.
     public func insertObjectGrants(_ rows: BulkRows, revision: Revision) throws -> Int {
         guard !rows.rows.isEmpty else { return 0 }
         try copy(rows, rows.sortedByObject())
-        return try connection.query(
-            """
-            INSERT INTO object_grants (pid, pk, subject, revision) SELECT pid, pk, subject, $1 FROM bulk_rows b
-            WHERE NOT EXISTS (SELECT 1 FROM object_grants o WHERE o.pid = b.pid AND o.pk = b.pk AND o.subject = b.subject)
-            """,
-            [String(revision.rawValue)]
-        ).affected
+        return Int(
+            try connection.query(
+                """
+                WITH new AS (
+                    INSERT INTO object_grants (pid, pk, subject, revision) SELECT pid, pk, subject, $1::bigint FROM bulk_rows b
+                    WHERE NOT EXISTS (SELECT 1 FROM object_grants o WHERE o.pid = b.pid AND o.pk = b.pk AND o.subject = b.subject OFFSET 0)
+                    RETURNING pid, pk, subject
+                ), packs AS (
+                    INSERT INTO subject_packs (subject, revision, pids, pks)
+                    SELECT subject, $1::bigint, array_agg(pid), array_agg(pk) FROM new GROUP BY subject
+                    RETURNING cardinality(pids) AS count
+                )
+                SELECT COALESCE(sum(count), 0) FROM packs
+                """,
+                [String(revision.rawValue)]
+            ).int64(0, 0)
+        )
     }
 
     public func removeObjectGrants(_ rows: BulkRows, revision: Revision) throws -> Int {
@@ -31,7 +48,7 @@ extension PostgresWriter {
             WITH gone AS (
                 DELETE FROM object_grants o USING bulk_rows b WHERE o.pid = b.pid AND o.pk = b.pk AND o.subject = b.subject
                 RETURNING o.pid, o.pk, o.subject
-            )
+            ), side AS (\(Self.deleteSubjectGrants))
             INSERT INTO removed_rows (revision, pid, pk, subject) SELECT $1, pid, pk, subject FROM gone
             """,
             [String(revision.rawValue)]
@@ -68,7 +85,7 @@ extension PostgresWriter {
                 WHERE o.pid IN (SELECT pid FROM permissions JOIN content_types USING (type_id) WHERE name = $2)
                 AND NOT EXISTS (SELECT 1 FROM bulk_rows b WHERE b.pk = o.pk)
                 RETURNING o.pid, o.pk, o.subject
-            )
+            ), side AS (\(Self.deleteSubjectGrants))
             INSERT INTO removed_rows (revision, pid, pk, subject) SELECT $1, pid, pk, subject FROM gone
             """,
             [String(revision.rawValue), contentType]
