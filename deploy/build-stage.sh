@@ -28,9 +28,9 @@ runtime=yes
 [ "$(id -u)" = 0 ] || runtime="no (not root)"
 say() { printf 'build-stage: %s\n' "$*"; }
 
-# --- Dockerfile: RUN apt-get install libsqlite3-dev (only what is missing, root or sudo) -------
+# --- Dockerfile: RUN apt-get install libsqlite3-dev libpq-dev pkg-config (only what is missing) ---
 # (debootstrap is for step 3, not the Dockerfile.)
-debs=(libsqlite3-dev)
+debs=(libsqlite3-dev libpq-dev pkg-config)
 [ "$runtime" = yes ] && debs+=(debootstrap)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -51,9 +51,9 @@ fi
 mkdir -p "$(dirname "$OUT")"
 strip -o "$OUT" "$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/warden"
 say "built $OUT ($(du -h "$OUT" | cut -f1)) in $((SECONDS - t0)) s"
-# The runtime stage installs libsqlite3-0 (and has glibc, libstdc++6, libgcc-s1): nothing else
-# may be linked dynamically.
-extra=$(ldd "$OUT" | grep -v -E 'linux-vdso|ld-linux|lib(c|m|pthread|dl|rt|stdc\+\+|gcc_s|sqlite3)\.so' || true)
+# The runtime stage installs libsqlite3-0 and libpq5 (and has glibc, libstdc++6, libgcc-s1):
+# nothing else may be needed directly (libpq5 brings its own dependencies).
+extra=$(readelf -d "$OUT" | grep NEEDED | grep -v -E '\[(ld-linux[^]]*|lib(c|m|pthread|dl|rt|stdc\+\+|gcc_s|sqlite3|pq)\.so[^]]*)\]' || true)
 if [ -n "$extra" ]; then
     say "the binary links libraries the runtime stage of deploy/Dockerfile does not install:"
     echo "$extra"
