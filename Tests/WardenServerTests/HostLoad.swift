@@ -75,7 +75,7 @@ final class HostLoad: @unchecked Sendable {
     private func read(_ warden: WardenConnection) async {
         while !stopping.load(ordering: .acquiring) {
             do {
-                _ = try await warden.check(.user("u0"), PostgresHosts.permission, object: PostgresHosts.object("s0k0"), timeout: .seconds(10))
+                _ = try await warden.check(.user("u0"), PostgresHosts.permission, object: PostgresHosts.object("s0k0"), timeout: .seconds(60))
                 state.withLock { $0.reads += 1 }
             } catch {
                 state.withLock { $0.readErrors.append("\(error)") }
