@@ -96,9 +96,9 @@ struct SoakTests {
 
         #expect(errors == 0, "\(load.firstErrors)")
         #expect(requests > 0)
-        // No descriptor leaked: the same count under the same load (± the churning client's one
-        // connection), and the start's count once every client has gone.
-        #expect(abs(end.fileDescriptors - warmed.fileDescriptors) <= 1, "\(server.descriptorKinds())")
+        // No descriptor leaked: the start's count once every client has gone. (The count under
+        // load is printed, not judged: which of the load's connections are open at the instant
+        // of a sample is timing, and a CI run saw 31–33 from one second to the next.)
         #expect(after.fileDescriptors == start.fileDescriptors, "\(server.descriptorKinds())")
         // Flat memory (see the suite's comment for the budget).
         let pageCache = min(64 << 20, max(0, endDatabase.main - warmDatabase.main) + endDatabase.log) >> 10
