@@ -45,9 +45,6 @@ public final class BackedStore<Backend: StoreBackend>: PermissionStore, @uncheck
     func writing<T>(_ body: (Backend.Writer) throws -> T) throws(StoreError) -> T {
         try backend.write(body)
     }
-
-    /// Milliseconds since the Unix epoch: the changelog's clock.
-    public static func now() -> Int64 { StoreClock.now() }
 }
 
 /// The changelog's clock.

@@ -21,9 +21,6 @@ public final class CommitSignal: Sendable {
         observers.withLock { $0.append(wake) }
     }
 
-    /// Whether any callback is registered.
-    public var isObserved: Bool { observers.withLock { !$0.isEmpty } }
-
     /// Runs every callback.
     public func fire() {
         for wake in observers.withLock({ $0 }) { wake() }
