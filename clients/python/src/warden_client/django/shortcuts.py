@@ -121,8 +121,8 @@ def assign_perm(
     once: one grant returns a :class:`~warden_client.WriteResult`, a bulk one a
     :class:`~warden_client.BulkResult`. ``actor``: the app user on whose behalf the grant is
     made (Warden refuses escalation by a non-superuser actor)."""
-    if _is_many(user_or_group) and not user_or_group:
-        return None
+    if (_is_many(user_or_group) and not user_or_group) or (_is_many(obj) and not obj):
+        return None  # guardian's answer to an empty list of subjects or objects
     if obj is None:
         permission = _ensure_permission(perm)
         for item in user_or_group if _is_many(user_or_group) else [user_or_group]:
@@ -151,7 +151,7 @@ def remove_perm(
 ) -> WriteResult | BulkResult | None:
     """Revoke what :func:`assign_perm` granted (same arguments). Model-wide removals go through
     Django's tables (mirrored at commit) and return ``None``."""
-    if _is_many(user_or_group) and not user_or_group:
+    if (_is_many(user_or_group) and not user_or_group) or (_is_many(obj) and not obj):
         return None
     if obj is None:
         if _is_many(user_or_group):
