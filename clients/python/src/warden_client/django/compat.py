@@ -3,17 +3,19 @@ imports django-guardian gets Warden's answers.
 
 At start-up (:func:`install`, from ``WardenConfig.ready``) it
 
-1. points guardian's public functions and classes at Warden's implementations: the module
+1. points guardian's readers at Warden's implementations (:data:`PATCHES`): the module
    attribute (``guardian.shortcuts.get_perms``) and every other reference to the original that
    a module already imported by name (``from guardian.shortcuts import get_perms`` in
-   ``guardian.admin``, in the project's modules, in third-party packages): :data:`PATCHES`;
-2. replaces, in place, the methods guardian puts on users and groups (``GuardianUserMixin``,
-   ``GuardianGroupMixin``, and those ``GUARDIAN_MONKEY_PATCH_USER`` / ``..._GROUP`` set on the
-   user model and ``Group``), so instances of classes defined before start-up write to Warden;
-3. mirrors rows that code still writes into guardian's permission tables (``UserObjectPermission``,
-   ``GroupObjectPermission`` and their direct foreign-key subclasses, through their managers or
-   ``objects.create``) into Warden, through ``post_save`` / ``post_delete`` handlers and the
-   managers' bulk methods (:mod:`warden_client.django.guardian_rows`).
+   ``guardian.admin``, in the project's modules, in third-party packages). Every answer —
+   shortcuts, checker, backend, mixins, decorators, template tag, admin — is then Warden's;
+2. keeps guardian's writers (``assign_perm``, ``remove_perm``, the managers, ``add_obj_perm`` /
+   ``del_obj_perm`` of users and groups, the admin's forms) and mirrors every row they write
+   or delete in guardian's permission tables (``UserObjectPermission``, ``GroupObjectPermission``
+   and their direct foreign-key subclasses, ``objects.create`` and ``save()`` included) into
+   Warden when the transaction commits (:mod:`warden_client.django.guardian_rows`). guardian's
+   tables stay a faithful copy during the migration (a rollback of the migration loses
+   nothing), a rolled-back transaction reaches neither, and removals through guardian also
+   revoke what Warden's own shortcuts granted (which has no row).
 
 Classes that the project subclassed before start-up (a ``GuardedModelAdmin`` subclass in a
 module imported by ``models.py``) keep guardian's code; their data calls still reach Warden
@@ -34,8 +36,6 @@ log = logging.getLogger("warden_client.django")
 #: guardian module -> {attribute: "warden_client.django.module:attribute"}.
 PATCHES: dict[str, dict[str, str]] = {
     "guardian.shortcuts": {
-        "assign_perm": "shortcuts:assign_perm",
-        "remove_perm": "shortcuts:remove_perm",
         "get_perms": "shortcuts:get_perms",
         "get_user_perms": "shortcuts:get_user_perms",
         "get_group_perms": "shortcuts:get_group_perms",
@@ -47,14 +47,6 @@ PATCHES: dict[str, dict[str, str]] = {
     "guardian.core": {
         "ObjectPermissionChecker": "core:ObjectPermissionChecker",
     },
-}
-
-#: (guardian module, class, method) -> Warden's function for it (the user and group methods).
-METHODS: dict[tuple[str, str, str], str] = {
-    ("guardian.mixins", "GuardianUserMixin", "add_obj_perm"): "shortcuts:assign_perm",
-    ("guardian.mixins", "GuardianUserMixin", "del_obj_perm"): "shortcuts:remove_perm",
-    ("guardian.mixins", "GuardianGroupMixin", "add_obj_perm"): "shortcuts:assign_perm",
-    ("guardian.mixins", "GuardianGroupMixin", "del_obj_perm"): "shortcuts:remove_perm",
 }
 
 #: id(original) -> (original, replacement) of everything :func:`install` replaced.
@@ -82,18 +74,6 @@ def warden_object(target: str) -> Any:
     return getattr(importlib.import_module(f"warden_client.django.{module}"), name)
 
 
-def _method(function: Any) -> Any:
-    """``function(perm, user_or_group, obj)`` as a method ``self.m(perm, obj)``."""
-
-    def method(self: Any, perm: Any, obj: Any) -> Any:
-        return function(perm, self, obj)
-
-    method.__name__ = function.__name__
-    method.__doc__ = f"Warden's ``{function.__name__}(perm, self, obj)`` (guardian compatibility)."
-    method.__warden__ = True  # type: ignore[attr-defined]
-    return method
-
-
 def install() -> None:
     """Apply the switch (idempotent). Needs django-guardian importable."""
     global _installed
@@ -111,7 +91,6 @@ def install() -> None:
             replacement = warden_object(target)
             _replaced[id(original)] = (original, replacement)
     _rebind_everywhere()
-    _patch_methods()
     from . import guardian_rows
 
     guardian_rows.connect()
@@ -132,23 +111,6 @@ def _rebind_everywhere() -> None:
                 continue
             if found is not None and found[0] is value:
                 namespace[name] = found[1]
-
-
-def _patch_methods() -> None:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    for (module_name, class_name, method), target in METHODS.items():
-        cls = getattr(importlib.import_module(module_name), class_name, None)
-        if cls is not None:
-            setattr(cls, method, _method(warden_object(target)))
-    # guardian's monkey_patch_user / monkey_patch_group (GUARDIAN_MONKEY_PATCH_*) put lambdas on
-    # the user model and Group: replace the ones it put there.
-    for model in (get_user_model(), Group):
-        for method, target in (("add_obj_perm", "shortcuts:assign_perm"), ("del_obj_perm", "shortcuts:remove_perm")):
-            current = getattr(model, method, None)
-            if current is not None and not getattr(current, "__warden__", False):
-                setattr(model, method, _method(warden_object(target)))
 
 
 def replaced_original(value: Any) -> Any | None:

@@ -7,7 +7,8 @@ deleted user, group or (direct foreign key) object — is mirrored by ``post_sav
 ``post_delete`` handlers on every concrete subclass of guardian's ``UserObjectPermissionBase``
 and ``GroupObjectPermissionBase``, the pattern guardian's own signals page recommends.
 ``bulk_create`` sends no signals, so the managers' ``bulk_assign_perm`` and
-``assign_perm_to_many`` are wrapped to send their new rows in one ``BulkGrant``. Like the other
+``assign_perm_to_many`` are wrapped to send their new rows in one ``BulkGrant``; their
+removals are wrapped to revoke in Warden as well what Warden's own shortcuts granted (no row). Like the other
 mirrored changes these go when the transaction commits (``WARDEN_MIRROR_ON_COMMIT``).
 """
 
@@ -116,6 +117,8 @@ def row_deleted(sender: Any, instance: Any, using: str | None = None, **kwargs: 
 
 
 def _bulk_wrapper(method: Any) -> Any:
+    """A manager method that ``bulk_create``\ s rows (no signals): mirror the rows it returns."""
+
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         rows = method(self, *args, **kwargs)
@@ -126,14 +129,52 @@ def _bulk_wrapper(method: Any) -> Any:
     return wrapper
 
 
+def _revoke_quietly(perm: Any, subjects: Any, objs: Any) -> None:
+    from .shortcuts import remove_perm
+
+    try:
+        remove_perm(perm, subjects, objs)
+    except NotFound:  # the user, group or permission is gone: so is the grant
+        pass
+
+
+def _removal_wrapper(method: Any) -> Any:
+    """A manager removal (``remove_perm(perm, user_or_group, obj)``, ``bulk_remove_perm(perm,
+    user_or_group, objects)``, ``remove_perm_from_many(perm, users_or_groups, obj)``): the rows'
+    ``post_delete`` revokes what had a row; this also revokes, in Warden, what Warden's own
+    shortcuts granted without one."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, perm: Any, subjects: Any, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, perm, subjects, objs, *args, **kwargs)
+        if not isinstance(subjects, (list, tuple)) and hasattr(subjects, "model"):
+            subjects = list(subjects)
+        if not isinstance(objs, (list, tuple)) and hasattr(objs, "model"):
+            objs = list(objs)
+        _run(lambda: _revoke_quietly(perm, subjects, objs), self.db, "revoke through guardian's manager")
+        return result
+
+    wrapper.__warden__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+_WRAPPERS = {
+    "bulk_assign_perm": _bulk_wrapper,
+    "assign_perm_to_many": _bulk_wrapper,
+    "remove_perm": _removal_wrapper,
+    "bulk_remove_perm": _removal_wrapper,
+    "remove_perm_from_many": _removal_wrapper,
+}
+
+
 def connect() -> None:
     """Connect the row handlers to every guardian row model, and wrap the bulk methods."""
     from guardian.managers import BaseObjectPermissionManager
 
-    for name in ("bulk_assign_perm", "assign_perm_to_many"):
+    for name, wrap in _WRAPPERS.items():
         method = getattr(BaseObjectPermissionManager, name, None)
         if method is not None and not getattr(method, "__warden__", False):
-            setattr(BaseObjectPermissionManager, name, _bulk_wrapper(method))
+            setattr(BaseObjectPermissionManager, name, wrap(method))
     for model in row_models():
         uid = f"warden.guardian_row.{model._meta.label}"
         pre_save.connect(row_pre_save, sender=model, dispatch_uid=uid + ".pre_save")
