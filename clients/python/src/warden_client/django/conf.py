@@ -166,12 +166,17 @@ def guardian_setting(name: str) -> Any:
     return getattr(settings, "GUARDIAN_" + name, default)
 
 
-#: (guardian's settings module or None, the hook's path, the hook) once resolved; None: resolve again
-_hook_state: tuple[Any, str | None, Any] | None = None
+#: The resolved state of the content type hook when there is none to call and nothing to watch
+#: (no hook set, not under ``WARDEN_GUARDIAN_COMPAT``): the common case, tested by identity.
+NO_HOOK: tuple[Any, str | None, Any] = (None, None, None)
+
+#: (guardian's settings module or None, the hook's path, the hook) once resolved; ``None``:
+#: resolve again (at a change of the settings). Read by :mod:`.identity` for its fast path.
+hook_state: tuple[Any, str | None, Any] | None = None
 
 
 def _resolve_hook() -> tuple[Any, str | None, Any]:
-    global _hook_state
+    global hook_state
     module = _guardian_conf()
     warden_path = setting("WARDEN_GET_CONTENT_TYPE")
     if module is not None:
@@ -192,8 +197,9 @@ def _resolve_hook() -> tuple[Any, str | None, Any]:
             function = import_string(path)
         except ImportError as error:
             raise ImproperlyConfigured(f"{name}: cannot import {path!r} ({error})") from error
-    state = _hook_state = (module, guardian_path if module is not None else path, function)
-    return state
+    state = (module, guardian_path if module is not None else path, function)
+    hook_state = NO_HOOK if state == NO_HOOK else state
+    return hook_state
 
 
 def content_type_hook() -> Any:
@@ -201,7 +207,7 @@ def content_type_hook() -> Any:
     (``WARDEN_GET_CONTENT_TYPE`` or guardian's ``GUARDIAN_GET_CONTENT_TYPE``), or ``None`` for
     Django's own mapping (the concrete model's type). Resolved once per change of these settings;
     under ``WARDEN_GUARDIAN_COMPAT`` guardian's module value is compared at each call."""
-    state = _hook_state or _resolve_hook()
+    state = hook_state or _resolve_hook()
     if state[0] is not None and getattr(state[0], "GET_CONTENT_TYPE", None) != state[1]:
         state = _resolve_hook()
     return state[2]
@@ -238,9 +244,9 @@ def reset_client() -> None:
 
 @receiver(setting_changed)
 def _on_setting_changed(**kwargs: Any) -> None:
-    global _hook_state
+    global hook_state
     name = kwargs.get("setting")
     if name in _CONNECTION_SETTINGS:
         reset_client()
     if name in _HOOK_SETTINGS:
-        _hook_state = None
+        hook_state = None

@@ -26,9 +26,10 @@ def content_type_label(model_or_obj: type[Model] | Model) -> str:
     """``app_label.model`` of the concrete model of a model class or instance (no query), or,
     when ``WARDEN_GET_CONTENT_TYPE`` / ``GUARDIAN_GET_CONTENT_TYPE`` names a function, of the
     ``ContentType`` that function returns (asked once per model class)."""
-    hook = conf.content_type_hook()
-    if hook is not None:
-        return _hooked_label(hook, model_or_obj)
+    if conf.hook_state is not conf.NO_HOOK:  # a hook, or settings not resolved yet
+        hook = conf.content_type_hook()
+        if hook is not None:
+            return _hooked_label(hook, model_or_obj)
     opts = model_or_obj._meta.concrete_model._meta  # type: ignore[union-attr]
     return f"{opts.app_label}.{opts.model_name}"
 
