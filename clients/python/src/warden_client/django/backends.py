@@ -70,6 +70,12 @@ def batch_decisions(items: list[CheckItem]) -> list[Any]:
 class WardenBackend(ModelBackend):
     """Django's authorization backend interface, answered by Warden (see the module doc)."""
 
+    #: guardian's ``ObjectPermissionBackend`` declares these; code that inspects a backend's
+    #: support (``getattr(backend, "supports_object_permissions", False)``) finds them here too.
+    supports_object_permissions = True
+    supports_anonymous_user = True
+    supports_inactive_user = True
+
     # -- checks --------------------------------------------------------------------------------
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:

@@ -15,13 +15,14 @@ import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.contrib.auth.models import Permission
 from django.db.models import Model, QuerySet
 
-from warden_client import CheckItem, NotFound, PermissionSets
+from warden_client import CheckItem, NotFound, PermissionMode, PermissionSets
 
 from . import conf
 from .backends import BATCH, _is_active_superuser, batch_decisions
-from .identity import Subject, content_type_label, object_pk, pk_reader, subject_of
+from .identity import Subject, content_type_label, content_type_of, object_pk, pk_reader, subject_of
 
 _CLASS = operator.attrgetter("__class__")
 
@@ -115,6 +116,32 @@ def active_subject(user_or_group: Any) -> Subject | None:
     return subject
 
 
+def codenames_on(user_or_group: Any, obj: Model, mode: PermissionMode, accept_global_perms: bool | None) -> list[str]:
+    """Sorted codenames a user or group holds on ``obj`` (Warden's GetPermissions): its own and
+    its groups' (``BOTH``), its own (``USER_ONLY``: none for a group, as guardian) or its groups'
+    (``GROUPS_ONLY``). An inactive user holds none. ``accept_global_perms``: ``None`` for
+    ``WARDEN_ACCEPT_GLOBAL_PERMS``."""
+    subject = active_subject(user_or_group)
+    if subject is None or (mode is PermissionMode.USER_ONLY and subject.kind == "group"):
+        return []
+    answer = conf.get_client().get_permissions(
+        content_type_label(obj),
+        object_pk(obj),
+        mode=mode,
+        accept_global_perms=conf.accept_global_perms() if accept_global_perms is None else accept_global_perms,
+        **subject.kwargs(),
+    )
+    return list(answer.codenames)
+
+
+def codename_queryset(obj: Model, codenames: list[str]) -> QuerySet[Any]:
+    """guardian's return type for codenames on an object: a QuerySet of codename strings of the
+    object's content type."""
+    return Permission.objects.filter(content_type=content_type_of(obj), codename__in=codenames).values_list(
+        "codename", flat=True
+    )
+
+
 def check_perms(user_or_group: Any, checks: Iterable[tuple[str, Model]]) -> list[bool]:
     """Many ``(perm, obj)`` checks of one user or group: what guardian's ``prefetch_perms``
     followed by ``has_perm`` calls is for. One BatchGetPermissions per content type (per 10,000
@@ -187,8 +214,9 @@ def check_perms(user_or_group: Any, checks: Iterable[tuple[str, Model]]) -> list
 class ObjectPermissionChecker:
     """Checks one user's or group's permissions on objects, caching answers (guardian's API)."""
 
-    def __init__(self, user_or_group: Any) -> None:
-        """``user_or_group``: a user, ``AnonymousUser`` or ``Group`` instance."""
+    def __init__(self, user_or_group: Any = None) -> None:
+        """``user_or_group``: a user, ``AnonymousUser`` or ``Group`` instance; anything else
+        (nothing included) raises :class:`~warden_client.django.exceptions.NotUserNorGroup`."""
         self.subject = subject_of(user_or_group)
         self.user_or_group = user_or_group
         #: An authenticated user: its ``is_active`` and ``is_superuser`` are read at each call (as
@@ -282,6 +310,21 @@ class ObjectPermissionChecker:
             self._fast.clear()  # the fetch may have replaced the type's masks
             mask = self._cache.by_type[ct][pk]
         return list(self._cache.codenames(ct, mask))
+
+    def get_user_perms(self, obj: Model) -> QuerySet[Any]:
+        """Codenames granted to the user itself on ``obj`` (none for a group or an inactive
+        user), as guardian's QuerySet of codename strings. Asked each call, as guardian's."""
+        return codename_queryset(obj, codenames_on(self.user_or_group, obj, PermissionMode.USER_ONLY, None))
+
+    def get_group_perms(self, obj: Model) -> QuerySet[Any]:
+        """Codenames granted on ``obj`` through the user's groups (or to the group), as guardian's
+        QuerySet of codename strings. Asked each call, as guardian's."""
+        return codename_queryset(obj, codenames_on(self.user_or_group, obj, PermissionMode.GROUPS_ONLY, None))
+
+    def get_local_cache_key(self, obj: Model) -> tuple[str, str]:
+        """The key the checker keeps ``obj``'s answer under: ``(content type label, pk)``
+        (guardian: ``(content type id, pk)``)."""
+        return self._label(obj), object_pk(obj)
 
     def prefetch_perms(self, objects: QuerySet[Any] | list[Model]) -> bool:
         """Fetch the subject's codenames on every object of ``objects`` (one type) at once: one

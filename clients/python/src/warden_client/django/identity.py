@@ -23,9 +23,47 @@ _TYPE_PART = re.compile(r"^[a-z0-9_]{1,100}$")
 
 
 def content_type_label(model_or_obj: type[Model] | Model) -> str:
-    """``app_label.model`` of the concrete model of a model class or instance (no query)."""
+    """``app_label.model`` of the concrete model of a model class or instance (no query), or,
+    when ``WARDEN_GET_CONTENT_TYPE`` / ``GUARDIAN_GET_CONTENT_TYPE`` names a function, of the
+    ``ContentType`` that function returns (asked once per model class)."""
+    if conf.hook_state is not conf.NO_HOOK:  # a hook, or settings not resolved yet
+        hook = conf.content_type_hook()
+        if hook is not None:
+            return _hooked_label(hook, model_or_obj)
     opts = model_or_obj._meta.concrete_model._meta  # type: ignore[union-attr]
     return f"{opts.app_label}.{opts.model_name}"
+
+
+#: hook -> model class -> label: a content type function maps classes (a polymorphic model's
+#: subclasses to their base), so its answer is kept per class
+_HOOK_LABELS: dict[Callable[[Any], Any], dict[type, str]] = {}
+
+
+def _hooked_label(hook: Callable[[Any], Any], model_or_obj: type[Model] | Model) -> str:
+    cls = model_or_obj if isinstance(model_or_obj, type) else model_or_obj.__class__
+    labels = _HOOK_LABELS.get(hook)
+    if labels is None:
+        labels = _HOOK_LABELS[hook] = {}
+    label = labels.get(cls)
+    if label is None:
+        ct = hook(model_or_obj)
+        if not isinstance(ct, ContentType):
+            raise TypeError(
+                f"GUARDIAN_GET_CONTENT_TYPE: {getattr(hook, '__qualname__', hook)} returned {ct!r} for "
+                f"{cls.__name__}, not a ContentType"
+            )
+        label = labels[cls] = ct_label(ct)
+    return label
+
+
+def content_type_of(model_or_obj: type[Model] | Model) -> ContentType:
+    """The ``ContentType`` row of a model class or instance, as :func:`content_type_label`
+    names it (Django's cached ``get_for_model`` unless a content type function is set)."""
+    hook = conf.content_type_hook()
+    if hook is None:
+        return ContentType.objects.get_for_model(model_or_obj)
+    app_label, model = _hooked_label(hook, model_or_obj).split(".", 1)
+    return ContentType.objects.get_by_natural_key(app_label, model)
 
 
 def ct_label(ct: ContentType) -> str:

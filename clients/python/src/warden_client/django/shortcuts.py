@@ -29,10 +29,10 @@ from warden_client import BulkResult, PermissionMode, WriteResult, pb
 from . import conf
 from .backends import _is_active_superuser
 from .catalog import content_types_of
-from .core import active_subject, check_perms
+from .core import active_subject, check_perms, codename_queryset, codenames_on
 from .grants import grant_message, subject_message
 from .exceptions import MixedContentTypeError, MultipleIdentityAndObjectError, WrongAppError
-from .identity import content_type_label, object_pk, subject_of, subjects_of
+from .identity import content_type_label, content_type_of, object_pk, subject_of, subjects_of
 from .querysets import filter_pks
 
 T = TypeVar("T", bound=Model)
@@ -177,7 +177,9 @@ def remove_perm(
     )
 
 
-def _bulk_grants(perm: str | Permission, users_or_groups: Any, objs: Any) -> Iterator[pb.Grant]:
+def grant_messages(perm: str | Permission, users_or_groups: Any, objs: Any) -> Iterator[pb.Grant]:
+    """The grants of ``perm`` to each user/group of ``users_or_groups`` on each object of ``objs``
+    (one, a list or a queryset), as the bulk streams take them (lazily, for millions of rows)."""
     permission = _perm_string(perm)
     subjects = [subject_message(s.kind, s.name) for s in subjects_of(users_or_groups)]
     if not subjects:
@@ -205,47 +207,31 @@ def bulk_assign_perm(perm: str | Permission, users_or_groups: Any, objs: Any, *,
     """Grant ``perm`` to every user/group of ``users_or_groups`` (one, a list or a queryset) on
     every object of ``objs`` (one, a list or a queryset) in one BulkGrant stream: one
     transaction, streamed in chunks, with one ``BULK_GRANTED`` event."""
-    return conf.get_client().bulk_grant(_bulk_grants(perm, users_or_groups, objs), actor=actor)
+    return conf.get_client().bulk_grant(grant_messages(perm, users_or_groups, objs), actor=actor)
 
 
 def bulk_remove_perm(perm: str | Permission, users_or_groups: Any, objs: Any, *, actor: Any = None) -> BulkResult:
     """Revoke ``perm`` like :func:`bulk_assign_perm` grants it, in one BulkRevoke stream."""
-    return conf.get_client().bulk_revoke(_bulk_grants(perm, users_or_groups, objs), actor=actor)
+    return conf.get_client().bulk_revoke(grant_messages(perm, users_or_groups, objs), actor=actor)
 
 
 # -- permissions on one object ---------------------------------------------------------------
 
 
-def _codenames(user_or_group: Any, obj: Model, mode: PermissionMode, accept_global_perms: bool | None) -> list[str]:
-    subject = active_subject(user_or_group)
-    if subject is None:
-        return []
-    answer = conf.get_client().get_permissions(
-        content_type_label(obj), object_pk(obj), mode=mode, accept_global_perms=_agp(accept_global_perms),
-        **subject.kwargs(),
-    )
-    return list(answer.codenames)
-
-
-def _codename_queryset(obj: Model, codenames: list[str]) -> QuerySet[Any]:
-    ct = ContentType.objects.get_for_model(obj)
-    return Permission.objects.filter(content_type=ct, codename__in=codenames).values_list("codename", flat=True)
-
-
 def get_perms(user_or_group: Any, obj: Model, *, accept_global_perms: bool | None = None) -> list[str]:
     """Codenames the user (own and groups' grants) or group holds on ``obj``, sorted; an active
     superuser holds every codename of the type, an inactive user none."""
-    return _codenames(user_or_group, obj, PermissionMode.BOTH, accept_global_perms)
+    return codenames_on(user_or_group, obj, PermissionMode.BOTH, accept_global_perms)
 
 
 def get_user_perms(user: Any, obj: Model, *, accept_global_perms: bool | None = None) -> QuerySet[Any]:
     """Codenames granted to the user itself on ``obj``, as guardian's QuerySet of codenames."""
-    return _codename_queryset(obj, _codenames(user, obj, PermissionMode.USER_ONLY, accept_global_perms))
+    return codename_queryset(obj, codenames_on(user, obj, PermissionMode.USER_ONLY, accept_global_perms))
 
 
 def get_group_perms(user_or_group: Any, obj: Model, *, accept_global_perms: bool | None = None) -> QuerySet[Any]:
     """Codenames granted on ``obj`` through the user's groups (or to the group), each once."""
-    return _codename_queryset(obj, _codenames(user_or_group, obj, PermissionMode.GROUPS_ONLY, accept_global_perms))
+    return codename_queryset(obj, codenames_on(user_or_group, obj, PermissionMode.GROUPS_ONLY, accept_global_perms))
 
 
 def get_perms_for_model(cls: type[Model] | Model | str) -> QuerySet[Permission]:
@@ -255,7 +241,7 @@ def get_perms_for_model(cls: type[Model] | Model | str) -> QuerySet[Permission]:
 
         app_label, model_name = cls.split(".")
         cls = apps.get_model(app_label, model_name)
-    return Permission.objects.filter(content_type=ContentType.objects.get_for_model(cls))
+    return Permission.objects.filter(content_type=content_type_of(cls))
 
 
 # -- objects a subject can reach -------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The integration's template tags: ``{% load warden_tags %}``."""
