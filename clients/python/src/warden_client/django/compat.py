@@ -29,7 +29,7 @@ import logging
 import sys
 from typing import Any
 
-from django.conf import settings
+from . import conf
 
 log = logging.getLogger("warden_client.django")
 
@@ -47,6 +47,24 @@ PATCHES: dict[str, dict[str, str]] = {
     "guardian.core": {
         "ObjectPermissionChecker": "core:ObjectPermissionChecker",
     },
+    "guardian.utils": {
+        "get_40x_or_None": "views_support:get_40x_or_None",
+    },
+    "guardian.mixins": {
+        "LoginRequiredMixin": "mixins:LoginRequiredMixin",
+        "PermissionRequiredMixin": "mixins:PermissionRequiredMixin",
+        "PermissionListMixin": "mixins:PermissionListMixin",
+    },
+    "guardian.decorators": {
+        "permission_required": "decorators:permission_required",
+        "permission_required_or_403": "decorators:permission_required_or_403",
+        "permission_required_or_404": "decorators:permission_required_or_404",
+    },
+}
+
+#: guardian's template tags -> Warden's (``{% load guardian_tags %}`` answers from Warden).
+TEMPLATE_TAGS: dict[tuple[str, str], str] = {
+    ("guardian.templatetags.guardian_tags", "get_obj_perms"): "templatetags.warden_tags:get_obj_perms",
 }
 
 #: id(original) -> (original, replacement) of everything :func:`install` replaced.
@@ -56,7 +74,7 @@ _installed = False
 
 def enabled() -> bool:
     """Whether ``WARDEN_GUARDIAN_COMPAT`` is set."""
-    return bool(getattr(settings, "WARDEN_GUARDIAN_COMPAT", False))
+    return conf.guardian_compat()
 
 
 def guardian_available() -> bool:
@@ -91,6 +109,10 @@ def install() -> None:
             replacement = warden_object(target)
             _replaced[id(original)] = (original, replacement)
     _rebind_everywhere()
+    for (module_name, tag), target in TEMPLATE_TAGS.items():
+        library = getattr(importlib.import_module(module_name), "register", None)
+        if library is not None and tag in library.tags:
+            library.tags[tag] = warden_object(target)
     from . import guardian_rows
 
     guardian_rows.connect()

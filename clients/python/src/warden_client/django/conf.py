@@ -13,7 +13,8 @@ works; the shared :class:`~warden_client.Client` is rebuilt when a connection se
 |  |  | ``get_perms`` and ``get_users_with_perms``; ``None``: the server's setting (default true); |
 |  |  | ``False``: guardian's answers |
 | ``WARDEN_ANONYMOUS_USER_ID`` | ``None`` | the Warden user id that Django's ``AnonymousUser`` is checked as; |
-|  |  | ``None``: anonymous users hold nothing (Django's ``ModelBackend``) |
+|  |  | ``None``: anonymous users hold nothing (Django's ``ModelBackend``), or under |
+|  |  | ``WARDEN_GUARDIAN_COMPAT`` guardian's anonymous user, as guardian |
 | ``WARDEN_OBJECT_MODELS`` | ``[]`` | ``"app_label.Model"`` labels whose deletions remove their grants |
 | ``WARDEN_MIRROR`` | ``True`` | whether the signal handlers mirror auth changes into Warden |
 | ``WARDEN_MIRROR_ON_COMMIT`` | ``True`` | mirror after the transaction commits (``False``: at once) |
@@ -116,10 +117,24 @@ def anonymous_user_id() -> str | None:
     """``WARDEN_ANONYMOUS_USER_ID`` as a string, or ``None`` when anonymous users hold nothing."""
     value = setting("WARDEN_ANONYMOUS_USER_ID")
     if value is None:
-        return None
+        return _guardian_anonymous_id() if guardian_compat() else None
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
         raise ImproperlyConfigured(f"WARDEN_ANONYMOUS_USER_ID: must be a user id (str or int) or None (got {value!r})")
     return str(value)
+
+
+def _guardian_anonymous_id() -> str | None:
+    """Under ``WARDEN_GUARDIAN_COMPAT`` without ``WARDEN_ANONYMOUS_USER_ID``: the pk of guardian's
+    anonymous user (``ANONYMOUS_USER_NAME``), as guardian maps ``AnonymousUser`` to it; ``None``
+    when guardian has none (``ANONYMOUS_USER_NAME = None``, or the user is not created yet)."""
+    try:
+        from guardian.utils import get_anonymous_user
+    except ImportError:
+        return None
+    try:
+        return str(get_anonymous_user().pk)
+    except Exception:  # guardian raises DoesNotExist, or ImproperlyConfigured when it is off
+        return None
 
 
 def object_models() -> list[str]:

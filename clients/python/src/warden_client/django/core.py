@@ -21,7 +21,7 @@ from django.db.models import Model, QuerySet
 from warden_client import CheckItem, NotFound, PermissionMode, PermissionSets
 
 from . import conf
-from .backends import BATCH, _is_active_superuser, batch_decisions
+from .backends import BATCH, _is_active_superuser, batch_decisions, object_check
 from .identity import Subject, content_type_label, content_type_of, object_pk, pk_reader, subject_of
 
 _CLASS = operator.attrgetter("__class__")
@@ -286,17 +286,7 @@ class ObjectPermissionChecker:
 
     def _check(self, perm: str, obj: Model) -> bool:
         assert self.subject is not None
-        return (
-            conf.get_client()
-            .check(
-                perm,
-                content_type=self._label(obj),
-                pk=object_pk(obj),
-                accept_global_perms=conf.accept_global_perms(),
-                **self.subject.kwargs(),
-            )
-            .allowed
-        )
+        return object_check(perm, self.subject.kwargs(), self._label(obj), object_pk(obj))
 
     def get_perms(self, obj: Model) -> list[str]:
         """Sorted codenames the subject holds on ``obj``."""
