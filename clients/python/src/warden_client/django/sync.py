@@ -19,7 +19,7 @@ from django.contrib.contenttypes.models import ContentType
 from warden_client import Grant, pb
 from warden_client import records as rec
 
-from . import conf
+from . import conf, relations
 from .grants import grant_message, subject_message
 from .identity import valid_codename
 from .signals import content_type_record, user_record_fields
@@ -89,21 +89,24 @@ def _bulk(step: str, grants: Iterable[Any], report: SyncReport, progress: Progre
 
 
 def _model_grant_rows() -> Iterator[Grant]:
-    user_model = get_user_model()
-    if hasattr(user_model, "user_permissions"):
-        through = user_model.user_permissions.through
-        rows = through.objects.values_list(
-            "user_id", "permission__content_type__app_label", "permission__content_type__model", "permission__codename"
-        )
-        for uid, app, model, codename in rows.iterator(chunk_size=FETCH):
+    perm_fields = ("content_type__app_label", "content_type__model", "codename")
+    users = relations.user_permissions()
+    if users is not None:
+        for uid, app, model, codename in users.rows(*perm_fields).iterator(chunk_size=FETCH):
             if valid_codename(codename):
                 yield Grant(f"{app}.{codename}", user=str(uid), content_type=f"{app}.{model}")
-    rows = Group.permissions.through.objects.values_list(
-        "group__name", "permission__content_type__app_label", "permission__content_type__model", "permission__codename"
-    )
-    for name, app, model, codename in rows.iterator(chunk_size=FETCH):
+    groups = relations.group_permissions().rows(*perm_fields, source="name")
+    for name, app, model, codename in groups.iterator(chunk_size=FETCH):
         if valid_codename(codename):
             yield Grant(f"{app}.{codename}", group=name, content_type=f"{app}.{model}")
+
+
+def _membership_rows() -> Any:
+    """``(user pk, group name)`` of every membership (empty when the user model has no groups)."""
+    members = relations.user_groups()
+    if members is None:
+        return []
+    return members.rows("name")
 
 
 def sync(*, prune: bool = False, progress: Progress = _quiet) -> SyncReport:
@@ -135,8 +138,8 @@ def sync(*, prune: bool = False, progress: Progress = _quiet) -> SyncReport:
     groups = Group.objects.order_by("name").values_list("name", flat=True)
     _write_batches("groups", (rec.group(name) for name in groups.iterator(chunk_size=FETCH)), groups.count(), report,
                    progress)
-    if hasattr(user_model, "groups"):
-        members = user_model.groups.through.objects.values_list("user_id", "group__name")
+    if relations.user_groups() is not None:
+        members = _membership_rows()
         _write_batches(
             "memberships",
             (rec.member(str(uid), name) for uid, name in members.iterator(chunk_size=FETCH)),
@@ -188,9 +191,7 @@ def _prune(report: SyncReport, progress: Progress) -> None:
     client = conf.get_client()
     user_ids = {str(pk) for pk in user_model._default_manager.values_list("pk", flat=True)}
     group_names = set(Group.objects.values_list("name", flat=True))
-    members: set[tuple[str, str]] = set()
-    if hasattr(user_model, "groups"):
-        members = {(str(u), g) for u, g in user_model.groups.through.objects.values_list("user_id", "group__name")}
+    members = {(str(u), g) for u, g in _membership_rows()}
     model_grants = {(g.user, g.group, g.permission, g.content_type) for g in _model_grant_rows()}
     stale_users, stale_groups, stale_members, stale_grants = [], [], [], []
     with client.export() as stream:
