@@ -7,6 +7,7 @@ changes to the app's code:
 - groups (``post_save``/``post_delete``; a rename moves the members and grants to the new name);
 - groups that are a subclass or proxy of ``Group`` (their saves are sent with their own class);
 - memberships and model-level permissions (:mod:`.m2m_signals`);
+- permissions created, renamed or deleted at run time (:mod:`.runtime_perms`);
 - content types and their permission codenames (``post_migrate``);
 - object deletions of the models named in ``WARDEN_OBJECT_MODELS`` (``post_delete`` →
   ``DeleteObject``, so a re-created object with the same pk starts with no grants).
@@ -248,6 +249,8 @@ def group_models() -> list[type[Model]]:
 
 def connect() -> None:
     """Connect every handler (called once, from ``WardenConfig.ready``)."""
+    from . import runtime_perms
+
     user_model = get_user_model()
     post_save.connect(user_saved, sender=user_model, dispatch_uid="warden.user_saved")
     post_delete.connect(user_deleted, sender=user_model, dispatch_uid="warden.user_deleted")
@@ -273,3 +276,4 @@ def connect() -> None:
     post_migrate.connect(migrated, dispatch_uid="warden.migrated")
     setting_changed.connect(_on_setting_changed, dispatch_uid="warden.setting_changed")
     connect_object_models()
+    runtime_perms.connect()
