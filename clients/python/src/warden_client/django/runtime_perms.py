@@ -33,7 +33,7 @@ from warden_client import Grant
 from . import conf
 from .catalog import clear_caches
 from .identity import ct_label
-from .mirror import run_mirrored
+from .mirror import exported_grants, run_mirrored
 from .signals import register_content_types
 
 
@@ -83,21 +83,9 @@ def permission_deleted(sender: Any, instance: Permission, using: str | None = No
 def grants_of(label: tuple[str, str]) -> Iterator[Grant]:
     """Every grant Warden holds of the permission ``(app_label.codename, content type)``."""
     perm, content_type = label
-    codename = perm.split(".", 1)[1]
-    with conf.get_client().export() as stream:
-        for record in stream:
-            if record.WhichOneof("record") != "grant":
-                continue
-            g = record.grant
-            if g.content_type != content_type or g.permission not in (codename, perm):
-                continue
-            kind = g.subject.WhichOneof("kind")
-            yield Grant(
-                perm,
-                content_type=content_type,
-                pk=g.pk if g.HasField("pk") else None,
-                **{kind: getattr(g.subject, kind)},
-            )
+    for grant in exported_grants():
+        if grant.content_type == content_type and grant.permission == perm:
+            yield grant
 
 
 def revoke_all(label: tuple[str, str]) -> int:

@@ -22,6 +22,7 @@ from warden_client import records as rec
 from . import conf, relations
 from .grants import grant_message, subject_message
 from .identity import valid_codename
+from .mirror import grant_of
 from .signals import content_type_record, user_record_fields
 
 Progress = Callable[[str], None]
@@ -204,15 +205,11 @@ def _prune(report: SyncReport, progress: Progress) -> None:
             elif kind == "member" and (record.member.user, record.member.group) not in members:
                 stale_members.append((record.member.user, record.member.group))
             elif kind == "grant" and not record.grant.HasField("pk"):
-                g = record.grant
-                subject = g.subject.WhichOneof("kind")
-                user = g.subject.user if subject == "user" else None
-                group = g.subject.group if subject == "group" else None
-                if user in stale_users or group in stale_groups:
+                g = grant_of(record.grant)
+                if g.user in stale_users or g.group in stale_groups:
                     continue
-                perm = g.permission if "." in g.permission else f"{g.content_type.split('.')[0]}.{g.permission}"
-                if (user, group, perm, g.content_type) not in model_grants:
-                    stale_grants.append(Grant(perm, user=user, group=group, content_type=g.content_type))
+                if (g.user, g.group, g.permission, g.content_type) not in model_grants:
+                    stale_grants.append(g)
     gone_users, gone_groups = set(stale_users), set(stale_groups)
     for uid in stale_users:
         client.delete_user(uid)
