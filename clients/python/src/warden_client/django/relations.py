@@ -34,12 +34,12 @@ class Relation:
     def source_pk(self) -> str:
         """The lookup of the source's pk in the through-table (the column itself when the
         foreign key points at the pk, as Django's own through-tables do)."""
-        return _pk_path(self.through, self.source)
+        return pk_lookup(self.through, self.source)
 
     @property
     def target_pk(self) -> str:
         """The lookup of the target's pk in the through-table."""
-        return _pk_path(self.through, self.target)
+        return pk_lookup(self.through, self.target)
 
     @property
     def custom_through(self) -> bool:
@@ -75,8 +75,10 @@ class Relation:
             return None
 
 
-def _pk_path(through: type[Model], name: str) -> str:
-    field = through._meta.get_field(name)
+def pk_lookup(model: type[Model], name: str) -> str:
+    """The lookup that reads the pk of the row the foreign key ``name`` of ``model`` points at:
+    the column itself when it holds the pk (the usual case), else ``name__pk``."""
+    field = model._meta.get_field(name)
     return name if field.target_field.primary_key else f"{name}__pk"
 
 

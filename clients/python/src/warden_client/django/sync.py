@@ -286,7 +286,7 @@ def guardian_grants(skipped: list[int]) -> Iterator[pb.Grant]:
     in ``skipped[0]``)."""
     user_models, group_models = _guardian_models()
     for model in user_models:
-        yield from _guardian_rows(model, "user_id", "user", skipped)
+        yield from _guardian_rows(model, relations.pk_lookup(model, "user"), "user", skipped)
     for model in group_models:
         yield from _guardian_rows(model, "group__name", "group", skipped)
 
