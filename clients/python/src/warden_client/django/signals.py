@@ -5,9 +5,9 @@ changes to the app's code:
   ``is_superuser``; a save whose ``update_fields`` touches none of them, such as the
   ``last_login`` update at every login, writes nothing);
 - groups (``post_save``/``post_delete``; a rename moves the members and grants to the new name);
-- memberships (``m2m_changed`` of ``user.groups``, both directions: add, remove, clear);
-- model-level permissions of users and groups (``m2m_changed`` of ``user.user_permissions``
-  and ``group.permissions``, both directions);
+- groups that are a subclass or proxy of ``Group`` (their saves are sent with their own class);
+- memberships and model-level permissions (:mod:`.m2m_signals`);
+- permissions created, renamed or deleted at run time (:mod:`.runtime_perms`);
 - content types and their permission codenames (``post_migrate``);
 - object deletions of the models named in ``WARDEN_OBJECT_MODELS`` (``post_delete`` →
   ``DeleteObject``, so a re-created object with the same pk starts with no grants).
@@ -19,9 +19,8 @@ never reaches Warden. Changes Django makes without signals (``QuerySet.update``,
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -29,7 +28,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.signals import setting_changed
-from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_save
 
@@ -37,50 +35,21 @@ from warden_client import Grant
 from warden_client import records as rec
 from warden_client.errors import AlreadyExists
 
-from . import conf
+from . import conf, relations
 from .catalog import clear_caches
 from .identity import content_type_label, ct_label, username_of, valid_codename, valid_content_type
+from .m2m_signals import (
+    group_permissions_changed,
+    membership_row_deleted,
+    membership_row_saved,
+    memberships_changed,
+    user_permissions_changed,
+)
+from .mirror import BATCH, log, run_mirrored, write_records
 
-log = logging.getLogger("warden_client.django")
-
-#: Records per WriteBatch call (the server's default limit is 10,000).
-BATCH = 5000
+__all__ = ["BATCH", "log", "run_mirrored", "write_records"]  # re-exported for existing imports
 
 _object_models_connected: list[type[Model]] = []
-
-
-# -- running a mirrored write ----------------------------------------------------------------
-
-
-def _run(action: Callable[[], None], using: str | None, what: str) -> None:
-    """Run ``action`` now or when the transaction on ``using`` commits."""
-    if not conf.mirror_enabled():
-        return
-
-    def guarded() -> None:
-        try:
-            action()
-        except Exception:
-            log.error("Warden mirror failed (%s); run `manage.py warden_sync` to repair", what)
-            raise
-
-    if conf.setting("WARDEN_MIRROR_ON_COMMIT"):
-        transaction.on_commit(guarded, using=using)
-    else:
-        guarded()
-
-
-def write_records(records: Iterable[Any]) -> None:
-    """Send records to Warden in WriteBatch calls of at most :data:`BATCH` records."""
-    client = conf.get_client()
-    chunk: list[Any] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) >= BATCH:
-            client.write_batch(chunk)
-            chunk = []
-    if chunk:
-        client.write_batch(chunk)
 
 
 def content_type_record(ct: ContentType, codenames: Iterable[str]) -> Any | None:
@@ -99,11 +68,12 @@ def content_type_record(ct: ContentType, codenames: Iterable[str]) -> Any | None
     return rec.content_type(label, custom=good, defaults=False)
 
 
-def register_content_types(cts: Iterable[ContentType]) -> int:
+def register_content_types(cts: Iterable[ContentType], using: str | None = None) -> int:
     """Register content types with their permission codenames (additive, idempotent)."""
     cts = list(cts)
     codenames: dict[int, list[str]] = {ct.pk: [] for ct in cts}
-    for ct_id, codename in Permission.objects.filter(content_type__in=cts).values_list("content_type_id", "codename"):
+    rows = Permission.objects.db_manager(using).filter(content_type__in=cts)
+    for ct_id, codename in rows.values_list("content_type_id", "codename"):
         codenames[ct_id].append(codename)
     records = [r for ct in cts if (r := content_type_record(ct, codenames[ct.pk])) is not None]
     write_records(records)
@@ -133,7 +103,7 @@ def user_saved(sender: Any, instance: Any, update_fields: Any = None, using: str
             return
     fields = user_record_fields(instance)
     uid = fields["id"]
-    _run(lambda: put_user(fields, sender, using), using, f"put user {uid}")
+    run_mirrored(lambda: put_user(fields, sender, using), using, f"put user {uid}")
 
 
 _USERNAME_HELD = re.compile(r'already belongs to user "((?:[^"\\]|\\.)*)"')
@@ -168,7 +138,7 @@ def put_user(fields: dict[str, Any], user_model: Any = None, using: str | None =
 def user_deleted(sender: Any, instance: Any, using: str | None = None, **kwargs: Any) -> None:
     """``post_delete`` of the user model: DeleteUser (memberships and grants go with it)."""
     uid = str(instance.pk)
-    _run(lambda: conf.get_client().delete_user(uid), using, f"delete user {uid}")
+    run_mirrored(lambda: conf.get_client().delete_user(uid), using, f"delete user {uid}")
 
 
 # -- groups ----------------------------------------------------------------------------------
@@ -187,9 +157,9 @@ def group_saved(sender: Any, instance: Group, created: bool = False, using: str 
     old = getattr(instance, "_warden_old_name", None)
     instance._warden_old_name = name  # type: ignore[attr-defined]
     if old is not None and old != name:
-        _run(lambda: rename_group(old, name), using, f"rename group {old!r} to {name!r}")
+        run_mirrored(lambda: rename_group(old, name), using, f"rename group {old!r} to {name!r}")
     else:
-        _run(lambda: conf.get_client().put_group(name), using, f"put group {name!r}")
+        run_mirrored(lambda: conf.get_client().put_group(name), using, f"put group {name!r}")
 
 
 def rename_group(old: str, new: str) -> None:
@@ -225,130 +195,7 @@ def rename_group(old: str, new: str) -> None:
 def group_deleted(sender: Any, instance: Group, using: str | None = None, **kwargs: Any) -> None:
     """``post_delete`` of ``Group``: DeleteGroup (memberships and grants go with it)."""
     name = instance.name
-    _run(lambda: conf.get_client().delete_group(name), using, f"delete group {name!r}")
-
-
-# -- memberships -----------------------------------------------------------------------------
-
-
-def _pairs(instance: Any, reverse: bool, pks: Iterable[Any], using: str | None) -> list[tuple[str, str]]:
-    """(user id, group name) pairs of an ``m2m_changed`` of ``user.groups``."""
-    pks = list(pks)
-    if not pks:
-        return []
-    if reverse:  # instance is a Group, pks are users'
-        return [(str(pk), instance.name) for pk in pks]
-    names = Group.objects.using(using).filter(pk__in=pks).values_list("name", flat=True)
-    return [(str(instance.pk), name) for name in names]
-
-
-def memberships_changed(
-    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[Any] | None, using: str | None = None,
-    **kwargs: Any,
-) -> None:
-    """``m2m_changed`` of ``user.groups`` (either side): AddMember / RemoveMember."""
-    if action == "pre_clear":
-        if reverse:
-            current = list(instance.user_set.using(using).values_list("pk", flat=True))
-        else:
-            current = list(instance.groups.using(using).values_list("pk", flat=True))
-        instance._warden_cleared = _pairs(instance, reverse, current, using)
-        return
-    if action == "post_clear":
-        pairs = getattr(instance, "_warden_cleared", [])
-        instance._warden_cleared = []
-        adding = False
-    elif action in ("post_add", "post_remove"):
-        pairs = _pairs(instance, reverse, pk_set or (), using)
-        adding = action == "post_add"
-    else:
-        return
-    if not pairs:
-        return
-
-    def send() -> None:
-        client = conf.get_client()
-        if adding:
-            write_records(rec.member(user, group) for user, group in pairs)
-        else:
-            for user, group in pairs:
-                client.remove_member(user, group)
-
-    _run(send, using, f"{'add' if adding else 'remove'} {len(pairs)} membership(s)")
-
-
-# -- model-level permissions -----------------------------------------------------------------
-
-
-def _model_grants(
-    instance: Any, reverse: bool, pks: Iterable[Any], subject_kind: str, using: str | None
-) -> list[Grant]:
-    """Model-level grants of an ``m2m_changed`` of ``user_permissions`` / ``group.permissions``."""
-    pks = list(pks)
-    if not pks:
-        return []
-    if reverse:  # instance is a Permission; pks are users' or groups'
-        perm = instance
-        ct = ContentType.objects.db_manager(using).get_for_id(perm.content_type_id)
-        if subject_kind == "user":
-            names = [str(pk) for pk in pks]
-        else:
-            names = list(Group.objects.using(using).filter(pk__in=pks).values_list("name", flat=True))
-        return [_model_grant(subject_kind, name, ct, perm.codename) for name in names]
-    name = str(instance.pk) if subject_kind == "user" else instance.name
-    rows = Permission.objects.using(using).filter(pk__in=pks).select_related("content_type")
-    return [_model_grant(subject_kind, name, p.content_type, p.codename) for p in rows]
-
-
-def _model_grant(kind: str, name: str, ct: ContentType, codename: str) -> Grant:
-    return Grant(f"{ct.app_label}.{codename}", content_type=ct_label(ct), **{kind: name})
-
-
-def _permissions_handler(subject_kind: str) -> Callable[..., None]:
-    def handler(
-        sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[Any] | None, using: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if action == "pre_clear":
-            if reverse:
-                related = instance.user_set if subject_kind == "user" else instance.group_set
-            else:
-                related = instance.user_permissions if subject_kind == "user" else instance.permissions
-            current = list(related.using(using).values_list("pk", flat=True))
-            instance._warden_cleared_perms = _model_grants(instance, reverse, current, subject_kind, using)
-            return
-        if action == "post_clear":
-            grants = getattr(instance, "_warden_cleared_perms", [])
-            instance._warden_cleared_perms = []
-            adding = False
-        elif action in ("post_add", "post_remove"):
-            grants = _model_grants(instance, reverse, pk_set or (), subject_kind, using)
-            adding = action == "post_add"
-        else:
-            return
-        if not grants:
-            return
-
-        def send() -> None:
-            client = conf.get_client()
-            if adding:
-                write_records(
-                    rec.grant(g.permission, user=g.user, group=g.group, content_type=g.content_type) for g in grants
-                )
-            elif len(grants) == 1:
-                client.revoke(grants[0])
-            else:
-                client.bulk_revoke(grants)
-
-        _run(send, using, f"{'grant' if adding else 'revoke'} {len(grants)} model permission(s)")
-
-    handler.__name__ = f"{subject_kind}_permissions_changed"
-    handler.__doc__ = f"``m2m_changed`` of the {subject_kind}'s model permissions: Grant / Revoke."
-    return handler
-
-
-user_permissions_changed = _permissions_handler("user")
-group_permissions_changed = _permissions_handler("group")
+    run_mirrored(lambda: conf.get_client().delete_group(name), using, f"delete group {name!r}")
 
 
 # -- content types and objects ---------------------------------------------------------------
@@ -367,7 +214,7 @@ def migrated(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
         clear_caches()
         register_content_types(cts)
 
-    _run(send, using, f"register the content types of {label}")
+    run_mirrored(send, using, f"register the content types of {label}")
 
 
 def object_deleted(sender: type[Model], instance: Model, using: str | None = None, **kwargs: Any) -> None:
@@ -375,7 +222,7 @@ def object_deleted(sender: type[Model], instance: Model, using: str | None = Non
     if instance.pk is None:
         return
     ct, pk = content_type_label(sender), str(instance.pk)
-    _run(lambda: conf.get_client().delete_object(ct, pk), using, f"delete object {ct}:{pk}")
+    run_mirrored(lambda: conf.get_client().delete_object(ct, pk), using, f"delete object {ct}:{pk}")
 
 
 def connect_object_models() -> None:
@@ -394,21 +241,39 @@ def _on_setting_changed(**kwargs: Any) -> None:
         connect_object_models()
 
 
+def group_models() -> list[type[Model]]:
+    """``Group`` and every installed subclass or proxy of it (a save of a subclass sends its
+    signals with the subclass as sender)."""
+    return [model for model in apps.get_models() if issubclass(model, Group)]
+
+
 def connect() -> None:
     """Connect every handler (called once, from ``WardenConfig.ready``)."""
+    from . import runtime_perms
+
     user_model = get_user_model()
     post_save.connect(user_saved, sender=user_model, dispatch_uid="warden.user_saved")
     post_delete.connect(user_deleted, sender=user_model, dispatch_uid="warden.user_deleted")
-    pre_save.connect(group_pre_save, sender=Group, dispatch_uid="warden.group_pre_save")
-    post_save.connect(group_saved, sender=Group, dispatch_uid="warden.group_saved")
-    post_delete.connect(group_deleted, sender=Group, dispatch_uid="warden.group_deleted")
-    if hasattr(user_model, "groups"):
-        m2m_changed.connect(memberships_changed, sender=user_model.groups.through, dispatch_uid="warden.members")
-    if hasattr(user_model, "user_permissions"):
-        m2m_changed.connect(
-            user_permissions_changed, sender=user_model.user_permissions.through, dispatch_uid="warden.user_perms"
-        )
+    for model in group_models():
+        suffix = "" if model is Group else f".{model._meta.label}"
+        pre_save.connect(group_pre_save, sender=model, dispatch_uid=f"warden.group_pre_save{suffix}")
+        post_save.connect(group_saved, sender=model, dispatch_uid=f"warden.group_saved{suffix}")
+        # Deleting a multi-table subclass deletes its Group row too, with Group's post_delete.
+        if model._meta.concrete_model is Group:
+            post_delete.connect(group_deleted, sender=model, dispatch_uid=f"warden.group_deleted{suffix}")
+    members = relations.user_groups()
+    if members is not None:
+        m2m_changed.connect(memberships_changed, sender=members.through, dispatch_uid="warden.members")
+        if members.custom_through:
+            post_save.connect(membership_row_saved, sender=members.through, dispatch_uid="warden.member_row_saved")
+            post_delete.connect(
+                membership_row_deleted, sender=members.through, dispatch_uid="warden.member_row_deleted"
+            )
+    user_perms = relations.user_permissions()
+    if user_perms is not None:
+        m2m_changed.connect(user_permissions_changed, sender=user_perms.through, dispatch_uid="warden.user_perms")
     m2m_changed.connect(group_permissions_changed, sender=Group.permissions.through, dispatch_uid="warden.group_perms")
     post_migrate.connect(migrated, dispatch_uid="warden.migrated")
     setting_changed.connect(_on_setting_changed, dispatch_uid="warden.setting_changed")
     connect_object_models()
+    runtime_perms.connect()

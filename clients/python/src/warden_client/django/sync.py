@@ -19,9 +19,10 @@ from django.contrib.contenttypes.models import ContentType
 from warden_client import Grant, pb
 from warden_client import records as rec
 
-from . import conf
+from . import conf, relations
 from .grants import grant_message, subject_message
 from .identity import valid_codename
+from .mirror import grant_of
 from .signals import content_type_record, user_record_fields
 
 Progress = Callable[[str], None]
@@ -89,21 +90,24 @@ def _bulk(step: str, grants: Iterable[Any], report: SyncReport, progress: Progre
 
 
 def _model_grant_rows() -> Iterator[Grant]:
-    user_model = get_user_model()
-    if hasattr(user_model, "user_permissions"):
-        through = user_model.user_permissions.through
-        rows = through.objects.values_list(
-            "user_id", "permission__content_type__app_label", "permission__content_type__model", "permission__codename"
-        )
-        for uid, app, model, codename in rows.iterator(chunk_size=FETCH):
+    perm_fields = ("content_type__app_label", "content_type__model", "codename")
+    users = relations.user_permissions()
+    if users is not None:
+        for uid, app, model, codename in users.rows(*perm_fields).iterator(chunk_size=FETCH):
             if valid_codename(codename):
                 yield Grant(f"{app}.{codename}", user=str(uid), content_type=f"{app}.{model}")
-    rows = Group.permissions.through.objects.values_list(
-        "group__name", "permission__content_type__app_label", "permission__content_type__model", "permission__codename"
-    )
-    for name, app, model, codename in rows.iterator(chunk_size=FETCH):
+    groups = relations.group_permissions().rows(*perm_fields, source="name")
+    for name, app, model, codename in groups.iterator(chunk_size=FETCH):
         if valid_codename(codename):
             yield Grant(f"{app}.{codename}", group=name, content_type=f"{app}.{model}")
+
+
+def _membership_rows() -> Any:
+    """``(user pk, group name)`` of every membership (empty when the user model has no groups)."""
+    members = relations.user_groups()
+    if members is None:
+        return []
+    return members.rows("name")
 
 
 def sync(*, prune: bool = False, progress: Progress = _quiet) -> SyncReport:
@@ -135,8 +139,8 @@ def sync(*, prune: bool = False, progress: Progress = _quiet) -> SyncReport:
     groups = Group.objects.order_by("name").values_list("name", flat=True)
     _write_batches("groups", (rec.group(name) for name in groups.iterator(chunk_size=FETCH)), groups.count(), report,
                    progress)
-    if hasattr(user_model, "groups"):
-        members = user_model.groups.through.objects.values_list("user_id", "group__name")
+    if relations.user_groups() is not None:
+        members = _membership_rows()
         _write_batches(
             "memberships",
             (rec.member(str(uid), name) for uid, name in members.iterator(chunk_size=FETCH)),
@@ -188,9 +192,7 @@ def _prune(report: SyncReport, progress: Progress) -> None:
     client = conf.get_client()
     user_ids = {str(pk) for pk in user_model._default_manager.values_list("pk", flat=True)}
     group_names = set(Group.objects.values_list("name", flat=True))
-    members: set[tuple[str, str]] = set()
-    if hasattr(user_model, "groups"):
-        members = {(str(u), g) for u, g in user_model.groups.through.objects.values_list("user_id", "group__name")}
+    members = {(str(u), g) for u, g in _membership_rows()}
     model_grants = {(g.user, g.group, g.permission, g.content_type) for g in _model_grant_rows()}
     stale_users, stale_groups, stale_members, stale_grants = [], [], [], []
     with client.export() as stream:
@@ -203,15 +205,11 @@ def _prune(report: SyncReport, progress: Progress) -> None:
             elif kind == "member" and (record.member.user, record.member.group) not in members:
                 stale_members.append((record.member.user, record.member.group))
             elif kind == "grant" and not record.grant.HasField("pk"):
-                g = record.grant
-                subject = g.subject.WhichOneof("kind")
-                user = g.subject.user if subject == "user" else None
-                group = g.subject.group if subject == "group" else None
-                if user in stale_users or group in stale_groups:
+                g = grant_of(record.grant)
+                if g.user in stale_users or g.group in stale_groups:
                     continue
-                perm = g.permission if "." in g.permission else f"{g.content_type.split('.')[0]}.{g.permission}"
-                if (user, group, perm, g.content_type) not in model_grants:
-                    stale_grants.append(Grant(perm, user=user, group=group, content_type=g.content_type))
+                if (g.user, g.group, g.permission, g.content_type) not in model_grants:
+                    stale_grants.append(g)
     gone_users, gone_groups = set(stale_users), set(stale_groups)
     for uid in stale_users:
         client.delete_user(uid)
@@ -288,7 +286,7 @@ def guardian_grants(skipped: list[int]) -> Iterator[pb.Grant]:
     in ``skipped[0]``)."""
     user_models, group_models = _guardian_models()
     for model in user_models:
-        yield from _guardian_rows(model, "user_id", "user", skipped)
+        yield from _guardian_rows(model, relations.pk_lookup(model, "user"), "user", skipped)
     for model in group_models:
         yield from _guardian_rows(model, "group__name", "group", skipped)
 
