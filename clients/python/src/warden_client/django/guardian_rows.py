@@ -27,7 +27,7 @@ from warden_client import Grant, NotFound
 
 from . import conf
 from .identity import ct_label, valid_codename
-from .signals import _run
+from .mirror import run_mirrored as _run
 
 log = logging.getLogger("warden_client.django")
 
