@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from drivers.models import Car, Truck
 
@@ -19,7 +19,7 @@ from warden_client.django import shortcuts as ws
 from warden_client.django.admin import GuardedInlineAdminMixin, GuardedModelAdmin, holders
 from warden_client.django.conf import get_client
 from warden_client.django.forms import GroupObjectPermissionsForm, UserObjectPermissionsForm
-from warden_client.errors import PermissionDenied
+from warden_client.errors import InvalidArgument, PermissionDenied
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("testproject.admin_urls")]
 
@@ -204,3 +204,17 @@ def test_inline_answers_false_for_a_permission_of_another_model(car: Car, staff:
 def test_guarded_admin_is_a_model_admin() -> None:
     assert issubclass(GuardedModelAdmin, admin.ModelAdmin)
     assert GuardedModelAdmin.change_form_template == "warden/admin/change_form.html"
+
+
+@pytest.mark.xfail(
+    raises=InvalidArgument,
+    strict=True,
+    reason="backends.py (not this part's): under WARDEN_GUARDIAN_COMPAT, has_perm of another model's "
+    "permission of the object's app on an object should answer guardian's False; remove this mark with that change",
+)
+def test_backend_answers_guardian_false_for_another_models_permission_under_compat(car: Car, staff: User) -> None:
+    """guardian's own GuardedInlineAdminMixin (code that subclassed it before the switch) asks
+    the backend itself; guardian answers False for a permission of another model of the same app
+    (and raises WrongAppError for another app's)."""
+    with override_settings(WARDEN_GUARDIAN_COMPAT=True):
+        assert User.objects.get(pk=staff.pk).has_perm("drivers.add_truck", car) is False

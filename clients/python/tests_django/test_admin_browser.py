@@ -39,14 +39,20 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """A headless Chromium, or a skip (a failure under ``WARDEN_REQUIRE_BROWSER=1``)."""
+def require_browser() -> None:
+    """Skips the test when the browser or its driver is missing, naming what; fails instead
+    under ``WARDEN_REQUIRE_BROWSER=1``."""
     missing = _missing()
     if missing is not None:
         if os.environ.get("WARDEN_REQUIRE_BROWSER") == "1":
             pytest.fail(f"WARDEN_REQUIRE_BROWSER=1 but {missing}")
         pytest.skip(f"browser test: {missing}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium (see :func:`require_browser`)."""
+    require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -191,3 +197,12 @@ def test_staff_user_manages_a_cars_permissions_in_a_browser(browser: Any, live_s
     refusal = page.save_and_wait("#warden-refusal").text
     assert "Warden refused the change" in refusal and "own" in refusal, refusal
     assert ws.get_perms(mia, car, accept_global_perms=False) == ["view_car"]
+
+
+@pytest.mark.parametrize("required", ["", "1"])
+def test_a_missing_browser_skips_unless_required(required: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda program: None)
+    monkeypatch.setenv("WARDEN_REQUIRE_BROWSER", required)
+    expected = pytest.fail.Exception if required else pytest.skip.Exception
+    with pytest.raises(expected, match="chromium is not on PATH"):
+        require_browser()

@@ -39,7 +39,6 @@ from django.utils.translation import gettext_lazy as _
 
 from warden_client.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
-from . import conf
 from .forms import (
     AdminGroupObjectPermissionsForm,
     AdminUserObjectPermissionsForm,
@@ -47,8 +46,7 @@ from .forms import (
     GroupManage,
     UserManage,
 )
-from .identity import content_type_label, object_pk
-from .querysets import filter_pks
+from .admin_holders import holder_rows, holders
 from .shortcuts import get_group_perms, get_objects_for_user, get_perms_for_model, get_user_perms
 
 __all__ = [
@@ -69,32 +67,6 @@ REFUSALS = (PermissionDenied, NotFound, InvalidArgument, FailedPrecondition)
 
 _TEMPLATES = "warden/admin/"
 _GRAPPELLI = "admin/guardian/contrib/grappelli/"
-
-
-def holders(obj: Model) -> tuple[dict[Any, list[str]], dict[Group, list[str]]]:
-    """Who holds what on ``obj``: ``(users, groups)``, each a dict of instance → sorted
-    codenames of its own object grants (guardian's ``get_users_with_perms(obj,
-    attach_perms=True, with_group_users=False)`` and ``get_groups_with_perms(obj,
-    attach_perms=True)``), from one ListSubjects call and one query each for the users and the
-    groups. Users are sorted by ``USERNAME_FIELD``, groups by name. Inactive users are not
-    listed (Warden lists no inactive user)."""
-    answer = conf.get_client().list_subjects(
-        content_type_label(obj),
-        object_pk(obj),
-        with_group_users=False,
-        attach_perms=True,
-        accept_global_perms=False,
-    )
-    user_model = get_user_model()
-    by_id = {str(u.pk): u for u in filter_pks(user_model._default_manager.all(), list(answer.users))}
-    users = {by_id[uid]: list(perms) for uid, perms in answer.users.items() if uid in by_id}
-    by_name = {g.name: g for g in Group.objects.filter(name__in=list(answer.groups))}
-    groups = {by_name[name]: list(perms) for name, perms in answer.groups.items() if name in by_name}
-    field = user_model.USERNAME_FIELD
-    return (
-        dict(sorted(users.items(), key=lambda item: str(getattr(item[0], field)))),
-        dict(sorted(groups.items(), key=lambda item: item[0].name)),
-    )
 
 
 def _django_version() -> tuple[Any, ...]:
@@ -308,8 +280,17 @@ class GuardedModelAdminMixin:
             user_form, group_form = user_form_class(), group_form_class()
         users_perms, groups_perms = holders(obj)
         context = self.get_obj_perms_base_context(request, obj)
+        model_perms = list(context["model_perms"])
+        page = self._url("permissions", obj.pk)
         context.update(
-            {"users_perms": users_perms, "groups_perms": groups_perms, "user_form": user_form, "group_form": group_form}
+            {
+                "users_perms": users_perms,
+                "groups_perms": groups_perms,
+                "user_form": user_form,
+                "group_form": group_form,
+                "user_rows": holder_rows(users_perms, model_perms, page + "user-manage/{}/"),
+                "group_rows": holder_rows(groups_perms, model_perms, page + "group-manage/{}/"),
+            }
         )
         request.current_app = self.admin_site.name
         return render(request, self.get_obj_perms_manage_template(), context)
