@@ -1,7 +1,7 @@
 # Warden — the tasks. `make run` and `make test` are the README's two set-up commands.
 SWIFT ?= swift
 
-.PHONY: all deps build run test test-c test-python python-venv crash-test soak fuzz tsan bench bench-store bench-load bench-hosts bench-c bench-python bench-django bench-smoke proto demo clean
+.PHONY: all deps browser-deps build run test test-c test-python python-venv crash-test soak fuzz tsan bench bench-store bench-load bench-hosts bench-c bench-python bench-django bench-smoke proto demo clean
 
 all: build
 
@@ -37,10 +37,21 @@ test: deps
 
 # The Python client (clients/python) and its Django app, against a real debug server; each
 # script makes clients/python/.venv on its first run (python3 -m venv, packages from PyPI).
-test-python: deps
+# Then django-guardian's own test suite through Warden (the compatibility switch; docs/django.md).
+# The Django admin's browser test drives Debian's chromium through chromium-driver.
+BROWSER_DEBS := chromium chromium-driver
+browser-deps:
+	@missing=$$(for p in $(BROWSER_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+test-python: deps browser-deps
 	$(SWIFT) build --product warden
 	WARDEN_BIN=$(CURDIR)/.build/debug/warden clients/python/run-tests.sh
 	WARDEN_BIN=$(CURDIR)/.build/debug/warden clients/python/run-django-tests.sh
+	WARDEN_BIN=$(CURDIR)/.build/debug/warden clients/python/run-guardian-suite.sh
 
 # The C client (clients/c): its tests against a real debug server, then the same tests under
 # valgrind memcheck and built with -fsanitize=address,undefined (about 30 s once Swift is built).

@@ -19,6 +19,7 @@ from warden_client.django import shortcuts as ws
 from warden_client.django.admin import GuardedInlineAdminMixin, GuardedModelAdmin, holders
 from warden_client.django.conf import get_client
 from warden_client.django.forms import GroupObjectPermissionsForm, UserObjectPermissionsForm
+from warden_client.django.exceptions import WrongAppError
 from warden_client.errors import InvalidArgument, PermissionDenied
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("testproject.admin_urls")]
@@ -206,15 +207,13 @@ def test_guarded_admin_is_a_model_admin() -> None:
     assert GuardedModelAdmin.change_form_template == "warden/admin/change_form.html"
 
 
-@pytest.mark.xfail(
-    raises=InvalidArgument,
-    strict=True,
-    reason="backends.py (not this part's): under WARDEN_GUARDIAN_COMPAT, has_perm of another model's "
-    "permission of the object's app on an object should answer guardian's False; remove this mark with that change",
-)
 def test_backend_answers_guardian_false_for_another_models_permission_under_compat(car: Car, staff: User) -> None:
     """guardian's own GuardedInlineAdminMixin (code that subclassed it before the switch) asks
     the backend itself; guardian answers False for a permission of another model of the same app
     (and raises WrongAppError for another app's)."""
     with override_settings(WARDEN_GUARDIAN_COMPAT=True):
         assert User.objects.get(pk=staff.pk).has_perm("drivers.add_truck", car) is False
+        with pytest.raises(WrongAppError):
+            User.objects.get(pk=staff.pk).has_perm("auth.add_group", car)
+    with pytest.raises(InvalidArgument):  # without the switch: Warden's answer, naming both types
+        User.objects.get(pk=staff.pk).has_perm("drivers.add_truck", car)

@@ -77,7 +77,10 @@ def test_none_object_anonymous_and_superuser(joe: User, cars: list[Car]) -> None
     assert render(TAG, who=AnonymousUser(), car=cars[0]) == ""
     boss = User.objects.create_superuser("boss")
     codenames = sorted(ws.get_perms_for_model(Car).values_list("codename", flat=True))
-    assert render(TAG, who=boss, car=cars[0]) == " ".join(codenames)
+    # Every codename Django has (Warden may know more: a codename registered at run time by
+    # another test stays registered after its transaction rolled back; docs/django.md).
+    rendered = render(TAG, who=boss, car=cars[0]).split(" ")
+    assert rendered == sorted(rendered) and set(codenames) <= set(rendered)
 
 
 @override_settings(TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "OPTIONS": {"debug": False}}])

@@ -31,6 +31,7 @@ from warden_client import CheckItem, PermissionMode, Reason
 from warden_client.errors import InvalidArgument
 
 from . import conf
+from .exceptions import WrongAppError
 from .catalog import content_type_labels_of, permission_universe
 from .identity import content_type_label, object_pk, permission_label
 
@@ -77,9 +78,14 @@ def object_check(perm: str, subject: dict[str, str], content_type: str, pk: str)
             perm, content_type=content_type, pk=pk, accept_global_perms=conf.accept_global_perms(), **subject
         ).allowed
     except InvalidArgument:
-        if conf.guardian_compat():
-            return False
-        raise
+        if not conf.guardian_compat() or "." not in perm:
+            raise
+        # guardian's answers: another model's permission of the object's app is not held on it;
+        # another app's permission raises WrongAppError.
+        app_label = content_type.split(".", 1)[0]
+        if perm.split(".", 1)[0] != app_label:
+            raise WrongAppError(f"perm: {perm!r} is not a permission of the object's app {app_label!r}") from None
+        return False
 
 
 class WardenBackend(ModelBackend):

@@ -55,6 +55,22 @@ PATCHES: dict[str, dict[str, str]] = {
         "PermissionRequiredMixin": "mixins:PermissionRequiredMixin",
         "PermissionListMixin": "mixins:PermissionListMixin",
     },
+    "guardian.forms": {
+        "BaseObjectPermissionsForm": "forms:BaseObjectPermissionsForm",
+        "UserObjectPermissionsForm": "forms:UserObjectPermissionsForm",
+        "GroupObjectPermissionsForm": "forms:GroupObjectPermissionsForm",
+    },
+    "guardian.admin": {
+        "GuardedInlineAdminMixin": "admin:GuardedInlineAdminMixin",
+        "GuardedModelAdminMixin": "admin:GuardedModelAdminMixin",
+        "GuardedModelAdmin": "admin:GuardedModelAdmin",
+        "ReinforcedGuardedModelAdminMixin": "admin:ReinforcedGuardedModelAdminMixin",
+        "ReinforcedGuardedModelAdmin": "admin:ReinforcedGuardedModelAdmin",
+        "AdminUserObjectPermissionsForm": "admin:AdminUserObjectPermissionsForm",
+        "AdminGroupObjectPermissionsForm": "admin:AdminGroupObjectPermissionsForm",
+        "UserManage": "admin:UserManage",
+        "GroupManage": "admin:GroupManage",
+    },
     "guardian.decorators": {
         "permission_required": "decorators:permission_required",
         "permission_required_or_403": "decorators:permission_required_or_403",

@@ -311,6 +311,17 @@ class ObjectPermissionChecker:
         QuerySet of codename strings. Asked each call, as guardian's."""
         return codename_queryset(obj, codenames_on(self.user_or_group, obj, PermissionMode.GROUPS_ONLY, None))
 
+    @property
+    def _obj_perms_cache(self) -> dict[tuple[str, str], list[str]]:
+        """guardian's checker cache, as a read-only copy: :meth:`get_local_cache_key` -> the
+        codenames of every object asked or prefetched (code and tests that inspect guardian's
+        private cache read its size and contents; writing to it changes nothing)."""
+        return {
+            (ct, pk): self._cache.codenames(ct, mask)
+            for ct, masks in self._cache.by_type.items()
+            for pk, mask in masks.items()
+        }
+
     def get_local_cache_key(self, obj: Model) -> tuple[str, str]:
         """The key the checker keeps ``obj``'s answer under: ``(content type label, pk)``
         (guardian: ``(content type id, pk)``)."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from warden_client import Grant, NotFound
@@ -147,9 +148,10 @@ def _removal_wrapper(method: Any) -> Any:
     @functools.wraps(method)
     def wrapper(self: Any, perm: Any, subjects: Any, objs: Any, *args: Any, **kwargs: Any) -> Any:
         result = method(self, perm, subjects, objs, *args, **kwargs)
-        if not isinstance(subjects, (list, tuple)) and hasattr(subjects, "model"):
+        # QuerySets are read now: at commit they could name other rows.
+        if isinstance(subjects, QuerySet):
             subjects = list(subjects)
-        if not isinstance(objs, (list, tuple)) and hasattr(objs, "model"):
+        if isinstance(objs, QuerySet):
             objs = list(objs)
         _run(lambda: _revoke_quietly(perm, subjects, objs), self.db, "revoke through guardian's manager")
         return result

@@ -272,11 +272,11 @@ def _resolve(perms: str | Iterable[str], klass: Any) -> tuple[list[str], str, Qu
             app_label = label
     if klass is not None:
         queryset = _get_queryset(klass)
-        if app_label is not None and app_label != queryset.model._meta.app_label:
-            raise MixedContentTypeError(
-                f"perms: app label {app_label!r} differs from klass's {queryset.model._meta.app_label!r}"
-            )
-        return perm_list, content_type_label(queryset.model), queryset
+        ct_label = content_type_label(queryset.model)  # the content type hook may map the model
+        klass_app = ct_label.split(".", 1)[0]
+        if app_label is not None and app_label != klass_app:
+            raise MixedContentTypeError(f"perms: app label {app_label!r} differs from klass's {klass_app!r}")
+        return perm_list, ct_label, queryset
     if app_label is None:
         raise WrongAppError("Cannot determine content type: give klass, or perms as 'app_label.codename'")
     ct: ContentType | None = None
