@@ -7,8 +7,6 @@ state is pushed again with ``warden_sync``."""
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from warden_client import Client
-from warden_client.errors import WardenError
+from warden_client.django.testing import WardenServer, wipe_warden
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -29,58 +27,17 @@ def warden_binary() -> str:
     return path
 
 
-class WardenProcess:
-    """A ``warden serve`` child process on a socket in the test folder."""
-
-    def __init__(self, socket: str, database: str, *extra: str) -> None:
-        self.socket = socket
-        self.database = database
-        self.log_path = database + ".log"
-        self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [warden_binary(), "serve", "--socket", socket, "--database", database, "--log-level", "warning", "--synchronous", "normal", *extra],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_serving()
-
-    def _wait_serving(self) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"warden serve exited with {self.process.returncode}; see {self.log_path}")
-            if os.path.exists(self.socket):
-                try:
-                    with Client(self.socket, timeout=2.0) as client:
-                        if client.health().status == "SERVING":
-                            return
-                except (WardenError, OSError):
-                    pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"warden serve did not answer on {self.socket} within 60 s")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
-
 @pytest.fixture(scope="session")
-def warden_server() -> Iterator[WardenProcess]:
-    """The session's Warden server, on ``settings.WARDEN_SOCKET``."""
-    database = os.path.join(settings.TEST_DIR, "warden.db")
-    server = WardenProcess(settings.WARDEN_SOCKET, database)
+def warden_server() -> Iterator[WardenServer]:
+    """The session's Warden server, on ``settings.WARDEN_SOCKET`` (the integration's own test
+    server, :class:`warden_client.django.testing.WardenServer`)."""
+    server = WardenServer(binary=warden_binary(), directory=settings.TEST_DIR, socket=settings.WARDEN_SOCKET)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(warden_server: WardenProcess, django_db_setup: None) -> None:
+def django_db_setup(warden_server: WardenServer, django_db_setup: None) -> None:
     """pytest-django's database setup, after the Warden server is up."""
 
 
@@ -92,24 +49,8 @@ def warden() -> Client:
     return get_client()
 
 
-def wipe_warden(client: Client) -> None:
-    """Delete every user and group Warden holds (with their memberships and grants)."""
-    users, groups = [], []
-    with client.export() as stream:
-        for record in stream:
-            kind = record.WhichOneof("record")
-            if kind == "user":
-                users.append(record.user.id)
-            elif kind == "group":
-                groups.append(record.group)
-    for uid in users:
-        client.delete_user(uid)
-    for name in groups:
-        client.delete_group(name)
-
-
 @pytest.fixture(autouse=True)
-def clean_warden(transactional_db: None, warden_server: WardenProcess) -> None:
+def clean_warden(transactional_db: None, warden_server: WardenServer) -> None:
     """Every test starts from Django's state as Warden's whole state."""
     from warden_client.django.catalog import clear_caches
     from warden_client.django.conf import get_client
