@@ -49,6 +49,7 @@ PATCHES: dict[str, dict[str, str]] = {
     },
     "guardian.utils": {
         "get_40x_or_None": "views_support:get_40x_or_None",
+        "clean_orphan_obj_perms": "compat:clean_orphan_obj_perms",
     },
     "guardian.mixins": {
         "LoginRequiredMixin": "mixins:LoginRequiredMixin",
@@ -85,6 +86,8 @@ TEMPLATE_TAGS: dict[tuple[str, str], str] = {
 
 #: id(original) -> (original, replacement) of everything :func:`install` replaced.
 _replaced: dict[int, tuple[Any, Any]] = {}
+#: (guardian module, name) -> guardian's original.
+_originals: dict[tuple[str, str], Any] = {}
 _installed = False
 
 
@@ -124,6 +127,7 @@ def install() -> None:
                 continue
             replacement = warden_object(target)
             _replaced[id(original)] = (original, replacement)
+            _originals[(module_name, name)] = original
     _rebind_everywhere()
     for (module_name, tag), target in TEMPLATE_TAGS.items():
         library = getattr(importlib.import_module(module_name), "register", None)
@@ -161,3 +165,17 @@ def replaced_original(value: Any) -> Any | None:
 def replaced_classes() -> list[type]:
     """guardian's original classes the switch replaced."""
     return [original for original, _ in _replaced.values() if isinstance(original, type)]
+
+
+def clean_orphan_obj_perms(*args: Any, **kwargs: Any) -> int:
+    """guardian's ``clean_orphan_obj_perms`` under the switch: guardian's own cleanup of its rows
+    (whose deletions reach Warden); then, for a whole cleanup (no batch arguments), Warden's for
+    the grants that have no row (written by Warden's shortcuts or admin). A batched call keeps
+    guardian's batches over guardian's rows only: ``manage.py warden_clean_orphans`` batches over
+    Warden's grants. Returns how many were removed in all."""
+    from . import utils
+
+    removed = int(_originals[("guardian.utils", "clean_orphan_obj_perms")](*args, **kwargs) or 0)
+    if args or any(value not in (None, 0) for value in kwargs.values()):
+        return removed
+    return removed + utils.clean_orphan_obj_perms()
