@@ -151,7 +151,7 @@ def test_content_type_hook_under_compat_reads_guardian_conf() -> None:
 
 
 def test_content_type_label_cost() -> None:
-    """Figures for docs/django-views.md (printed, not judged)."""
+    """Figures for docs/django.md ("Settings guardian shares") (printed, not judged)."""
     n = 200_000
     start = time.perf_counter()
     for _ in range(n):
