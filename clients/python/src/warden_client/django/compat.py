@@ -169,13 +169,18 @@ def replaced_classes() -> list[type]:
 
 def clean_orphan_obj_perms(*args: Any, **kwargs: Any) -> int:
     """guardian's ``clean_orphan_obj_perms`` under the switch: guardian's own cleanup of its rows
-    (whose deletions reach Warden); then, for a whole cleanup (no batch arguments), Warden's for
-    the grants that have no row (written by Warden's shortcuts or admin). A batched call keeps
-    guardian's batches over guardian's rows only: ``manage.py warden_clean_orphans`` batches over
-    Warden's grants. Returns how many were removed in all."""
-    from . import utils
+    (whose deletions reach Warden, at commit); then, for a whole cleanup (no batch arguments),
+    Warden's for the grants that have no row (written by Warden's shortcuts or admin): those are
+    revoked at once, as Warden's shortcuts grant at once. The grants of the rows guardian just
+    deleted are left to the rows' revocations, so inside a transaction each removal counts once
+    and a rollback keeps the rows' grants. A batched call keeps guardian's batches over guardian's
+    rows only: ``manage.py warden_clean_orphans`` batches over Warden's grants. Returns how many
+    were removed in all."""
+    from . import guardian_rows, utils
 
-    removed = int(_originals[("guardian.utils", "clean_orphan_obj_perms")](*args, **kwargs) or 0)
+    original = _originals[("guardian.utils", "clean_orphan_obj_perms")]
     if args or any(value not in (None, 0) for value in kwargs.values()):
-        return removed
-    return removed + utils.clean_orphan_obj_perms()
+        return int(original(*args, **kwargs) or 0)
+    with guardian_rows.recording_deletions() as by_rows:
+        removed = int(original(*args, **kwargs) or 0)
+    return removed + utils.revoke_orphans(keep=by_rows)
