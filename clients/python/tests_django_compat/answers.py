@@ -30,3 +30,16 @@ def object_grants() -> set[tuple[str, str, str, str]]:
         for g in exported_grants()
         if g.pk is not None
     }
+
+
+def warden_subjects() -> set[str]:
+    """Every user (``user:<id>``) and group (``group:<name>``) Warden holds."""
+    found = set()
+    with get_client().export() as stream:
+        for record in stream:
+            kind = record.WhichOneof("record")
+            if kind == "user":
+                found.add(f"user:{record.user.id}")
+            elif kind == "group":
+                found.add(f"group:{record.group}")
+    return found

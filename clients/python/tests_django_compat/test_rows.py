@@ -152,6 +152,7 @@ def test_user_delete_cascades_its_rows(
 
 def test_group_delete_cascades_its_rows(editors: Group, book: Book, caplog: pytest.LogCaptureFixture) -> None:
     assign_perm("library.change_book", editors, book)
+    assert warden_allows(editors, "library.change_book", book)
     with caplog.at_level(logging.WARNING, logger="warden_client.django"):
         editors.delete()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
