@@ -17,6 +17,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from library.models import Book, Document, DocumentGroupObjectPermission, DocumentUserObjectPermission
 
 from answers import object_grants, warden_allows
+from warden_client.django import shortcuts as warden_shortcuts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,6 +77,29 @@ def test_bulk_assign_perm(alice: User, editors: Group) -> None:
     assert all(warden_allows(alice, "library.view_book", b) for b in books)
     assert all(warden_allows(editors, "library.view_document", d) for d in docs)
     assert all(warden_allows(alice, "library.change_document", d) for d in docs)
+
+
+def test_bulk_assign_after_assign_in_one_transaction(alice: User, book: Book, doc: Document) -> None:
+    # guardian's bulk_assign_perm skips the objects that have a row, this transaction's rows
+    # included (which Warden has not received yet): no duplicate row, no IntegrityError.
+    other = Book.objects.create(title="other")
+    with transaction.atomic():
+        assign_perm("library.view_book", alice, book)
+        assign_perm("library.view_book", alice, Book.objects.all())
+        assign_perm("library.view_document", alice, doc)
+        assign_perm("library.view_document", alice, [doc, Document.objects.create(title="new")])
+    assert UserObjectPermission.objects.filter(user=alice).count() == 2
+    assert DocumentUserObjectPermission.objects.filter(user=alice).count() == 2
+    assert warden_allows(alice, "library.view_book", other)
+    assert all(warden_allows(alice, "library.view_document", d) for d in Document.objects.all())
+
+
+def test_bulk_assign_perm_writes_rows_for_warden_only_grants(alice: User, book: Book) -> None:
+    # guardian's tables stay a faithful copy: a row even where Warden's own shortcut granted.
+    warden_shortcuts.assign_perm("library.view_book", alice, book)
+    assign_perm("library.view_book", alice, Book.objects.all())
+    assert UserObjectPermission.objects.filter(user=alice, object_pk=str(book.pk)).exists()
+    assert warden_allows(alice, "library.view_book", book)
 
 
 def test_assign_perm_to_many(alice: User, bob: User, editors: Group, book: Book, doc: Document) -> None:
