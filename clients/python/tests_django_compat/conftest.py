@@ -1,6 +1,7 @@
 """The suite's fixtures. The Warden server and ``warden_reset`` come from the package's pytest
 plugin (``-p warden_client.django.pytest_plugin`` in pytest.ini), as an app's suite uses them;
-this file only makes the reset autouse (answers.py reads Warden's answers directly)."""
+this file makes the reset autouse and gives the users, group and objects most tests use
+(answers.py reads Warden's answers directly)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ import unittest
 import pytest
 from django.contrib.auth.models import Group, User
 from library.models import Book, Document
-
-from warden_client import Client
-from warden_client.django.conf import get_client
 
 
 @pytest.fixture(autouse=True)
@@ -54,10 +52,3 @@ def book() -> Book:
 def doc() -> Document:
     """An object guarded through its direct foreign-key rows."""
     return Document.objects.create(title="doc")
-
-
-@pytest.fixture
-def warden() -> Client:
-    """The integration's shared client (the one the app's code uses)."""
-    return get_client()
-
