@@ -42,7 +42,7 @@ trap 'rm -rf "${dirs[@]}"' EXIT
 failed=0
 ran=0
 for suite in "tests_django testproject.settings" "tests_django_custom customproject.settings" \
-    "tests_django_custom customproject.settings_team"; do
+    "tests_django_custom customproject.settings_team" "tests_django_compat compatproject.settings"; do
     read -r folder settings <<<"$suite"
     holds_files "$here/$folder" "$@" || continue
     # A fresh folder for the database and the socket of each run.

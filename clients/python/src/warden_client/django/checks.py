@@ -66,17 +66,23 @@ def guardian_checks(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
             id="warden.W003",
         ))
         return warnings
+    # One warning per class, naming the nearest originals it subclasses (GuardedModelAdmin,
+    # not also the GuardedModelAdminMixin that GuardedModelAdmin subclasses).
+    originals_of: dict[type, list[type]] = {}
     for original in compat.replaced_classes():
         for sub in _subclasses(original):
-            if sub.__module__.startswith(("guardian.", "warden_client.")):
-                continue
-            warnings.append(Warning(
-                f"{sub.__module__}.{sub.__qualname__} subclasses guardian's {original.__module__}."
-                f"{original.__qualname__}, defined before WARDEN_GUARDIAN_COMPAT was applied: it keeps guardian's "
-                "code (its data calls reach Warden, but not through Warden's implementation)",
-                hint="Import it from warden_client.django instead, or list 'warden_client.django' in INSTALLED_APPS "
-                "before the app that defines it.",
-                obj=sub,
-                id="warden.W004",
-            ))
+            if not sub.__module__.startswith(("guardian.", "warden_client.")):
+                originals_of.setdefault(sub, []).append(original)
+    for sub, originals in originals_of.items():
+        nearest = [o for o in originals if not any(other is not o and issubclass(other, o) for other in originals)]
+        names = " and ".join(sorted(f"{o.__module__}.{o.__qualname__}" for o in nearest))
+        warnings.append(Warning(
+            f"{sub.__module__}.{sub.__qualname__} subclasses guardian's {names}, defined before "
+            "WARDEN_GUARDIAN_COMPAT was applied: it keeps guardian's code (its data calls reach Warden, but not "
+            "through Warden's implementation)",
+            hint="Import it from warden_client.django instead, or list 'warden_client.django' in INSTALLED_APPS "
+            "before the app that defines it.",
+            obj=sub,
+            id="warden.W004",
+        ))
     return warnings

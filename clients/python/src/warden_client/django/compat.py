@@ -15,7 +15,9 @@ At start-up (:func:`install`, from ``WardenConfig.ready``) it
    Warden when the transaction commits (:mod:`warden_client.django.guardian_rows`). guardian's
    tables stay a faithful copy during the migration (a rollback of the migration loses
    nothing), a rolled-back transaction reaches neither, and removals through guardian also
-   revoke what Warden's own shortcuts granted (which has no row).
+   revoke what Warden's own shortcuts granted (which has no row). guardian's managers keep
+   guardian's checker (:data:`WRITERS`): ``bulk_assign_perm`` skips the objects that already
+   have a row, this transaction's included, which Warden learns of only at the commit.
 
 Classes that the project subclassed before start-up (a ``GuardedModelAdmin`` subclass in a
 module imported by ``models.py``) keep guardian's code; their data calls still reach Warden
@@ -84,6 +86,10 @@ TEMPLATE_TAGS: dict[tuple[str, str], str] = {
     ("guardian.templatetags.guardian_tags", "get_obj_perms"): "templatetags.warden_tags:get_obj_perms",
 }
 
+#: guardian's modules whose references :func:`install` leaves alone: writers that decide from
+#: guardian's own tables which rows to write.
+WRITERS: frozenset[str] = frozenset({"guardian.managers"})
+
 #: id(original) -> (original, replacement) of everything :func:`install` replaced.
 _replaced: dict[int, tuple[Any, Any]] = {}
 #: (guardian module, name) -> guardian's original.
@@ -141,10 +147,12 @@ def install() -> None:
 
 
 def _rebind_everywhere() -> None:
-    """Replace every module-level reference to a patched original, in every loaded module."""
+    """Replace every module-level reference to a patched original, in every loaded module but
+    Warden's and :data:`WRITERS`."""
     for module in list(sys.modules.values()):
         namespace = getattr(module, "__dict__", None)
-        if not isinstance(namespace, dict) or getattr(module, "__name__", "").startswith("warden_client"):
+        module_name = getattr(module, "__name__", "")
+        if not isinstance(namespace, dict) or module_name.startswith("warden_client") or module_name in WRITERS:
             continue
         for name, value in list(namespace.items()):
             try:
@@ -169,13 +177,18 @@ def replaced_classes() -> list[type]:
 
 def clean_orphan_obj_perms(*args: Any, **kwargs: Any) -> int:
     """guardian's ``clean_orphan_obj_perms`` under the switch: guardian's own cleanup of its rows
-    (whose deletions reach Warden); then, for a whole cleanup (no batch arguments), Warden's for
-    the grants that have no row (written by Warden's shortcuts or admin). A batched call keeps
-    guardian's batches over guardian's rows only: ``manage.py warden_clean_orphans`` batches over
-    Warden's grants. Returns how many were removed in all."""
-    from . import utils
+    (whose deletions reach Warden, at commit); then, for a whole cleanup (no batch arguments),
+    Warden's for the grants that have no row (written by Warden's shortcuts or admin): those are
+    revoked at once, as Warden's shortcuts grant at once. The grants of the rows guardian just
+    deleted are left to the rows' revocations, so inside a transaction each removal counts once
+    and a rollback keeps the rows' grants. A batched call keeps guardian's batches over guardian's
+    rows only: ``manage.py warden_clean_orphans`` batches over Warden's grants. Returns how many
+    were removed in all."""
+    from . import guardian_rows, utils
 
-    removed = int(_originals[("guardian.utils", "clean_orphan_obj_perms")](*args, **kwargs) or 0)
+    original = _originals[("guardian.utils", "clean_orphan_obj_perms")]
     if args or any(value not in (None, 0) for value in kwargs.values()):
-        return removed
-    return removed + utils.clean_orphan_obj_perms()
+        return int(original(*args, **kwargs) or 0)
+    with guardian_rows.recording_deletions() as by_rows:
+        removed = int(original(*args, **kwargs) or 0)
+    return removed + utils.revoke_orphans(keep=by_rows)

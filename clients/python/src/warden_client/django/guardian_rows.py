@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.apps import apps
@@ -33,6 +35,8 @@ from .mirror import run_mirrored as _run
 log = logging.getLogger("warden_client.django")
 
 _row_models: list[type[Any]] = []
+#: Per thread: the sets :func:`recording_deletions` fills.
+_recorders = threading.local()
 
 
 def row_models() -> list[type[Any]]:
@@ -114,7 +118,23 @@ def row_deleted(sender: Any, instance: Any, using: str | None = None, **kwargs: 
     except Exception:  # the row's permission or group went first in a cascade
         log.debug("guardian row %r: its permission or group is gone; nothing to revoke", instance.pk)
         return
+    if grant is not None:
+        for recorded in getattr(_recorders, "sets", ()):
+            recorded.add(grant)
     _mirror([grant], using, grant=False)
+
+
+@contextmanager
+def recording_deletions() -> Iterator[set[Grant]]:
+    """The grants of the guardian rows deleted in this thread while the block runs (their
+    revocations may still wait for the commit)."""
+    recorded: set[Grant] = set()
+    stack = _recorders.__dict__.setdefault("sets", [])
+    stack.append(recorded)
+    try:
+        yield recorded
+    finally:
+        stack.remove(recorded)
 
 
 def _bulk_wrapper(method: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import closing
 from itertools import islice
 from math import ceil
@@ -100,17 +100,24 @@ def clean_orphan_obj_perms(
         return False
 
     if batch_size is None:
-        removed = 0
-        with closing(_object_grants(None)) as grants:
-            for chunk in _chunks(grants, SCAN):
-                if out_of_time():
-                    break
-                removed += _revoke(orphans(chunk))
+        removed = revoke_orphans(out_of_time=out_of_time)
         logger.info("Finished orphan object permissions cleanup. Removed: %d", removed)
         return removed
     if batch_size < 1:
         raise ValueError(f"batch_size: must be a positive number of grants (got {batch_size})")
     return _BatchedClean(batch_size, max_batches, skip_batches, out_of_time).run()
+
+
+def revoke_orphans(keep: Collection[Grant] = (), out_of_time: Callable[[], bool] | None = None) -> int:
+    """Revoke every object grant whose object is gone, except those in ``keep``, in chunks of
+    :data:`SCAN`, stopping before a chunk once ``out_of_time()``; how many were revoked."""
+    removed = 0
+    with closing(_object_grants(None)) as grants:
+        for chunk in _chunks(grants, SCAN):
+            if out_of_time is not None and out_of_time():
+                break
+            removed += _revoke([grant for grant in orphans(chunk) if grant not in keep])
+    return removed
 
 
 class _BatchedClean:

@@ -1,0 +1,6 @@
+"""The admin, where guardian's object-permission pages would be."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [path("admin/", admin.site.urls)]
