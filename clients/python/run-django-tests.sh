@@ -8,6 +8,8 @@
 #                                    (customproject.settings)
 #   tests_django_custom (team)       a user model whose groups are a Group subclass through a
 #                                    custom model (customproject.settings_team)
+#   tests_django_compat              WARDEN_GUARDIAN_COMPAT on, guardian's backend and imports kept
+#                                    (compatproject.settings; the package's pytest plugin)
 # Extra arguments go to pytest. A test file or node id (foo.py, foo.py::test) runs only in the
 # suite whose folder holds it; a suite that selects no test (pytest exit 5, e.g. -k) is skipped.
 set -euo pipefail
