@@ -52,10 +52,10 @@ def _decision(message: common_pb2.Decision) -> Decision:
 def _object_page(body: bytes) -> ObjectPage:
     response = reads_pb2.ListObjectsResponse.FromString(body)
     reason = _decision(response.unrestricted_reason) if response.unrestricted else None
-    packed = response.packed_pks
-    # The client asks for packed pks; a server that predates them answers `pks`.
-    pks = packed.decode().split("\0") if packed else list(response.pks)
-    return ObjectPage(response.unrestricted, reason, pks, response.next_page_token, response.revision)
+    # The client asks for packed pks (split only when `pks` is read); a server that predates
+    # them answers `pks`.
+    packed = response.packed_pks.decode() if response.packed_pks else "\0".join(response.pks)
+    return ObjectPage(response.unrestricted, reason, packed, response.next_page_token, response.revision)
 
 
 def _subject_list(body: bytes) -> SubjectList:
@@ -262,9 +262,9 @@ def object_list(pages: list[ObjectPage]) -> ObjectList:
     """The pages of one listing as one :class:`ObjectList`."""
     first = pages[0]
     if first.unrestricted:
-        return ObjectList(True, first.reason, [], first.revision)
-    pks = first.pks if len(pages) == 1 else [pk for page in pages for pk in page.pks]
-    return ObjectList(False, None, pks, first.revision)
+        return ObjectList(True, first.reason, "", first.revision)
+    packed = first.packed if len(pages) == 1 else "\0".join(page.packed for page in pages if page.packed)
+    return ObjectList(False, None, packed, first.revision)
 
 
 LIST_ALL_OBJECTS_DOC = """Every page of ``list_objects`` (same arguments; ``page_token`` resumes

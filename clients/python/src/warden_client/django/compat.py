@@ -126,7 +126,13 @@ def install() -> None:
         log.warning("WARDEN_GUARDIAN_COMPAT: django-guardian is not installed; nothing patched")
         return
     for module_name, names in PATCHES.items():
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except (ImportError, RuntimeError) as error:
+            # guardian.admin needs django.contrib.admin in INSTALLED_APPS (its LogEntry model):
+            # a project without the admin has nothing there to patch.
+            log.debug("WARDEN_GUARDIAN_COMPAT: %s not patched (%s)", module_name, error)
+            continue
         for name, target in names.items():
             original = getattr(module, name, None)
             if original is None:

@@ -33,7 +33,7 @@ from .core import active_subject, check_perms, codename_queryset, codenames_on
 from .grants import grant_message, subject_message
 from .exceptions import MixedContentTypeError, MultipleIdentityAndObjectError, WrongAppError
 from .identity import content_type_label, content_type_of, object_pk, subject_of, subjects_of
-from .querysets import filter_pks
+from .querysets import filter_listed, filter_pks
 
 T = TypeVar("T", bound=Model)
 
@@ -338,7 +338,7 @@ def _listed(queryset: QuerySet[T], perm_list: list[str], **kwargs: Any) -> Query
     answer = conf.get_client().list_all_objects(perm_list, page_size=100_000, **kwargs)
     if answer.unrestricted:
         return queryset
-    return filter_pks(queryset, answer.pks, listed=True)
+    return filter_listed(queryset, answer)
 
 
 def get_objects_for_group(
