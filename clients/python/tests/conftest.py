@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from warden_client import Client, ConnectionClosed
+from warden_client import Client
+from warden_client.testing import stop_process, wait_serving
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -42,16 +43,10 @@ class Server:
         command = [str(warden_binary()), "serve", "--socket", self.socket, "--database", str(self.database)]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen([*command, *self.flags], stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(600):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"warden serve exited with {self.process.returncode}: {self.log.read_text()}")
-            try:
-                with Client(self.socket, timeout=2.0, connect_timeout=1.0) as client:
-                    if client.health().status == "SERVING":
-                        return
-            except ConnectionClosed:
-                time.sleep(0.05)
-        raise RuntimeError(f"warden serve did not answer Health: {self.log.read_text()}")
+        try:
+            wait_serving(self.process, self.socket, str(self.log))
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}: {self.log.read_text()}") from None
 
     def signal(self, number: int) -> None:
         assert self.process is not None
@@ -72,13 +67,8 @@ class Server:
         """SIGTERM, then wait (SIGKILL if it does not exit)."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGCONT)
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.process.send_signal(signal.SIGCONT)  # a paused server must run to exit
+        stop_process(self.process)
 
     def kill(self) -> None:
         assert self.process is not None

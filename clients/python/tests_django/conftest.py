@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,14 @@ def warden_server() -> Iterator[WardenServer]:
 @pytest.fixture(scope="session")
 def django_db_setup(warden_server: WardenServer, django_db_setup: None) -> None:
     """pytest-django's database setup, after the Warden server is up."""
+
+
+@pytest.fixture
+def joe() -> Any:
+    """A user named joe, with no grants (the tests' usual subject)."""
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("joe")
 
 
 @pytest.fixture

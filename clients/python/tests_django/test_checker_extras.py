@@ -25,11 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def joe() -> User:
-    return User.objects.create_user("joe")
-
-
-@pytest.fixture
 def car() -> Car:
     return Car.objects.create(name="car")
 

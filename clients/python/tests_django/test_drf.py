@@ -44,11 +44,6 @@ class OwnedCarSerializer(ObjectPermissionsAssignmentMixin, CarSerializer):
 
 
 @pytest.fixture
-def joe() -> User:
-    return User.objects.create_user("joe")
-
-
-@pytest.fixture
 def staff(joe: User) -> Group:
     group = Group.objects.create(name="staff")
     joe.groups.add(group)

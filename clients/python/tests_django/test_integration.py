@@ -25,11 +25,6 @@ def fresh(user: User) -> User:
 
 
 @pytest.fixture
-def joe() -> User:
-    return User.objects.create_user("joe")
-
-
-@pytest.fixture
 def cars() -> list[Car]:
     return [Car.objects.create(name=f"car {i}") for i in range(5)]
 

@@ -36,11 +36,6 @@ TAG = '{% get_obj_perms who for car as "car_perms" %}{{ car_perms|join:" " }}'
 
 
 @pytest.fixture
-def joe() -> User:
-    return User.objects.create_user("joe")
-
-
-@pytest.fixture
 def cars() -> list[Car]:
     return [Car.objects.create(name=f"car {i}") for i in range(3)]
 

@@ -63,11 +63,6 @@ def urlconf(settings) -> None:
 
 
 @pytest.fixture
-def joe() -> User:
-    return User.objects.create_user("joe")
-
-
-@pytest.fixture
 def cars() -> list[Car]:
     return [Car.objects.create(name=f"car {i}") for i in range(4)]
 

@@ -169,13 +169,6 @@ def _rebind_everywhere() -> None:
                 namespace[name] = found[1]
 
 
-def replaced_original(value: Any) -> Any | None:
-    """The Warden replacement of ``value`` when ``value`` is a guardian original the switch
-    replaced (``None`` otherwise)."""
-    found = _replaced.get(id(value))
-    return found[1] if found is not None and found[0] is value else None
-
-
 def replaced_classes() -> list[type]:
     """guardian's original classes the switch replaced."""
     return [original for original, _ in _replaced.values() if isinstance(original, type)]

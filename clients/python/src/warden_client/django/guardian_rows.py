@@ -34,7 +34,6 @@ from .mirror import run_mirrored as _run
 
 log = logging.getLogger("warden_client.django")
 
-_row_models: list[type[Any]] = []
 #: Per thread: the sets :func:`recording_deletions` fills.
 _recorders = threading.local()
 
@@ -202,4 +201,3 @@ def connect() -> None:
         pre_save.connect(row_pre_save, sender=model, dispatch_uid=uid + ".pre_save")
         post_save.connect(row_saved, sender=model, dispatch_uid=uid + ".saved")
         post_delete.connect(row_deleted, sender=model, dispatch_uid=uid + ".deleted")
-        _row_models.append(model)

@@ -50,15 +50,21 @@ def _integer_pks(pks: Iterable[str]) -> list[str]:
     return [pk for pk in pks if match(pk)]
 
 
+def _integer_pk(model: type[Model]) -> bool:
+    """Whether the model's pk (or the field a relation pk points at) is an integer field."""
+    field = model._meta.pk
+    target = field.target_field if field.is_relation else field  # type: ignore[union-attr]
+    return isinstance(target, _INTEGER_FIELDS)
+
+
 def filter_pks(queryset: QuerySet[T], pks: list[str], *, listed: bool = False) -> QuerySet[T]:
     """``queryset`` restricted to the objects whose pks Warden listed. ``listed``: ``pks`` are a
     ListObjects answer, in Warden's object order (canonical integers first), so when the last
     one is a canonical integer every one is, and none needs checking."""
     model = queryset.model
     field = model._meta.pk
-    target = field.target_field if field.is_relation else field  # type: ignore[union-attr]
     connection = connections[queryset.db]
-    if isinstance(target, _INTEGER_FIELDS):
+    if _integer_pk(model):
         # The common case, kept cheap for 50,000 pks: no per-value field conversion.
         digits = pks if listed and pks and _WARDEN_INT.fullmatch(pks[-1]) else _integer_pks(pks)
         if not digits:
@@ -88,12 +94,9 @@ def filter_listed(queryset: QuerySet[T], answer: ObjectList) -> QuerySet[T]:
     ``listed``). Many integer pks on SQLite go to the query as the answer's packed text, turned
     into one JSON array without a Python string per pk (50,000 pks: ~0.2 ms instead of ~3 ms)."""
     packed = answer.packed
-    model = queryset.model
-    field = model._meta.pk
-    target = field.target_field if field.is_relation else field  # type: ignore[union-attr]
     if (
         packed
-        and isinstance(target, _INTEGER_FIELDS)
+        and _integer_pk(queryset.model)
         and connections[queryset.db].vendor == "sqlite"
         and packed.count("\0") >= INLINE_PKS
         and _WARDEN_INT.fullmatch(packed[packed.rfind("\0") + 1 :])

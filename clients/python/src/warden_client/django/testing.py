@@ -28,90 +28,14 @@ sidecar of its own; point ``WARDEN_SOCKET`` at its ``socket``.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-import time
-from typing import Any
-
 from django.test.utils import override_settings
 
 from warden_client import Client
-from warden_client.errors import WardenError
+from warden_client.testing import WardenServer
 
 from . import conf
 
-#: Seconds a test server may take to answer its first Health.
-START_TIMEOUT = 60.0
-
-
-class WardenServer:
-    """A ``warden serve`` child process on ``socket``, with its database in ``directory``
-    (a temporary folder unless given; removed by :meth:`stop` when it made it)."""
-
-    def __init__(
-        self,
-        *extra_arguments: str,
-        binary: str | None = None,
-        directory: str | None = None,
-        socket: str | None = None,
-    ) -> None:
-        self.binary = binary or os.environ.get("WARDEN_BIN") or shutil.which("warden") or "warden"
-        self._owns_directory = directory is None
-        self.directory = directory or tempfile.mkdtemp(prefix="warden-test-")
-        self.socket = socket or os.path.join(self.directory, "warden.sock")
-        self.database = os.path.join(self.directory, "warden.db")
-        self.log_path = os.path.join(self.directory, "warden.log")
-        self._log = open(self.log_path, "ab")
-        try:
-            self.process = subprocess.Popen(
-                [self.binary, "serve", "--socket", self.socket, "--database", self.database,
-                 "--log-level", "warning", "--synchronous", "normal", *extra_arguments],
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-            )
-        except OSError as error:
-            self._log.close()
-            raise RuntimeError(f"WARDEN_BIN: cannot run {self.binary!r} ({error}); build it with `swift build`") from error
-        self._wait_serving()
-
-    def _wait_serving(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"warden serve exited with {self.process.returncode}; see {self.log_path}")
-            if os.path.exists(self.socket):
-                try:
-                    with Client(self.socket, timeout=2.0) as client:
-                        if client.health().status == "SERVING":
-                            return
-                except (WardenError, OSError):
-                    pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"warden serve did not answer on {self.socket} within {START_TIMEOUT:.0f} s")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 30 s) and remove its folder if it made it."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        if self._owns_directory:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> WardenServer:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
+__all__ = ["WardenServer", "WardenTestCaseMixin", "reset_warden", "wipe_warden"]
 
 def wipe_warden(client: Client | None = None) -> None:
     """Delete every user and group Warden holds (with their memberships and grants). Content

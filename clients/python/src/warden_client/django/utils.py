@@ -18,13 +18,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db.models import Model
 
 from warden_client import Grant
 
 from . import conf
 from .mirror import exported_grants
+from .querysets import python_pks
 
 logger = logging.getLogger(__name__)
 
@@ -228,13 +228,7 @@ def _live_pks(model: type[Model] | None, pks: set[str]) -> set[str]:
     """Which of ``pks`` (Warden's ``str(pk)``) are rows of ``model``."""
     if model is None:
         return set()
-    field = model._meta.pk
-    values = []
-    for pk in pks:
-        try:
-            values.append(field.to_python(pk))
-        except (ValidationError, ValueError, TypeError):
-            continue  # no row can have it
+    values = python_pks(model, pks)  # a pk the field rejects names no row
     live: set[str] = set()
     for chunk in _chunks(values, QUERY_PKS):
         live.update(str(pk) for pk in model._base_manager.filter(pk__in=chunk).values_list("pk", flat=True))
