@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 import WardenClient
 import WardenProto
+import WardenSync
 import WardenWire
 
 /// A peer the access policy does not admit costs one status frame and a close, before any of its
@@ -39,7 +40,8 @@ struct AdmissionTests {
         try await withServer(environment: ["WARDEN_ADMIN_UIDS": "\(Self.otherUID)"]) { server, _ in
             let before = ProcessSample.rssKiB(pid: server.pid)
             let path = server.socketPath
-            let answers = Mutex<[(Frame?, Bool)]>([])
+            // `Locked`, not `Mutex`: TSan does not see `Mutex` on Linux (Sources/WardenSync/Locked.swift).
+            let answers = Locked<[(Frame?, Bool)]>([])
             let threads = (0..<20).map { _ in
                 Thread {
                     let answer = (try? Self.stranger(path)) ?? (nil, false)
