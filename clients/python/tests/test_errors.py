@@ -50,6 +50,15 @@ def test_not_found_for_unregistered_names(client: Client, app: str) -> None:
         client.add_member(f"{app}-u", f"{app}-no-such-group")
 
 
+def test_revoke_of_an_unregistered_permission(client: Client, app: str) -> None:
+    # docs/semantics.md "Writes to the index": with content_type, revoking what cannot be held is
+    # a no-op; without it, an unregistered app_label.codename cannot name the pk's type.
+    client.put_user(f"{app}-u")
+    client.revoke(f"{app}.fly_car", user=f"{app}-u", content_type=f"{app}.car", pk=1)
+    with pytest.raises(NotFound, match=f"{app}.fly_car"):
+        client.revoke(f"{app}.fly_car", user=f"{app}-u", pk=1)
+
+
 def test_already_exists_for_a_username_another_user_holds(client: Client, app: str) -> None:
     client.put_user(f"{app}-1", username=f"{app}-ann")
     with pytest.raises(AlreadyExists, match="username"):
