@@ -28,7 +28,8 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// Grant (method 16) and Revoke (method 17): idempotent. Granting what is held, or revoking what
-/// is not, answers `changed: false`.
+/// is not, answers `changed: false`; for a model-level grant (no pk) it also commits a
+/// ROLE_PERMISSION_OPERATION_FAILED event, so the revision moves.
 public nonisolated struct Warden_V1_GrantRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -63,7 +64,9 @@ public nonisolated struct Warden_V1_WriteResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The revision the write committed at; the current revision when it changed nothing.
+  /// The revision the write committed at; the current revision when it changed nothing (after a
+  /// model-level Grant or Revoke that changed nothing: its ROLE_PERMISSION_OPERATION_FAILED
+  /// event's).
   public var revision: UInt64 = 0
 
   /// Whether the permission state changed.

@@ -39,7 +39,8 @@ typedef struct Warden__V1__WriteBatchResponse Warden__V1__WriteBatchResponse;
 
 /*
  * Grant (method 16) and Revoke (method 17): idempotent. Granting what is held, or revoking what
- * is not, answers `changed: false`.
+ * is not, answers `changed: false`; for a model-level grant (no pk) it also commits a
+ * ROLE_PERMISSION_OPERATION_FAILED event, so the revision moves.
  */
 struct  Warden__V1__GrantRequest
 {
@@ -68,7 +69,9 @@ struct  Warden__V1__WriteResponse
 {
   ProtobufCMessage base;
   /*
-   * The revision the write committed at; the current revision when it changed nothing.
+   * The revision the write committed at; the current revision when it changed nothing (after a
+   * model-level Grant or Revoke that changed nothing: its ROLE_PERMISSION_OPERATION_FAILED
+   * event's).
    */
   uint64_t revision;
   /*
