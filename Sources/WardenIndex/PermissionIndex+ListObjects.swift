@@ -37,15 +37,30 @@ public enum ObjectList: Hashable, Sendable {
     case objects([String], nextPageToken: String?)
 }
 
+/// A `ListObjects` answer with the content type it lists: the request's `contentType`, or the
+/// one its permissions name when it gives none, so a client knows which type an `unrestricted`
+/// answer covers.
+public struct ObjectListing: Hashable, Sendable {
+    /// The type of every listed object and of an `unrestricted` answer.
+    public let contentType: ContentTypeName
+    public let list: ObjectList
+}
+
 extension PermissionIndex {
     /// Lists the objects of one content type that a subject may use the permissions on.
     public func listObjects(_ query: ListObjectsQuery) throws(IndexError) -> Evaluated<ObjectList> {
+        let answer = try objectListing(query)
+        return Evaluated(value: answer.value.list, revision: answer.revision)
+    }
+
+    /// `listObjects`, with the content type the request resolved to.
+    public func objectListing(_ query: ListObjectsQuery) throws(IndexError) -> Evaluated<ObjectListing> {
         try read { (state) throws(IndexError) in try state.listObjects(query, settings) }
     }
 }
 
 extension IndexState {
-    func listObjects(_ query: ListObjectsQuery, _ settings: PermissionIndex.Settings) throws(IndexError) -> ObjectList {
+    func listObjects(_ query: ListObjectsQuery, _ settings: PermissionIndex.Settings) throws(IndexError) -> ObjectListing {
         let pageSize = query.pageSize ?? Limits.defaultPageSize
         guard (1...Limits.maxPageSize).contains(pageSize) else {
             throw IndexError(.invalidArgument, "page_size: must be 1..\(Limits.maxPageSize) (got \(pageSize))")
@@ -58,6 +73,15 @@ extension IndexState {
             contentType: query.contentType, contentTypeField: "content_type", pk: nil
         )
         let (type, requested) = try resolveListPermissions(query.permissions, contentType: query.contentType)
+        let list = try listObjects(query, type: type, requested: requested, after: cursor, pageSize: pageSize, settings)
+        return ObjectListing(contentType: types[Int(type)].name, list: list)
+    }
+
+    /// The evaluation of a list request whose fields and names are checked and resolved.
+    private func listObjects(
+        _ query: ListObjectsQuery, type: UInt32, requested: [UInt32], after cursor: String?, pageSize: Int,
+        _ settings: PermissionIndex.Settings
+    ) throws(IndexError) -> ObjectList {
         let anyPerm = query.anyPerm || query.permissions.isEmpty
         let wanted = query.permissions.isEmpty ? types[Int(type)].permissions : requested
         let empty = ObjectList.objects([], nextPageToken: nil)

@@ -43,11 +43,13 @@ extension ProtoMapping {
         return query
     }
 
-    /// The reply to a ListObjects; `packed`: the pks in `packed_pks` (the request asked for it).
-    static func listObjectsResponse(_ answer: Evaluated<ObjectList>, packed: Bool) -> Warden_V1_ListObjectsResponse {
+    /// The reply to a ListObjects, naming the content type it lists on every page; `packed`: the
+    /// pks in `packed_pks` (the request asked for it).
+    static func listObjectsResponse(_ answer: Evaluated<ObjectListing>, packed: Bool) -> Warden_V1_ListObjectsResponse {
         var proto = Warden_V1_ListObjectsResponse()
         proto.revision = answer.revision.rawValue
-        switch answer.value {
+        proto.contentType = answer.value.contentType.description
+        switch answer.value.list {
         case .unrestricted(let why):
             proto.unrestricted = true
             proto.unrestrictedReason = decision(why)

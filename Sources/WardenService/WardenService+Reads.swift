@@ -59,9 +59,9 @@ extension WardenService {
         )
     }
 
-    /// guardian's `get_objects_for_user`, one page.
-    public func listObjects(_ query: ListObjectsQuery) throws(ServiceError) -> Evaluated<ObjectList> {
-        do { return try index.listObjects(query) } catch { throw ServiceError(error) }
+    /// guardian's `get_objects_for_user`, one page, with the content type it lists.
+    public func listObjects(_ query: ListObjectsQuery) throws(ServiceError) -> Evaluated<ObjectListing> {
+        do { return try index.objectListing(query) } catch { throw ServiceError(error) }
     }
 
     /// guardian's `get_users_with_perms` and `get_groups_with_perms`.

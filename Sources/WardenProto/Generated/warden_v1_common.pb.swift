@@ -9,7 +9,8 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// Warden's API, version 1: the types every request and reply shares.
-/// The wire protocol that carries these messages is docs/protocol.md.
+/// The wire protocol that carries these messages is docs/protocol.md; what a decision means is
+/// docs/semantics.md. Every identifier is compared byte for byte (UTF-8), never normalized.
 
 import SwiftProtobuf
 
@@ -26,6 +27,8 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 /// Why a decision came out as it did (docs/semantics.md has the full order).
 public nonisolated enum Warden_V1_Reason: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
+
+  /// Never sent.
   case unspecified // = 0
 
   /// The user (or group) is not registered. Deny.
@@ -109,6 +112,10 @@ public nonisolated enum Warden_V1_Reason: SwiftProtobuf.Enum, Swift.CaseIterable
 }
 
 /// Who holds or asks for permissions: a user, by the app's user id, or a group (role), by name.
+/// Set exactly one field. In a read that names one subject (Check, each BatchCheck item,
+/// ListObjects, GetPermissions, BatchGetPermissions), a missing Subject or one with neither
+/// field set means the anonymous user configured with `warden serve --anonymous-user`
+/// (INVALID_ARGUMENT `user: required (...)` when none is); in a grant it is an error.
 public nonisolated struct Warden_V1_Subject: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -116,7 +123,8 @@ public nonisolated struct Warden_V1_Subject: Sendable {
 
   public var kind: Warden_V1_Subject.OneOf_Kind? = nil
 
-  /// The app's user pk as a string, 1..255 bytes of UTF-8.
+  /// The app's user pk as a string, 1..255 bytes of UTF-8 without NUL. Set to "": INVALID_ARGUMENT
+  /// (`user: must be 1..255 bytes of UTF-8 (got 0)`), not a missing subject.
   public var user: String {
     get {
       if case .user(let v)? = kind {return v}
@@ -125,7 +133,8 @@ public nonisolated struct Warden_V1_Subject: Sendable {
     set {kind = .user(newValue)}
   }
 
-  /// A group name, 1..150 characters.
+  /// A group name, 1..150 characters (Unicode scalars) without NUL (else INVALID_ARGUMENT
+  /// `group: must be 1..150 characters (got 0)`).
   public var group: String {
     get {
       if case .group(let v)? = kind {return v}
@@ -137,9 +146,11 @@ public nonisolated struct Warden_V1_Subject: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
-    /// The app's user pk as a string, 1..255 bytes of UTF-8.
+    /// The app's user pk as a string, 1..255 bytes of UTF-8 without NUL. Set to "": INVALID_ARGUMENT
+    /// (`user: must be 1..255 bytes of UTF-8 (got 0)`), not a missing subject.
     case user(String)
-    /// A group name, 1..150 characters.
+    /// A group name, 1..150 characters (Unicode scalars) without NUL (else INVALID_ARGUMENT
+    /// `group: must be 1..150 characters (got 0)`).
     case group(String)
 
   }
@@ -147,16 +158,20 @@ public nonisolated struct Warden_V1_Subject: Sendable {
   public init() {}
 }
 
-/// An object of the app's: a content type and a string pk.
+/// An object of the app's: a content type and a string pk. Both fields are required wherever an
+/// ObjectRef is sent; errors name them as `object.content_type` and `object.pk`.
 public nonisolated struct Warden_V1_ObjectRef: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// `app_label.model`, lowercase, e.g. `drivers.car`.
+  /// `app_label.model`, each part 1..100 characters of [a-z0-9_], e.g. `drivers.car`. Anything
+  /// else, "" included, is INVALID_ARGUMENT.
   public var contentType: String = String()
 
-  /// The object's pk, 1..255 bytes of UTF-8, compared byte for byte (`/home/www/joe.config` is valid).
+  /// The object's pk, 1..255 bytes of UTF-8 without NUL, compared byte for byte
+  /// (`/home/www/joe.config` is valid). "" is INVALID_ARGUMENT (`object.pk: must be 1..255 bytes
+  /// of UTF-8 (got 0)`).
   public var pk: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -173,10 +188,11 @@ public nonisolated struct Warden_V1_Decision: Sendable {
   /// Whether the request is allowed (derived from `reason`, sent for convenience).
   public var allowed: Bool = false
 
-  /// What decided.
+  /// What decided; never REASON_UNSPECIFIED.
   public var reason: Warden_V1_Reason = .unspecified
 
-  /// The granting group, for OBJECT_GRANT_GROUP and MODEL_GRANT_GROUP; empty otherwise.
+  /// The granting group, for OBJECT_GRANT_GROUP and MODEL_GRANT_GROUP (when several groups
+  /// grant, the smallest name in byte order; for a group subject, its own name); empty otherwise.
   public var group: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -184,13 +200,18 @@ public nonisolated struct Warden_V1_Decision: Sendable {
   public init() {}
 }
 
-/// A permission held by a subject: model-level (no pk) or on one object.
+/// A permission held by a subject: model-level (no pk) or on one object. In writes (Grant,
+/// Revoke, BulkGrant, BulkRevoke, WriteBatch) errors name the fields under the grant's own name
+/// (`grant.pk`, `grants[3].subject`, `records[1].grant.permission`).
 public nonisolated struct Warden_V1_Grant: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Who holds it.
+  /// Required: who holds it (absent, or neither field set: INVALID_ARGUMENT `grant.subject:
+  /// required (a user or a group)`; no anonymous user applies). It must be registered (NOT_FOUND
+  /// `user: "99" is not registered`), except that an object-level Revoke of an unknown subject
+  /// changes nothing.
   public var subject: Warden_V1_Subject {
     get {_subject ?? Warden_V1_Subject()}
     set {_subject = newValue}
@@ -200,14 +221,24 @@ public nonisolated struct Warden_V1_Grant: Sendable {
   /// Clears the value of `subject`. Subsequent reads from it will return its default value.
   public mutating func clearSubject() {self._subject = nil}
 
-  /// `app_label.codename`, or a bare codename resolved by `content_type`.
+  /// Required, 1..255 bytes: `app_label.codename`, or a bare codename of `content_type`. Without
+  /// `content_type`, `app_label.codename` must be registered (NOT_FOUND) for one type of the app
+  /// (two: INVALID_ARGUMENT, give `content_type`), and a bare codename is INVALID_ARGUMENT. With
+  /// `content_type`, the app label must be the type's (else INVALID_ARGUMENT) and the type must
+  /// have the codename (else NOT_FOUND), except that an object-level Revoke of a codename the type
+  /// lacks changes nothing. A model-level Grant or Revoke that fails this way also commits a
+  /// ROLE_PERMISSION_OPERATION_FAILED event.
   public var permission: String = String()
 
-  /// The permission's content type, `app_label.model`. Needed for a bare codename, or when two
-  /// types of one app share the codename; optional otherwise.
+  /// The permission's content type, `app_label.model` (well-formed, else INVALID_ARGUMENT).
+  /// Needed for a bare codename, or when two types of one app share the codename; optional
+  /// otherwise. Empty: derived from `permission`. Always set in what the server sends (events,
+  /// Export).
   public var contentType: String = String()
 
-  /// The object's pk, for an object grant. Absent: a model-level grant. Present and empty: an error.
+  /// The object's pk, for an object grant: 1..255 bytes of UTF-8 without NUL. Absent: a
+  /// model-level grant (every object of the type, with accept_global_perms). Present and empty:
+  /// INVALID_ARGUMENT (`grant.pk: must be 1..255 bytes of UTF-8 (got 0)`).
   public var pk: String {
     get {_pk ?? String()}
     set {_pk = newValue}
@@ -225,16 +256,19 @@ public nonisolated struct Warden_V1_Grant: Sendable {
   fileprivate var _pk: String? = nil
 }
 
-/// A user as Warden knows it.
+/// A user as Warden knows it. PutUser replaces the whole user: a field left out takes its
+/// default, whatever was stored before.
 public nonisolated struct Warden_V1_User: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The app's user pk as a string, 1..255 bytes of UTF-8.
+  /// Required: the app's user pk as a string, 1..255 bytes of UTF-8 without NUL (else
+  /// INVALID_ARGUMENT `user.id: ...`).
   public var id: String = String()
 
-  /// Optional, unique among users, 1..150 characters.
+  /// Optional, unique among users (another user's: ALREADY_EXISTS), 1..150 characters without
+  /// NUL (`user.username: ...`). Absent: none.
   public var username: String {
     get {_username ?? String()}
     set {_username = newValue}
@@ -254,7 +288,7 @@ public nonisolated struct Warden_V1_User: Sendable {
   /// Clears the value of `isActive`. Subsequent reads from it will return its default value.
   public mutating func clearIsActive() {self._isActive = nil}
 
-  /// An active superuser is allowed everything (SUPERUSER).
+  /// An active superuser is allowed everything (SUPERUSER). Default false.
   public var isSuperuser: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -265,7 +299,8 @@ public nonisolated struct Warden_V1_User: Sendable {
   fileprivate var _isActive: Bool? = nil
 }
 
-/// The detail of a failed request: the body of every response frame whose status is not OK.
+/// The detail of a failed request: the body of every response frame whose status is not OK, and
+/// a BatchCheck item's error.
 public nonisolated struct Warden_V1_Status: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -277,7 +312,7 @@ public nonisolated struct Warden_V1_Status: Sendable {
   /// A message for humans that names the field and the rule it broke. Never an internal cause.
   public var message: String = String()
 
-  /// For OUT_OF_RANGE from Watch: the oldest revision the changelog still holds.
+  /// For OUT_OF_RANGE from Watch: the oldest revision the changelog still holds; 0 otherwise.
   public var oldestRetainedRevision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -25,26 +25,67 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 /// The kinds of change event. Every committed write except the bulk paths emits exactly one.
 public nonisolated enum Warden_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
+
+  /// Never sent; in WatchRequest.kinds it is INVALID_ARGUMENT.
   case unspecified // = 0
+
+  /// An object grant (with a pk) was granted to a user or group: `grant`.
   case grantAdded // = 1
+
+  /// An object grant was revoked: `grant`.
   case grantRemoved // = 2
+
+  /// A model-level grant (no pk) was granted to a group (a role) or user: `grant`.
   case rolePermissionAdded // = 3
+
+  /// A model-level grant was revoked: `grant`.
   case rolePermissionRemoved // = 4
+
+  /// A single model-level Grant or Revoke that changed nothing: `grant` (the attempted one),
+  /// `failure`, `message`. `failure` is not_found (unknown subject or permission: the call
+  /// answers NOT_FOUND; or a Revoke of what is not held), invalid_type (a codename of another
+  /// type: INVALID_ARGUMENT) or already_exists (a Grant of what is held). Nothing else changed.
   case rolePermissionOperationFailed // = 5
+
+  /// PutUser: `user`.
   case userPut // = 6
+
+  /// DeleteUser: `user_id`.
   case userDeleted // = 7
+
+  /// PutGroup: `group`.
   case groupPut // = 8
+
+  /// DeleteGroup: `group`.
   case groupDeleted // = 9
+
+  /// AddMember: `user_id`, `group`.
   case memberAdded // = 10
+
+  /// RemoveMember: `user_id`, `group`.
   case memberRemoved // = 11
+
+  /// DeleteObject: `object`.
   case objectDeleted // = 12
+
+  /// PruneOrphans that removed something: `count`.
   case orphansPruned // = 13
+
+  /// RegisterContentType: `registration`.
   case contentTypeRegistered // = 14
+
+  /// A write refused for its actor: `actor`, `message`, and the attempted change as its kind
+  /// would carry it (none for a bulk call or a batch of several records). Nothing else changed.
   case writeRefused // = 15
+
+  /// BulkGrant that changed something: `count`.
   case bulkGranted // = 16
+
+  /// BulkRevoke that changed something: `count`.
   case bulkRevoked // = 17
 
   /// Audit, opt-in per watcher, sampled, never persisted; revision is the one it was evaluated at.
+  /// `check`.
   case permissionChecked // = 18
   case UNRECOGNIZED(Int)
 
@@ -144,19 +185,24 @@ public nonisolated struct Warden_V1_WatchRequest: Sendable {
   /// Clears the value of `afterRevision`. Subsequent reads from it will return its default value.
   public mutating func clearAfterRevision() {self._afterRevision = nil}
 
-  /// Only these kinds; empty: every persisted kind.
+  /// Only these kinds; empty (the default): every persisted kind. A value that is not an
+  /// EventKind (0 included) is INVALID_ARGUMENT `kinds[N]: ...`; PERMISSION_CHECKED needs
+  /// `audit_checks`.
   public var kinds: [Warden_V1_EventKind] = []
 
   /// Only events about these content types (`app_label.model`); empty: all. Events that name no
   /// content type (users, groups, members, bulk summaries, refused bulk calls) pass the filter; a
-  /// refused single grant or revoke is about its grant's type.
+  /// refused single grant or revoke is about its grant's type. Each must be well-formed
+  /// (INVALID_ARGUMENT `content_types[N]: ...`), registered or not.
   public var contentTypes: [String] = []
 
-  /// Also send PERMISSION_CHECKED audit events for Check and BatchCheck.
+  /// Also send PERMISSION_CHECKED audit events for Check and BatchCheck items with a decision,
+  /// once the watch is live. Default false.
   public var auditChecks: Bool = false
 
-  /// The share of checks audited, 0 < rate <= 1, capped at the server's audit_sample_rate.
-  /// 0: the server's rate (default 1, every check).
+  /// The share of checks audited, 0 < rate <= 1; a higher rate than the server's
+  /// `--audit-sample-rate` (default 1, every check) is capped at it. 0 (the default): the server's
+  /// rate. Negative or NaN: INVALID_ARGUMENT `audit_sample_rate: must be in (0, 1] (got -1.0)`.
   public var auditSampleRate: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -172,8 +218,11 @@ public nonisolated struct Warden_V1_ContentTypeRegistration: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The type registered, `app_label.model`.
   public var contentType: String = String()
 
+  /// The codenames the request named, defaults included, in registration order (whether new
+  /// or already registered).
   public var codenames: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -187,6 +236,7 @@ public nonisolated struct Warden_V1_CheckAudit: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The subject as the check named it; absent when it named none (the anonymous user).
   public var subject: Warden_V1_Subject {
     get {_subject ?? Warden_V1_Subject()}
     set {_subject = newValue}
@@ -196,8 +246,10 @@ public nonisolated struct Warden_V1_CheckAudit: Sendable {
   /// Clears the value of `subject`. Subsequent reads from it will return its default value.
   public mutating func clearSubject() {self._subject = nil}
 
+  /// The permission string as the check sent it.
   public var permission: String = String()
 
+  /// The check's object; absent for a model-level check.
   public var object: Warden_V1_ObjectRef {
     get {_object ?? Warden_V1_ObjectRef()}
     set {_object = newValue}
@@ -207,10 +259,13 @@ public nonisolated struct Warden_V1_CheckAudit: Sendable {
   /// Clears the value of `object`. Subsequent reads from it will return its default value.
   public mutating func clearObject() {self._object = nil}
 
+  /// Whether the check was allowed.
   public var allowed: Bool = false
 
+  /// Why, as Decision.reason.
   public var reason: Warden_V1_Reason = .unspecified
 
+  /// The granting group, as Decision.group; empty otherwise.
   public var group: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -227,11 +282,14 @@ public nonisolated struct Warden_V1_Event: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The revision the event committed at (PERMISSION_CHECKED: the one the check was evaluated
+  /// at). Resume a watch from the last persisted one.
   public var revision: UInt64 {
     get {_storage._revision}
     set {_uniqueStorage()._revision = newValue}
   }
 
+  /// What happened; decides which fields below are set (the rest are at their defaults).
   public var kind: Warden_V1_EventKind {
     get {_storage._kind}
     set {_uniqueStorage()._kind = newValue}
@@ -243,7 +301,7 @@ public nonisolated struct Warden_V1_Event: @unchecked Sendable {
     set {_uniqueStorage()._timeMs = newValue}
   }
 
-  /// The app user the write was made for, when the request named one.
+  /// The app user the write was made for, when the request named one; empty otherwise.
   public var actor: String {
     get {_storage._actor}
     set {_uniqueStorage()._actor = newValue}
@@ -343,6 +401,7 @@ public nonisolated struct Warden_V1_WatchResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// In revision order; never empty.
   public var events: [Warden_V1_Event] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -74,13 +74,20 @@ public nonisolated enum Warden_V1_PermissionMode: SwiftProtobuf.Enum, Swift.Case
 
 }
 
-/// Check: may this subject use this permission (on this object)? Method 1.
+/// Check: may this subject use this permission (on this object)? Method 1. The order of the
+/// rules, and of the errors, is docs/semantics.md ("Check", "Order of errors").
 public nonisolated struct Warden_V1_CheckRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The user or group asking. Absent: the server's configured anonymous user (else an error).
+  /// The user or group asking. A user id is 1..255 bytes of UTF-8 without NUL, a group name
+  /// 1..150 characters without NUL; otherwise INVALID_ARGUMENT (`user: must be 1..255 bytes of
+  /// UTF-8 (got 0)`: a `user` set to "" is not a missing subject). Absent (or a Subject with
+  /// neither field set): the anonymous user, the user id given to `warden serve
+  /// --anonymous-user` (WARDEN_ANONYMOUS_USER, config `anonymous_user`); with none configured,
+  /// INVALID_ARGUMENT `user: required (the request names no subject and no anonymous user is
+  /// configured)`. An unregistered user or group is no error: the decision is UNKNOWN_USER.
   public var subject: Warden_V1_Subject {
     get {_subject ?? Warden_V1_Subject()}
     set {_subject = newValue}
@@ -90,10 +97,17 @@ public nonisolated struct Warden_V1_CheckRequest: Sendable {
   /// Clears the value of `subject`. Subsequent reads from it will return its default value.
   public mutating func clearSubject() {self._subject = nil}
 
-  /// `app_label.codename`, or a bare codename resolved by the object's or `content_type`'s type.
+  /// Required: `app_label.codename`, or a bare codename of the object's type (or of
+  /// `content_type`), 1..255 bytes (empty: INVALID_ARGUMENT `permission: must be 1..255 bytes
+  /// (got 0)`). A bare codename with neither `object` nor `content_type`, or an `app_label.codename`
+  /// registered for two types of the app and no type to choose: INVALID_ARGUMENT. One of another
+  /// type than the request's: INVALID_ARGUMENT naming both types. One that is not registered is no
+  /// error: the decision is UNKNOWN_PERMISSION (SUPERUSER for an active superuser).
   public var permission: String = String()
 
-  /// The object, for an object-level check. Absent: a model-level check.
+  /// The object, for an object-level check: `content_type` must be well-formed but need not be
+  /// registered, `pk` 1..255 bytes without NUL (else INVALID_ARGUMENT `object.content_type: ...`,
+  /// `object.pk: ...`). Absent: a model-level check (only model grants count).
   public var object: Warden_V1_ObjectRef {
     get {_object ?? Warden_V1_ObjectRef()}
     set {_object = newValue}
@@ -103,10 +117,16 @@ public nonisolated struct Warden_V1_CheckRequest: Sendable {
   /// Clears the value of `object`. Subsequent reads from it will return its default value.
   public mutating func clearObject() {self._object = nil}
 
-  /// An explicit content type, for a bare codename in a model-level check.
+  /// `app_label.model`: the type a bare codename of a model-level check belongs to. Empty: none.
+  /// With `object`, it may be left empty or must equal `object.content_type` (else
+  /// INVALID_ARGUMENT `content_type: "a.b" differs from object.content_type "c.d"`).
   public var contentType: String = String()
 
-  /// Whether model grants imply object access. Absent: the server's setting (default true).
+  /// Whether model-level grants imply access to every object of their type (guardian's
+  /// `accept_global_perms`). Absent: the server's `--accept-global-perms` setting, true by
+  /// default: a user (or one of its groups) holding `drivers.change_car` model-wide may change
+  /// every car (MODEL_GRANT_USER / MODEL_GRANT_GROUP). false: with `object`, only object grants
+  /// count. A model-level check (no `object`) always counts model grants.
   public var acceptGlobalPerms: Bool {
     get {_acceptGlobalPerms ?? false}
     set {_acceptGlobalPerms = newValue}
@@ -116,7 +136,8 @@ public nonisolated struct Warden_V1_CheckRequest: Sendable {
   /// Clears the value of `acceptGlobalPerms`. Subsequent reads from it will return its default value.
   public mutating func clearAcceptGlobalPerms() {self._acceptGlobalPerms = nil}
 
-  /// Do not answer from a state older than this revision (0: any).
+  /// Do not answer from a state older than this revision. 0 (the default): any. A server behind
+  /// it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE.
   public var minRevision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -128,11 +149,13 @@ public nonisolated struct Warden_V1_CheckRequest: Sendable {
   fileprivate var _acceptGlobalPerms: Bool? = nil
 }
 
+/// The reply to Check.
 public nonisolated struct Warden_V1_CheckResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Always set: allowed or not, and why.
   public var decision: Warden_V1_Decision {
     get {_decision ?? Warden_V1_Decision()}
     set {_decision = newValue}
@@ -152,12 +175,17 @@ public nonisolated struct Warden_V1_CheckResponse: Sendable {
   fileprivate var _decision: Warden_V1_Decision? = nil
 }
 
-/// One item of a BatchCheck: the fields of CheckRequest without min_revision.
+/// One item of a BatchCheck: the fields of CheckRequest without min_revision (the batch has one),
+/// with the same meanings, defaults and errors. An item's error is its own `CheckResult.error`;
+/// the other items are answered.
 public nonisolated struct Warden_V1_CheckItem: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The user or group. Absent (or neither field set): the anonymous user of `warden serve
+  /// --anonymous-user`; with none configured this item's error is INVALID_ARGUMENT `user:
+  /// required (...)`. Rules as CheckRequest.subject.
   public var subject: Warden_V1_Subject {
     get {_subject ?? Warden_V1_Subject()}
     set {_subject = newValue}
@@ -167,8 +195,11 @@ public nonisolated struct Warden_V1_CheckItem: Sendable {
   /// Clears the value of `subject`. Subsequent reads from it will return its default value.
   public mutating func clearSubject() {self._subject = nil}
 
+  /// Required: `app_label.codename`, or a bare codename of the object's type or `content_type`;
+  /// 1..255 bytes. Errors as CheckRequest.permission.
   public var permission: String = String()
 
+  /// The object, for an object-level check; absent: model-level. Rules as CheckRequest.object.
   public var object: Warden_V1_ObjectRef {
     get {_object ?? Warden_V1_ObjectRef()}
     set {_object = newValue}
@@ -178,8 +209,13 @@ public nonisolated struct Warden_V1_CheckItem: Sendable {
   /// Clears the value of `object`. Subsequent reads from it will return its default value.
   public mutating func clearObject() {self._object = nil}
 
+  /// The type of a bare codename in a model-level check; empty: none. With `object`: empty or
+  /// equal to `object.content_type` (else this item's INVALID_ARGUMENT).
   public var contentType: String = String()
 
+  /// Whether model-level grants imply access to every object of their type. Absent: the
+  /// server's `--accept-global-perms` setting, true by default (model grants count). false: with
+  /// `object`, only object grants count.
   public var acceptGlobalPerms: Bool {
     get {_acceptGlobalPerms ?? false}
     set {_acceptGlobalPerms = newValue}
@@ -198,15 +234,20 @@ public nonisolated struct Warden_V1_CheckItem: Sendable {
   fileprivate var _acceptGlobalPerms: Bool? = nil
 }
 
-/// BatchCheck: many checks at one revision. Method 2. At most the server's max batch size items
-/// (default 10000); one bad item never fails the others.
+/// BatchCheck: many checks at one revision. Method 2. One bad item never fails the others.
 public nonisolated struct Warden_V1_BatchCheckRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The checks, 0 or more: at most the server's `--max-batch-items` (default 10000), counted
+  /// before the body is decoded; more fails the whole request with INVALID_ARGUMENT `items: at
+  /// most 10000 checks in one BatchCheck (got 10001)`. No items: no results.
   public var items: [Warden_V1_CheckItem] = []
 
+  /// For the whole batch: do not answer from a state older than this revision. 0 (the default):
+  /// any. A server behind it catches up or waits until `timeout_ms` (5 s without one), then
+  /// answers UNAVAILABLE for the whole request.
   public var minRevision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -222,6 +263,7 @@ public nonisolated struct Warden_V1_CheckResult: Sendable {
 
   public var result: Warden_V1_CheckResult.OneOf_Result? = nil
 
+  /// The item's decision.
   public var decision: Warden_V1_Decision {
     get {
       if case .decision(let v)? = result {return v}
@@ -230,6 +272,8 @@ public nonisolated struct Warden_V1_CheckResult: Sendable {
     set {result = .decision(newValue)}
   }
 
+  /// The item's error: `code` (INVALID_ARGUMENT, NOT_FOUND, ...) and `message`, as a Check of
+  /// the item alone would have failed.
   public var error: Warden_V1_Status {
     get {
       if case .error(let v)? = result {return v}
@@ -241,7 +285,10 @@ public nonisolated struct Warden_V1_CheckResult: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
+    /// The item's decision.
     case decision(Warden_V1_Decision)
+    /// The item's error: `code` (INVALID_ARGUMENT, NOT_FOUND, ...) and `message`, as a Check of
+    /// the item alone would have failed.
     case error(Warden_V1_Status)
 
   }
@@ -249,14 +296,16 @@ public nonisolated struct Warden_V1_CheckResult: Sendable {
   public init() {}
 }
 
+/// The reply to BatchCheck.
 public nonisolated struct Warden_V1_BatchCheckResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// In the order of the request's items.
+  /// One per item, in the order of the request's items.
   public var results: [Warden_V1_CheckResult] = []
 
+  /// The revision every item was evaluated at.
   public var revision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -264,13 +313,16 @@ public nonisolated struct Warden_V1_BatchCheckResponse: Sendable {
   public init() {}
 }
 
-/// ListObjects: guardian's get_objects_for_user / get_objects_for_group. Method 3.
+/// ListObjects: guardian's get_objects_for_user / get_objects_for_group, one page. Method 3.
+/// The rules are docs/semantics.md, "ListObjects".
 public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The user or group. Absent: the anonymous user.
+  /// The user or group; rules as CheckRequest.subject. Absent (or neither field set): the
+  /// anonymous user of `warden serve --anonymous-user`; with none configured, INVALID_ARGUMENT
+  /// `user: required (...)`. An unregistered subject, or an inactive user, gets one empty page.
   public var subject: Warden_V1_Subject {
     get {_subject ?? Warden_V1_Subject()}
     set {_subject = newValue}
@@ -280,16 +332,24 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   /// Clears the value of `subject`. Subsequent reads from it will return its default value.
   public mutating func clearSubject() {self._subject = nil}
 
-  /// All of these are required (any one with `any_perm`). Empty: any permission of `content_type`.
+  /// All of these are required (any one with `any_perm`): each `app_label.codename` or a bare
+  /// codename of the type, 1..255 bytes (`permissions[N]: ...`). Each must be a registered
+  /// permission of the type: unknown is NOT_FOUND, another type's is INVALID_ARGUMENT, both
+  /// naming `permissions[N]`. Empty: any permission of `content_type` (then required).
   public var permissions: [String] = []
 
-  /// The content type; derived from the permissions when empty.
+  /// `app_label.model`; must be registered (NOT_FOUND `content_type: content type a.b is not
+  /// registered`). Empty: the type of the first permission that names one on its own (an
+  /// `app_label.codename` registered for one type); none does: the first permission's own error;
+  /// no permissions either: INVALID_ARGUMENT `content_type: required when permissions is empty`.
+  /// The response's `content_type` says which type was listed.
   public var contentType: String = String()
 
-  /// One of the permissions is enough.
+  /// false (the default): an object must satisfy every permission. true: one is enough.
   public var anyPerm: Bool = false
 
-  /// Whether a user's group grants count, model-level ones included. Absent: true.
+  /// Whether a user's groups' grants count, model-level ones included. Absent: true. Ignored
+  /// for a group subject (its own grants always count).
   public var useGroups: Bool {
     get {_useGroups ?? false}
     set {_useGroups = newValue}
@@ -299,7 +359,8 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   /// Clears the value of `useGroups`. Subsequent reads from it will return its default value.
   public mutating func clearUseGroups() {self._useGroups = nil}
 
-  /// Whether a superuser gets `unrestricted`. Absent: true.
+  /// Whether an active superuser gets `unrestricted` (reason SUPERUSER). Absent: true. false: a
+  /// superuser gets what its grants give it.
   public var withSuperuser: Bool {
     get {_withSuperuser ?? false}
     set {_withSuperuser = newValue}
@@ -309,7 +370,10 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   /// Clears the value of `withSuperuser`. Subsequent reads from it will return its default value.
   public mutating func clearWithSuperuser() {self._withSuperuser = nil}
 
-  /// Whether model grants count. Absent: the server's setting (default true).
+  /// Whether model-level grants count: a permission held model-wide (by the subject, or with
+  /// `use_groups` by one of its groups) is held on every object of the type, which can make the
+  /// answer `unrestricted` (MODEL_GRANT_USER / MODEL_GRANT_GROUP). Absent: the server's
+  /// `--accept-global-perms` setting, true by default. false: only object grants count.
   public var acceptGlobalPerms: Bool {
     get {_acceptGlobalPerms ?? false}
     set {_acceptGlobalPerms = newValue}
@@ -319,7 +383,8 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   /// Clears the value of `acceptGlobalPerms`. Subsequent reads from it will return its default value.
   public mutating func clearAcceptGlobalPerms() {self._acceptGlobalPerms = nil}
 
-  /// Objects per page, 1..100000. Absent: 1000. 0 is INVALID_ARGUMENT.
+  /// Objects per page, 1..100000. Absent: 1000. 0 or more than 100000 is INVALID_ARGUMENT
+  /// `page_size: must be 1..100000 (got 0)` (the field has presence: a 0 sent is a value).
   public var pageSize: UInt32 {
     get {_pageSize ?? 0}
     set {_pageSize = newValue}
@@ -329,13 +394,18 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   /// Clears the value of `pageSize`. Subsequent reads from it will return its default value.
   public mutating func clearPageSize() {self._pageSize = nil}
 
-  /// The `next_page_token` of the previous page; empty: the first page.
+  /// The `next_page_token` of the previous page, unchanged; empty (the default): the first page.
+  /// A token this server did not issue is INVALID_ARGUMENT (`page_token: ...`).
   public var pageToken: String = String()
 
+  /// Do not answer from a state older than this revision. 0 (the default): any. A server behind
+  /// it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE. For
+  /// the pages after the first, send the previous page's `revision`.
   public var minRevision: UInt64 = 0
 
-  /// Answer the page's pks in `packed_pks` (one bytes field) instead of `pks`. A server that
-  /// predates the field ignores it and fills `pks`: read `packed_pks` when it is set, else `pks`.
+  /// Answer the page's pks in `packed_pks` (one bytes field) instead of `pks`. Default false. A
+  /// server that predates the field ignores it and fills `pks`: read `packed_pks` when it is
+  /// set, else `pks`.
   public var packedPks: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -349,15 +419,18 @@ public nonisolated struct Warden_V1_ListObjectsRequest: Sendable {
   fileprivate var _pageSize: UInt32? = nil
 }
 
+/// One page of a ListObjects answer.
 public nonisolated struct Warden_V1_ListObjectsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Every object of the type qualifies; `unrestricted_reason` says why (SUPERUSER, MODEL_GRANT_*).
-  /// The app then needs no filter, and `pks` is empty.
+  /// The app then needs no filter, `pks` and `packed_pks` are empty and there is no next page.
   public var unrestricted: Bool = false
 
+  /// With `unrestricted`: the decision that made it (SUPERUSER; MODEL_GRANT_USER; or
+  /// MODEL_GRANT_GROUP with the group). Absent otherwise.
   public var unrestrictedReason: Warden_V1_Decision {
     get {_unrestrictedReason ?? Warden_V1_Decision()}
     set {_unrestrictedReason = newValue}
@@ -368,17 +441,25 @@ public nonisolated struct Warden_V1_ListObjectsResponse: Sendable {
   public mutating func clearUnrestrictedReason() {self._unrestrictedReason = nil}
 
   /// The objects' pks on this page, in object order (canonical integers first, numerically).
+  /// Empty with `packed_pks` in the request.
   public var pks: [String] = []
 
   /// Set when more pages remain: pass it as `page_token`. Empty on the last page.
   public var nextPageToken: String = String()
 
+  /// The revision the page was evaluated at.
   public var revision: UInt64 = 0
 
   /// With the request's `packed_pks`: the page's pks, in the same order, as their UTF-8 bytes
   /// joined by one NUL (0x00) byte each (pks never hold NUL); `pks` is then empty. Empty when the
   /// page has no pks.
   public var packedPks: Data = Data()
+
+  /// The content type listed, `app_label.model`: the request's `content_type`, or the one derived
+  /// from its permissions. Set on every answer, every page and `unrestricted` ones included, so a
+  /// client knows which type an `unrestricted` answer covers. Empty from a server that predates
+  /// the field.
+  public var contentType: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -387,12 +468,16 @@ public nonisolated struct Warden_V1_ListObjectsResponse: Sendable {
   fileprivate var _unrestrictedReason: Warden_V1_Decision? = nil
 }
 
-/// ListSubjects: guardian's get_users_with_perms and get_groups_with_perms. Method 4.
+/// ListSubjects: guardian's get_users_with_perms and get_groups_with_perms. Method 4. The rules
+/// are docs/semantics.md, "ListSubjects". There is no subject: no anonymous user applies.
 public nonisolated struct Warden_V1_ListSubjectsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required (absent: INVALID_ARGUMENT `object: required`). `content_type` must be registered
+  /// (NOT_FOUND `object.content_type: content type a.b is not registered`), `pk` 1..255 bytes
+  /// (`object.pk: ...`). An object nobody holds grants on is no error.
   public var object: Warden_V1_ObjectRef {
     get {_object ?? Warden_V1_ObjectRef()}
     set {_object = newValue}
@@ -402,13 +487,16 @@ public nonisolated struct Warden_V1_ListSubjectsRequest: Sendable {
   /// Clears the value of `object`. Subsequent reads from it will return its default value.
   public mutating func clearObject() {self._object = nil}
 
-  /// Keep only subjects holding at least one of these; empty: any permission.
+  /// Keep only subjects holding at least one of these; each a codename of the object's type or
+  /// `app_label.codename`, 1..255 bytes: unknown is NOT_FOUND, another type's INVALID_ARGUMENT,
+  /// both naming `permissions[N]`. Empty (the default): any permission.
   public var permissions: [String] = []
 
-  /// List every active superuser too (with all of the type's codenames).
+  /// List every active superuser too, with all of the type's codenames. Default false.
   public var withSuperusers: Bool = false
 
-  /// Count grants users hold through their groups. Absent: true.
+  /// Count grants users hold through their groups (a member of a granted group is listed).
+  /// Absent: true. Groups themselves are listed either way.
   public var withGroupUsers: Bool {
     get {_withGroupUsers ?? false}
     set {_withGroupUsers = newValue}
@@ -418,9 +506,13 @@ public nonisolated struct Warden_V1_ListSubjectsRequest: Sendable {
   /// Clears the value of `withGroupUsers`. Subsequent reads from it will return its default value.
   public mutating func clearWithGroupUsers() {self._withGroupUsers = nil}
 
-  /// Return each subject's codenames on the object.
+  /// Fill each subject's `permissions` with its codenames on the object (all of them, not only
+  /// the filter's). Default false: `permissions` are empty.
   public var attachPerms: Bool = false
 
+  /// Whether model-level grants count as grants on this object: a user or group holding a
+  /// permission of the type model-wide is listed (with that codename). Absent: the server's
+  /// `--accept-global-perms` setting, true by default. false: only object grants.
   public var acceptGlobalPerms: Bool {
     get {_acceptGlobalPerms ?? false}
     set {_acceptGlobalPerms = newValue}
@@ -430,6 +522,8 @@ public nonisolated struct Warden_V1_ListSubjectsRequest: Sendable {
   /// Clears the value of `acceptGlobalPerms`. Subsequent reads from it will return its default value.
   public mutating func clearAcceptGlobalPerms() {self._acceptGlobalPerms = nil}
 
+  /// Do not answer from a state older than this revision. 0 (the default): any. A server behind
+  /// it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE.
   public var minRevision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -447,8 +541,11 @@ public nonisolated struct Warden_V1_SubjectAccess: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The user id or the group name.
   public var name: String = String()
 
+  /// With `attach_perms`: its codenames on the object, sorted (UTF-8 byte order), distinct.
+  /// Empty otherwise.
   public var permissions: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -456,17 +553,20 @@ public nonisolated struct Warden_V1_SubjectAccess: Sendable {
   public init() {}
 }
 
+/// The reply to ListSubjects.
 public nonisolated struct Warden_V1_ListSubjectsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Users, in object order of their ids.
+  /// Users, in object order of their ids (canonical integers first, numerically). Never an
+  /// inactive user.
   public var users: [Warden_V1_SubjectAccess] = []
 
   /// Groups, by name in byte order.
   public var groups: [Warden_V1_SubjectAccess] = []
 
+  /// The revision the answer was evaluated at.
   public var revision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -474,12 +574,16 @@ public nonisolated struct Warden_V1_ListSubjectsResponse: Sendable {
   public init() {}
 }
 
-/// GetPermissions: guardian's get_perms. Method 5.
+/// GetPermissions: guardian's get_perms. Method 5. The rules are docs/semantics.md,
+/// "GetPermissions".
 public nonisolated struct Warden_V1_GetPermissionsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The user or group; rules as CheckRequest.subject. Absent (or neither field set): the
+  /// anonymous user of `warden serve --anonymous-user`; with none configured, INVALID_ARGUMENT
+  /// `user: required (...)`. An unregistered subject, or an inactive user, holds no codenames.
   public var subject: Warden_V1_Subject {
     get {_subject ?? Warden_V1_Subject()}
     set {_subject = newValue}
@@ -489,6 +593,9 @@ public nonisolated struct Warden_V1_GetPermissionsRequest: Sendable {
   /// Clears the value of `subject`. Subsequent reads from it will return its default value.
   public mutating func clearSubject() {self._subject = nil}
 
+  /// Required (absent: INVALID_ARGUMENT `object: required`). `content_type` must be registered
+  /// (NOT_FOUND `object.content_type: content type a.b is not registered`), `pk` 1..255 bytes
+  /// (`object.pk: ...`).
   public var object: Warden_V1_ObjectRef {
     get {_object ?? Warden_V1_ObjectRef()}
     set {_object = newValue}
@@ -498,8 +605,15 @@ public nonisolated struct Warden_V1_GetPermissionsRequest: Sendable {
   /// Clears the value of `object`. Subsequent reads from it will return its default value.
   public mutating func clearObject() {self._object = nil}
 
+  /// Whose grants count. Default BOTH (0). A value not in PermissionMode is INVALID_ARGUMENT
+  /// (`mode: 7 is not BOTH, USER_ONLY or GROUPS_ONLY`). For a group subject, USER_ONLY and
+  /// GROUPS_ONLY both mean the group's own grants.
   public var mode: Warden_V1_PermissionMode = .both
 
+  /// Whether model-level grants count: a codename of the type held model-wide (by the sources
+  /// `mode` chooses) is held on this object. Absent: the server's `--accept-global-perms`
+  /// setting, true by default (unlike guardian's get_perms, which ignores model grants). false:
+  /// only object grants.
   public var acceptGlobalPerms: Bool {
     get {_acceptGlobalPerms ?? false}
     set {_acceptGlobalPerms = newValue}
@@ -509,6 +623,8 @@ public nonisolated struct Warden_V1_GetPermissionsRequest: Sendable {
   /// Clears the value of `acceptGlobalPerms`. Subsequent reads from it will return its default value.
   public mutating func clearAcceptGlobalPerms() {self._acceptGlobalPerms = nil}
 
+  /// Do not answer from a state older than this revision. 0 (the default): any. A server behind
+  /// it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE.
   public var minRevision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -520,14 +636,17 @@ public nonisolated struct Warden_V1_GetPermissionsRequest: Sendable {
   fileprivate var _acceptGlobalPerms: Bool? = nil
 }
 
+/// The reply to GetPermissions.
 public nonisolated struct Warden_V1_GetPermissionsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Sorted, distinct codenames.
+  /// The codenames of the object's type the subject holds on it: sorted (UTF-8 byte order),
+  /// distinct.
   public var codenames: [String] = []
 
+  /// The revision the answer was evaluated at.
   public var revision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -537,13 +656,16 @@ public nonisolated struct Warden_V1_GetPermissionsResponse: Sendable {
 
 /// BatchGetPermissions: GetPermissions for many objects of one content type, for one subject, at
 /// one revision (guardian's ObjectPermissionChecker.prefetch_perms). Method 6. Each object's
-/// answer is what GetPermissions answers for it, as a bit mask over the type's codenames.
+/// answer is what GetPermissions answers for it, as a bit mask over the type's codenames. An
+/// error fails the whole request (there is no per-object error).
 public nonisolated struct Warden_V1_BatchGetPermissionsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The user or group. Absent: the server's configured anonymous user (else an error).
+  /// The user or group; rules as CheckRequest.subject. Absent (or neither field set): the
+  /// anonymous user of `warden serve --anonymous-user`; with none configured, INVALID_ARGUMENT
+  /// `user: required (...)`. An unregistered subject, or an inactive user, holds nothing.
   public var subject: Warden_V1_Subject {
     get {_subject ?? Warden_V1_Subject()}
     set {_subject = newValue}
@@ -553,15 +675,23 @@ public nonisolated struct Warden_V1_BatchGetPermissionsRequest: Sendable {
   /// Clears the value of `subject`. Subsequent reads from it will return its default value.
   public mutating func clearSubject() {self._subject = nil}
 
-  /// The objects' content type.
+  /// Required: the objects' content type, `app_label.model`, registered (malformed or empty:
+  /// INVALID_ARGUMENT `content_type: ...`; unregistered: NOT_FOUND `content_type: content type
+  /// a.b is not registered`).
   public var contentType: String = String()
 
-  /// The objects' pks: at most the server's max batch size (default 10000). A pk may repeat.
+  /// The objects' pks, each 1..255 bytes of UTF-8 without NUL (`pks[3]: must be 1..255 bytes of
+  /// UTF-8 (got 0)`): at most the server's `--max-batch-items` (default 10000; more:
+  /// INVALID_ARGUMENT `pks: at most 10000 pks in one BatchGetPermissions (got 10001)`). A pk may
+  /// repeat. None: no masks.
   public var pks: [String] = []
 
+  /// Whose grants count, as GetPermissionsRequest.mode. Default BOTH (0); a value not in
+  /// PermissionMode is INVALID_ARGUMENT.
   public var mode: Warden_V1_PermissionMode = .both
 
-  /// Whether model grants count. Absent: the server's setting (default true).
+  /// Whether model-level grants count on every object, as GetPermissionsRequest's. Absent: the
+  /// server's `--accept-global-perms` setting, true by default. false: only object grants.
   public var acceptGlobalPerms: Bool {
     get {_acceptGlobalPerms ?? false}
     set {_acceptGlobalPerms = newValue}
@@ -571,6 +701,8 @@ public nonisolated struct Warden_V1_BatchGetPermissionsRequest: Sendable {
   /// Clears the value of `acceptGlobalPerms`. Subsequent reads from it will return its default value.
   public mutating func clearAcceptGlobalPerms() {self._acceptGlobalPerms = nil}
 
+  /// Do not answer from a state older than this revision. 0 (the default): any. A server behind
+  /// it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE.
   public var minRevision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -581,6 +713,7 @@ public nonisolated struct Warden_V1_BatchGetPermissionsRequest: Sendable {
   fileprivate var _acceptGlobalPerms: Bool? = nil
 }
 
+/// The reply to BatchGetPermissions: one bit mask per requested pk.
 public nonisolated struct Warden_V1_BatchGetPermissionsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -595,6 +728,7 @@ public nonisolated struct Warden_V1_BatchGetPermissionsResponse: Sendable {
   /// codenames[i] on the object.
   public var masks: Data = Data()
 
+  /// The revision every object was evaluated at.
   public var revision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -985,7 +1119,7 @@ nonisolated extension Warden_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Warden_V1_ListObjectsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListObjectsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}unrestricted\0\u{3}unrestricted_reason\0\u{1}pks\0\u{3}next_page_token\0\u{1}revision\0\u{3}packed_pks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}unrestricted\0\u{3}unrestricted_reason\0\u{1}pks\0\u{3}next_page_token\0\u{1}revision\0\u{3}packed_pks\0\u{3}content_type\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -999,6 +1133,7 @@ nonisolated extension Warden_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
       case 4: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.packedPks) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
       default: break
       }
     }
@@ -1027,6 +1162,9 @@ nonisolated extension Warden_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
     if !self.packedPks.isEmpty {
       try visitor.visitSingularBytesField(value: self.packedPks, fieldNumber: 6)
     }
+    if !self.contentType.isEmpty {
+      try visitor.visitSingularStringField(value: self.contentType, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1037,6 +1175,7 @@ nonisolated extension Warden_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
     if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.revision != rhs.revision {return false}
     if lhs.packedPks != rhs.packedPks {return false}
+    if lhs.contentType != rhs.contentType {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

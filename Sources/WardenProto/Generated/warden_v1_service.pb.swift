@@ -22,9 +22,12 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-/// The method id carried in every frame header (docs/protocol.md). Values never change.
+/// The method id carried in every frame header (docs/protocol.md). Values never change. Each
+/// names the rpc of the same name in `service Warden` below (CHECK: Check, ...).
 public nonisolated enum Warden_V1_Method: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
+
+  /// Not a method: answered UNIMPLEMENTED, as is any id not listed here.
   case unspecified // = 0
   case check // = 1
   case batchCheck // = 2
@@ -160,14 +163,16 @@ public nonisolated struct Warden_V1_HealthRequest: Sendable {
   public init() {}
 }
 
+/// The reply to Health.
 public nonisolated struct Warden_V1_HealthResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// SERVING.
+  /// Always "SERVING" (the server listens only once its index has loaded).
   public var status: String = String()
 
+  /// The index's current revision.
   public var revision: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -186,13 +191,16 @@ public nonisolated struct Warden_V1_StatsRequest: Sendable {
   public init() {}
 }
 
+/// One method's counters since the server started.
 public nonisolated struct Warden_V1_MethodStats: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The method's name in lowerCamelCase, e.g. `check`, `batchCheck`, `listObjects`.
   public var method: String = String()
 
+  /// Requests handled.
   public var requests: UInt64 = 0
 
   /// Requests answered with a status other than OK.
@@ -203,34 +211,46 @@ public nonisolated struct Warden_V1_MethodStats: Sendable {
   public init() {}
 }
 
+/// Counts of the whole server, not only the caller's connection.
 public nonisolated struct Warden_V1_StatsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The index's current revision.
   public var revision: UInt64 = 0
 
+  /// Registered users.
   public var users: UInt64 = 0
 
+  /// Registered groups.
   public var groups: UInt64 = 0
 
+  /// Registered content types.
   public var contentTypes: UInt64 = 0
 
+  /// Registered permissions (codenames of every type).
   public var permissions: UInt64 = 0
 
   /// Objects with at least one grant.
   public var objects: UInt64 = 0
 
+  /// Object grants (with a pk) held by users and groups.
   public var objectGrants: UInt64 = 0
 
+  /// Model-level grants held by users and groups.
   public var modelGrants: UInt64 = 0
 
+  /// Admitted connections open now.
   public var connections: UInt64 = 0
 
+  /// Watches open now.
   public var watchers: UInt64 = 0
 
+  /// Milliseconds since the server started.
   public var uptimeMs: UInt64 = 0
 
+  /// One per method that has served at least one request, in method id order.
   public var methods: [Warden_V1_MethodStats] = []
 
   /// The server's metrics in the Prometheus text format (0.0.4), when it keeps them (`warden serve`
@@ -250,7 +270,8 @@ public nonisolated struct Warden_V1_ExportRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Records per frame; 0: 10000.
+  /// Records per response frame; 0 (the default): 10000. Frames are not held to the server's
+  /// frame limit, so a large chunk_size makes large frames.
   public var chunkSize: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -258,11 +279,15 @@ public nonisolated struct Warden_V1_ExportRequest: Sendable {
   public init() {}
 }
 
+/// One frame of an Export.
 public nonisolated struct Warden_V1_ExportResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// This frame's records, `chunk_size` of them except in the last frame (END_STREAM), which
+  /// holds the rest (possibly none). Content types, users, groups, memberships, model grants,
+  /// then object grants.
   public var records: [Warden_V1_Record] = []
 
   /// The revision the export was taken at (the same in every chunk).

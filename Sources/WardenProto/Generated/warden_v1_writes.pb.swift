@@ -12,7 +12,8 @@
 /// index before its reply (a client reads its own writes), and replies with its revision.
 /// Every write accepts `actor`: the app user on whose behalf it is made. With an actor who is not
 /// an active superuser, writes that would escalate are refused with PERMISSION_DENIED and a
-/// WRITE_REFUSED event (docs/protocol.md, "No self-escalation").
+/// WRITE_REFUSED event (docs/protocol.md, "No self-escalation"). Writes need an admin peer
+/// (docs/protocol.md §7); requests sent without waiting commit in no set order (§1, "Order").
 
 import SwiftProtobuf
 
@@ -26,12 +27,16 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-/// Grant (method 16) and Revoke (method 17): idempotent.
+/// Grant (method 16) and Revoke (method 17): idempotent. Granting what is held, or revoking what
+/// is not, answers `changed: false`; for a model-level grant (no pk) it also commits a
+/// ROLE_PERMISSION_OPERATION_FAILED event, so the revision moves.
 public nonisolated struct Warden_V1_GrantRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required (absent: INVALID_ARGUMENT `grant: required`); its fields' rules are Grant's, named
+  /// `grant.subject`, `grant.permission`, `grant.content_type`, `grant.pk`.
   public var grant: Warden_V1_Grant {
     get {_grant ?? Warden_V1_Grant()}
     set {_grant = newValue}
@@ -41,6 +46,9 @@ public nonisolated struct Warden_V1_GrantRequest: Sendable {
   /// Clears the value of `grant`. Subsequent reads from it will return its default value.
   public mutating func clearGrant() {self._grant = nil}
 
+  /// The app user the write is made for: "" (the default): none, no rules apply; otherwise 1..255
+  /// bytes of UTF-8 without NUL (INVALID_ARGUMENT `actor: ...`), recorded in the event, and held
+  /// to the self-escalation rules (PERMISSION_DENIED) unless it is an active superuser.
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -56,7 +64,9 @@ public nonisolated struct Warden_V1_WriteResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The revision the write committed at; the current revision when it changed nothing.
+  /// The revision the write committed at; the current revision when it changed nothing (after a
+  /// model-level Grant or Revoke that changed nothing: its ROLE_PERMISSION_OPERATION_FAILED
+  /// event's).
   public var revision: UInt64 = 0
 
   /// Whether the permission state changed.
@@ -70,15 +80,20 @@ public nonisolated struct Warden_V1_WriteResponse: Sendable {
 /// BulkGrant (method 18) and BulkRevoke (method 19): a client stream of chunks with one request
 /// id; the last chunk has END_STREAM. The whole stream commits in one transaction after its last
 /// chunk, with one BULK_GRANTED / BULK_REVOKED event and no per-row events. A stream that ends
-/// without END_STREAM (cancel, disconnect) writes nothing.
+/// without END_STREAM (cancel, disconnect) writes nothing; any error writes nothing.
 public nonisolated struct Warden_V1_BulkGrantRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// This chunk's grants, collected from every chunk in order: at most the server's
+  /// `--max-chunk-items` per chunk (default 100000; more: INVALID_ARGUMENT). Each follows Grant's
+  /// rules; errors name the row `grants[N]` (N from 0 across chunks), or `change N of M` for one
+  /// found while applying (N from 1; no prefix when M is 1). A chunk may hold none.
   public var grants: [Warden_V1_Grant] = []
 
-  /// Read from the first chunk.
+  /// Read from the first chunk only (ignored in later chunks); rules as GrantRequest.actor, and
+  /// one refused grant refuses the whole stream.
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -86,6 +101,7 @@ public nonisolated struct Warden_V1_BulkGrantRequest: Sendable {
   public init() {}
 }
 
+/// The reply of BulkGrant, BulkRevoke and PruneOrphans.
 public nonisolated struct Warden_V1_BulkResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -97,7 +113,7 @@ public nonisolated struct Warden_V1_BulkResponse: Sendable {
   /// Rows granted, revoked or pruned (rows already in the asked-for state are not counted).
   public var count: UInt64 = 0
 
-  /// Rows asked for.
+  /// Rows asked for (BulkGrant, BulkRevoke: the grants sent); for PruneOrphans, the live pks sent.
   public var requested: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -105,12 +121,14 @@ public nonisolated struct Warden_V1_BulkResponse: Sendable {
   public init() {}
 }
 
-/// PutUser (method 20): creates or replaces a user.
+/// PutUser (method 20): creates or replaces a user (every field: see User). Idempotent.
 public nonisolated struct Warden_V1_PutUserRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required (absent: INVALID_ARGUMENT `user: required`); rules are User's, named `user.id`,
+  /// `user.username`.
   public var user: Warden_V1_User {
     get {_user ?? Warden_V1_User()}
     set {_user = newValue}
@@ -120,6 +138,8 @@ public nonisolated struct Warden_V1_PutUserRequest: Sendable {
   /// Clears the value of `user`. Subsequent reads from it will return its default value.
   public mutating func clearUser() {self._user = nil}
 
+  /// Rules as GrantRequest.actor. An actor who is not an active superuser may not change
+  /// `is_superuser`, nor its own `is_active`.
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -129,14 +149,17 @@ public nonisolated struct Warden_V1_PutUserRequest: Sendable {
   fileprivate var _user: Warden_V1_User? = nil
 }
 
-/// DeleteUser (method 21): deletes a user with its memberships and grants.
+/// DeleteUser (method 21): deletes a user with its memberships and grants. An unknown id changes
+/// nothing (`changed: false`).
 public nonisolated struct Warden_V1_DeleteUserRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required: the user id, 1..255 bytes of UTF-8 without NUL (INVALID_ARGUMENT `id: ...`).
   public var id: String = String()
 
+  /// Rules as GrantRequest.actor; an actor may not delete itself.
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -144,14 +167,17 @@ public nonisolated struct Warden_V1_DeleteUserRequest: Sendable {
   public init() {}
 }
 
-/// PutGroup (method 22) and DeleteGroup (method 23, with memberships and grants).
+/// PutGroup (method 22, idempotent) and DeleteGroup (method 23, with memberships and grants; an
+/// unknown name changes nothing).
 public nonisolated struct Warden_V1_GroupRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required: the group name, 1..150 characters without NUL (INVALID_ARGUMENT `name: ...`).
   public var name: String = String()
 
+  /// Rules as GrantRequest.actor; an actor may not delete a group it belongs to.
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -159,16 +185,22 @@ public nonisolated struct Warden_V1_GroupRequest: Sendable {
   public init() {}
 }
 
-/// AddMember (method 24) and RemoveMember (method 25).
+/// AddMember (method 24) and RemoveMember (method 25), idempotent.
 public nonisolated struct Warden_V1_MemberRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required: the user id, 1..255 bytes of UTF-8 without NUL (INVALID_ARGUMENT `user: ...`).
+  /// AddMember needs it registered (NOT_FOUND); RemoveMember of unknown names changes nothing.
   public var user: String = String()
 
+  /// Required: the group name, 1..150 characters without NUL (INVALID_ARGUMENT `group: ...`).
+  /// AddMember needs it registered (NOT_FOUND).
   public var group: String = String()
 
+  /// Rules as GrantRequest.actor; an actor may not change its own memberships. In a WriteBatch
+  /// `member` record it is unused.
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -176,16 +208,20 @@ public nonisolated struct Warden_V1_MemberRequest: Sendable {
   public init() {}
 }
 
-/// RegisterContentType (method 26): additive and idempotent, like Django's post_migrate.
+/// RegisterContentType (method 26): additive and idempotent, like Django's post_migrate; it never
+/// removes a codename (docs/protocol.md §3).
 public nonisolated struct Warden_V1_RegisterContentTypeRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// `app_label.model`.
+  /// Required: `app_label.model`, each part 1..100 characters of [a-z0-9_] (else
+  /// INVALID_ARGUMENT `content_type: ...`).
   public var contentType: String = String()
 
-  /// Register add_, change_, delete_, view_<model>. Absent: true.
+  /// Register Django's defaults add_, change_, delete_, view_<model>. Absent: true. With
+  /// defaults, a model of more than 93 characters is INVALID_ARGUMENT (`change_<model>` would
+  /// pass 100). false adds none and removes none registered before.
   public var defaults: Bool {
     get {_defaults ?? false}
     set {_defaults = newValue}
@@ -195,9 +231,15 @@ public nonisolated struct Warden_V1_RegisterContentTypeRequest: Sendable {
   /// Clears the value of `defaults`. Subsequent reads from it will return its default value.
   public mutating func clearDefaults() {self._defaults = nil}
 
-  /// Custom codenames, e.g. publish_car.
+  /// Custom codenames, e.g. publish_car: each 1..100 characters of [A-Za-z0-9_-] (ASCII letters,
+  /// digits, `_`, `-`; no dot), else INVALID_ARGUMENT `custom[N]: ...`. Default-named ones
+  /// (`add_car`) are allowed, with `defaults` false or not; one the type already has is kept once.
+  /// A type holds at most 10000 codenames in all (more: INVALID_ARGUMENT on `custom`). Empty:
+  /// none.
   public var custom: [String] = []
 
+  /// Rules as GrantRequest.actor (validated and recorded only). In a WriteBatch `content_type`
+  /// record it is unused.
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -207,12 +249,16 @@ public nonisolated struct Warden_V1_RegisterContentTypeRequest: Sendable {
   fileprivate var _defaults: Bool? = nil
 }
 
-/// DeleteObject (method 27): removes every grant on an object (the pre_delete pattern).
+/// DeleteObject (method 27): removes every grant on an object (the pre_delete pattern). An object
+/// without grants changes nothing.
 public nonisolated struct Warden_V1_DeleteObjectRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required: `content_type` well-formed, `pk` 1..255 bytes of UTF-8 without NUL
+  /// (INVALID_ARGUMENT `object.content_type: ...`, `object.pk: ...`). The type need not be
+  /// registered.
   public var object: Warden_V1_ObjectRef {
     get {_object ?? Warden_V1_ObjectRef()}
     set {_object = newValue}
@@ -222,6 +268,7 @@ public nonisolated struct Warden_V1_DeleteObjectRequest: Sendable {
   /// Clears the value of `object`. Subsequent reads from it will return its default value.
   public mutating func clearObject() {self._object = nil}
 
+  /// Rules as GrantRequest.actor (validated and recorded only).
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -232,17 +279,26 @@ public nonisolated struct Warden_V1_DeleteObjectRequest: Sendable {
 }
 
 /// PruneOrphans (method 28): guardian's clean_orphan_obj_perms, as a client stream of chunks of
-/// live pks (content_type and actor read from the first chunk). After END_STREAM, grants on every
-/// object of the type whose pk was not sent are removed; the reply's count says how many.
+/// live pks (content_type and actor read from the first chunk). After END_STREAM, the object
+/// grants on every object of the type whose pk was not sent are removed (model-level grants
+/// stay); the reply's count says how many.
 public nonisolated struct Warden_V1_PruneOrphansRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required in the first chunk (ignored in later ones): `app_label.model`, each part 1..100
+  /// characters of [a-z0-9_] (INVALID_ARGUMENT `content_type: ...`). It need not be registered
+  /// (then nothing is pruned).
   public var contentType: String = String()
 
+  /// The pks of the type's objects that still exist, collected from every chunk: each 1..255
+  /// bytes of UTF-8 without NUL (INVALID_ARGUMENT `live_pks[N]: ...`, N from 0 across chunks); at
+  /// most the server's `--max-chunk-items` per chunk (default 100000). None at all: every grant
+  /// on an object of the type is removed.
   public var livePks: [String] = []
 
+  /// Read from the first chunk only; rules as GrantRequest.actor (validated and recorded only).
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -251,7 +307,8 @@ public nonisolated struct Warden_V1_PruneOrphansRequest: Sendable {
 }
 
 /// One piece of permission state: what WriteBatch writes and Export reads. `warden import` and
-/// `warden export` carry these as JSON lines or CSV (docs/cli.md).
+/// `warden export` carry these as JSON lines or CSV (docs/cli.md). Exactly one field is set (none:
+/// INVALID_ARGUMENT `records[N]: empty (...)`); errors name the field under `records[N]`.
 public nonisolated struct Warden_V1_Record: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -259,7 +316,8 @@ public nonisolated struct Warden_V1_Record: Sendable {
 
   public var record: Warden_V1_Record.OneOf_Record? = nil
 
-  /// A content type and its permissions (`defaults` absent: true).
+  /// A content type and its permissions, as RegisterContentType (`defaults` absent: true;
+  /// `actor` unused). Export sends `defaults: false` with every codename in `custom`.
   public var contentType: Warden_V1_RegisterContentTypeRequest {
     get {
       if case .contentType(let v)? = record {return v}
@@ -268,6 +326,7 @@ public nonisolated struct Warden_V1_Record: Sendable {
     set {record = .contentType(newValue)}
   }
 
+  /// A user, as PutUser.
   public var user: Warden_V1_User {
     get {
       if case .user(let v)? = record {return v}
@@ -276,7 +335,7 @@ public nonisolated struct Warden_V1_Record: Sendable {
     set {record = .user(newValue)}
   }
 
-  /// A group (role), by name.
+  /// A group (role), by name, as PutGroup: 1..150 characters without NUL.
   public var group: String {
     get {
       if case .group(let v)? = record {return v}
@@ -285,7 +344,7 @@ public nonisolated struct Warden_V1_Record: Sendable {
     set {record = .group(newValue)}
   }
 
-  /// A membership: `user` and `group` (`actor` unused).
+  /// A membership, as AddMember: `user` and `group` (`actor` unused).
   public var member: Warden_V1_MemberRequest {
     get {
       if case .member(let v)? = record {return v}
@@ -294,6 +353,9 @@ public nonisolated struct Warden_V1_Record: Sendable {
     set {record = .member(newValue)}
   }
 
+  /// A grant, as Grant. An `app_label.codename` without `content_type` is resolved before any
+  /// record commits, so it cannot name a permission an earlier record registers: give
+  /// `content_type` (Export does).
   public var grant: Warden_V1_Grant {
     get {
       if case .grant(let v)? = record {return v}
@@ -305,13 +367,18 @@ public nonisolated struct Warden_V1_Record: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Record: Equatable, Sendable {
-    /// A content type and its permissions (`defaults` absent: true).
+    /// A content type and its permissions, as RegisterContentType (`defaults` absent: true;
+    /// `actor` unused). Export sends `defaults: false` with every codename in `custom`.
     case contentType(Warden_V1_RegisterContentTypeRequest)
+    /// A user, as PutUser.
     case user(Warden_V1_User)
-    /// A group (role), by name.
+    /// A group (role), by name, as PutGroup: 1..150 characters without NUL.
     case group(String)
-    /// A membership: `user` and `group` (`actor` unused).
+    /// A membership, as AddMember: `user` and `group` (`actor` unused).
     case member(Warden_V1_MemberRequest)
+    /// A grant, as Grant. An `app_label.codename` without `content_type` is resolved before any
+    /// record commits, so it cannot name a permission an earlier record registers: give
+    /// `content_type` (Export does).
     case grant(Warden_V1_Grant)
 
   }
@@ -320,15 +387,20 @@ public nonisolated struct Warden_V1_Record: Sendable {
 }
 
 /// WriteBatch (method 29): records in one transaction (one fsync), each committed at its own
-/// revision with its own event, as if written one by one; a record that fails refuses the whole
-/// batch (nothing is written). At most the server's max batch size records.
+/// revision with its own event, as if written one by one, in request order; a record that fails
+/// refuses the whole batch (nothing is written).
 public nonisolated struct Warden_V1_WriteBatchRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The records, in commit order: at most the server's `--max-batch-items` (default 10000),
+  /// counted before the body is decoded (more: INVALID_ARGUMENT `records: at most 10000 in one
+  /// WriteBatch (got 10001)`). None: nothing is written.
   public var records: [Warden_V1_Record] = []
 
+  /// Rules as GrantRequest.actor; the rules apply to every record, and one refusal refuses the
+  /// batch.
   public var actor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -336,6 +408,7 @@ public nonisolated struct Warden_V1_WriteBatchRequest: Sendable {
   public init() {}
 }
 
+/// The reply to WriteBatch.
 public nonisolated struct Warden_V1_WriteBatchResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -317,6 +317,10 @@ typedef struct warden_list_page {
     /** The cursor for the next page; NULL on the last page. */
     char *next_page_token;
     uint64_t revision;
+    /** The content type listed, "app_label.model": the request's, or the one its permissions
+     * name; says which type an unrestricted page covers. "" from a server that predates it.
+     * Never NULL. Added last, so the fields before it keep their offsets. */
+    char *content_type;
 } warden_list_page;
 
 WARDEN_API void warden_list_page_free(warden_list_page *page);

@@ -220,6 +220,7 @@ void warden_list_page_free(warden_list_page *page) {
     free(page->pks);
     free(page->next_page_token);
     free(page->unrestricted_reason.group);
+    free(page->content_type);
     free(page);
 }
 
@@ -267,7 +268,13 @@ warden_code warden_list_objects(warden_conn *c, const warden_list_request *r, wa
     response->pks = NULL;
     page->next_page_token = steal_string(&response->next_page_token);
     page->revision = response->revision;
+    /* NULL when empty (a server that predates the field): the page then holds its own "". */
+    page->content_type = steal_string(&response->content_type);
     protobuf_c_message_free_unpacked(reply, NULL);
+    if (!page->content_type && !(page->content_type = calloc(1, 1))) {
+        warden_list_page_free(page);
+        return status_set(st, WARDEN_RESOURCE_EXHAUSTED, true, "out of memory");
+    }
     *out = page;
     return status_ok(st);
 }

@@ -185,6 +185,8 @@ static char **list_all(warden_list_request request, size_t *total, size_t *pages
         request.page_token = token;
         if (!CHECK_CODE(warden_list_objects(conn, &request, &page, &st), WARDEN_OK, &st)) break;
         (*pages)++;
+        /* Every page names the type it lists, here derived from "lab.view_experiment". */
+        CHECK(page->content_type && strcmp(page->content_type, "lab.experiment") == 0);
         all = realloc(all, (*total + page->count + 1) * sizeof *all);
         for (size_t i = 0; i < page->count; i++) all[(*total)++] = strdup(page->pks[i]);
         free(token);
@@ -233,6 +235,8 @@ static void test_list_objects(void) {
     if (CHECK_CODE(warden_list_objects(conn, &su, &page, &st), WARDEN_OK, &st)) {
         CHECK(page->unrestricted && page->unrestricted_reason.reason == WARDEN_SUPERUSER && page->count == 0 &&
               page->pks == NULL && page->next_page_token == NULL);
+        /* The type an unrestricted answer covers, derived from the permission. */
+        CHECK(strcmp(page->content_type, "lab.experiment") == 0);
         warden_list_page_free(page);
     }
     /* The same user without superuser powers, and a group-granted list with a content type. */
@@ -244,7 +248,8 @@ static void test_list_objects(void) {
     warden_list_request editors = {.user = "2", .content_type = "lab.experiment", .any_perm = true,
                                    .use_groups = WARDEN_TRUE, .accept_global_perms = WARDEN_FALSE};
     if (CHECK_CODE(warden_list_objects(conn, &editors, &page, &st), WARDEN_OK, &st)) {
-        CHECK(!page->unrestricted && page->count == 1 && strcmp(page->pks[0], "3") == 0);
+        CHECK(!page->unrestricted && page->count == 1 && strcmp(page->pks[0], "3") == 0 &&
+              strcmp(page->content_type, "lab.experiment") == 0);
         warden_list_page_free(page);
     }
     warden_list_page_free(NULL);

@@ -120,6 +120,28 @@ def test_list_objects_pages_and_unrestricted(client: Client, app: str) -> None:
         client.list_objects(f"{app}.fly_car", user=f"{app}-u")
 
 
+def test_list_objects_names_the_content_type(client: Client, app: str) -> None:
+    # <app>.car and <app>.page share the app: the type comes from the permission, not the app.
+    car, page = f"{app}.car", f"{app}.page"
+    client.put_user(f"{app}-u")
+    client.put_user(f"{app}-root", is_superuser=True)
+    client.bulk_grant(Grant(f"{app}.view_page", user=f"{app}-u", content_type=page, pk=pk) for pk in range(12))
+    client.put_group(f"{app}-g")
+    client.add_member(f"{app}-u", f"{app}-g")
+    client.grant(f"{app}.change_car", group=f"{app}-g")  # a model grant: unrestricted, through the group
+    pages = list(client.iter_object_pages(f"{app}.view_page", user=f"{app}-u", page_size=5))
+    assert [p.content_type for p in pages] == [page, page, page] and len(pages[-1].pks) == 2
+    assert client.list_all_objects(f"{app}.view_page", user=f"{app}-u", page_size=5).content_type == page
+    given = client.list_objects([], user=f"{app}-u", content_type=car)
+    assert given.content_type == car and given.pks == []
+    root = client.list_objects(f"{app}.view_car", user=f"{app}-root")
+    assert root.unrestricted and root.content_type == car
+    model = client.list_all_objects(f"{app}.change_car", user=f"{app}-u")
+    assert model.unrestricted and model.reason is not None and model.reason.reason == Reason.MODEL_GRANT_GROUP
+    assert model.content_type == car
+    assert client.list_all_objects(f"{app}.view_page", user=f"{app}-root").content_type == page
+
+
 def test_list_subjects_and_get_permissions(client: Client, app: str) -> None:
     car = f"{app}.car"
     client.put_user(f"{app}-a")

@@ -55,7 +55,9 @@ def _object_page(body: bytes) -> ObjectPage:
     # The client asks for packed pks (split only when `pks` is read); a server that predates
     # them answers `pks`.
     packed = response.packed_pks.decode() if response.packed_pks else "\0".join(response.pks)
-    return ObjectPage(response.unrestricted, reason, packed, response.next_page_token, response.revision)
+    return ObjectPage(
+        response.unrestricted, reason, packed, response.next_page_token, response.revision, response.content_type
+    )
 
 
 def _subject_list(body: bytes) -> SubjectList:
@@ -225,7 +227,8 @@ def list_objects(
     type) — guardian's ``get_objects_for_user``. ``use_groups``, ``with_superuser`` and
     ``accept_global_perms`` default (``None``) to true / the server's setting. ``page_size``:
     1..100,000 (``None``: 1000). Returns an :class:`ObjectPage`: ``unrestricted`` (every object,
-    with the reason) or pks, and ``next_page_token`` while more remain."""
+    with the reason) or pks, ``next_page_token`` while more remain, and ``content_type``, the
+    type listed (the one the permissions name when ``content_type`` is not given)."""
     request = reads_pb2.ListObjectsRequest(
         permissions=_strings(permissions),
         content_type=content_type or "",
@@ -262,9 +265,9 @@ def object_list(pages: list[ObjectPage]) -> ObjectList:
     """The pages of one listing as one :class:`ObjectList`."""
     first = pages[0]
     if first.unrestricted:
-        return ObjectList(True, first.reason, "", first.revision)
+        return ObjectList(True, first.reason, "", first.revision, first.content_type)
     packed = first.packed if len(pages) == 1 else "\0".join(page.packed for page in pages if page.packed)
-    return ObjectList(False, None, packed, first.revision)
+    return ObjectList(False, None, packed, first.revision, first.content_type)
 
 
 LIST_ALL_OBJECTS_DOC = """Every page of ``list_objects`` (same arguments; ``page_token`` resumes

@@ -239,6 +239,10 @@ class ObjectPage(_PackedPks):
     #: Pass it as ``page_token`` for the next page; ``""`` on the last page.
     next_page_token: str
     revision: int
+    #: The content type listed, ``app_label.model``: the one asked for, or the one the
+    #: permissions name; says which type an ``unrestricted`` page covers (``""`` from a server
+    #: that predates the field).
+    content_type: str = ""
     _pks: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
 
@@ -252,6 +256,8 @@ class ObjectList(_PackedPks):
     #: Every pk joined by NUL (``""``: none); ``pks`` is the list.
     packed: str
     revision: int
+    #: The content type listed, ``app_label.model`` (see :attr:`ObjectPage.content_type`).
+    content_type: str = ""
     _pks: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
 

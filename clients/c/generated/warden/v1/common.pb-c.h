@@ -29,6 +29,9 @@ typedef struct Warden__V1__Status Warden__V1__Status;
  * Why a decision came out as it did (docs/semantics.md has the full order).
  */
 typedef enum _Warden__V1__Reason {
+  /*
+   * Never sent.
+   */
   WARDEN__V1__REASON__REASON_UNSPECIFIED = 0,
   /*
    * The user (or group) is not registered. Deny.
@@ -80,6 +83,10 @@ typedef enum {
 
 /*
  * Who holds or asks for permissions: a user, by the app's user id, or a group (role), by name.
+ * Set exactly one field. In a read that names one subject (Check, each BatchCheck item,
+ * ListObjects, GetPermissions, BatchGetPermissions), a missing Subject or one with neither
+ * field set means the anonymous user configured with `warden serve --anonymous-user`
+ * (INVALID_ARGUMENT `user: required (...)` when none is); in a grant it is an error.
  */
 struct  Warden__V1__Subject
 {
@@ -87,11 +94,13 @@ struct  Warden__V1__Subject
   Warden__V1__Subject__KindCase kind_case;
   union {
     /*
-     * The app's user pk as a string, 1..255 bytes of UTF-8.
+     * The app's user pk as a string, 1..255 bytes of UTF-8 without NUL. Set to "": INVALID_ARGUMENT
+     * (`user: must be 1..255 bytes of UTF-8 (got 0)`), not a missing subject.
      */
     char *user;
     /*
-     * A group name, 1..150 characters.
+     * A group name, 1..150 characters (Unicode scalars) without NUL (else INVALID_ARGUMENT
+     * `group: must be 1..150 characters (got 0)`).
      */
     char *group;
   };
@@ -102,17 +111,21 @@ struct  Warden__V1__Subject
 
 
 /*
- * An object of the app's: a content type and a string pk.
+ * An object of the app's: a content type and a string pk. Both fields are required wherever an
+ * ObjectRef is sent; errors name them as `object.content_type` and `object.pk`.
  */
 struct  Warden__V1__ObjectRef
 {
   ProtobufCMessage base;
   /*
-   * `app_label.model`, lowercase, e.g. `drivers.car`.
+   * `app_label.model`, each part 1..100 characters of [a-z0-9_], e.g. `drivers.car`. Anything
+   * else, "" included, is INVALID_ARGUMENT.
    */
   char *content_type;
   /*
-   * The object's pk, 1..255 bytes of UTF-8, compared byte for byte (`/home/www/joe.config` is valid).
+   * The object's pk, 1..255 bytes of UTF-8 without NUL, compared byte for byte
+   * (`/home/www/joe.config` is valid). "" is INVALID_ARGUMENT (`object.pk: must be 1..255 bytes
+   * of UTF-8 (got 0)`).
    */
   char *pk;
 };
@@ -132,11 +145,12 @@ struct  Warden__V1__Decision
    */
   protobuf_c_boolean allowed;
   /*
-   * What decided.
+   * What decided; never REASON_UNSPECIFIED.
    */
   Warden__V1__Reason reason;
   /*
-   * The granting group, for OBJECT_GRANT_GROUP and MODEL_GRANT_GROUP; empty otherwise.
+   * The granting group, for OBJECT_GRANT_GROUP and MODEL_GRANT_GROUP (when several groups
+   * grant, the smallest name in byte order; for a group subject, its own name); empty otherwise.
    */
   char *group;
 };
@@ -152,22 +166,35 @@ typedef enum {
 } Warden__V1__Grant__PkCase;
 
 /*
- * A permission held by a subject: model-level (no pk) or on one object.
+ * A permission held by a subject: model-level (no pk) or on one object. In writes (Grant,
+ * Revoke, BulkGrant, BulkRevoke, WriteBatch) errors name the fields under the grant's own name
+ * (`grant.pk`, `grants[3].subject`, `records[1].grant.permission`).
  */
 struct  Warden__V1__Grant
 {
   ProtobufCMessage base;
   /*
-   * Who holds it.
+   * Required: who holds it (absent, or neither field set: INVALID_ARGUMENT `grant.subject:
+   * required (a user or a group)`; no anonymous user applies). It must be registered (NOT_FOUND
+   * `user: "99" is not registered`), except that an object-level Revoke of an unknown subject
+   * changes nothing.
    */
   Warden__V1__Subject *subject;
   /*
-   * `app_label.codename`, or a bare codename resolved by `content_type`.
+   * Required, 1..255 bytes: `app_label.codename`, or a bare codename of `content_type`. Without
+   * `content_type`, `app_label.codename` must be registered (NOT_FOUND) for one type of the app
+   * (two: INVALID_ARGUMENT, give `content_type`), and a bare codename is INVALID_ARGUMENT. With
+   * `content_type`, the app label must be the type's (else INVALID_ARGUMENT) and the type must
+   * have the codename (else NOT_FOUND), except that an object-level Revoke of a codename the type
+   * lacks changes nothing. A model-level Grant or Revoke that fails this way also commits a
+   * ROLE_PERMISSION_OPERATION_FAILED event.
    */
   char *permission;
   /*
-   * The permission's content type, `app_label.model`. Needed for a bare codename, or when two
-   * types of one app share the codename; optional otherwise.
+   * The permission's content type, `app_label.model` (well-formed, else INVALID_ARGUMENT).
+   * Needed for a bare codename, or when two types of one app share the codename; optional
+   * otherwise. Empty: derived from `permission`. Always set in what the server sends (events,
+   * Export).
    */
   char *content_type;
   Warden__V1__Grant__PkCase _pk_case;
@@ -193,17 +220,19 @@ typedef enum {
 } Warden__V1__User__IsActiveCase;
 
 /*
- * A user as Warden knows it.
+ * A user as Warden knows it. PutUser replaces the whole user: a field left out takes its
+ * default, whatever was stored before.
  */
 struct  Warden__V1__User
 {
   ProtobufCMessage base;
   /*
-   * The app's user pk as a string, 1..255 bytes of UTF-8.
+   * Required: the app's user pk as a string, 1..255 bytes of UTF-8 without NUL (else
+   * INVALID_ARGUMENT `user.id: ...`).
    */
   char *id;
   /*
-   * An active superuser is allowed everything (SUPERUSER).
+   * An active superuser is allowed everything (SUPERUSER). Default false.
    */
   protobuf_c_boolean is_superuser;
   Warden__V1__User__UsernameCase _username_case;
@@ -221,7 +250,8 @@ struct  Warden__V1__User
 
 
 /*
- * The detail of a failed request: the body of every response frame whose status is not OK.
+ * The detail of a failed request: the body of every response frame whose status is not OK, and
+ * a BatchCheck item's error.
  */
 struct  Warden__V1__Status
 {
@@ -235,7 +265,7 @@ struct  Warden__V1__Status
    */
   char *message;
   /*
-   * For OUT_OF_RANGE from Watch: the oldest revision the changelog still holds.
+   * For OUT_OF_RANGE from Watch: the oldest revision the changelog still holds; 0 otherwise.
    */
   uint64_t oldest_retained_revision;
 };

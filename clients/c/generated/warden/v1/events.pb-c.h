@@ -29,26 +29,85 @@ typedef struct Warden__V1__WatchResponse Warden__V1__WatchResponse;
  * The kinds of change event. Every committed write except the bulk paths emits exactly one.
  */
 typedef enum _Warden__V1__EventKind {
+  /*
+   * Never sent; in WatchRequest.kinds it is INVALID_ARGUMENT.
+   */
   WARDEN__V1__EVENT_KIND__EVENT_KIND_UNSPECIFIED = 0,
+  /*
+   * An object grant (with a pk) was granted to a user or group: `grant`.
+   */
   WARDEN__V1__EVENT_KIND__GRANT_ADDED = 1,
+  /*
+   * An object grant was revoked: `grant`.
+   */
   WARDEN__V1__EVENT_KIND__GRANT_REMOVED = 2,
+  /*
+   * A model-level grant (no pk) was granted to a group (a role) or user: `grant`.
+   */
   WARDEN__V1__EVENT_KIND__ROLE_PERMISSION_ADDED = 3,
+  /*
+   * A model-level grant was revoked: `grant`.
+   */
   WARDEN__V1__EVENT_KIND__ROLE_PERMISSION_REMOVED = 4,
+  /*
+   * A single model-level Grant or Revoke that changed nothing: `grant` (the attempted one),
+   * `failure`, `message`. `failure` is not_found (unknown subject or permission: the call
+   * answers NOT_FOUND; or a Revoke of what is not held), invalid_type (a codename of another
+   * type: INVALID_ARGUMENT) or already_exists (a Grant of what is held). Nothing else changed.
+   */
   WARDEN__V1__EVENT_KIND__ROLE_PERMISSION_OPERATION_FAILED = 5,
+  /*
+   * PutUser: `user`.
+   */
   WARDEN__V1__EVENT_KIND__USER_PUT = 6,
+  /*
+   * DeleteUser: `user_id`.
+   */
   WARDEN__V1__EVENT_KIND__USER_DELETED = 7,
+  /*
+   * PutGroup: `group`.
+   */
   WARDEN__V1__EVENT_KIND__GROUP_PUT = 8,
+  /*
+   * DeleteGroup: `group`.
+   */
   WARDEN__V1__EVENT_KIND__GROUP_DELETED = 9,
+  /*
+   * AddMember: `user_id`, `group`.
+   */
   WARDEN__V1__EVENT_KIND__MEMBER_ADDED = 10,
+  /*
+   * RemoveMember: `user_id`, `group`.
+   */
   WARDEN__V1__EVENT_KIND__MEMBER_REMOVED = 11,
+  /*
+   * DeleteObject: `object`.
+   */
   WARDEN__V1__EVENT_KIND__OBJECT_DELETED = 12,
+  /*
+   * PruneOrphans that removed something: `count`.
+   */
   WARDEN__V1__EVENT_KIND__ORPHANS_PRUNED = 13,
+  /*
+   * RegisterContentType: `registration`.
+   */
   WARDEN__V1__EVENT_KIND__CONTENT_TYPE_REGISTERED = 14,
+  /*
+   * A write refused for its actor: `actor`, `message`, and the attempted change as its kind
+   * would carry it (none for a bulk call or a batch of several records). Nothing else changed.
+   */
   WARDEN__V1__EVENT_KIND__WRITE_REFUSED = 15,
+  /*
+   * BulkGrant that changed something: `count`.
+   */
   WARDEN__V1__EVENT_KIND__BULK_GRANTED = 16,
+  /*
+   * BulkRevoke that changed something: `count`.
+   */
   WARDEN__V1__EVENT_KIND__BULK_REVOKED = 17,
   /*
    * Audit, opt-in per watcher, sampled, never persisted; revision is the one it was evaluated at.
+   * `check`.
    */
   WARDEN__V1__EVENT_KIND__PERMISSION_CHECKED = 18
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WARDEN__V1__EVENT_KIND)
@@ -69,24 +128,29 @@ struct  Warden__V1__WatchRequest
 {
   ProtobufCMessage base;
   /*
-   * Only these kinds; empty: every persisted kind.
+   * Only these kinds; empty (the default): every persisted kind. A value that is not an
+   * EventKind (0 included) is INVALID_ARGUMENT `kinds[N]: ...`; PERMISSION_CHECKED needs
+   * `audit_checks`.
    */
   size_t n_kinds;
   Warden__V1__EventKind *kinds;
   /*
    * Only events about these content types (`app_label.model`); empty: all. Events that name no
    * content type (users, groups, members, bulk summaries, refused bulk calls) pass the filter; a
-   * refused single grant or revoke is about its grant's type.
+   * refused single grant or revoke is about its grant's type. Each must be well-formed
+   * (INVALID_ARGUMENT `content_types[N]: ...`), registered or not.
    */
   size_t n_content_types;
   char **content_types;
   /*
-   * Also send PERMISSION_CHECKED audit events for Check and BatchCheck.
+   * Also send PERMISSION_CHECKED audit events for Check and BatchCheck items with a decision,
+   * once the watch is live. Default false.
    */
   protobuf_c_boolean audit_checks;
   /*
-   * The share of checks audited, 0 < rate <= 1, capped at the server's audit_sample_rate.
-   * 0: the server's rate (default 1, every check).
+   * The share of checks audited, 0 < rate <= 1; a higher rate than the server's
+   * `--audit-sample-rate` (default 1, every check) is capped at it. 0 (the default): the server's
+   * rate. Negative or NaN: INVALID_ARGUMENT `audit_sample_rate: must be in (0, 1] (got -1.0)`.
    */
   double audit_sample_rate;
   Warden__V1__WatchRequest__AfterRevisionCase _after_revision_case;
@@ -105,7 +169,14 @@ struct  Warden__V1__WatchRequest
 struct  Warden__V1__ContentTypeRegistration
 {
   ProtobufCMessage base;
+  /*
+   * The type registered, `app_label.model`.
+   */
   char *content_type;
+  /*
+   * The codenames the request named, defaults included, in registration order (whether new
+   * or already registered).
+   */
   size_t n_codenames;
   char **codenames;
 };
@@ -120,11 +191,29 @@ struct  Warden__V1__ContentTypeRegistration
 struct  Warden__V1__CheckAudit
 {
   ProtobufCMessage base;
+  /*
+   * The subject as the check named it; absent when it named none (the anonymous user).
+   */
   Warden__V1__Subject *subject;
+  /*
+   * The permission string as the check sent it.
+   */
   char *permission;
+  /*
+   * The check's object; absent for a model-level check.
+   */
   Warden__V1__ObjectRef *object;
+  /*
+   * Whether the check was allowed.
+   */
   protobuf_c_boolean allowed;
+  /*
+   * Why, as Decision.reason.
+   */
   Warden__V1__Reason reason;
+  /*
+   * The granting group, as Decision.group; empty otherwise.
+   */
   char *group;
 };
 #define WARDEN__V1__CHECK_AUDIT__INIT \
@@ -138,14 +227,21 @@ struct  Warden__V1__CheckAudit
 struct  Warden__V1__Event
 {
   ProtobufCMessage base;
+  /*
+   * The revision the event committed at (PERMISSION_CHECKED: the one the check was evaluated
+   * at). Resume a watch from the last persisted one.
+   */
   uint64_t revision;
+  /*
+   * What happened; decides which fields below are set (the rest are at their defaults).
+   */
   Warden__V1__EventKind kind;
   /*
    * Commit time, milliseconds since the Unix epoch.
    */
   int64_t time_ms;
   /*
-   * The app user the write was made for, when the request named one.
+   * The app user the write was made for, when the request named one; empty otherwise.
    */
   char *actor;
   /*
@@ -201,6 +297,9 @@ struct  Warden__V1__Event
 struct  Warden__V1__WatchResponse
 {
   ProtobufCMessage base;
+  /*
+   * In revision order; never empty.
+   */
   size_t n_events;
   Warden__V1__Event **events;
 };

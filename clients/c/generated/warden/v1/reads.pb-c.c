@@ -1247,7 +1247,7 @@ const ProtobufCMessageDescriptor warden__v1__list_objects_request__descriptor =
   (ProtobufCMessageInit) warden__v1__list_objects_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor warden__v1__list_objects_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor warden__v1__list_objects_response__field_descriptors[7] =
 {
   {
     "unrestricted",
@@ -1321,8 +1321,21 @@ static const ProtobufCFieldDescriptor warden__v1__list_objects_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "content_type",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Warden__V1__ListObjectsResponse, content_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned warden__v1__list_objects_response__field_indices_by_name[] = {
+  6,   /* field[6] = content_type */
   3,   /* field[3] = next_page_token */
   5,   /* field[5] = packed_pks */
   2,   /* field[2] = pks */
@@ -1333,7 +1346,7 @@ static const unsigned warden__v1__list_objects_response__field_indices_by_name[]
 static const ProtobufCIntRange warden__v1__list_objects_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor warden__v1__list_objects_response__descriptor =
 {
@@ -1343,7 +1356,7 @@ const ProtobufCMessageDescriptor warden__v1__list_objects_response__descriptor =
   "Warden__V1__ListObjectsResponse",
   "warden.v1",
   sizeof(Warden__V1__ListObjectsResponse),
-  6,
+  7,
   warden__v1__list_objects_response__field_descriptors,
   warden__v1__list_objects_response__field_indices_by_name,
   1,  warden__v1__list_objects_response__number_ranges,

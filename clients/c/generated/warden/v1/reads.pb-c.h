@@ -63,29 +63,46 @@ typedef enum {
 } Warden__V1__CheckRequest__AcceptGlobalPermsCase;
 
 /*
- * Check: may this subject use this permission (on this object)? Method 1.
+ * Check: may this subject use this permission (on this object)? Method 1. The order of the
+ * rules, and of the errors, is docs/semantics.md ("Check", "Order of errors").
  */
 struct  Warden__V1__CheckRequest
 {
   ProtobufCMessage base;
   /*
-   * The user or group asking. Absent: the server's configured anonymous user (else an error).
+   * The user or group asking. A user id is 1..255 bytes of UTF-8 without NUL, a group name
+   * 1..150 characters without NUL; otherwise INVALID_ARGUMENT (`user: must be 1..255 bytes of
+   * UTF-8 (got 0)`: a `user` set to "" is not a missing subject). Absent (or a Subject with
+   * neither field set): the anonymous user, the user id given to `warden serve
+   * --anonymous-user` (WARDEN_ANONYMOUS_USER, config `anonymous_user`); with none configured,
+   * INVALID_ARGUMENT `user: required (the request names no subject and no anonymous user is
+   * configured)`. An unregistered user or group is no error: the decision is UNKNOWN_USER.
    */
   Warden__V1__Subject *subject;
   /*
-   * `app_label.codename`, or a bare codename resolved by the object's or `content_type`'s type.
+   * Required: `app_label.codename`, or a bare codename of the object's type (or of
+   * `content_type`), 1..255 bytes (empty: INVALID_ARGUMENT `permission: must be 1..255 bytes
+   * (got 0)`). A bare codename with neither `object` nor `content_type`, or an `app_label.codename`
+   * registered for two types of the app and no type to choose: INVALID_ARGUMENT. One of another
+   * type than the request's: INVALID_ARGUMENT naming both types. One that is not registered is no
+   * error: the decision is UNKNOWN_PERMISSION (SUPERUSER for an active superuser).
    */
   char *permission;
   /*
-   * The object, for an object-level check. Absent: a model-level check.
+   * The object, for an object-level check: `content_type` must be well-formed but need not be
+   * registered, `pk` 1..255 bytes without NUL (else INVALID_ARGUMENT `object.content_type: ...`,
+   * `object.pk: ...`). Absent: a model-level check (only model grants count).
    */
   Warden__V1__ObjectRef *object;
   /*
-   * An explicit content type, for a bare codename in a model-level check.
+   * `app_label.model`: the type a bare codename of a model-level check belongs to. Empty: none.
+   * With `object`, it may be left empty or must equal `object.content_type` (else
+   * INVALID_ARGUMENT `content_type: "a.b" differs from object.content_type "c.d"`).
    */
   char *content_type;
   /*
-   * Do not answer from a state older than this revision (0: any).
+   * Do not answer from a state older than this revision. 0 (the default): any. A server behind
+   * it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE.
    */
   uint64_t min_revision;
   Warden__V1__CheckRequest__AcceptGlobalPermsCase _accept_global_perms_case;
@@ -98,9 +115,15 @@ struct  Warden__V1__CheckRequest
     , NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0, WARDEN__V1__CHECK_REQUEST___ACCEPT_GLOBAL_PERMS__NOT_SET, {0} }
 
 
+/*
+ * The reply to Check.
+ */
 struct  Warden__V1__CheckResponse
 {
   ProtobufCMessage base;
+  /*
+   * Always set: allowed or not, and why.
+   */
   Warden__V1__Decision *decision;
   /*
    * The revision the decision was evaluated at.
@@ -119,14 +142,32 @@ typedef enum {
 } Warden__V1__CheckItem__AcceptGlobalPermsCase;
 
 /*
- * One item of a BatchCheck: the fields of CheckRequest without min_revision.
+ * One item of a BatchCheck: the fields of CheckRequest without min_revision (the batch has one),
+ * with the same meanings, defaults and errors. An item's error is its own `CheckResult.error`;
+ * the other items are answered.
  */
 struct  Warden__V1__CheckItem
 {
   ProtobufCMessage base;
+  /*
+   * The user or group. Absent (or neither field set): the anonymous user of `warden serve
+   * --anonymous-user`; with none configured this item's error is INVALID_ARGUMENT `user:
+   * required (...)`. Rules as CheckRequest.subject.
+   */
   Warden__V1__Subject *subject;
+  /*
+   * Required: `app_label.codename`, or a bare codename of the object's type or `content_type`;
+   * 1..255 bytes. Errors as CheckRequest.permission.
+   */
   char *permission;
+  /*
+   * The object, for an object-level check; absent: model-level. Rules as CheckRequest.object.
+   */
   Warden__V1__ObjectRef *object;
+  /*
+   * The type of a bare codename in a model-level check; empty: none. With `object`: empty or
+   * equal to `object.content_type` (else this item's INVALID_ARGUMENT).
+   */
   char *content_type;
   Warden__V1__CheckItem__AcceptGlobalPermsCase _accept_global_perms_case;
   union {
@@ -139,14 +180,23 @@ struct  Warden__V1__CheckItem
 
 
 /*
- * BatchCheck: many checks at one revision. Method 2. At most the server's max batch size items
- * (default 10000); one bad item never fails the others.
+ * BatchCheck: many checks at one revision. Method 2. One bad item never fails the others.
  */
 struct  Warden__V1__BatchCheckRequest
 {
   ProtobufCMessage base;
+  /*
+   * The checks, 0 or more: at most the server's `--max-batch-items` (default 10000), counted
+   * before the body is decoded; more fails the whole request with INVALID_ARGUMENT `items: at
+   * most 10000 checks in one BatchCheck (got 10001)`. No items: no results.
+   */
   size_t n_items;
   Warden__V1__CheckItem **items;
+  /*
+   * For the whole batch: do not answer from a state older than this revision. 0 (the default):
+   * any. A server behind it catches up or waits until `timeout_ms` (5 s without one), then
+   * answers UNAVAILABLE for the whole request.
+   */
   uint64_t min_revision;
 };
 #define WARDEN__V1__BATCH_CHECK_REQUEST__INIT \
@@ -169,7 +219,14 @@ struct  Warden__V1__CheckResult
   ProtobufCMessage base;
   Warden__V1__CheckResult__ResultCase result_case;
   union {
+    /*
+     * The item's decision.
+     */
     Warden__V1__Decision *decision;
+    /*
+     * The item's error: `code` (INVALID_ARGUMENT, NOT_FOUND, ...) and `message`, as a Check of
+     * the item alone would have failed.
+     */
     Warden__V1__Status *error;
   };
 };
@@ -178,14 +235,20 @@ struct  Warden__V1__CheckResult
     , WARDEN__V1__CHECK_RESULT__RESULT__NOT_SET, {0} }
 
 
+/*
+ * The reply to BatchCheck.
+ */
 struct  Warden__V1__BatchCheckResponse
 {
   ProtobufCMessage base;
   /*
-   * In the order of the request's items.
+   * One per item, in the order of the request's items.
    */
   size_t n_results;
   Warden__V1__CheckResult **results;
+  /*
+   * The revision every item was evaluated at.
+   */
   uint64_t revision;
 };
 #define WARDEN__V1__BATCH_CHECK_RESPONSE__INIT \
@@ -218,36 +281,53 @@ typedef enum {
 } Warden__V1__ListObjectsRequest__PageSizeCase;
 
 /*
- * ListObjects: guardian's get_objects_for_user / get_objects_for_group. Method 3.
+ * ListObjects: guardian's get_objects_for_user / get_objects_for_group, one page. Method 3.
+ * The rules are docs/semantics.md, "ListObjects".
  */
 struct  Warden__V1__ListObjectsRequest
 {
   ProtobufCMessage base;
   /*
-   * The user or group. Absent: the anonymous user.
+   * The user or group; rules as CheckRequest.subject. Absent (or neither field set): the
+   * anonymous user of `warden serve --anonymous-user`; with none configured, INVALID_ARGUMENT
+   * `user: required (...)`. An unregistered subject, or an inactive user, gets one empty page.
    */
   Warden__V1__Subject *subject;
   /*
-   * All of these are required (any one with `any_perm`). Empty: any permission of `content_type`.
+   * All of these are required (any one with `any_perm`): each `app_label.codename` or a bare
+   * codename of the type, 1..255 bytes (`permissions[N]: ...`). Each must be a registered
+   * permission of the type: unknown is NOT_FOUND, another type's is INVALID_ARGUMENT, both
+   * naming `permissions[N]`. Empty: any permission of `content_type` (then required).
    */
   size_t n_permissions;
   char **permissions;
   /*
-   * The content type; derived from the permissions when empty.
+   * `app_label.model`; must be registered (NOT_FOUND `content_type: content type a.b is not
+   * registered`). Empty: the type of the first permission that names one on its own (an
+   * `app_label.codename` registered for one type); none does: the first permission's own error;
+   * no permissions either: INVALID_ARGUMENT `content_type: required when permissions is empty`.
+   * The response's `content_type` says which type was listed.
    */
   char *content_type;
   /*
-   * One of the permissions is enough.
+   * false (the default): an object must satisfy every permission. true: one is enough.
    */
   protobuf_c_boolean any_perm;
   /*
-   * The `next_page_token` of the previous page; empty: the first page.
+   * The `next_page_token` of the previous page, unchanged; empty (the default): the first page.
+   * A token this server did not issue is INVALID_ARGUMENT (`page_token: ...`).
    */
   char *page_token;
+  /*
+   * Do not answer from a state older than this revision. 0 (the default): any. A server behind
+   * it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE. For
+   * the pages after the first, send the previous page's `revision`.
+   */
   uint64_t min_revision;
   /*
-   * Answer the page's pks in `packed_pks` (one bytes field) instead of `pks`. A server that
-   * predates the field ignores it and fills `pks`: read `packed_pks` when it is set, else `pks`.
+   * Answer the page's pks in `packed_pks` (one bytes field) instead of `pks`. Default false. A
+   * server that predates the field ignores it and fills `pks`: read `packed_pks` when it is
+   * set, else `pks`.
    */
   protobuf_c_boolean packed_pks;
   Warden__V1__ListObjectsRequest__UseGroupsCase _use_groups_case;
@@ -272,17 +352,25 @@ struct  Warden__V1__ListObjectsRequest
     , NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, WARDEN__V1__LIST_OBJECTS_REQUEST___USE_GROUPS__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___WITH_SUPERUSER__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___ACCEPT_GLOBAL_PERMS__NOT_SET, {0}, WARDEN__V1__LIST_OBJECTS_REQUEST___PAGE_SIZE__NOT_SET, {0} }
 
 
+/*
+ * One page of a ListObjects answer.
+ */
 struct  Warden__V1__ListObjectsResponse
 {
   ProtobufCMessage base;
   /*
    * Every object of the type qualifies; `unrestricted_reason` says why (SUPERUSER, MODEL_GRANT_*).
-   * The app then needs no filter, and `pks` is empty.
+   * The app then needs no filter, `pks` and `packed_pks` are empty and there is no next page.
    */
   protobuf_c_boolean unrestricted;
+  /*
+   * With `unrestricted`: the decision that made it (SUPERUSER; MODEL_GRANT_USER; or
+   * MODEL_GRANT_GROUP with the group). Absent otherwise.
+   */
   Warden__V1__Decision *unrestricted_reason;
   /*
    * The objects' pks on this page, in object order (canonical integers first, numerically).
+   * Empty with `packed_pks` in the request.
    */
   size_t n_pks;
   char **pks;
@@ -290,6 +378,9 @@ struct  Warden__V1__ListObjectsResponse
    * Set when more pages remain: pass it as `page_token`. Empty on the last page.
    */
   char *next_page_token;
+  /*
+   * The revision the page was evaluated at.
+   */
   uint64_t revision;
   /*
    * With the request's `packed_pks`: the page's pks, in the same order, as their UTF-8 bytes
@@ -297,10 +388,17 @@ struct  Warden__V1__ListObjectsResponse
    * page has no pks.
    */
   ProtobufCBinaryData packed_pks;
+  /*
+   * The content type listed, `app_label.model`: the request's `content_type`, or the one derived
+   * from its permissions. Set on every answer, every page and `unrestricted` ones included, so a
+   * client knows which type an `unrestricted` answer covers. Empty from a server that predates
+   * the field.
+   */
+  char *content_type;
 };
 #define WARDEN__V1__LIST_OBJECTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&warden__v1__list_objects_response__descriptor) \
-    , 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, {0,NULL} }
+    , 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, {0,NULL}, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -316,25 +414,38 @@ typedef enum {
 } Warden__V1__ListSubjectsRequest__AcceptGlobalPermsCase;
 
 /*
- * ListSubjects: guardian's get_users_with_perms and get_groups_with_perms. Method 4.
+ * ListSubjects: guardian's get_users_with_perms and get_groups_with_perms. Method 4. The rules
+ * are docs/semantics.md, "ListSubjects". There is no subject: no anonymous user applies.
  */
 struct  Warden__V1__ListSubjectsRequest
 {
   ProtobufCMessage base;
+  /*
+   * Required (absent: INVALID_ARGUMENT `object: required`). `content_type` must be registered
+   * (NOT_FOUND `object.content_type: content type a.b is not registered`), `pk` 1..255 bytes
+   * (`object.pk: ...`). An object nobody holds grants on is no error.
+   */
   Warden__V1__ObjectRef *object;
   /*
-   * Keep only subjects holding at least one of these; empty: any permission.
+   * Keep only subjects holding at least one of these; each a codename of the object's type or
+   * `app_label.codename`, 1..255 bytes: unknown is NOT_FOUND, another type's INVALID_ARGUMENT,
+   * both naming `permissions[N]`. Empty (the default): any permission.
    */
   size_t n_permissions;
   char **permissions;
   /*
-   * List every active superuser too (with all of the type's codenames).
+   * List every active superuser too, with all of the type's codenames. Default false.
    */
   protobuf_c_boolean with_superusers;
   /*
-   * Return each subject's codenames on the object.
+   * Fill each subject's `permissions` with its codenames on the object (all of them, not only
+   * the filter's). Default false: `permissions` are empty.
    */
   protobuf_c_boolean attach_perms;
+  /*
+   * Do not answer from a state older than this revision. 0 (the default): any. A server behind
+   * it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE.
+   */
   uint64_t min_revision;
   Warden__V1__ListSubjectsRequest__WithGroupUsersCase _with_group_users_case;
   union {
@@ -356,7 +467,14 @@ struct  Warden__V1__ListSubjectsRequest
 struct  Warden__V1__SubjectAccess
 {
   ProtobufCMessage base;
+  /*
+   * The user id or the group name.
+   */
   char *name;
+  /*
+   * With `attach_perms`: its codenames on the object, sorted (UTF-8 byte order), distinct.
+   * Empty otherwise.
+   */
   size_t n_permissions;
   char **permissions;
 };
@@ -365,11 +483,15 @@ struct  Warden__V1__SubjectAccess
     , (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * The reply to ListSubjects.
+ */
 struct  Warden__V1__ListSubjectsResponse
 {
   ProtobufCMessage base;
   /*
-   * Users, in object order of their ids.
+   * Users, in object order of their ids (canonical integers first, numerically). Never an
+   * inactive user.
    */
   size_t n_users;
   Warden__V1__SubjectAccess **users;
@@ -378,6 +500,9 @@ struct  Warden__V1__ListSubjectsResponse
    */
   size_t n_groups;
   Warden__V1__SubjectAccess **groups;
+  /*
+   * The revision the answer was evaluated at.
+   */
   uint64_t revision;
 };
 #define WARDEN__V1__LIST_SUBJECTS_RESPONSE__INIT \
@@ -392,14 +517,34 @@ typedef enum {
 } Warden__V1__GetPermissionsRequest__AcceptGlobalPermsCase;
 
 /*
- * GetPermissions: guardian's get_perms. Method 5.
+ * GetPermissions: guardian's get_perms. Method 5. The rules are docs/semantics.md,
+ * "GetPermissions".
  */
 struct  Warden__V1__GetPermissionsRequest
 {
   ProtobufCMessage base;
+  /*
+   * The user or group; rules as CheckRequest.subject. Absent (or neither field set): the
+   * anonymous user of `warden serve --anonymous-user`; with none configured, INVALID_ARGUMENT
+   * `user: required (...)`. An unregistered subject, or an inactive user, holds no codenames.
+   */
   Warden__V1__Subject *subject;
+  /*
+   * Required (absent: INVALID_ARGUMENT `object: required`). `content_type` must be registered
+   * (NOT_FOUND `object.content_type: content type a.b is not registered`), `pk` 1..255 bytes
+   * (`object.pk: ...`).
+   */
   Warden__V1__ObjectRef *object;
+  /*
+   * Whose grants count. Default BOTH (0). A value not in PermissionMode is INVALID_ARGUMENT
+   * (`mode: 7 is not BOTH, USER_ONLY or GROUPS_ONLY`). For a group subject, USER_ONLY and
+   * GROUPS_ONLY both mean the group's own grants.
+   */
   Warden__V1__PermissionMode mode;
+  /*
+   * Do not answer from a state older than this revision. 0 (the default): any. A server behind
+   * it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE.
+   */
   uint64_t min_revision;
   Warden__V1__GetPermissionsRequest__AcceptGlobalPermsCase _accept_global_perms_case;
   union {
@@ -411,14 +556,21 @@ struct  Warden__V1__GetPermissionsRequest
     , NULL, NULL, WARDEN__V1__PERMISSION_MODE__BOTH, 0, WARDEN__V1__GET_PERMISSIONS_REQUEST___ACCEPT_GLOBAL_PERMS__NOT_SET, {0} }
 
 
+/*
+ * The reply to GetPermissions.
+ */
 struct  Warden__V1__GetPermissionsResponse
 {
   ProtobufCMessage base;
   /*
-   * Sorted, distinct codenames.
+   * The codenames of the object's type the subject holds on it: sorted (UTF-8 byte order),
+   * distinct.
    */
   size_t n_codenames;
   char **codenames;
+  /*
+   * The revision the answer was evaluated at.
+   */
   uint64_t revision;
 };
 #define WARDEN__V1__GET_PERMISSIONS_RESPONSE__INIT \
@@ -435,25 +587,41 @@ typedef enum {
 /*
  * BatchGetPermissions: GetPermissions for many objects of one content type, for one subject, at
  * one revision (guardian's ObjectPermissionChecker.prefetch_perms). Method 6. Each object's
- * answer is what GetPermissions answers for it, as a bit mask over the type's codenames.
+ * answer is what GetPermissions answers for it, as a bit mask over the type's codenames. An
+ * error fails the whole request (there is no per-object error).
  */
 struct  Warden__V1__BatchGetPermissionsRequest
 {
   ProtobufCMessage base;
   /*
-   * The user or group. Absent: the server's configured anonymous user (else an error).
+   * The user or group; rules as CheckRequest.subject. Absent (or neither field set): the
+   * anonymous user of `warden serve --anonymous-user`; with none configured, INVALID_ARGUMENT
+   * `user: required (...)`. An unregistered subject, or an inactive user, holds nothing.
    */
   Warden__V1__Subject *subject;
   /*
-   * The objects' content type.
+   * Required: the objects' content type, `app_label.model`, registered (malformed or empty:
+   * INVALID_ARGUMENT `content_type: ...`; unregistered: NOT_FOUND `content_type: content type
+   * a.b is not registered`).
    */
   char *content_type;
   /*
-   * The objects' pks: at most the server's max batch size (default 10000). A pk may repeat.
+   * The objects' pks, each 1..255 bytes of UTF-8 without NUL (`pks[3]: must be 1..255 bytes of
+   * UTF-8 (got 0)`): at most the server's `--max-batch-items` (default 10000; more:
+   * INVALID_ARGUMENT `pks: at most 10000 pks in one BatchGetPermissions (got 10001)`). A pk may
+   * repeat. None: no masks.
    */
   size_t n_pks;
   char **pks;
+  /*
+   * Whose grants count, as GetPermissionsRequest.mode. Default BOTH (0); a value not in
+   * PermissionMode is INVALID_ARGUMENT.
+   */
   Warden__V1__PermissionMode mode;
+  /*
+   * Do not answer from a state older than this revision. 0 (the default): any. A server behind
+   * it catches up or waits until `timeout_ms` (5 s without one), then answers UNAVAILABLE.
+   */
   uint64_t min_revision;
   Warden__V1__BatchGetPermissionsRequest__AcceptGlobalPermsCase _accept_global_perms_case;
   union {
@@ -465,6 +633,9 @@ struct  Warden__V1__BatchGetPermissionsRequest
     , NULL, (char *)protobuf_c_empty_string, 0,NULL, WARDEN__V1__PERMISSION_MODE__BOTH, 0, WARDEN__V1__BATCH_GET_PERMISSIONS_REQUEST___ACCEPT_GLOBAL_PERMS__NOT_SET, {0} }
 
 
+/*
+ * The reply to BatchGetPermissions: one bit mask per requested pk.
+ */
 struct  Warden__V1__BatchGetPermissionsResponse
 {
   ProtobufCMessage base;
@@ -480,6 +651,9 @@ struct  Warden__V1__BatchGetPermissionsResponse
    * codenames[i] on the object.
    */
   ProtobufCBinaryData masks;
+  /*
+   * The revision every object was evaluated at.
+   */
   uint64_t revision;
 };
 #define WARDEN__V1__BATCH_GET_PERMISSIONS_RESPONSE__INIT \

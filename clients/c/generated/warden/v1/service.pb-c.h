@@ -30,9 +30,13 @@ typedef struct Warden__V1__ExportResponse Warden__V1__ExportResponse;
 /* --- enums --- */
 
 /*
- * The method id carried in every frame header (docs/protocol.md). Values never change.
+ * The method id carried in every frame header (docs/protocol.md). Values never change. Each
+ * names the rpc of the same name in `service Warden` below (CHECK: Check, ...).
  */
 typedef enum _Warden__V1__Method {
+  /*
+   * Not a method: answered UNIMPLEMENTED, as is any id not listed here.
+   */
   WARDEN__V1__METHOD__METHOD_UNSPECIFIED = 0,
   WARDEN__V1__METHOD__CHECK = 1,
   WARDEN__V1__METHOD__BATCH_CHECK = 2,
@@ -75,13 +79,19 @@ struct  Warden__V1__HealthRequest
      }
 
 
+/*
+ * The reply to Health.
+ */
 struct  Warden__V1__HealthResponse
 {
   ProtobufCMessage base;
   /*
-   * SERVING.
+   * Always "SERVING" (the server listens only once its index has loaded).
    */
   char *status;
+  /*
+   * The index's current revision.
+   */
   uint64_t revision;
 };
 #define WARDEN__V1__HEALTH_RESPONSE__INIT \
@@ -101,10 +111,19 @@ struct  Warden__V1__StatsRequest
      }
 
 
+/*
+ * One method's counters since the server started.
+ */
 struct  Warden__V1__MethodStats
 {
   ProtobufCMessage base;
+  /*
+   * The method's name in lowerCamelCase, e.g. `check`, `batchCheck`, `listObjects`.
+   */
   char *method;
+  /*
+   * Requests handled.
+   */
   uint64_t requests;
   /*
    * Requests answered with a status other than OK.
@@ -116,23 +135,59 @@ struct  Warden__V1__MethodStats
     , (char *)protobuf_c_empty_string, 0, 0 }
 
 
+/*
+ * Counts of the whole server, not only the caller's connection.
+ */
 struct  Warden__V1__StatsResponse
 {
   ProtobufCMessage base;
+  /*
+   * The index's current revision.
+   */
   uint64_t revision;
+  /*
+   * Registered users.
+   */
   uint64_t users;
+  /*
+   * Registered groups.
+   */
   uint64_t groups;
+  /*
+   * Registered content types.
+   */
   uint64_t content_types;
+  /*
+   * Registered permissions (codenames of every type).
+   */
   uint64_t permissions;
   /*
    * Objects with at least one grant.
    */
   uint64_t objects;
+  /*
+   * Object grants (with a pk) held by users and groups.
+   */
   uint64_t object_grants;
+  /*
+   * Model-level grants held by users and groups.
+   */
   uint64_t model_grants;
+  /*
+   * Admitted connections open now.
+   */
   uint64_t connections;
+  /*
+   * Watches open now.
+   */
   uint64_t watchers;
+  /*
+   * Milliseconds since the server started.
+   */
   uint64_t uptime_ms;
+  /*
+   * One per method that has served at least one request, in method id order.
+   */
   size_t n_methods;
   Warden__V1__MethodStats **methods;
   /*
@@ -155,7 +210,8 @@ struct  Warden__V1__ExportRequest
 {
   ProtobufCMessage base;
   /*
-   * Records per frame; 0: 10000.
+   * Records per response frame; 0 (the default): 10000. Frames are not held to the server's
+   * frame limit, so a large chunk_size makes large frames.
    */
   uint32_t chunk_size;
 };
@@ -164,9 +220,17 @@ struct  Warden__V1__ExportRequest
     , 0 }
 
 
+/*
+ * One frame of an Export.
+ */
 struct  Warden__V1__ExportResponse
 {
   ProtobufCMessage base;
+  /*
+   * This frame's records, `chunk_size` of them except in the last frame (END_STREAM), which
+   * holds the rest (possibly none). Content types, users, groups, memberships, model grants,
+   * then object grants.
+   */
   size_t n_records;
   Warden__V1__Record **records;
   /*

@@ -38,12 +38,23 @@ typedef struct Warden__V1__WriteBatchResponse Warden__V1__WriteBatchResponse;
 /* --- messages --- */
 
 /*
- * Grant (method 16) and Revoke (method 17): idempotent.
+ * Grant (method 16) and Revoke (method 17): idempotent. Granting what is held, or revoking what
+ * is not, answers `changed: false`; for a model-level grant (no pk) it also commits a
+ * ROLE_PERMISSION_OPERATION_FAILED event, so the revision moves.
  */
 struct  Warden__V1__GrantRequest
 {
   ProtobufCMessage base;
+  /*
+   * Required (absent: INVALID_ARGUMENT `grant: required`); its fields' rules are Grant's, named
+   * `grant.subject`, `grant.permission`, `grant.content_type`, `grant.pk`.
+   */
   Warden__V1__Grant *grant;
+  /*
+   * The app user the write is made for: "" (the default): none, no rules apply; otherwise 1..255
+   * bytes of UTF-8 without NUL (INVALID_ARGUMENT `actor: ...`), recorded in the event, and held
+   * to the self-escalation rules (PERMISSION_DENIED) unless it is an active superuser.
+   */
   char *actor;
 };
 #define WARDEN__V1__GRANT_REQUEST__INIT \
@@ -58,7 +69,9 @@ struct  Warden__V1__WriteResponse
 {
   ProtobufCMessage base;
   /*
-   * The revision the write committed at; the current revision when it changed nothing.
+   * The revision the write committed at; the current revision when it changed nothing (after a
+   * model-level Grant or Revoke that changed nothing: its ROLE_PERMISSION_OPERATION_FAILED
+   * event's).
    */
   uint64_t revision;
   /*
@@ -75,15 +88,22 @@ struct  Warden__V1__WriteResponse
  * BulkGrant (method 18) and BulkRevoke (method 19): a client stream of chunks with one request
  * id; the last chunk has END_STREAM. The whole stream commits in one transaction after its last
  * chunk, with one BULK_GRANTED / BULK_REVOKED event and no per-row events. A stream that ends
- * without END_STREAM (cancel, disconnect) writes nothing.
+ * without END_STREAM (cancel, disconnect) writes nothing; any error writes nothing.
  */
 struct  Warden__V1__BulkGrantRequest
 {
   ProtobufCMessage base;
+  /*
+   * This chunk's grants, collected from every chunk in order: at most the server's
+   * `--max-chunk-items` per chunk (default 100000; more: INVALID_ARGUMENT). Each follows Grant's
+   * rules; errors name the row `grants[N]` (N from 0 across chunks), or `change N of M` for one
+   * found while applying (N from 1; no prefix when M is 1). A chunk may hold none.
+   */
   size_t n_grants;
   Warden__V1__Grant **grants;
   /*
-   * Read from the first chunk.
+   * Read from the first chunk only (ignored in later chunks); rules as GrantRequest.actor, and
+   * one refused grant refuses the whole stream.
    */
   char *actor;
 };
@@ -92,6 +112,9 @@ struct  Warden__V1__BulkGrantRequest
     , 0,NULL, (char *)protobuf_c_empty_string }
 
 
+/*
+ * The reply of BulkGrant, BulkRevoke and PruneOrphans.
+ */
 struct  Warden__V1__BulkResponse
 {
   ProtobufCMessage base;
@@ -104,7 +127,7 @@ struct  Warden__V1__BulkResponse
    */
   uint64_t count;
   /*
-   * Rows asked for.
+   * Rows asked for (BulkGrant, BulkRevoke: the grants sent); for PruneOrphans, the live pks sent.
    */
   uint64_t requested;
 };
@@ -114,12 +137,20 @@ struct  Warden__V1__BulkResponse
 
 
 /*
- * PutUser (method 20): creates or replaces a user.
+ * PutUser (method 20): creates or replaces a user (every field: see User). Idempotent.
  */
 struct  Warden__V1__PutUserRequest
 {
   ProtobufCMessage base;
+  /*
+   * Required (absent: INVALID_ARGUMENT `user: required`); rules are User's, named `user.id`,
+   * `user.username`.
+   */
   Warden__V1__User *user;
+  /*
+   * Rules as GrantRequest.actor. An actor who is not an active superuser may not change
+   * `is_superuser`, nor its own `is_active`.
+   */
   char *actor;
 };
 #define WARDEN__V1__PUT_USER_REQUEST__INIT \
@@ -128,12 +159,19 @@ struct  Warden__V1__PutUserRequest
 
 
 /*
- * DeleteUser (method 21): deletes a user with its memberships and grants.
+ * DeleteUser (method 21): deletes a user with its memberships and grants. An unknown id changes
+ * nothing (`changed: false`).
  */
 struct  Warden__V1__DeleteUserRequest
 {
   ProtobufCMessage base;
+  /*
+   * Required: the user id, 1..255 bytes of UTF-8 without NUL (INVALID_ARGUMENT `id: ...`).
+   */
   char *id;
+  /*
+   * Rules as GrantRequest.actor; an actor may not delete itself.
+   */
   char *actor;
 };
 #define WARDEN__V1__DELETE_USER_REQUEST__INIT \
@@ -142,12 +180,19 @@ struct  Warden__V1__DeleteUserRequest
 
 
 /*
- * PutGroup (method 22) and DeleteGroup (method 23, with memberships and grants).
+ * PutGroup (method 22, idempotent) and DeleteGroup (method 23, with memberships and grants; an
+ * unknown name changes nothing).
  */
 struct  Warden__V1__GroupRequest
 {
   ProtobufCMessage base;
+  /*
+   * Required: the group name, 1..150 characters without NUL (INVALID_ARGUMENT `name: ...`).
+   */
   char *name;
+  /*
+   * Rules as GrantRequest.actor; an actor may not delete a group it belongs to.
+   */
   char *actor;
 };
 #define WARDEN__V1__GROUP_REQUEST__INIT \
@@ -156,13 +201,25 @@ struct  Warden__V1__GroupRequest
 
 
 /*
- * AddMember (method 24) and RemoveMember (method 25).
+ * AddMember (method 24) and RemoveMember (method 25), idempotent.
  */
 struct  Warden__V1__MemberRequest
 {
   ProtobufCMessage base;
+  /*
+   * Required: the user id, 1..255 bytes of UTF-8 without NUL (INVALID_ARGUMENT `user: ...`).
+   * AddMember needs it registered (NOT_FOUND); RemoveMember of unknown names changes nothing.
+   */
   char *user;
+  /*
+   * Required: the group name, 1..150 characters without NUL (INVALID_ARGUMENT `group: ...`).
+   * AddMember needs it registered (NOT_FOUND).
+   */
   char *group;
+  /*
+   * Rules as GrantRequest.actor; an actor may not change its own memberships. In a WriteBatch
+   * `member` record it is unused.
+   */
   char *actor;
 };
 #define WARDEN__V1__MEMBER_REQUEST__INIT \
@@ -177,20 +234,30 @@ typedef enum {
 } Warden__V1__RegisterContentTypeRequest__DefaultsCase;
 
 /*
- * RegisterContentType (method 26): additive and idempotent, like Django's post_migrate.
+ * RegisterContentType (method 26): additive and idempotent, like Django's post_migrate; it never
+ * removes a codename (docs/protocol.md §3).
  */
 struct  Warden__V1__RegisterContentTypeRequest
 {
   ProtobufCMessage base;
   /*
-   * `app_label.model`.
+   * Required: `app_label.model`, each part 1..100 characters of [a-z0-9_] (else
+   * INVALID_ARGUMENT `content_type: ...`).
    */
   char *content_type;
   /*
-   * Custom codenames, e.g. publish_car.
+   * Custom codenames, e.g. publish_car: each 1..100 characters of [A-Za-z0-9_-] (ASCII letters,
+   * digits, `_`, `-`; no dot), else INVALID_ARGUMENT `custom[N]: ...`. Default-named ones
+   * (`add_car`) are allowed, with `defaults` false or not; one the type already has is kept once.
+   * A type holds at most 10000 codenames in all (more: INVALID_ARGUMENT on `custom`). Empty:
+   * none.
    */
   size_t n_custom;
   char **custom;
+  /*
+   * Rules as GrantRequest.actor (validated and recorded only). In a WriteBatch `content_type`
+   * record it is unused.
+   */
   char *actor;
   Warden__V1__RegisterContentTypeRequest__DefaultsCase _defaults_case;
   union {
@@ -203,12 +270,21 @@ struct  Warden__V1__RegisterContentTypeRequest
 
 
 /*
- * DeleteObject (method 27): removes every grant on an object (the pre_delete pattern).
+ * DeleteObject (method 27): removes every grant on an object (the pre_delete pattern). An object
+ * without grants changes nothing.
  */
 struct  Warden__V1__DeleteObjectRequest
 {
   ProtobufCMessage base;
+  /*
+   * Required: `content_type` well-formed, `pk` 1..255 bytes of UTF-8 without NUL
+   * (INVALID_ARGUMENT `object.content_type: ...`, `object.pk: ...`). The type need not be
+   * registered.
+   */
   Warden__V1__ObjectRef *object;
+  /*
+   * Rules as GrantRequest.actor (validated and recorded only).
+   */
   char *actor;
 };
 #define WARDEN__V1__DELETE_OBJECT_REQUEST__INIT \
@@ -218,15 +294,30 @@ struct  Warden__V1__DeleteObjectRequest
 
 /*
  * PruneOrphans (method 28): guardian's clean_orphan_obj_perms, as a client stream of chunks of
- * live pks (content_type and actor read from the first chunk). After END_STREAM, grants on every
- * object of the type whose pk was not sent are removed; the reply's count says how many.
+ * live pks (content_type and actor read from the first chunk). After END_STREAM, the object
+ * grants on every object of the type whose pk was not sent are removed (model-level grants
+ * stay); the reply's count says how many.
  */
 struct  Warden__V1__PruneOrphansRequest
 {
   ProtobufCMessage base;
+  /*
+   * Required in the first chunk (ignored in later ones): `app_label.model`, each part 1..100
+   * characters of [a-z0-9_] (INVALID_ARGUMENT `content_type: ...`). It need not be registered
+   * (then nothing is pruned).
+   */
   char *content_type;
+  /*
+   * The pks of the type's objects that still exist, collected from every chunk: each 1..255
+   * bytes of UTF-8 without NUL (INVALID_ARGUMENT `live_pks[N]: ...`, N from 0 across chunks); at
+   * most the server's `--max-chunk-items` per chunk (default 100000). None at all: every grant
+   * on an object of the type is removed.
+   */
   size_t n_live_pks;
   char **live_pks;
+  /*
+   * Read from the first chunk only; rules as GrantRequest.actor (validated and recorded only).
+   */
   char *actor;
 };
 #define WARDEN__V1__PRUNE_ORPHANS_REQUEST__INIT \
@@ -246,7 +337,8 @@ typedef enum {
 
 /*
  * One piece of permission state: what WriteBatch writes and Export reads. `warden import` and
- * `warden export` carry these as JSON lines or CSV (docs/cli.md).
+ * `warden export` carry these as JSON lines or CSV (docs/cli.md). Exactly one field is set (none:
+ * INVALID_ARGUMENT `records[N]: empty (...)`); errors name the field under `records[N]`.
  */
 struct  Warden__V1__Record
 {
@@ -254,18 +346,27 @@ struct  Warden__V1__Record
   Warden__V1__Record__RecordCase record_case;
   union {
     /*
-     * A content type and its permissions (`defaults` absent: true).
+     * A content type and its permissions, as RegisterContentType (`defaults` absent: true;
+     * `actor` unused). Export sends `defaults: false` with every codename in `custom`.
      */
     Warden__V1__RegisterContentTypeRequest *content_type;
+    /*
+     * A user, as PutUser.
+     */
     Warden__V1__User *user;
     /*
-     * A group (role), by name.
+     * A group (role), by name, as PutGroup: 1..150 characters without NUL.
      */
     char *group;
     /*
-     * A membership: `user` and `group` (`actor` unused).
+     * A membership, as AddMember: `user` and `group` (`actor` unused).
      */
     Warden__V1__MemberRequest *member;
+    /*
+     * A grant, as Grant. An `app_label.codename` without `content_type` is resolved before any
+     * record commits, so it cannot name a permission an earlier record registers: give
+     * `content_type` (Export does).
+     */
     Warden__V1__Grant *grant;
   };
 };
@@ -276,14 +377,23 @@ struct  Warden__V1__Record
 
 /*
  * WriteBatch (method 29): records in one transaction (one fsync), each committed at its own
- * revision with its own event, as if written one by one; a record that fails refuses the whole
- * batch (nothing is written). At most the server's max batch size records.
+ * revision with its own event, as if written one by one, in request order; a record that fails
+ * refuses the whole batch (nothing is written).
  */
 struct  Warden__V1__WriteBatchRequest
 {
   ProtobufCMessage base;
+  /*
+   * The records, in commit order: at most the server's `--max-batch-items` (default 10000),
+   * counted before the body is decoded (more: INVALID_ARGUMENT `records: at most 10000 in one
+   * WriteBatch (got 10001)`). None: nothing is written.
+   */
   size_t n_records;
   Warden__V1__Record **records;
+  /*
+   * Rules as GrantRequest.actor; the rules apply to every record, and one refusal refuses the
+   * batch.
+   */
   char *actor;
 };
 #define WARDEN__V1__WRITE_BATCH_REQUEST__INIT \
@@ -291,6 +401,9 @@ struct  Warden__V1__WriteBatchRequest
     , 0,NULL, (char *)protobuf_c_empty_string }
 
 
+/*
+ * The reply to WriteBatch.
+ */
 struct  Warden__V1__WriteBatchResponse
 {
   ProtobufCMessage base;

@@ -147,20 +147,22 @@ class ListObjectsRequest(_message.Message):
     def __init__(self, subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., permissions: _Optional[_Iterable[str]] = ..., content_type: _Optional[str] = ..., any_perm: bool = ..., use_groups: bool = ..., with_superuser: bool = ..., accept_global_perms: bool = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., min_revision: _Optional[int] = ..., packed_pks: bool = ...) -> None: ...
 
 class ListObjectsResponse(_message.Message):
-    __slots__ = ["next_page_token", "packed_pks", "pks", "revision", "unrestricted", "unrestricted_reason"]
+    __slots__ = ["content_type", "next_page_token", "packed_pks", "pks", "revision", "unrestricted", "unrestricted_reason"]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     PACKED_PKS_FIELD_NUMBER: _ClassVar[int]
     PKS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     UNRESTRICTED_FIELD_NUMBER: _ClassVar[int]
     UNRESTRICTED_REASON_FIELD_NUMBER: _ClassVar[int]
+    content_type: str
     next_page_token: str
     packed_pks: bytes
     pks: _containers.RepeatedScalarFieldContainer[str]
     revision: int
     unrestricted: bool
     unrestricted_reason: _common_pb2.Decision
-    def __init__(self, unrestricted: bool = ..., unrestricted_reason: _Optional[_Union[_common_pb2.Decision, _Mapping]] = ..., pks: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ..., packed_pks: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, unrestricted: bool = ..., unrestricted_reason: _Optional[_Union[_common_pb2.Decision, _Mapping]] = ..., pks: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ..., packed_pks: _Optional[bytes] = ..., content_type: _Optional[str] = ...) -> None: ...
 
 class ListSubjectsRequest(_message.Message):
     __slots__ = ["accept_global_perms", "attach_perms", "min_revision", "object", "permissions", "with_group_users", "with_superusers"]
