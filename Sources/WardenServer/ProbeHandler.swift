@@ -53,6 +53,12 @@ final class ProbeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// A request that does not parse: `HTTPServerProtocolErrorHandler` has answered 400 with
+    /// `Connection: close`; the connection ends here.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     private func refuseBody(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         refused = true
         self.head = nil
