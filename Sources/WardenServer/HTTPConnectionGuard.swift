@@ -54,7 +54,9 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             refused = true
             let channel = context.channel
             let answer = context.channel.allocator.buffer(string: Self.tooLarge)
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(answer))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(answer))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
             return
         }
         context.fireChannelRead(data)

@@ -97,7 +97,7 @@ public final class HTTPEndpoint: Sendable {
         logger.info("http listening", metadata: ["address": "\(boundAddress)"])
         if !isLocal {
             logger.warning(
-                "the HTTP listener is bound to a non-loopback address: /metrics, /healthz and /readyz answer anyone who can reach it",
+                "the HTTP listener is bound to a non-loopback address: its endpoints answer anyone who can reach it",
                 metadata: ["address": "\(boundAddress)"]
             )
         }

@@ -72,7 +72,8 @@ final class ProbeHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         guard head.method == .GET || head.method == .HEAD else {
-            respond(context, head, status: .methodNotAllowed, body: "only GET and HEAD are allowed\n", extra: [("Allow", "GET, HEAD")])
+            let allow = [("Allow", "GET, HEAD")]
+            respond(context, head, status: .methodNotAllowed, body: "only GET and HEAD are allowed\n", extra: allow)
             return
         }
         switch path {
@@ -107,7 +108,8 @@ final class ProbeHandler: ChannelInboundHandler, RemovableChannelHandler {
         let keepAlive = head.isKeepAlive && !close
         var headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", "\(body.readableBytes)")] + extra)
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        let responseHead = HTTPResponseHead(version: head.version, status: status, headers: headers)
+        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         if head.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }

@@ -38,7 +38,8 @@ final class ServerStats: Sendable {
                 continue
             }
             counters.append(Counter(label: "warden.requests", dimensions: [("method", "\(method)")]))
-            timers.append(Metrics.Timer(label: "warden.request.duration.seconds", dimensions: [("method", "\(method)")]))
+            let dimensions = [("method", "\(method)")]
+            timers.append(Metrics.Timer(label: "warden.request.duration.seconds", dimensions: dimensions))
         }
         requestCounters = counters
         durations = timers

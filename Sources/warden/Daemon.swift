@@ -103,7 +103,9 @@ struct Daemon {
                 services: [
                     .init(service: Maintenance(service: service, server: server, retention: configuration.retention, logger: logger)),
                     .init(
-                        service: Listener(server: server, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
+                        service: Listener(
+                            server: server, readiness: readiness, grace: configuration.shutdownGrace, logger: logger
+                        )
                     ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -212,9 +214,10 @@ struct Maintenance: Service {
 }
 
 /// Whether the database answers and its revision, read once a second by `Maintenance` (and
-/// kept as gauges), and each change of it logged once: reads go on from the index while the database is away (at its revision),
-/// writes answer `UNAVAILABLE`, and the store's connections come back by themselves. On the
-/// way back the index catches up at once (the change signal would too, a moment later).
+/// kept as gauges), and each change of it logged once: reads go on from the index while the
+/// database is away (at its revision), writes answer `UNAVAILABLE`, and the store's connections
+/// come back by themselves. On the way back the index catches up at once (the change signal
+/// would too, a moment later).
 final class DatabaseWatch: @unchecked Sendable {
     private let replica: IndexReplica
     private let logger: Logger

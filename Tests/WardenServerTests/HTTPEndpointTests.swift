@@ -17,8 +17,9 @@ struct HTTPEndpointTests {
         let base = try await server.httpBase()
         let warden = try await server.connect()
         try await RPCTests.seed(warden)
-        for _ in 0..<5 { _ = try await warden.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4")) }
-        _ = try? await warden.check(.user(""), "lab.change_experiment", object: RPCTests.experiment("4"))  // INVALID_ARGUMENT
+        let experiment = RPCTests.experiment("4")
+        for _ in 0..<5 { _ = try await warden.check(.user("1"), "lab.change_experiment", object: experiment) }
+        _ = try? await warden.check(.user(""), "lab.change_experiment", object: experiment)  // INVALID_ARGUMENT
         await warden.close()
 
         let scrape = try HTTPTestClient.curl(["-i", base + "/metrics"])
@@ -26,7 +27,8 @@ struct HTTPEndpointTests {
         let lines = scrape.output.replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
         #expect(lines.first == "HTTP/1.1 200 OK")
         #expect(lines.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"))
-        for family in ["warden_requests counter", "warden_errors counter", "warden_request_duration_seconds histogram"] {
+        let families = ["warden_requests counter", "warden_errors counter", "warden_request_duration_seconds histogram"]
+        for family in families {
             #expect(lines.contains("# TYPE \(family)"), "no \(family) in:\n\(scrape.output)")
         }
         #expect(lines.contains(#"warden_requests{method="check"} 6"#))
@@ -39,8 +41,11 @@ struct HTTPEndpointTests {
             gauges = try HTTPTestClient.curl([base + "/metrics"]).output
             try await Task.sleep(for: .milliseconds(100))
         }
-        for gauge in ["warden_index_grants", "warden_index_users", "warden_index_objects", "warden_revision", "warden_watchers",
-                      "warden_connections", "warden_database_revision", "warden_database_reachable"] {
+        let names = [
+            "warden_index_grants", "warden_index_users", "warden_index_objects", "warden_revision", "warden_watchers",
+            "warden_connections", "warden_database_revision", "warden_database_reachable",
+        ]
+        for gauge in names {
             #expect(gauges.contains("# TYPE \(gauge) gauge\n"), "no gauge \(gauge)")
         }
         #expect(gauges.contains("warden_database_reachable 1.0\n"))
@@ -91,7 +96,10 @@ struct HTTPEndpointTests {
 
         // Pipelined requests on one connection are answered in order; Connection: close ends it.
         let pipelined = try TCPSocket(port: port)
-        pipelined.send("GET /healthz HTTP/1.1\r\nHost: w\r\n\r\nGET /nope HTTP/1.1\r\nHost: w\r\n\r\nGET /readyz HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n")
+        pipelined.send(
+            "GET /healthz HTTP/1.1\r\nHost: w\r\n\r\nGET /nope HTTP/1.1\r\nHost: w\r\n\r\n"
+                + "GET /readyz HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n"
+        )
         let answers = pipelined.readToEnd().components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
         #expect(answers == ["200", "404", "200"])
 
@@ -193,7 +201,8 @@ struct HTTPEndpointTests {
 
     @Test("a Unix socket path serves the same endpoints")
     func unixSocket() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-http-\(UUID().uuidString.prefix(8))")
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("warden-http-\(UUID().uuidString.prefix(8))")
         let path = folder.appendingPathComponent("http.sock").path
         let server = try await ServerProcess(folder: folder, arguments: ["--http-address", path])
         defer { server.stop(); server.removeFolder() }
@@ -206,7 +215,8 @@ struct HTTPEndpointTests {
 
     @Test("a bad --http-address or a port in use stops the start with a message naming it")
     func badAddress() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-http-\(UUID().uuidString.prefix(8))")
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("warden-http-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         for value in ["nonsense", "127.0.0.1", "127.0.0.1:70000", "::1:80", ":80"] {
             let result = try runWarden([
@@ -214,7 +224,8 @@ struct HTTPEndpointTests {
                 folder.appendingPathComponent("w.db").path, "--http-address", value,
             ])
             #expect(result.status != 0)
-            #expect(result.error.contains("http_address (flag --http-address): must be HOST:PORT"), "\(value): \(result.error)")
+            let message = "http_address (flag --http-address): must be HOST:PORT"
+            #expect(result.error.contains(message), "\(value): \(result.error)")
         }
         let first = try await ServerProcess(arguments: Self.listen)
         defer { first.stop(); first.removeFolder() }
@@ -281,9 +292,11 @@ final class SessionLock {
     /// Polls pg_locks until the lock is granted (60 s at most).
     func waitUntilHeld(cluster: PostgresCluster, database: String) async throws {
         let (high, low) = (key >> 32, key & 0xFFFF_FFFF)
-        let query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = \(high) AND objid = \(low)"
+        let query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            + " AND classid = \(high) AND objid = \(low)"
         for _ in 0..<600 {
-            if try await cluster.psql(query, database: database).trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return }
+            let count = try await cluster.psql(query, database: database)
+            if count.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw ServerError("the advisory lock was not granted within 60 s")

@@ -30,7 +30,9 @@ enum HTTPTestClient {
     static func status(_ url: String, method: String = "GET", extra: [String] = []) throws -> Int {
         let methodArguments = method == "HEAD" ? ["--head"] : ["-X", method]
         let result = try curl(methodArguments + extra + ["-o", "/dev/null", "-w", "%{http_code}", url])
-        guard result.status == 0, let code = Int(result.output) else { throw ServerError("curl \(url): \(result.output)") }
+        guard result.status == 0, let code = Int(result.output) else {
+            throw ServerError("curl \(url): \(result.output)")
+        }
         return code
     }
 }
@@ -65,7 +67,9 @@ final class TCPSocket {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else {
             close(fd)

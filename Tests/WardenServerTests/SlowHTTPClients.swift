@@ -54,7 +54,9 @@ final class SlowHTTPClients: Sendable {
             for slot in 0..<count {
                 if let (socket, sent) = sockets[slot] {
                     var reply = [UInt8](repeating: 0, count: 4096)
-                    let n = reply.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                    let n = reply.withUnsafeMutableBytes {
+                        recv(socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+                    }
                     if n > 0 { figures.withLock { $0.answeredBytes += n } }
                     let closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
                     if closed || !socket.send(String(head[sent % head.count])) {

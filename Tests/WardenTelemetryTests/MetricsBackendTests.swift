@@ -21,7 +21,9 @@ struct MetricsBackendTests {
     @Test("a timer is a histogram in seconds over Warden's buckets, 10 µs to 10 s")
     func timerBuckets() throws {
         let (registry, factory) = backend()
-        let timer = CoreMetrics.Timer(label: "warden.request.duration.seconds", dimensions: [("method", "check")], factory: factory)
+        let timer = CoreMetrics.Timer(
+            label: "warden.request.duration.seconds", dimensions: [("method", "check")], factory: factory
+        )
         timer.recordNanoseconds(30_000)  // 30 µs: in the 50 µs bucket and above
         timer.recordNanoseconds(3_000_000)  // 3 ms: in the 5 ms bucket and above
         let text = lines(registry)
@@ -50,7 +52,9 @@ struct MetricsBackendTests {
     func namesAndLabels() {
         let (registry, factory) = backend()
         let checks = CoreMetrics.Counter(label: "warden.requests", dimensions: [("method", "check")], factory: factory)
-        let errors = CoreMetrics.Counter(label: "warden.errors", dimensions: [("method", "grant"), ("status", "3")], factory: factory)
+        let errors = CoreMetrics.Counter(
+            label: "warden.errors", dimensions: [("method", "grant"), ("status", "3")], factory: factory
+        )
         let gauge = CoreMetrics.Gauge(label: "warden.index.grants", factory: factory)
         checks.increment()
         checks.increment(by: 2)
@@ -71,7 +75,8 @@ struct MetricsBackendTests {
         let (registry, factory) = backend()
         CoreMetrics.Counter(label: "warden.requests", dimensions: [("method", "check")], factory: factory).increment()
         CoreMetrics.Counter(label: "warden.requests", dimensions: [("method", "check")], factory: factory).increment()
-        CoreMetrics.Counter(label: "warden.requests", dimensions: [("method", "a\"b\\c\nd")], factory: factory).increment()
+        let odd = [("method", "a\"b\\c\nd")]
+        CoreMetrics.Counter(label: "warden.requests", dimensions: odd, factory: factory).increment()
         let text = lines(registry)
         #expect(text.filter { $0.hasPrefix("warden_requests{") }.count == 2)
         #expect(text.contains(#"warden_requests{method="check"} 2"#))
