@@ -20,12 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from warden_client import Client, ConnectionClosed, Grant
-
-REPO = Path(__file__).resolve().parents[3]
-USERS = 1_000
-OBJECTS = 10_000
-TYPE = "bench.car"
+from client_bench import REPO, load, one_in_flight  # the same data and the same timing
+from warden_client import Client, ConnectionClosed
 
 # A separate process, so that its CPU is not the measuring client's: GET /metrics back to back
 # on one keep-alive connection, until killed; prints its count of scrapes every second.
@@ -87,16 +83,6 @@ def start_server(binary: Path, folder: Path) -> tuple[subprocess.Popen[bytes], s
     sys.exit("the server did not answer Health")
 
 
-def checks(client: Client, count: int) -> tuple[float, float]:
-    timings = []
-    for n in range(count):
-        started = time.perf_counter_ns()
-        client.check("bench.view_car", user=str(n % USERS), content_type=TYPE, pk=n % OBJECTS)
-        timings.append(time.perf_counter_ns() - started)
-    timings.sort()
-    return timings[len(timings) // 2] / 1000, timings[int(len(timings) * 0.99)] / 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--warden", type=Path, default=REPO / ".build" / "release" / "warden")
@@ -106,12 +92,8 @@ def main() -> None:
         server, socket_path, (host, port) = start_server(arguments.warden, Path(scratch))
         try:
             with Client(socket_path) as client:
-                client.register_content_type(TYPE)
-                for u in range(USERS):
-                    client.put_user(str(u))
-                client.bulk_grant(Grant("bench.view_car", user=str(n % USERS), content_type=TYPE, pk=n)
-                                  for n in range(OBJECTS))
-                checks(client, 2_000)  # warm up
+                load(client)
+                one_in_flight(client, 2_000)  # warm up
                 for round_ in (1, 2):
                     for phase, script in (("quiet", None), ("scraper", SCRAPER), ("200 slowloris", SLOWLORIS)):
                         helper = None
@@ -119,7 +101,7 @@ def main() -> None:
                             helper = subprocess.Popen([sys.executable, "-c", script, host, str(port)],
                                                       stdout=subprocess.PIPE, text=True)
                             time.sleep(1)
-                        p50, p99 = checks(client, arguments.checks)
+                        p50, p99 = one_in_flight(client, arguments.checks)
                         extra = ""
                         if helper:
                             helper.kill()
