@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "WardenModel"),
@@ -53,6 +54,7 @@ let package = Package(
             dependencies: [
                 "WardenService", "WardenProto", "WardenWire", "WardenSync", "CPeerCredentials",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: hotPath
@@ -87,17 +89,25 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // Log handlers (text, JSON lines) and an in-process metrics registry with a Prometheus
-        // text rendering; only the executable bootstraps them.
+        // Log handlers (text, JSON lines) and the metrics backend (swift-prometheus with Warden's
+        // buckets); only the executable bootstraps them.
         .target(
             name: "WardenTelemetry",
             dependencies: [
                 "WardenSync", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "WardenTelemetryTests", dependencies: ["WardenTelemetry", "WardenSync"]),
+        .testTarget(
+            name: "WardenTelemetryTests",
+            dependencies: [
+                "WardenTelemetry", "WardenSync", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "WardenBench",
             dependencies: ["WardenModel", "WardenIndex", "CHeapStats", "WardenTestSupport"],

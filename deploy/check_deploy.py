@@ -6,7 +6,9 @@ formed; this says the files fit Warden:
   `warden serve` (docs/cli.md's table): the server ignores an unknown variable silently;
 - every container or compose service that mounts Warden's socket runs with a uid or primary
   gid that Warden's allow lists admit (SO_PEERCRED reports those two, not fsGroup);
-- the health checks name the socket the server listens on; the stop timeouts exceed
+- the health checks name the socket the server listens on, or, with WARDEN_HTTP_ADDRESS, the
+  Kubernetes probes GET /readyz and /healthz on its port and Prometheus's scrape annotations
+  (compose labels) name that port and /metrics; the stop timeouts exceed
   shutdown_grace; the systemd config's paths sit in the unit's RuntimeDirectory and
   StateDirectory;
 - a Warden on SQLite runs alone on its file (a Deployment of one pod, strategy Recreate; one
@@ -151,6 +153,9 @@ def compose_warden(where: str, doc: dict, name: str, warden: dict, image: dict, 
     test = warden.get("healthcheck", {}).get("test", [])
     if env["WARDEN_SOCKET"] not in test:
         problem(where, f"{name}'s healthcheck must name WARDEN_SOCKET")
+    port = http_port(where, env)
+    if port is not None:
+        scrape_labels(where, f"{name}'s label", warden.get("labels", {}), port)
     grace = seconds(env.get("WARDEN_SHUTDOWN_GRACE", "10s"))
     if seconds(warden.get("stop_grace_period", "10s")) <= grace:
         problem(where, f"{name}'s stop_grace_period must exceed WARDEN_SHUTDOWN_GRACE")
@@ -241,10 +246,7 @@ def kubernetes(envs: set[str]) -> None:
                 return sc.get("runAsUser", pod.get("runAsUser")), sc.get("runAsGroup", pod.get("runAsGroup"))
 
             uid, gid = ident(warden)
-            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                command = warden.get(probe, {}).get("exec", {}).get("command", [])
-                if command[:2] != ["warden", "health"] or socket not in command:
-                    problem(where, f"warden's {probe} must run warden health on {socket}")
+            kubernetes_probes(where, doc, env, warden, socket)
             sc = warden.get("securityContext", {})
             wanted = {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False}
             for key, value in wanted.items():
@@ -268,6 +270,49 @@ def kubernetes(envs: set[str]) -> None:
                 if {"name": "WARDEN_SOCKET", "value": socket} not in c.get("env", []):
                     problem(where, f"{c['name']} must set WARDEN_SOCKET={socket}")
             kubernetes_database(where, doc, spec, warden, secrets)
+
+
+def http_port(where: str, env: dict) -> int | None:
+    """The TCP port of WARDEN_HTTP_ADDRESS (HOST:PORT), None when unset or a Unix socket path."""
+    address = env.get("WARDEN_HTTP_ADDRESS")
+    if not address or "/" in str(address):
+        return None
+    port = str(address).rsplit(":", 1)[-1]
+    if not port.isdigit():
+        problem(where, f"WARDEN_HTTP_ADDRESS {address} is not HOST:PORT")
+        return None
+    return int(port)
+
+
+def scrape_labels(where: str, what: str, labels: dict, port: int) -> None:
+    """Prometheus's scrape annotations (or compose labels) name the HTTP port and /metrics."""
+    wanted = {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}
+    for key, value in wanted.items():
+        if str(labels.get(key)) != value:
+            problem(where, f"{what} {key} must be {value!r} (WARDEN_HTTP_ADDRESS), not {labels.get(key)!r}")
+
+
+def kubernetes_probes(where: str, doc: dict, env: dict, warden: dict, socket: str) -> None:
+    """With the HTTP listener: the startup and readiness probes GET /readyz and the liveness probe
+    /healthz on its port, which the container declares, and the pod asks Prometheus to scrape it.
+    Without it: each probe runs `warden health` on the socket."""
+    port = http_port(where, env)
+    if port is None:
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            command = warden.get(probe, {}).get("exec", {}).get("command", [])
+            if command[:2] != ["warden", "health"] or socket not in command:
+                problem(where, f"warden's {probe} must run warden health on {socket} (or set WARDEN_HTTP_ADDRESS)")
+        return
+    ports = {p.get("name"): p["containerPort"] for p in warden.get("ports", [])}
+    if port not in ports.values():
+        problem(where, f"warden must declare containerPort {port} (WARDEN_HTTP_ADDRESS)")
+    for probe, path in (("startupProbe", "/readyz"), ("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        get = warden.get(probe, {}).get("httpGet", {})
+        target = ports.get(get.get("port"), get.get("port"))
+        if get.get("path") != path or target != port:
+            problem(where, f"warden's {probe} must httpGet {path} on port {port} (WARDEN_HTTP_ADDRESS)")
+    annotations = doc["spec"].get("template", {}).get("metadata", {}).get("annotations", {})
+    scrape_labels(where, "the pod's annotation", annotations, port)
 
 
 def kubernetes_database(where: str, doc: dict, spec: dict, warden: dict, secrets: dict) -> None:

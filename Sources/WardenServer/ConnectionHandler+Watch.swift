@@ -137,6 +137,7 @@ extension ConnectionHandler {
         watches[id] = nil
         watch.ended = true
         watch.handle?.cancel()
+        server.stats.watcherCutOff()
         flush()
         isOpen = false
         let limit = server.configuration.maxWatchBacklogBytes

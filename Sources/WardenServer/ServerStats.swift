@@ -7,9 +7,10 @@ import WardenProto
 import WardenSync
 
 /// Requests and errors per method, latencies, and connections: what Stats reports, and what
-/// goes to swift-metrics (`warden.requests`, `warden.errors`, `warden.request.duration`, all
-/// with a `method` dimension; errors also with `status`). Counting costs one uncontended lock
-/// and a histogram update per request, far below the rest of its work.
+/// goes to swift-metrics (`warden.requests`, `warden.errors`, `warden.request.duration.seconds`,
+/// all with a `method` dimension; errors also with `status`; `warden.watchers_cut_off`).
+/// Counting costs one uncontended lock and a histogram update per request, far below the rest
+/// of its work. The labels carry their unit: the Prometheus backend adds no suffix.
 final class ServerStats: Sendable {
     private struct Counts {
         var requests = [UInt64](repeating: 0, count: 64)
@@ -24,6 +25,8 @@ final class ServerStats: Sendable {
     let started = ContinuousClock.now
     private let requestCounters: [Counter?]
     private let durations: [Metrics.Timer?]
+    /// Watchers cut off for leaving more than `maxWatchBacklogBytes` unread.
+    private let cutOffWatchers = Counter(label: "warden.watchers_cut_off")
 
     init() {
         var counters: [Counter?] = []
@@ -35,7 +38,8 @@ final class ServerStats: Sendable {
                 continue
             }
             counters.append(Counter(label: "warden.requests", dimensions: [("method", "\(method)")]))
-            timers.append(Metrics.Timer(label: "warden.request.duration", dimensions: [("method", "\(method)")]))
+            let dimensions = [("method", "\(method)")]
+            timers.append(Metrics.Timer(label: "warden.request.duration.seconds", dimensions: dimensions))
         }
         requestCounters = counters
         durations = timers
@@ -68,6 +72,9 @@ final class ServerStats: Sendable {
         errorCounter?.increment()
         durations[slot]?.recordNanoseconds(Int64(Self.now() &- started))
     }
+
+    /// Counts a watcher cut off for reading too slowly.
+    func watcherCutOff() { cutOffWatchers.increment() }
 
     /// Counts a new connection; returns how many are open with it.
     func connectionOpened() -> Int { connectionCount.wrappingAdd(1, ordering: .relaxed).newValue }

@@ -1,6 +1,7 @@
 import Foundation
 import WardenIndex
 import WardenService
+import WardenServer
 import WardenSQLiteStore
 import WardenStore
 
@@ -44,6 +45,8 @@ struct Configuration: Sendable {
     var auditSampleRate = 1.0
     var logLevel = "info"
     var logFormat = "text"
+    /// `nil`: no HTTP listener.
+    var httpAddress: HTTPAddress?
 
     /// A setting: its name (snake_case in the file, `--kebab-case` as a flag, `WARDEN_UPPER` in
     /// the environment), its help, and how a value applies.
@@ -127,6 +130,18 @@ struct Configuration: Sendable {
         Setting(name: "audit_sample_rate", help: "the share of checks audited to watchers that ask, at most, in (0, 1] (1)") {
             guard let rate = Double($1), rate > 0, rate <= 1 else { throw Problem("must be a number in (0, 1]") }
             $0.auditSampleRate = rate
+        },
+        Setting(
+            name: "http_address",
+            help: "serve /metrics, /healthz and /readyz over HTTP on HOST:PORT or a Unix socket path (containing '/'); "
+                + "loopback recommended (off)"
+        ) {
+            if $1.isEmpty {
+                $0.httpAddress = nil  // an empty value turns a file's or the environment's listener off
+            } else {
+                guard let address = HTTPAddress(parsing: $1) else { throw Problem(HTTPAddress.rule) }
+                $0.httpAddress = address
+            }
         },
         Setting(name: "log_level", help: "trace, debug, info, notice, warning, error or critical (info)") {
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($1) else {

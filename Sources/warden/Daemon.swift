@@ -20,8 +20,7 @@ struct Daemon {
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let format = LogFormat(rawValue: configuration.logFormat) ?? .text
         LoggingSystem.bootstrap { label in Telemetry.makeLogHandler(label: label, format: format, level: level) }
-        let registry = MetricsRegistry()
-        MetricsSystem.bootstrap(registry)
+        let registry = Telemetry.bootstrapMetrics()
         let logger = Logger(label: "warden")
 
         try createFolders(logger: logger)
@@ -34,6 +33,24 @@ struct Daemon {
             logger.critical("cannot claim the socket path", metadata: ["socket": "\(configuration.socket)", "error": "\(error)"])
             throw error
         }
+        // Before the index loads, so /readyz answers 503 while it does.
+        let readiness = Readiness()
+        let http = try await startHTTP(readiness: readiness, metrics: { registry.emitToBuffer() }, logger: logger)
+        do {
+            try await serve(
+                socketFile: socketFile, metricsText: { registry.emitToString() }, readiness: readiness, logger: logger
+            )
+        } catch {
+            await http?.shutdown()
+            throw error
+        }
+        await http?.shutdown()
+    }
+
+    /// Loads the index, serves the socket until a graceful shutdown, and stops.
+    private func serve(
+        socketFile: SocketFile, metricsText: @escaping @Sendable () -> String, readiness: Readiness, logger: Logger
+    ) async throws {
         let started = ContinuousClock.now
         let replica: IndexReplica
         do {
@@ -72,8 +89,12 @@ struct Daemon {
         serverConfiguration.frameTimeout = configuration.frameTimeout
         serverConfiguration.idleTimeout = configuration.idleTimeout
         raiseOpenFileLimit(logger: logger)
-        serverConfiguration.metricsText = { registry.prometheusText() }
+        serverConfiguration.metricsText = metricsText
         let server = try WardenServer(service: service, configuration: serverConfiguration, socketFile: socketFile, logger: logger)
+        // Ready once the index holds what the database held when the socket opened: on a
+        // follower, commits made by other hosts during the load are applied first.
+        _ = try? replica.catchUp()
+        readiness.set(.ready)
         print("warden: serving \(configuration.socket) (database \(databaseLocation.description), revision \(statistics.revision))")
         fflush(nil)
 
@@ -81,7 +102,11 @@ struct Daemon {
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: Maintenance(service: service, server: server, retention: configuration.retention, logger: logger)),
-                    .init(service: Listener(server: server, grace: configuration.shutdownGrace, logger: logger)),
+                    .init(
+                        service: Listener(
+                            server: server, readiness: readiness, grace: configuration.shutdownGrace, logger: logger
+                        )
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -121,16 +146,18 @@ extension Daemon {
 }
 
 /// The socket server as a service: it serves from its start; on graceful shutdown (it is the
-/// last service, so the first stopped) it stops accepting, lets running requests finish for up to
+/// last service, so the first stopped) it turns /readyz to 503, stops accepting, lets running requests finish for up to
 /// `grace`, ends every watch, stops its threads, closes the connections and removes the socket
 /// file (`WardenServer.shutdown(grace:)`); then `Maintenance` stops.
 struct Listener: Service {
     let server: WardenServer
+    let readiness: Readiness
     let grace: Duration
     let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
+        readiness.set(.stopping)
         logger.info("shutting down", metadata: ["grace": "\(grace)"])
         await server.shutdown(grace: grace)
     }
@@ -186,15 +213,21 @@ struct Maintenance: Service {
     }
 }
 
-/// Whether the database answers, read once a second by `Maintenance`, and each change of it
-/// logged once: reads go on from the index while the database is away (at its revision),
-/// writes answer `UNAVAILABLE`, and the store's connections come back by themselves. On the
-/// way back the index catches up at once (the change signal would too, a moment later).
+/// Whether the database answers and its revision, read once a second by `Maintenance` (and
+/// kept as gauges), and each change of it logged once: reads go on from the index while the
+/// database is away (at its revision), writes answer `UNAVAILABLE`, and the store's connections
+/// come back by themselves. On the way back the index catches up at once (the change signal
+/// would too, a moment later).
 final class DatabaseWatch: @unchecked Sendable {
     private let replica: IndexReplica
     private let logger: Logger
     // Touched only by the maintenance task.
     private var reachable = true
+    /// The database's latest revision at the last check: on a follower, less `warden.revision`
+    /// (the index's, recorded just after) it is the follower's lag in revisions.
+    private let databaseRevision = Gauge(label: "warden.database.revision")
+    /// 1 while the database answers, 0 while it does not.
+    private let databaseReachable = Gauge(label: "warden.database.reachable")
 
     init(replica: IndexReplica, logger: Logger) {
         self.replica = replica
@@ -204,6 +237,8 @@ final class DatabaseWatch: @unchecked Sendable {
     func check() {
         do {
             let revision = try replica.store.revision
+            databaseRevision.record(Int64(revision.rawValue))
+            databaseReachable.record(1)
             guard !reachable else { return }
             reachable = true
             let caughtUp = try? replica.catchUp()
@@ -212,6 +247,7 @@ final class DatabaseWatch: @unchecked Sendable {
                 metadata: ["revision": "\(caughtUp ?? replica.index.revision)", "database_revision": "\(revision)"]
             )
         } catch where error.code == .unavailable || error.code == .internal {
+            databaseReachable.record(0)
             guard reachable else { return }
             reachable = false
             logger.warning(

@@ -62,6 +62,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("audit-sample-rate"), help: Self.help("audit_sample_rate")) var auditSampleRate: String?
     @Option(name: .customLong("log-level"), help: Self.help("log_level")) var logLevel: String?
     @Option(name: .customLong("log-format"), help: Self.help("log_format")) var logFormat: String?
+    @Option(name: .customLong("http-address"), help: Self.help("http_address")) var httpAddress: String?
 
     static func help(_ name: String) -> ArgumentHelp {
         let setting = Configuration.settings.first { $0.name == name }!
@@ -99,7 +100,8 @@ struct Serve: AsyncParsableCommand {
             "shutdown_grace": shutdownGrace,
             "audit_sample_rate": auditSampleRate,
             "log_level": logLevel,
-            "log_format": logFormat
+            "log_format": logFormat,
+            "http_address": httpAddress,
         ]
         return values.compactMapValues { $0 }
     }

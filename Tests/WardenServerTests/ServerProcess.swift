@@ -14,9 +14,10 @@ final class ServerProcess: @unchecked Sendable {
     private let process = Process()
     private let log: URL
 
-    /// Starts the server and waits until it answers Health.
+    /// Starts the server and waits until it answers Health (unless `waitUntilServing` is false).
     init(
-        environment: [String: String] = [:], databasePath: String? = nil, folder: URL? = nil, arguments: [String] = []
+        environment: [String: String] = [:], databasePath: String? = nil, folder: URL? = nil, arguments: [String] = [],
+        waitUntilServing: Bool = true
     ) async throws {
         self.folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("warden-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
@@ -31,10 +32,11 @@ final class ServerProcess: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        try await waitUntilServing()
+        if waitUntilServing { try await self.waitUntilServing() }
     }
 
-    private func waitUntilServing() async throws {
+    /// Waits until the server answers Health (or refuses this process, as configured).
+    func waitUntilServing() async throws {
         for _ in 0..<300 {
             if !process.isRunning { throw ServerError("the server exited: \(output)") }
             if FileManager.default.fileExists(atPath: socketPath),
