@@ -8,7 +8,8 @@ all: build
 # Debian packages the build needs; installs only what is missing (root, or sudo). libpq (with
 # pkg-config, which SwiftPM asks for its flags) is the PostgreSQL backend's client; the tests'
 # PostgreSQL server comes from scripts/postgres-cluster.sh, which installs `postgresql` itself.
-DEBS := libsqlite3-dev libpq-dev pkg-config
+# curl: the tests scrape `warden serve --http-address` with it (`make test`, `make tsan`).
+DEBS := libsqlite3-dev libpq-dev pkg-config curl
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
