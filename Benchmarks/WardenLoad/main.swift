@@ -7,6 +7,7 @@ import Glibc
 #endif
 import CPingPong
 import Foundation
+import NIOCore
 import NIOPosix
 import WardenClient
 import WardenModel
@@ -19,6 +20,13 @@ let arguments = CommandLine.arguments
 func option(_ name: String) -> String? { arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } }
 let scale = option("--scale").flatMap(Double.init) ?? 1
 let phaseSeconds = option("--seconds").flatMap(Double.init) ?? 3
+// `--nio-global-executor`: SwiftNIO's singleton event loops run every task (an app's choice,
+// made once at start), and WardenClient connects on them: an answer resumes its task on the
+// loop that read it.
+let nioGlobalExecutor = arguments.contains("--nio-global-executor")
+if nioGlobalExecutor && !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+    throw LoadError("SwiftNIO's event loops could not become the global executor")
+}
 
 func percentile(_ samples: [UInt64], _ p: Double) -> Double {
     let sorted = samples.sorted()
@@ -63,7 +71,7 @@ defer {
     kill(server.processIdentifier, SIGTERM)
     server.waitUntilExit()
 }
-let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let group = nioGlobalExecutor ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: 1)
 var client: WardenConnection?
 // Under a profiler (WARDEN_LOAD_WRAPPER) the server may take minutes to start.
 for _ in 0..<(wrapper.isEmpty ? 3000 : 30_000) where client == nil {
@@ -288,4 +296,4 @@ let (whoP50, _) = latency(raw, RawClient.frame(.listSubjects, who), rounds: 5000
 line("ListSubjects, object with ~100 users", String(format: "%.1f µs", whoP50), "target ≤ 100 µs")
 
 await warden.close()
-try await group.shutdownGracefully()
+if !nioGlobalExecutor { try await group.shutdownGracefully() }
