@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import WardenSync
 
@@ -63,6 +70,15 @@ final class FrameWriter: Sendable {
         // Outside the lock: on the event loop, the future may be complete already and run this now.
         if case .queued(let future) = outcome { future.whenComplete { _ in self.state.withLock { $0.queued -= 1 } } }
         return outcome
+    }
+
+    /// Whether a failed write means the server closed the connection. Its event loop then reads
+    /// why (the server's status on request id 0, when it sent one, is already in the socket's
+    /// buffer) and fails every open request with it: a request is better left to that than
+    /// failed now with a bare "closed".
+    static func serverClosed(_ error: any Error) -> Bool {
+        guard let error = error as? IOError else { return false }
+        return error.errnoCode == EPIPE || error.errnoCode == ECONNRESET
     }
 
     /// Closes the duplicate descriptor (after the channel closed): later writes fail.

@@ -82,7 +82,7 @@ extension WardenConnection {
             promise.fail(end)
             throw end
         }
-        for (position, chunk) in chunks.enumerated() {
+        chunks: for (position, chunk) in chunks.enumerated() {
             var bytes = channel.allocator.buffer(capacity: 1024)
             do {
                 let last = position == chunks.count - 1
@@ -107,6 +107,8 @@ extension WardenConnection {
                 } catch {
                     failure = requests.writeFailure(error)
                 }
+            case .failed(let error) where FrameWriter.serverClosed(error):
+                break chunks  // the event loop fails the request with the server's reason
             case .failed(let error):
                 failure = requests.writeFailure(error)
             }

@@ -189,6 +189,8 @@ public final class WardenConnection: Sendable {
         case .queued(let written):
             let requests = self.requests
             written.whenFailure { error in requests.fail(id, requests.writeFailure(error)) }
+        case .failed(let error) where FrameWriter.serverClosed(error):
+            break  // the event loop fails it with the server's reason
         case .failed(let error):
             requests.fail(id, requests.writeFailure(error))
         }
