@@ -7,6 +7,7 @@ import Glibc
 #endif
 import CPingPong
 import Foundation
+import NIOCore
 import NIOPosix
 import WardenClient
 import WardenModel
@@ -19,6 +20,13 @@ let arguments = CommandLine.arguments
 func option(_ name: String) -> String? { arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } }
 let scale = option("--scale").flatMap(Double.init) ?? 1
 let phaseSeconds = option("--seconds").flatMap(Double.init) ?? 3
+// `--nio-global-executor`: SwiftNIO's singleton event loops run every task (an app's choice,
+// made once at start), and WardenClient connects on them: an answer resumes its task on the
+// loop that read it.
+let nioGlobalExecutor = arguments.contains("--nio-global-executor")
+if nioGlobalExecutor && !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+    throw LoadError("SwiftNIO's event loops could not become the global executor")
+}
 
 func percentile(_ samples: [UInt64], _ p: Double) -> Double {
     let sorted = samples.sorted()
@@ -63,7 +71,7 @@ defer {
     kill(server.processIdentifier, SIGTERM)
     server.waitUntilExit()
 }
-let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let group = nioGlobalExecutor ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: 1)
 var client: WardenConnection?
 // Under a profiler (WARDEN_LOAD_WRAPPER) the server may take minutes to start.
 for _ in 0..<(wrapper.isEmpty ? 3000 : 30_000) where client == nil {
@@ -125,28 +133,94 @@ for _ in 0..<1000 {
 }
 let checkFrames = checks.map { RawClient.frame(.check, $0) }
 
-// Check, one in flight.
+// Check, one in flight: the raw client, WardenClient from the executors an app's code runs
+// on (ClientPhases), and the C floor again, in interleaved blocks, so that the VM's changing
+// wake-up times (the floor's p50 moves between about 8 and 50 µs within minutes) weigh on each alike.
 let raw = try RawClient(path: socketPath)
-var samples: [UInt64] = []
-for i in 0..<30_000 {
-    let (nanos, frame) = raw.roundTrip(checkFrames[i % checkFrames.count])
-    precondition(frame.status == 0)
-    if i >= 2000 { samples.append(nanos) }
+let clientExecutor = warden.taskExecutor
+let blocks = option("--blocks").flatMap(Int.init) ?? 8
+let perBlock = 2000
+var oneInFlight: [String: [UInt64]] = [:]
+/// This process's CPU time, in nanoseconds, spent by each mode's blocks (all its threads).
+var clientCPU: [String: UInt64] = [:]
+func processCPU() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
-let checkP50 = percentile(samples, 0.5)
-line("Check p50 / p99, one in flight (raw client)", String(format: "%.1f / %.1f µs", checkP50, percentile(samples, 0.99)),
-     String(format: "%.2f× floor; target ≤ 2×", checkP50 / floorP50))
+// `--modes raw,loop` measures only those (for a profiler or strace on this process).
+let modes = Set((option("--modes") ?? "floor,raw,task,loop,main").split(separator: ",").map(String.init))
+for _ in 0..<blocks {
+    var cpu = processCPU()
+    func charge(_ key: String) {
+        let now = processCPU()
+        clientCPU[key, default: 0] += now - cpu
+        cpu = now
+    }
+    if modes.contains("floor") {
+        var floorBlock = [UInt64](repeating: 0, count: perBlock)
+        guard warden_pingpong(floorPath, Int32(perBlock), 60, &floorBlock) == 0 else {
+            throw LoadError("floor: errno \(errno)")
+        }
+        oneInFlight["floor", default: []] += floorBlock.dropFirst(perBlock / 10)
+        charge("floor")
+    }
+    if modes.contains("raw") {
+        for i in 0..<perBlock {
+            let (nanos, frame) = raw.roundTrip(checkFrames[i % checkFrames.count])
+            precondition(frame.status == 0)
+            if i >= perBlock / 10 { oneInFlight["raw", default: []].append(nanos) }
+        }
+        charge("raw")
+    }
+    if modes.contains("task") {
+        oneInFlight["task", default: []] += try await ClientPhases.roundTrips(warden, checks, rounds: perBlock, on: nil)
+        charge("task")
+    }
+    if modes.contains("loop") {
+        oneInFlight["loop", default: []] += try await withTaskExecutorPreference(clientExecutor) {
+            try await ClientPhases.roundTrips(warden, checks, rounds: perBlock, on: nil)
+        }
+        charge("loop")
+    }
+    if modes.contains("main") {
+        oneInFlight["main", default: []] +=
+            try await ClientPhases.roundTrips(warden, checks, rounds: perBlock, on: MainActor.shared)
+        charge("main")
+    }
+}
+let interleavedFloor = percentile(oneInFlight["floor"] ?? [0], 0.5)
+let checkP50 = percentile(oneInFlight["raw"] ?? [0], 0.5)
+@MainActor func oneInFlightLine(_ name: String, _ key: String, _ note: String = "") {
+    guard let samples = oneInFlight[key] else { return }
+    let p50 = percentile(samples, 0.5)
+    line("Check p50 / p99, one in flight (\(name))", String(format: "%.1f / %.1f µs", p50, percentile(samples, 0.99)),
+         String(format: "%.2f× floor, %.2f× raw; client CPU %.1f µs", p50 / interleavedFloor, p50 / checkP50,
+                Double(clientCPU[key] ?? 0) / 1000 / Double(blocks * perBlock)) + note)
+}
+let floorP99 = percentile(oneInFlight["floor"] ?? [0], 0.99)
+line("C floor p50 / p99, interleaved with the next", String(format: "%.1f / %.1f µs", interleavedFloor, floorP99),
+     "\(blocks) blocks of \(perBlock)")
+oneInFlightLine("raw client", "raw")
+oneInFlightLine("WardenClient, task", "task")
+oneInFlightLine("WardenClient, loop", "loop")
+oneInFlightLine("WardenClient, main", "main")
 
-// The same through the async Swift client.
-var clientSamples: [UInt64] = []
-for i in 0..<10_000 {
-    let start = DispatchTimeNanos.now()
-    _ = try await warden.check(checks[i % checks.count])
-    if i >= 1000 { clientSamples.append(DispatchTimeNanos.now() - start) }
+// `--one-in-flight-only`: stop here (for a profiler or strace on this process).
+if arguments.contains("--one-in-flight-only") {
+    await warden.close()
+    kill(server.processIdentifier, SIGTERM)
+    server.waitUntilExit()
+    try? FileManager.default.removeItem(at: folder)
+    exit(0)
 }
-let clientP50 = percentile(clientSamples, 0.5)
-line("Check p50 / p99, one in flight (WardenClient)", String(format: "%.1f / %.1f µs", clientP50, percentile(clientSamples, 0.99)),
-     String(format: "%.2f× floor", clientP50 / floorP50))
+
+// Many tasks on one WardenClient connection, each with one Check in flight.
+for (name, executor) in [("task", nil), ("loop", clientExecutor)] as [(String, (any TaskExecutor)?)] {
+    let rate = try await ClientPhases.pipelined(warden, checks, tasks: 64, seconds: phaseSeconds, executor: executor)
+    line("Check, 64 tasks, one WardenClient (\(name))", String(format: "%.0f checks/s", rate),
+         String(format: "%.2f of the floor's rate", rate / floorPipelined))
+}
 
 // Pipelined: 64 in flight on one connection.
 let cpuBefore = serverCPU()
@@ -222,4 +296,4 @@ let (whoP50, _) = latency(raw, RawClient.frame(.listSubjects, who), rounds: 5000
 line("ListSubjects, object with ~100 users", String(format: "%.1f µs", whoP50), "target ≤ 100 µs")
 
 await warden.close()
-try await group.shutdownGracefully()
+if !nioGlobalExecutor { try await group.shutdownGracefully() }

@@ -17,6 +17,7 @@ extension Warden_V1_Subject {
 }
 
 extension Warden_V1_ObjectRef {
+    /// The object `pk` of `contentType` (an app label and model, `drivers.car`).
     public init(_ contentType: String, _ pk: String) {
         self.init()
         self.contentType = contentType
@@ -57,10 +58,14 @@ extension WardenConnection {
         return try await check(request, timeout: timeout)
     }
 
+    /// Check with a request built by the caller. `timeout`: the call's deadline (the connection's
+    /// default when `nil`).
     public func check(_ request: Warden_V1_CheckRequest, timeout: Duration? = nil) async throws -> Warden_V1_CheckResponse {
         try await call(.check, request, returning: Warden_V1_CheckResponse.self, timeout: timeout)
     }
 
+    /// BatchCheck: many checks answered at one revision, in the order of `request.items`; one bad
+    /// item gets its own error without failing the others.
     public func batchCheck(_ request: Warden_V1_BatchCheckRequest, timeout: Duration? = nil) async throws -> Warden_V1_BatchCheckResponse {
         try await call(.batchCheck, request, returning: Warden_V1_BatchCheckResponse.self, timeout: timeout)
     }
@@ -87,10 +92,12 @@ extension WardenConnection {
         }
     }
 
+    /// ListSubjects: who holds permissions on `request.object` (guardian's `get_users_with_perms`).
     public func listSubjects(_ request: Warden_V1_ListSubjectsRequest, timeout: Duration? = nil) async throws -> Warden_V1_ListSubjectsResponse {
         try await call(.listSubjects, request, returning: Warden_V1_ListSubjectsResponse.self, timeout: timeout)
     }
 
+    /// GetPermissions: the codenames a subject holds on one object (guardian's `get_perms`).
     public func getPermissions(_ request: Warden_V1_GetPermissionsRequest, timeout: Duration? = nil) async throws -> Warden_V1_GetPermissionsResponse {
         try await call(.getPermissions, request, returning: Warden_V1_GetPermissionsResponse.self, timeout: timeout)
     }
@@ -102,10 +109,12 @@ extension WardenConnection {
         try await call(.batchGetPermissions, request, returning: Warden_V1_BatchGetPermissionsResponse.self, timeout: timeout)
     }
 
+    /// Health: the server's role and revision; answered to every peer the server accepts.
     public func health(timeout: Duration? = nil) async throws -> Warden_V1_HealthResponse {
         try await call(.health, Warden_V1_HealthRequest(), returning: Warden_V1_HealthResponse.self, timeout: timeout)
     }
 
+    /// Stats: the server's counters and settings (what `warden stats` prints).
     public func stats(timeout: Duration? = nil) async throws -> Warden_V1_StatsResponse {
         try await call(.stats, Warden_V1_StatsRequest(), returning: Warden_V1_StatsResponse.self, timeout: timeout)
     }

@@ -78,20 +78,42 @@ extension WardenConnection {
     ) async throws -> Warden_V1_BulkResponse {
         let id = makeRequestID()
         let promise = channel.eventLoop.makePromise(of: Frame.self)
-        for (position, chunk) in chunks.enumerated() {
+        if let end = requests.register(id, .promise(promise)) {
+            promise.fail(end)
+            throw end
+        }
+        chunks: for (position, chunk) in chunks.enumerated() {
             var bytes = channel.allocator.buffer(capacity: 1024)
-            try Frame.encode(
-                chunk, requestID: id, method: UInt16(method.rawValue), flags: position == chunks.count - 1 ? .endStream : [],
-                timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout), into: &bytes
-            )
-            // Waits for each chunk to be written, so a long stream does not pile up in memory twice.
             do {
-                try await channel.writeAndFlush(Outgoing(requestID: id, bytes: bytes, responder: position == 0 ? .unary(promise) : nil))
+                let last = position == chunks.count - 1
+                try Frame.encode(
+                    chunk, requestID: id, method: UInt16(method.rawValue), flags: last ? .endStream : [],
+                    timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout), into: &bytes
+                )
             } catch {
-                let failure = end.reason ?? WardenError(code: .unavailable, message: "the connection to Warden is closed (\(error))")
-                promise.fail(failure)
+                let failure = WardenError(code: .invalidArgument, message: "cannot encode the request: \(error)")
+                requests.fail(id, failure)
                 throw failure
             }
+            // Waits for each chunk to be written, so a long stream does not pile up in memory twice.
+            let failure: WardenError
+            switch writer.write(bytes) {
+            case .written:
+                continue
+            case .queued(let written):
+                do {
+                    try await written.get()
+                    continue
+                } catch {
+                    failure = requests.writeFailure(error)
+                }
+            case .failed(let error) where FrameWriter.serverClosed(error):
+                break chunks  // the event loop fails the request with the server's reason
+            case .failed(let error):
+                failure = requests.writeFailure(error)
+            }
+            requests.fail(id, failure)
+            throw failure
         }
         return try Self.decode(try await promise.futureResult.get(), as: Warden_V1_BulkResponse.self)
     }
@@ -111,6 +133,8 @@ extension WardenConnection {
         return watch(request)
     }
 
+    /// Watch with a request built by the caller; as
+    /// `watch(afterRevision:kinds:contentTypes:auditChecks:auditSampleRate:)`.
     public func watch(_ request: Warden_V1_WatchRequest) -> AsyncThrowingStream<Warden_V1_Event, any Error> {
         serverStream(.watch, request, as: Warden_V1_WatchResponse.self, endsWithData: false) { $0.events }
     }
@@ -169,14 +193,17 @@ extension WardenConnection {
             for element in elements(response) { continuation.yield(element) }
             if end { continuation.finish() }
         }
-        let channel = self.channel
+        let writer = self.writer
         continuation.onTermination = { termination in
             guard case .cancelled = termination else { return }
-            var cancel = channel.allocator.buffer(capacity: Frame.headerSize)
-            Frame.writeHeader(to: &cancel, bodyLength: 0, requestID: id, method: method, flags: .cancel, status: 0, timeoutMilliseconds: 0)
-            channel.writeAndFlush(Outgoing(requestID: id, bytes: cancel, responder: nil), promise: nil)
+            var cancel = ByteBuffer()
+            Frame.writeHeader(
+                to: &cancel, bodyLength: 0, requestID: id, method: method, flags: .cancel, status: 0,
+                timeoutMilliseconds: 0
+            )
+            _ = writer.write(cancel)
         }
-        write(Outgoing(requestID: id, bytes: bytes, responder: .stream(deliver))) { continuation.finish(throwing: $0) }
+        start(id, bytes, .stream(deliver))
         return stream
     }
 }

@@ -12,10 +12,13 @@ extension Warden_V1_Grant {
 }
 
 extension WardenConnection {
+    /// Grant: gives `grant.subject` the permission (on the object when `grant.pk` is set).
+    /// `actor`: the user recorded in the change's event. `changed` is false when it was already held.
     public func grant(_ grant: Warden_V1_Grant, actor: String? = nil, timeout: Duration? = nil) async throws -> Warden_V1_WriteResponse {
         try await call(.grant, grantRequest(grant, actor), returning: Warden_V1_WriteResponse.self, timeout: timeout)
     }
 
+    /// Revoke: takes the grant back; `changed` is false when it was not held.
     public func revoke(_ grant: Warden_V1_Grant, actor: String? = nil, timeout: Duration? = nil) async throws -> Warden_V1_WriteResponse {
         try await call(.revoke, grantRequest(grant, actor), returning: Warden_V1_WriteResponse.self, timeout: timeout)
     }
@@ -27,6 +30,7 @@ extension WardenConnection {
         return request
     }
 
+    /// PutUser: creates or updates the user `id` (guardian's user row: name, active, superuser).
     public func putUser(
         _ id: String, username: String? = nil, isActive: Bool = true, isSuperuser: Bool = false, actor: String? = nil
     ) async throws -> Warden_V1_WriteResponse {
@@ -39,6 +43,7 @@ extension WardenConnection {
         return try await call(.putUser, request, returning: Warden_V1_WriteResponse.self)
     }
 
+    /// DeleteUser: removes the user with their memberships and grants.
     public func deleteUser(_ id: String, actor: String? = nil) async throws -> Warden_V1_WriteResponse {
         var request = Warden_V1_DeleteUserRequest()
         request.id = id
@@ -46,10 +51,12 @@ extension WardenConnection {
         return try await call(.deleteUser, request, returning: Warden_V1_WriteResponse.self)
     }
 
+    /// PutGroup: creates the group `name` (a no-op when it exists).
     public func putGroup(_ name: String, actor: String? = nil) async throws -> Warden_V1_WriteResponse {
         try await call(.putGroup, groupRequest(name, actor), returning: Warden_V1_WriteResponse.self)
     }
 
+    /// DeleteGroup: removes the group with its memberships and grants.
     public func deleteGroup(_ name: String, actor: String? = nil) async throws -> Warden_V1_WriteResponse {
         try await call(.deleteGroup, groupRequest(name, actor), returning: Warden_V1_WriteResponse.self)
     }
@@ -61,10 +68,12 @@ extension WardenConnection {
         return request
     }
 
+    /// AddMember: puts `user` in `group`.
     public func addMember(user: String, group: String, actor: String? = nil) async throws -> Warden_V1_WriteResponse {
         try await call(.addMember, memberRequest(user, group, actor), returning: Warden_V1_WriteResponse.self)
     }
 
+    /// RemoveMember: takes `user` out of `group`.
     public func removeMember(user: String, group: String, actor: String? = nil) async throws -> Warden_V1_WriteResponse {
         try await call(.removeMember, memberRequest(user, group, actor), returning: Warden_V1_WriteResponse.self)
     }
@@ -89,6 +98,7 @@ extension WardenConnection {
         return try await call(.registerContentType, request, returning: Warden_V1_WriteResponse.self)
     }
 
+    /// DeleteObject: removes every grant on `object` (its row was deleted in the app).
     public func deleteObject(_ object: Warden_V1_ObjectRef, actor: String? = nil) async throws -> Warden_V1_WriteResponse {
         var request = Warden_V1_DeleteObjectRequest()
         request.object = object

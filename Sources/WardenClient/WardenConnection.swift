@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -8,6 +15,11 @@ import WardenWire
 /// A connection to a Warden server over its Unix socket. Requests from any number of tasks are
 /// pipelined on the one connection and answered out of order; it is safe to share.
 ///
+/// A call writes its request from the calling thread and is resumed by the connection's event
+/// loop when the answer arrives: from a task on the global executor that is one thread hop per
+/// call; a task that prefers `taskExecutor` has none. When the connection ends, every open
+/// call fails with `UNAVAILABLE` (or the server's own status, when it said why).
+///
 /// ```swift
 /// let warden = try await WardenConnection.connect(socketPath: "./var/warden.sock")
 /// let answer = try await warden.check(.user("42"), "drivers.change_car",
@@ -16,40 +28,74 @@ import WardenWire
 /// ```
 public final class WardenConnection: Sendable {
     let channel: any Channel
-    /// The server's last word once the connection ended.
-    let end: ConnectionEnd
+    /// The open requests, and why the connection ended once it did.
+    let requests: Requests
+    /// Writes requests from the caller's thread.
+    let writer: FrameWriter
+    private let executor: EventLoopTaskExecutor
     private let nextID = Atomic<UInt32>(0)
     private let ownedGroup: MultiThreadedEventLoopGroup?
     /// The deadline sent with each request when a call gives none (`nil`: none).
     public let defaultTimeout: Duration?
 
-    private init(channel: any Channel, end: ConnectionEnd, ownedGroup: MultiThreadedEventLoopGroup?, defaultTimeout: Duration?) {
+    private init(
+        channel: any Channel, requests: Requests, writer: FrameWriter, ownedGroup: MultiThreadedEventLoopGroup?,
+        defaultTimeout: Duration?
+    ) {
         self.channel = channel
-        self.end = end
+        self.requests = requests
+        self.writer = writer
+        self.executor = EventLoopTaskExecutor(channel.eventLoop)
         self.ownedGroup = ownedGroup
         self.defaultTimeout = defaultTimeout
     }
 
     /// Connects to the server's socket; `connectTimeout` bounds the connect itself.
-    /// - Parameter group: the event loops to use; a one-thread group of its own when `nil`.
+    /// - Parameters:
+    ///   - socketPath: the server's `--socket`.
+    ///   - group: the event loops to use; a one-thread group of its own when `nil`.
+    ///   - connectTimeout: how long a listener with a full backlog is retried.
+    ///   - defaultTimeout: the deadline sent with each request when a call gives none (`nil`: none).
+    ///   - maxFrameSize: the largest response frame accepted; a larger one fails the connection.
+    /// - Throws: `WardenError` with `UNAVAILABLE` when the server cannot be reached.
     public static func connect(
         socketPath: String, group: (any EventLoopGroup)? = nil, connectTimeout: Duration = .seconds(5),
         defaultTimeout: Duration? = .seconds(30), maxFrameSize: Int = 64 << 20
     ) async throws -> WardenConnection {
         let owned = group == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
         let loops = group ?? owned!
-        let end = ConnectionEnd()
+        let requests = Requests()
         do {
-            let channel = try await ClientBootstrap(group: loops)
-                .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds / 1_000_000_000))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
-                        try channel.pipeline.syncOperations.addHandler(ClientHandler(end: end))
+            // The client connects the socket itself and keeps a duplicate of its descriptor for
+            // its writes (FrameWriter); SwiftNIO reads from the original.
+            let descriptor = try await UnixSocket.connect(path: socketPath, timeout: connectTimeout)
+            let duplicate = dup(descriptor)
+            guard duplicate >= 0 else {
+                let error = IOError(errnoCode: errno, reason: "dup")
+                UnixSocket.close(descriptor)
+                throw error
+            }
+            let channel: any Channel
+            do {
+                channel = try await ClientBootstrap(group: loops)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let decoder = ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize))
+                            try channel.pipeline.syncOperations.addHandler(decoder)
+                            try channel.pipeline.syncOperations.addHandler(ClientHandler(requests: requests))
+                        }
                     }
-                }
-                .connect(unixDomainSocketPath: socketPath).get()
-            return WardenConnection(channel: channel, end: end, ownedGroup: owned, defaultTimeout: defaultTimeout)
+                    .withConnectedSocket(descriptor).get()
+            } catch {
+                UnixSocket.close(duplicate)
+                throw error
+            }
+            let writer = FrameWriter(channel: channel, descriptor: duplicate)
+            // The socket closes when both descriptors are closed: the writer's goes with the channel.
+            channel.closeFuture.whenComplete { _ in writer.close() }
+            return WardenConnection(
+                channel: channel, requests: requests, writer: writer, ownedGroup: owned, defaultTimeout: defaultTimeout
+            )
         } catch {
             try? await owned?.shutdownGracefully()
             throw WardenError(code: .unavailable, message: "cannot connect to Warden at \(socketPath): \(error)")
@@ -61,6 +107,14 @@ public final class WardenConnection: Sendable {
         try? await channel.close()
         try? await ownedGroup?.shutdownGracefully()
     }
+
+    /// The connection's event loop as a task executor. A task that prefers it
+    /// (`Task(executorPreference: warden.taskExecutor) { … }`, or `withTaskExecutorPreference`)
+    /// runs on the thread where the answers arrive: each call then resumes without a thread hop,
+    /// the one-in-flight round trip of the raw protocol (docs/benchmarks.md). Keep blocking work
+    /// off such a task: it would hold up every answer of the connection. A connection that made
+    /// its own event loop (no `group` given) ends it in `close()`: prefer it only until then.
+    public var taskExecutor: any TaskExecutor { executor }
 
     func makeRequestID() -> UInt32 {
         // Skips 0, which the protocol keeps for the connection itself.
@@ -75,12 +129,39 @@ public final class WardenConnection: Sendable {
         return UInt32(clamping: max(1, ms))
     }
 
-    /// Sends one request frame and returns its response frame (status not yet checked).
-    public func send(
+    /// One unary call: sends `request` as `method` and returns the answer, or throws the error
+    /// the answer's status names (`WardenError`), or `UNAVAILABLE` when the connection ends
+    /// first. `timeout`: the call's deadline, sent to the server (the connection's default when
+    /// `nil`). A cancelled task still gets its answer: the server has no cancel for unary calls.
+    public func call<Response: SwiftProtobuf.Message>(
+        _ method: Warden_V1_Method, _ request: some SwiftProtobuf.Message, returning type: Response.Type,
+        timeout: Duration? = nil
+    ) async throws -> Response {
+        let id = makeRequestID()
+        let bytes = try encode(request, id: id, method: method, timeout: timeout)
+        let frame = try await withUnsafeThrowingContinuation { continuation in start(id, bytes, .unary(continuation)) }
+        return try Self.decode(frame, as: type)
+    }
+
+    /// Sends one request frame and returns its response frame (status not yet checked), for
+    /// callers that send now and wait later.
+    func send(
         _ method: Warden_V1_Method, _ message: some SwiftProtobuf.Message, timeout: Duration? = nil
     ) -> EventLoopFuture<Frame> {
-        let id = makeRequestID()
         let promise = channel.eventLoop.makePromise(of: Frame.self)
+        let id = makeRequestID()
+        do {
+            start(id, try encode(message, id: id, method: method, timeout: timeout), .promise(promise))
+        } catch {
+            promise.fail(error)
+        }
+        return promise.futureResult
+    }
+
+    /// A request's frame, ending its request (END_STREAM).
+    private func encode(
+        _ message: some SwiftProtobuf.Message, id: UInt32, method: Warden_V1_Method, timeout: Duration?
+    ) throws -> ByteBuffer {
         var bytes = channel.allocator.buffer(capacity: 64)
         do {
             try Frame.encode(
@@ -88,27 +169,35 @@ public final class WardenConnection: Sendable {
                 timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout), into: &bytes
             )
         } catch {
-            promise.fail(WardenError(code: .invalidArgument, message: "cannot encode the request: \(error)"))
-            return promise.futureResult
+            throw WardenError(code: .invalidArgument, message: "cannot encode the request: \(error)")
         }
-        write(Outgoing(requestID: id, bytes: bytes, responder: .unary(promise))) { promise.fail($0) }
-        return promise.futureResult
+        return bytes
     }
 
-    /// Writes a request's frames; when the channel cannot take them (it closed), `failed` gets
-    /// why the connection ended (the server's status on request id 0), else `UNAVAILABLE`, so no
-    /// caller waits for an answer that cannot come.
-    func write(_ outgoing: Outgoing, failed: @escaping @Sendable (WardenError) -> Void) {
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        let end = self.end
-        written.futureResult.whenFailure { error in
-            failed(end.reason ?? WardenError(code: .unavailable, message: "the connection to Warden is closed (\(error))"))
+    /// Registers request `id` with `responder`, then writes its frames. When the connection has
+    /// ended, or the write fails, the responder fails with why the connection ended (the
+    /// server's status on request id 0), else `UNAVAILABLE`: no caller waits for an answer that
+    /// cannot come.
+    func start(_ id: UInt32, _ bytes: ByteBuffer, _ responder: Responder) {
+        if let end = requests.register(id, responder) {
+            responder.fail(end, id: id)
+            return
         }
-        channel.writeAndFlush(outgoing, promise: written)
+        switch writer.write(bytes) {
+        case .written:
+            break
+        case .queued(let written):
+            let requests = self.requests
+            written.whenFailure { error in requests.fail(id, requests.writeFailure(error)) }
+        case .failed(let error) where FrameWriter.serverClosed(error):
+            break  // the event loop fails it with the server's reason
+        case .failed(let error):
+            requests.fail(id, requests.writeFailure(error))
+        }
     }
 
     /// The response message of a frame, or the error its status says.
-    public static func decode<Response: SwiftProtobuf.Message>(_ frame: Frame, as type: Response.Type) throws -> Response {
+    static func decode<Response: SwiftProtobuf.Message>(_ frame: Frame, as type: Response.Type) throws -> Response {
         guard frame.status == 0 else {
             throw WardenError((try? Warden_V1_Status(serializedBytes: frame.body)) ?? Warden_V1_Status(), code: frame.status)
         }
@@ -117,14 +206,5 @@ public final class WardenConnection: Sendable {
         } catch {
             throw WardenError(code: .internal, message: "the server's reply is not a valid \(Response.protoMessageName): \(error)")
         }
-    }
-
-    /// One unary call.
-    public func call<Response: SwiftProtobuf.Message>(
-        _ method: Warden_V1_Method, _ request: some SwiftProtobuf.Message, returning type: Response.Type,
-        timeout: Duration? = nil
-    ) async throws -> Response {
-        let frame = try await send(method, request, timeout: timeout).get()
-        return try Self.decode(frame, as: type)
     }
 }

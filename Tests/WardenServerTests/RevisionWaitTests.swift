@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
-import WardenClient
+@testable import WardenClient
 import WardenProto
 import WardenSync
 import WardenWire
