@@ -75,19 +75,24 @@ extension WardenConnection {
         try await call(.listObjects, request, returning: Warden_V1_ListObjectsResponse.self, timeout: timeout)
     }
 
-    /// Every page of ListObjects: `nil` when the answer is unrestricted (the reply says why),
-    /// else every pk. Asks for packed pages (`packed_pks`).
-    public func listAllObjects(_ request: Warden_V1_ListObjectsRequest) async throws -> (unrestricted: Warden_V1_Decision?, pks: [String]) {
+    /// Every page of ListObjects: `unrestricted` is the reason when the answer is unrestricted
+    /// (then `pks` is empty), else `nil` and `pks` holds every pk. `contentType` is the type the
+    /// server listed (`app_label.model`), the one an unrestricted answer covers when the request
+    /// named none and the permissions decided it; empty from a server that predates the field.
+    /// Asks for packed pages (`packed_pks`); later pages are read at least at the first page's
+    /// revision.
+    public func listAllObjects(
+        _ request: Warden_V1_ListObjectsRequest
+    ) async throws -> (unrestricted: Warden_V1_Decision?, pks: [String], contentType: String) {
         var request = request
         request.packedPks = true  // a server that predates packed_pks answers `pks`; `pagePks` reads either
         var pks: [String] = []
         while true {
             let page = try await listObjects(request)
-            if page.unrestricted { return (page.unrestrictedReason, []) }
+            if page.unrestricted { return (page.unrestrictedReason, [], page.contentType) }
             pks.append(contentsOf: page.pagePks)
-            guard !page.nextPageToken.isEmpty else { return (nil, pks) }
+            guard !page.nextPageToken.isEmpty else { return (nil, pks, page.contentType) }
             request.pageToken = page.nextPageToken
-            // Later pages at least at the first page's revision.
             request.minRevision = max(request.minRevision, page.revision)
         }
     }

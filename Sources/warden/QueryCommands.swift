@@ -152,11 +152,15 @@ struct ListObjects: AsyncParsableCommand {
             if noSuperuser { request.withSuperuser = false }
             if strict { request.acceptGlobalPerms = false }
             request.pageSize = pageSize
-            let (unrestricted, pks) = try await warden.listAllObjects(request)
+            let (unrestricted, pks, contentType) = try await warden.listAllObjects(request)
             if let unrestricted {
-                print(client.json ? jsonLine(["unrestricted": decisionJSON(unrestricted)]) : "unrestricted: \(decisionText(unrestricted))")
+                print(
+                    client.json
+                        ? jsonLine(["unrestricted": decisionJSON(unrestricted), "content_type": contentType])
+                        : "unrestricted (every \(contentType)): \(decisionText(unrestricted))"
+                )
             } else if client.json {
-                print(jsonLine(["pks": pks]))
+                print(jsonLine(["pks": pks, "content_type": contentType]))
             } else {
                 for pk in pks { print(pk) }
             }

@@ -54,6 +54,7 @@ struct CommandTests {
             #expect(try run(["list-objects", "1", "lab.view_experiment"]).jsonLines.first?["pks"] as? [String] == ["4", "5"])
             let unrestricted = try run(["list-objects", "9", "lab.view_experiment"]).jsonLines.first?["unrestricted"] as? [String: Any]
             #expect(unrestricted?["reason"] as? String == "SUPERUSER")
+            #expect(try run(["list-objects", "9", "lab.view_experiment"]).jsonLines.first?["content_type"] as? String == "lab.experiment")
             let subjects = try run(["list-subjects", "lab.experiment:4", "--attach-perms"]).jsonLines.first
             #expect((subjects?["users"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["1", "2"])
             #expect(try run(["perms", "2", "lab.experiment:4"]).jsonLines.first?["permissions"] as? [String] == ["change_experiment"])

@@ -105,11 +105,13 @@ struct RPCTests {
             request.subject = .user("4")
             let all = try await warden.listAllObjects(request)
             #expect(all.unrestricted?.reason == .superuser)
+            #expect(all.contentType == "lab.experiment")
             request.subject = .user("3")
             request.permissions = ["lab.change_experiment"]
             #expect(try await warden.listAllObjects(request).unrestricted?.reason == .modelGrantGroup)
             request.acceptGlobalPerms = false
-            #expect(try await warden.listAllObjects(request) == (nil, []))
+            let none = try await warden.listAllObjects(request)
+            #expect(none.unrestricted == nil && none.pks.isEmpty && none.contentType == "lab.experiment")
         }
     }
 
