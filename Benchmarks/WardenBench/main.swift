@@ -1,3 +1,8 @@
+import CHeapStats
+import WardenIndex
+import WardenModel
+import WardenTestSupport
+
 // WardenBench — builds the index of DESIGN.md §4's data set (10k users, 200 groups, 100k
 // objects, 1M grants; seeded, so every run builds the same index) and prints the figures that
 // issue #2 asks for. Run it in release: `make bench` (or `swift run -c release WardenBench`).
@@ -5,10 +10,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CHeapStats
-import WardenIndex
-import WardenModel
-import WardenTestSupport
 
 // MARK: Harness
 
@@ -35,7 +36,8 @@ func residentBytes() -> Int {
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 /// Runs `body` `runs` times and returns the median of its nanoseconds per operation.
@@ -93,13 +95,19 @@ grants = []
 let heapAfter = heapInUse()
 let rssAfter = residentBytes()
 
-print("WardenBench — index of \(statistics.users) users, \(statistics.groups) groups, \(statistics.objects) objects, "
-    + "\(statistics.grants) grants (\(statistics.objectGrants) object, \(statistics.modelGrants) model)")
-print("build (one batch)            \(format(buildSeconds, 2)) s   \(format(Double(statistics.grants) / buildSeconds / 1000, 0))k grants/s")
+print(
+    "WardenBench — index of \(statistics.users) users, \(statistics.groups) groups, \(statistics.objects) objects, "
+        + "\(statistics.grants) grants (\(statistics.objectGrants) object, \(statistics.modelGrants) model)"
+)
+print(
+    "build (one batch)            \(format(buildSeconds, 2)) s   \(format(Double(statistics.grants) / buildSeconds / 1000, 0))k grants/s"
+)
 // Heap: bytes the index holds once the input is freed (a 4096-grant sample stays alive, <0.5 B
 // a grant). RSS also keeps what the allocator did not return after the build.
 print("memory per grant (heap)      \(format(Double(heapAfter - heapBefore) / Double(statistics.grants))) bytes")
-print("memory per grant (RSS)       \(format(Double(rssAfter - rssBefore) / Double(statistics.grants))) bytes (includes allocator slack)")
+print(
+    "memory per grant (RSS)       \(format(Double(rssAfter - rssBefore) / Double(statistics.grants))) bytes (includes allocator slack)"
+)
 
 // MARK: Check
 
@@ -109,7 +117,11 @@ func checkRequests(_ count: Int, object: Bool) -> [CheckRequest] {
             // Half are real grants (allowed), half the same user on a random object.
             let grant = sampleGrants[n % sampleGrants.count]
             guard case .user(let id) = grant.subject else {
-                return CheckRequest(subject: .user(userID(150)), permission: grant.permission.description, object: grant.object)
+                return CheckRequest(
+                    subject: .user(userID(150)),
+                    permission: grant.permission.description,
+                    object: grant.object
+                )
             }
             let pk = n % 2 == 0 ? grant.pk! : String(Int.random(in: 0..<experimentCount, using: &random))
             return CheckRequest(
@@ -126,7 +138,9 @@ func checkRequests(_ count: Int, object: Bool) -> [CheckRequest] {
 func checkLoop(_ requests: [CheckRequest]) -> Double {
     measure(runs: 5, operations: requests.count) {
         var allowed = 0
-        for position in requests.indices where (try? index.check(requests[position]).value.allowed) == true { allowed += 1 }
+        for position in requests.indices where (try? index.check(requests[position]).value.allowed) == true {
+            allowed += 1
+        }
         consume(allowed)
     }
 }
@@ -140,11 +154,15 @@ let modelNs = checkLoop(modelChecks)
 let hotObjectNs = checkLoop(Array(repeating: Array(objectChecks.prefix(1000)), count: 200).flatMap { $0 })
 let sameNs = checkLoop(Array(repeating: objectChecks[0], count: 200_000))
 print("check, one request repeated  \(format(sameNs)) ns/op (the compute floor; median of 5 × 200000)")
-print("check, object level          \(format(objectNs)) ns/op (random over the index; median of 5 × \(objectChecks.count))")
+print(
+    "check, object level          \(format(objectNs)) ns/op (random over the index; median of 5 × \(objectChecks.count))"
+)
 print("check, object level, hot     \(format(hotObjectNs)) ns/op (1000 requests repeated; median of 5 × 200000)")
 print("check, model level           \(format(modelNs)) ns/op (random; median of 5 × \(modelChecks.count))")
 
-let batches = stride(from: 0, to: objectChecks.count, by: 1000).map { Array(objectChecks[$0..<min($0 + 1000, objectChecks.count)]) }
+let batches = stride(from: 0, to: objectChecks.count, by: 1000).map {
+    Array(objectChecks[$0..<min($0 + 1000, objectChecks.count)])
+}
 let batchNs = measure(runs: 5, operations: objectChecks.count) {
     for batch in batches { consume(index.check(batch).value.count) }
 }
@@ -165,7 +183,9 @@ func listNs(_ user: String, runs: Int) -> (Double, Int) {
 let (bigNs, bigFound) = listNs(userID(0), runs: 21)
 print("listObjects, \(bigFound) objects      \(format(bigNs / 1e6, 2)) ms (median of 21)")
 let smallNs = smallUsers.prefix(50).map { listNs(userID($0), runs: 21) }
-print("listObjects, \(smallNs[0].1) objects         \(format(median(smallNs.map(\.0)) / 1e3, 2)) µs (median over 50 users)")
+print(
+    "listObjects, \(smallNs[0].1) objects         \(format(median(smallNs.map(\.0)) / 1e3, 2)) µs (median over 50 users)"
+)
 
 var subjectsQuery = ListSubjectsQuery(object: ObjectRef(contentType: "lab.experiment", pk: hotPK))
 subjectsQuery.attachPerms = true

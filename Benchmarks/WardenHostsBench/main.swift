@@ -1,3 +1,8 @@
+import Foundation
+import NIOPosix
+import WardenClient
+import WardenProto
+
 // The several-hosts benchmark of docs/benchmarks.md (issue 17): real `warden serve` processes,
 // two sidecars (A, B) on one PostgreSQL database and one on an SQLite file (S), measured in
 // one run over their sockets. Run in release: `make bench-hosts` (it starts a throwaway
@@ -6,13 +11,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import NIOPosix
-import WardenClient
-import WardenProto
 
 let arguments = CommandLine.arguments
-func option(_ name: String) -> String? { arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } }
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
 guard let adminURI = option("--postgres") ?? ProcessInfo.processInfo.environment["WARDEN_TEST_POSTGRES"] else {
     print("usage: WardenHostsBench --postgres postgresql:///DB?host=DIR&user=USER [--grants N] [--writes N]")
     exit(2)
@@ -35,7 +38,10 @@ func percentile(_ samples: [UInt64], _ p: Double) -> Double {
 }
 
 func line(_ name: String, _ value: String, _ note: String = "") {
-    print(name.padding(toLength: 58, withPad: " ", startingAt: 0) + value.padding(toLength: 26, withPad: " ", startingAt: 0) + note)
+    print(
+        name.padding(toLength: 58, withPad: " ", startingAt: 0)
+            + value.padding(toLength: 26, withPad: " ", startingAt: 0) + note
+    )
 }
 
 /// Runs `psql URI -c SQL`.
@@ -63,7 +69,8 @@ try FileManager.default.createDirectory(at: folder, withIntermediateDirectories:
 let databaseName = "warden_bench_\(getpid())"
 try psql(adminURI, "CREATE DATABASE \(databaseName)")
 let sharedURI = database(adminURI, named: databaseName)
-let binary = ProcessInfo.processInfo.environment["WARDEN_LOAD_SERVER"].map(URL.init(fileURLWithPath:))
+let binary =
+    ProcessInfo.processInfo.environment["WARDEN_LOAD_SERVER"].map(URL.init(fileURLWithPath:))
     ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
@@ -90,8 +97,14 @@ final class Sidecar: @unchecked Sendable {
         let started = now()
         try process.run()
         for _ in 0..<30_000 where connection == nil {
-            if !process.isRunning { throw BenchError("\(name) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")") }
-            if let client = try? await WardenConnection.connect(socketPath: socket, group: group, defaultTimeout: .seconds(600)),
+            if !process.isRunning {
+                throw BenchError("\(name) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
+            if let client = try? await WardenConnection.connect(
+                socketPath: socket,
+                group: group,
+                defaultTimeout: .seconds(600)
+            ),
                 (try? await client.health()) != nil
             {
                 connection = client
@@ -107,7 +120,10 @@ final class Sidecar: @unchecked Sendable {
     var loggedLoadSeconds: String {
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         guard let range = text.range(of: "seconds=") else { return "?" }
-        return String(text[range.upperBound...].prefix { $0 == "." || $0.isNumber || $0 == "\"" }).replacingOccurrences(of: "\"", with: "")
+        return String(text[range.upperBound...].prefix { $0 == "." || $0.isNumber || $0 == "\"" }).replacingOccurrences(
+            of: "\"",
+            with: ""
+        )
     }
 
     func stop() async {
@@ -117,7 +133,9 @@ final class Sidecar: @unchecked Sendable {
     }
 }
 
-print("warden hosts benchmark: \(bulkSize) grants in the bulk, \(writes) single writes, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print(
+    "warden hosts benchmark: \(bulkSize) grants in the bulk, \(writes) single writes, \(ProcessInfo.processInfo.activeProcessorCount) cores"
+)
 let hostA = try await Sidecar("a", database: sharedURI)
 let hostB = try await Sidecar("b", database: sharedURI)
 let sqlite = try await Sidecar("s", database: folder.appendingPathComponent("s.db").path)
@@ -127,7 +145,16 @@ defer { try? FileManager.default.removeItem(at: folder) }
 for host in [hostA, sqlite] {
     _ = try await host.connection.registerContentType("bench.doc", custom: ["share_doc"])
     var records: [Warden_V1_Record] = []
-    for user in 0..<users { records.append(.with { $0.user = .with { $0.id = "u\(user)"; $0.isActive = true } }) }
+    for user in 0..<users {
+        records.append(
+            .with {
+                $0.user = .with {
+                    $0.id = "u\(user)"
+                    $0.isActive = true
+                }
+            }
+        )
+    }
     _ = try await host.connection.writeBatch(records)
     _ = try await host.connection.grant(Warden_V1_Grant(.user("u1"), "bench.view_doc", pk: "probe"))
 }
@@ -142,14 +169,19 @@ while written < writes {
     for (name, host) in [("postgres", hostA), ("sqlite", sqlite)] {
         for index in written..<min(written + 100, writes) {
             let start = now()
-            _ = try await host.connection.grant(Warden_V1_Grant(.user("u\(index % users)"), "bench.change_doc", pk: "s\(index)"))
+            _ = try await host.connection.grant(
+                Warden_V1_Grant(.user("u\(index % users)"), "bench.change_doc", pk: "s\(index)")
+            )
             singles[name]!.append(now() - start)
         }
     }
     written += 100
 }
 for name in ["postgres", "sqlite"] {
-    line("single durable grant p50 / p99, \(name)", String(format: "%.0f / %.0f µs", percentile(singles[name]!, 0.5), percentile(singles[name]!, 0.99)))
+    line(
+        "single durable grant p50 / p99, \(name)",
+        String(format: "%.0f / %.0f µs", percentile(singles[name]!, 0.5), percentile(singles[name]!, 0.99))
+    )
 }
 
 // 2. Follower lag: a grant on A, its event on B's watch; from A's reply to B's delivery.
@@ -167,7 +199,9 @@ let watcher = Task {
 _ = startRevision
 try await Task.sleep(for: .milliseconds(200))  // the watch is open (not a correctness matter: a benchmark)
 for index in 0..<lagWrites {
-    let reply = try await hostA.connection.grant(Warden_V1_Grant(.user("u\(index % users)"), "bench.share_doc", pk: "l\(index)"))
+    let reply = try await hostA.connection.grant(
+        Warden_V1_Grant(.user("u\(index % users)"), "bench.share_doc", pk: "l\(index)")
+    )
     replies.add(reply.revision, now())
 }
 let arrivals = try await watcher.value
@@ -175,20 +209,35 @@ var lags: [UInt64] = []
 var early = 0
 for (revision, replied) in replies.all {
     guard let arrived = arrivals[revision] else { continue }
-    if arrived >= replied { lags.append(arrived - replied) } else { early += 1; lags.append(0) }
+    if arrived >= replied {
+        lags.append(arrived - replied)
+    } else {
+        early += 1
+        lags.append(0)
+    }
 }
-line("follower lag, A's reply → B's watch, p50 / p99", String(format: "%.0f / %.0f µs", percentile(lags, 0.5), percentile(lags, 0.99)),
-     "\(lags.count) writes (\(early) arrived before A's reply); target ≤ 5 ms p50")
+line(
+    "follower lag, A's reply → B's watch, p50 / p99",
+    String(format: "%.0f / %.0f µs", percentile(lags, 0.5), percentile(lags, 0.99)),
+    "\(lags.count) writes (\(early) arrived before A's reply); target ≤ 5 ms p50"
+)
 
 // 3. Check p50, one in flight, on the SQLite-backed and the PostgreSQL-backed server.
 for (name, host) in [("sqlite", sqlite), ("postgres", hostA)] {
     var samples: [UInt64] = []
     for index in 0..<6000 {
         let start = now()
-        _ = try await host.connection.check(.user("u\(index % users)"), "bench.change_doc", object: Warden_V1_ObjectRef("bench.doc", "s\(index % writes)"))
+        _ = try await host.connection.check(
+            .user("u\(index % users)"),
+            "bench.change_doc",
+            object: Warden_V1_ObjectRef("bench.doc", "s\(index % writes)")
+        )
         if index >= 1000 { samples.append(now() - start) }
     }
-    line("Check p50 / p99, one in flight, \(name)-backed", String(format: "%.1f / %.1f µs", percentile(samples, 0.5), percentile(samples, 0.99)))
+    line(
+        "Check p50 / p99, one in flight, \(name)-backed",
+        String(format: "%.1f / %.1f µs", percentile(samples, 0.5), percentile(samples, 0.99))
+    )
 }
 
 // 4. BulkGrant on A while a probe checks on B, one in flight; then the same bulk on SQLite.
@@ -199,7 +248,11 @@ for (name, host, probe) in [("postgres", hostA, hostB), ("sqlite", sqlite, sqlit
         var samples: [UInt64] = []
         while !stop.isSet {
             let start = now()
-            _ = try await probe.connection.check(.user("u1"), "bench.view_doc", object: Warden_V1_ObjectRef("bench.doc", "probe"))
+            _ = try await probe.connection.check(
+                .user("u1"),
+                "bench.view_doc",
+                object: Warden_V1_ObjectRef("bench.doc", "probe")
+            )
             samples.append(now() - start)
         }
         return samples
@@ -209,33 +262,66 @@ for (name, host, probe) in [("postgres", hostA, hostB), ("sqlite", sqlite, sqlit
     let seconds = Double(now() - start) / 1e9
     // B has the bulk once a read at its revision answers there.
     let seen = try await probe.connection.check(
-        .user("u1"), "bench.view_doc", object: Warden_V1_ObjectRef("bench.doc", "d1"), minRevision: bulk.revision, timeout: .seconds(600)
+        .user("u1"),
+        "bench.view_doc",
+        object: Warden_V1_ObjectRef("bench.doc", "d1"),
+        minRevision: bulk.revision,
+        timeout: .seconds(600)
     )
     let visible = Double(now() - start) / 1e9
     stop.set()
     let probes = try await prober.value
-    line("BulkGrant \(bulk.count) grants, \(name), end to end", String(format: "%.0f grants/s", Double(bulk.count) / seconds),
-         String(format: "%.2f s%@", seconds, name == "postgres" ? "; target ≥ 300k/s" : ""))
+    line(
+        "BulkGrant \(bulk.count) grants, \(name), end to end",
+        String(format: "%.0f grants/s", Double(bulk.count) / seconds),
+        String(format: "%.2f s%@", seconds, name == "postgres" ? "; target ≥ 300k/s" : "")
+    )
     if name == "postgres" {
-        line("  visible on host B (min_revision read answered)", String(format: "%.2f s after the start", visible),
-             seen.decision.allowed ? "granted" : "NOT GRANTED")
-        line("  probe on host B meanwhile, p50 / p99 / max", String(format: "%.0f / %.0f / %.0f µs", percentile(probes, 0.5), percentile(probes, 0.99), percentile(probes, 1.0)),
-             "\(probes.count) checks; target: no stall > 10 ms")
+        line(
+            "  visible on host B (min_revision read answered)",
+            String(format: "%.2f s after the start", visible),
+            seen.decision.allowed ? "granted" : "NOT GRANTED"
+        )
+        line(
+            "  probe on host B meanwhile, p50 / p99 / max",
+            String(
+                format: "%.0f / %.0f / %.0f µs",
+                percentile(probes, 0.5),
+                percentile(probes, 0.99),
+                percentile(probes, 1.0)
+            ),
+            "\(probes.count) checks; target: no stall > 10 ms"
+        )
     } else {
-        line("  probe on the same server meanwhile, p50 / p99 / max", String(format: "%.0f / %.0f / %.0f µs", percentile(probes, 0.5), percentile(probes, 0.99), percentile(probes, 1.0)),
-             "\(probes.count) checks")
+        line(
+            "  probe on the same server meanwhile, p50 / p99 / max",
+            String(
+                format: "%.0f / %.0f / %.0f µs",
+                percentile(probes, 0.5),
+                percentile(probes, 0.99),
+                percentile(probes, 1.0)
+            ),
+            "\(probes.count) checks"
+        )
     }
 }
 
 // 5. Cold start of a new sidecar on the database the bulk filled, and of one on the SQLite file.
 let total = try await hostA.connection.stats().objectGrants
 let cold = try await Sidecar("c", database: sharedURI)
-line("cold start on PostgreSQL, \(total) grants", String(format: "%.2f s to the first answer", cold.startSeconds),
-     "index load \(cold.loggedLoadSeconds) s (logged); target ≤ 3 s")
+line(
+    "cold start on PostgreSQL, \(total) grants",
+    String(format: "%.2f s to the first answer", cold.startSeconds),
+    "index load \(cold.loggedLoadSeconds) s (logged); target ≤ 3 s"
+)
 await cold.stop()
 await sqlite.stop()
 let coldSQLite = try await Sidecar("s2", database: folder.appendingPathComponent("s.db").path)
-line("cold start on SQLite, same data", String(format: "%.2f s to the first answer", coldSQLite.startSeconds), "index load \(coldSQLite.loggedLoadSeconds) s (logged)")
+line(
+    "cold start on SQLite, same data",
+    String(format: "%.2f s to the first answer", coldSQLite.startSeconds),
+    "index load \(coldSQLite.loggedLoadSeconds) s (logged)"
+)
 await coldSQLite.stop()
 
 await hostA.stop()

@@ -9,7 +9,10 @@ enum ClientPhases {
     /// on the executor the task prefers (the global pool when none): the round trips in
     /// nanoseconds, the first tenth (warm-up) left out.
     static func roundTrips(
-        _ warden: WardenConnection, _ checks: [Warden_V1_CheckRequest], rounds: Int, on actor: isolated (any Actor)?
+        _ warden: WardenConnection,
+        _ checks: [Warden_V1_CheckRequest],
+        rounds: Int,
+        on actor: isolated (any Actor)?
     ) async throws -> [UInt64] {
         var samples: [UInt64] = []
         samples.reserveCapacity(rounds)
@@ -24,7 +27,10 @@ enum ClientPhases {
     /// `tasks` tasks on one connection, each with one Check in flight, for `seconds` (each task
     /// prefers `executor` when given): Checks per second.
     static func pipelined(
-        _ warden: WardenConnection, _ checks: [Warden_V1_CheckRequest], tasks: Int, seconds: Double,
+        _ warden: WardenConnection,
+        _ checks: [Warden_V1_CheckRequest],
+        tasks: Int,
+        seconds: Double,
         executor: (any TaskExecutor)?
     ) async throws -> Double {
         let start = DispatchTimeNanos.now()
@@ -49,4 +55,3 @@ enum ClientPhases {
         return Double(count) / (Double(DispatchTimeNanos.now() - start) / 1e9)
     }
 }
-

@@ -1,10 +1,3 @@
-// The socket benchmark of docs/benchmarks.md (DESIGN.md §4): a real `warden serve` process,
-// loaded with the benchmark data set through BulkGrant, measured over its Unix socket beside a
-// C ping-pong floor measured in the same run. Run in release: `make bench-load`.
-// `--scale` shrinks the data set; `--seconds` sets each throughput phase's length.
-#if canImport(Glibc)
-import Glibc
-#endif
 import CPingPong
 import Foundation
 import NIOCore
@@ -16,8 +9,18 @@ import WardenSQLiteStore
 import WardenStore
 import WardenTestSupport
 
+// The socket benchmark of docs/benchmarks.md (DESIGN.md §4): a real `warden serve` process,
+// loaded with the benchmark data set through BulkGrant, measured over its Unix socket beside a
+// C ping-pong floor measured in the same run. Run in release: `make bench-load`.
+// `--scale` shrinks the data set; `--seconds` sets each throughput phase's length.
+#if canImport(Glibc)
+import Glibc
+#endif
+
 let arguments = CommandLine.arguments
-func option(_ name: String) -> String? { arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } }
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
 let scale = option("--scale").flatMap(Double.init) ?? 1
 let phaseSeconds = option("--seconds").flatMap(Double.init) ?? 3
 // `--nio-global-executor`: SwiftNIO's singleton event loops run every task (an app's choice,
@@ -34,7 +37,10 @@ func percentile(_ samples: [UInt64], _ p: Double) -> Double {
 }
 
 func line(_ name: String, _ value: String, _ note: String = "") {
-    print(name.padding(toLength: 52, withPad: " ", startingAt: 0) + value.padding(toLength: 22, withPad: " ", startingAt: 0) + note)
+    print(
+        name.padding(toLength: 52, withPad: " ", startingAt: 0)
+            + value.padding(toLength: 22, withPad: " ", startingAt: 0) + note
+    )
 }
 
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-load-\(getpid())")
@@ -43,7 +49,9 @@ defer { try? FileManager.default.removeItem(at: folder) }
 let socketPath = folder.appendingPathComponent("warden.sock").path
 let databasePath = folder.appendingPathComponent("warden.db").path
 
-print("warden load benchmark: scale \(scale), \(phaseSeconds) s per throughput phase, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print(
+    "warden load benchmark: scale \(scale), \(phaseSeconds) s per throughput phase, \(ProcessInfo.processInfo.activeProcessorCount) cores"
+)
 let data = try BenchmarkDataSet(scale: scale)
 
 // The schema (users, groups, memberships) goes straight into the file: it is set-up, not measured.
@@ -58,12 +66,15 @@ do {
 
 // The server: `warden` next to this executable (WARDEN_LOAD_SERVER: another binary); WARDEN_LOAD_WRAPPER (e.g. a profiler's command
 // line) runs it under another program.
-let binary = ProcessInfo.processInfo.environment["WARDEN_LOAD_SERVER"].map(URL.init(fileURLWithPath:))
+let binary =
+    ProcessInfo.processInfo.environment["WARDEN_LOAD_SERVER"].map(URL.init(fileURLWithPath:))
     ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
 let server = Process()
-let wrapper = ProcessInfo.processInfo.environment["WARDEN_LOAD_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
+let wrapper =
+    ProcessInfo.processInfo.environment["WARDEN_LOAD_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
 server.executableURL = wrapper.isEmpty ? binary : URL(fileURLWithPath: "/usr/bin/env")
-server.arguments = wrapper + (wrapper.isEmpty ? [] : [binary.path]) + ["serve", "--socket", socketPath, "--database", databasePath]
+server.arguments =
+    wrapper + (wrapper.isEmpty ? [] : [binary.path]) + ["serve", "--socket", socketPath, "--database", databasePath]
 server.standardOutput = FileHandle.nullDevice
 server.standardError = FileHandle.nullDevice
 try server.run()
@@ -84,7 +95,9 @@ guard let warden = client else { throw LoadError("the server did not start") }
 let floorPath = folder.appendingPathComponent("floor.sock").path
 let floorRounds = option("--floor-rounds").flatMap(Int.init) ?? 20_000
 var floorSamples = [UInt64](repeating: 0, count: floorRounds)
-guard warden_pingpong(floorPath, Int32(floorRounds), 60, &floorSamples) == 0 else { throw LoadError("floor: errno \(errno)") }
+guard warden_pingpong(floorPath, Int32(floorRounds), 60, &floorSamples) == 0 else {
+    throw LoadError("floor: errno \(errno)")
+}
 let floorP50 = percentile(floorSamples, 0.5)
 let floorPipelinedSeconds = warden_pingpong_pipelined(floorPath, 2_000_000, 60, 64)
 let floorPipelined = 2_000_000 / floorPipelinedSeconds
@@ -96,18 +109,27 @@ line("C ping-pong floor, 64 in flight", String(format: "%.0f msgs/s", floorPipel
 
 // BulkGrant of the whole data set, end to end (client encoding and streaming included).
 let wireGrants: [Warden_V1_Grant] = data.grants.map { grant in
-    let subject: Warden_V1_Subject = switch grant.subject {
-    case .user(let id): .user(id)
-    case .group(let name): .group(name)
-    }
-    return Warden_V1_Grant(subject, grant.permission.description, pk: grant.pk, contentType: grant.permission.contentType.description)
+    let subject: Warden_V1_Subject =
+        switch grant.subject {
+        case .user(let id): .user(id)
+        case .group(let name): .group(name)
+        }
+    return Warden_V1_Grant(
+        subject,
+        grant.permission.description,
+        pk: grant.pk,
+        contentType: grant.permission.contentType.description
+    )
 }
 let bulkStart = Date()
 let bulkCPU = serverCPU()
 let bulk = try await warden.bulkGrant(wireGrants, chunkSize: 10_000)
 let bulkSeconds = Date().timeIntervalSince(bulkStart)
-line("BulkGrant \(bulk.requested) grants, durable, end to end", String(format: "%.0f grants/s", Double(bulk.count) / bulkSeconds),
-     String(format: "%.2f s; target ≥ 500k/s", bulkSeconds))
+line(
+    "BulkGrant \(bulk.requested) grants, durable, end to end",
+    String(format: "%.0f grants/s", Double(bulk.count) / bulkSeconds),
+    String(format: "%.2f s; target ≥ 500k/s", bulkSeconds)
+)
 line("  server CPU in that call", String(format: "%.2f s", serverCPU() - bulkCPU))
 
 /// The server process's CPU seconds so far (user + system), from /proc.
@@ -194,13 +216,23 @@ let checkP50 = percentile(oneInFlight["raw"] ?? [0], 0.5)
 @MainActor func oneInFlightLine(_ name: String, _ key: String, _ note: String = "") {
     guard let samples = oneInFlight[key] else { return }
     let p50 = percentile(samples, 0.5)
-    line("Check p50 / p99, one in flight (\(name))", String(format: "%.1f / %.1f µs", p50, percentile(samples, 0.99)),
-         String(format: "%.2f× floor, %.2f× raw; client CPU %.1f µs", p50 / interleavedFloor, p50 / checkP50,
-                Double(clientCPU[key] ?? 0) / 1000 / Double(blocks * perBlock)) + note)
+    line(
+        "Check p50 / p99, one in flight (\(name))",
+        String(format: "%.1f / %.1f µs", p50, percentile(samples, 0.99)),
+        String(
+            format: "%.2f× floor, %.2f× raw; client CPU %.1f µs",
+            p50 / interleavedFloor,
+            p50 / checkP50,
+            Double(clientCPU[key] ?? 0) / 1000 / Double(blocks * perBlock)
+        ) + note
+    )
 }
 let floorP99 = percentile(oneInFlight["floor"] ?? [0], 0.99)
-line("C floor p50 / p99, interleaved with the next", String(format: "%.1f / %.1f µs", interleavedFloor, floorP99),
-     "\(blocks) blocks of \(perBlock)")
+line(
+    "C floor p50 / p99, interleaved with the next",
+    String(format: "%.1f / %.1f µs", interleavedFloor, floorP99),
+    "\(blocks) blocks of \(perBlock)"
+)
 oneInFlightLine("raw client", "raw")
 oneInFlightLine("WardenClient, task", "task")
 oneInFlightLine("WardenClient, loop", "loop")
@@ -218,17 +250,26 @@ if arguments.contains("--one-in-flight-only") {
 // Many tasks on one WardenClient connection, each with one Check in flight.
 for (name, executor) in [("task", nil), ("loop", clientExecutor)] as [(String, (any TaskExecutor)?)] {
     let rate = try await ClientPhases.pipelined(warden, checks, tasks: 64, seconds: phaseSeconds, executor: executor)
-    line("Check, 64 tasks, one WardenClient (\(name))", String(format: "%.0f checks/s", rate),
-         String(format: "%.2f of the floor's rate", rate / floorPipelined))
+    line(
+        "Check, 64 tasks, one WardenClient (\(name))",
+        String(format: "%.0f checks/s", rate),
+        String(format: "%.2f of the floor's rate", rate / floorPipelined)
+    )
 }
 
 // Pipelined: 64 in flight on one connection.
 let cpuBefore = serverCPU()
 let (count1, seconds1) = raw.pipeline(checkFrames, depth: 64, seconds: phaseSeconds)
 let pipelined = Double(count1) / seconds1
-line("Check, 64 in flight, one connection", String(format: "%.0f checks/s", pipelined),
-     String(format: "%.2f of the floor's rate; target ≥ 300k/s", pipelined / floorPipelined))
-line("  server CPU per check in that phase", String(format: "%.2f µs", (serverCPU() - cpuBefore) * 1e6 / Double(count1)))
+line(
+    "Check, 64 in flight, one connection",
+    String(format: "%.0f checks/s", pipelined),
+    String(format: "%.2f of the floor's rate; target ≥ 300k/s", pipelined / floorPipelined)
+)
+line(
+    "  server CPU per check in that phase",
+    String(format: "%.2f µs", (serverCPU() - cpuBefore) * 1e6 / Double(count1))
+)
 
 // Several connections, each with 64 in flight, one thread each.
 let connections = 4
@@ -264,7 +305,10 @@ let batchCPU = serverCPU()
 let (batches, batchSeconds) = raw.pipeline([RawClient.frame(.batchCheck, batch)], depth: 4, seconds: phaseSeconds)
 let decisions = Double(batches * 1000) / batchSeconds
 line("BatchCheck, batches of 1000, 4 in flight", String(format: "%.0f decisions/s", decisions), "target ≥ 2M/s")
-line("  server CPU per decision in that phase", String(format: "%.2f µs", (serverCPU() - batchCPU) * 1e6 / Double(batches * 1000)))
+line(
+    "  server CPU per decision in that phase",
+    String(format: "%.2f µs", (serverCPU() - batchCPU) * 1e6 / Double(batches * 1000))
+)
 
 // Lists, one in flight.
 func latency(_ raw: RawClient, _ frame: [UInt8], rounds: Int) -> (Double, Int) {
@@ -283,8 +327,11 @@ big.subject = .user(BenchmarkDataSet.userID(0))
 big.permissions = ["lab.view_experiment"]
 big.pageSize = 100_000
 let (bigP50, bigBytes) = latency(raw, RawClient.frame(.listObjects, big), rounds: 50)
-line("ListObjects, user with \(min(50_000, data.experimentCount)) objects, one page", String(format: "%.0f µs", bigP50),
-     "\(bigBytes) B reply; target ≤ 5 ms")
+line(
+    "ListObjects, user with \(min(50_000, data.experimentCount)) objects, one page",
+    String(format: "%.0f µs", bigP50),
+    "\(bigBytes) B reply; target ≤ 5 ms"
+)
 var small = Warden_V1_ListObjectsRequest()
 small.subject = .user(BenchmarkDataSet.userID(data.smallUsers.lowerBound))
 small.permissions = ["lab.change_experiment"]

@@ -1,3 +1,12 @@
+import Foundation
+import WardenIndex
+import WardenModel
+import WardenPostgresStore
+import WardenSQLiteStore
+import WardenService
+import WardenStore
+import WardenTestSupport
+
 // WardenStoreBench — the durable store's figures (issue #3): bulk grant of the 1M-grant data
 // set, cold load of it into an index, single durable grant latency, and single grants from
 // several threads at once. Run in release: `make bench-store`. `--scale` shrinks the data set;
@@ -7,14 +16,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import WardenIndex
-import WardenModel
-import WardenPostgresStore
-import WardenService
-import WardenSQLiteStore
-import WardenStore
-import WardenTestSupport
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -78,11 +79,15 @@ for start in stride(from: 0, to: data.grants.count, by: chunk) {
     bulkCPU += processCPU() - cpu
     bulkTotal += time
 }
-print("bulk grant, \(granted) rows             \(String(format: "%.2f", seconds(bulkTotal))) s   "
-    + "\(Int(Double(granted) / seconds(bulkTotal) / 1000))k grants/s (chunks of \(chunk), durable)")
+print(
+    "bulk grant, \(granted) rows             \(String(format: "%.2f", seconds(bulkTotal))) s   "
+        + "\(Int(Double(granted) / seconds(bulkTotal) / 1000))k grants/s (chunks of \(chunk), durable)"
+)
 // CPU time is the steadier figure on a shared machine: wall time also counts waiting for a core.
-print("  CPU time of the bulk            \(String(format: "%.2f", bulkCPU)) s   "
-    + "\(Int(Double(granted) / bulkCPU / 1000))k grants per CPU second")
+print(
+    "  CPU time of the bulk            \(String(format: "%.2f", bulkCPU)) s   "
+        + "\(Int(Double(granted) / bulkCPU / 1000))k grants per CPU second"
+)
 // `--bulk-only`: stop here (for profiling the bulk path).
 if arguments.contains("--bulk-only") { exit(0) }
 
@@ -91,8 +96,10 @@ var loaded: IndexReplica?
 let coldTime = try clock.measure {
     loaded = try IndexReplica(store: openStore())
 }
-print("cold load into the index          \(String(format: "%.2f", seconds(coldTime))) s   "
-    + "(\(loaded!.index.statistics.grants) grants)")
+print(
+    "cold load into the index          \(String(format: "%.2f", seconds(coldTime))) s   "
+        + "(\(loaded!.index.statistics.grants) grants)"
+)
 let snapshotTime = try clock.measure { _ = try store.snapshot() }
 print("  of which reading the snapshot   \(String(format: "%.2f", seconds(snapshotTime))) s")
 
@@ -101,11 +108,17 @@ let replica = loaded!
 let read = data.experimentPerms[0]
 var latencies: [Double] = []
 for n in 0..<500 {
-    let grant = try Grant(subject: .user(BenchmarkDataSet.userID(n % data.userCount)), permission: read, pk: "single-\(n)")
+    let grant = try Grant(
+        subject: .user(BenchmarkDataSet.userID(n % data.userCount)),
+        permission: read,
+        pk: "single-\(n)"
+    )
     let time = try clock.measure { _ = try replica.apply(.grant(grant)) }
     latencies.append(seconds(time) * 1e6)
 }
-print("single durable grant              p50 \(Int(percentile(latencies, 0.5))) µs   p99 \(Int(percentile(latencies, 0.99))) µs (500 writes)")
+print(
+    "single durable grant              p50 \(Int(percentile(latencies, 0.5))) µs   p99 \(Int(percentile(latencies, 0.99))) µs (500 writes)"
+)
 
 // Single grants from 4 threads at once.
 let threads = 4
@@ -116,7 +129,11 @@ let concurrentTime = clock.measure {
         group.enter()
         Thread {
             for n in 0..<perThread {
-                let grant = try! Grant(subject: .user(BenchmarkDataSet.userID(t)), permission: read, pk: "concurrent-\(t)-\(n)")
+                let grant = try! Grant(
+                    subject: .user(BenchmarkDataSet.userID(t)),
+                    permission: read,
+                    pk: "concurrent-\(t)-\(n)"
+                )
                 _ = try! replica.apply(.grant(grant))
             }
             group.leave()
@@ -124,4 +141,6 @@ let concurrentTime = clock.measure {
     }
     group.wait()
 }
-print("concurrent single grants, \(threads) threads  \(Int(Double(threads * perThread) / seconds(concurrentTime))) writes/s")
+print(
+    "concurrent single grants, \(threads) threads  \(Int(Double(threads * perThread) / seconds(concurrentTime))) writes/s"
+)

@@ -30,7 +30,9 @@ public enum FrameCutting {
         var requestID: UInt32, method: UInt16, flags: UInt8, status: UInt8, timeout: UInt32, body: [UInt8]
 
         init(_ frame: Frame) {
-            (requestID, method, flags, status, timeout) = (frame.requestID, frame.method, frame.flags.rawValue, frame.status, frame.timeoutMilliseconds)
+            (requestID, method, flags, status, timeout) = (
+                frame.requestID, frame.method, frame.flags.rawValue, frame.status, frame.timeoutMilliseconds
+            )
             body = Array(frame.body.readableBytesView)
         }
     }
@@ -60,14 +62,21 @@ public enum FrameCutting {
         // Each frame written back is the bytes it was read from.
         var rewritten = ByteBuffer()
         for seen in reference.frames {
-            Frame(requestID: seen.requestID, method: seen.method, flags: Frame.Flags(rawValue: seen.flags), status: seen.status,
-                  timeoutMilliseconds: seen.timeout, body: ByteBuffer(bytes: seen.body)).write(to: &rewritten)
+            Frame(
+                requestID: seen.requestID,
+                method: seen.method,
+                flags: Frame.Flags(rawValue: seen.flags),
+                status: seen.status,
+                timeoutMilliseconds: seen.timeout,
+                body: ByteBuffer(bytes: seen.body)
+            ).write(to: &rewritten)
         }
         if Array(rewritten.readableBytesView) != Array(stream.prefix(rewritten.readableBytes)) {
             outcome.disagreements.append("frames written back differ from the bytes they were read from")
         }
         let server = serverWay(chunks, limit: limit)
-        if server.frames != reference.frames || server.error != reference.error || server.leftover != reference.leftover {
+        if server.frames != reference.frames || server.error != reference.error || server.leftover != reference.leftover
+        {
             outcome.disagreements.append(
                 "server way: \(server.frames.count) frames, \(String(describing: server.error)), \(server.leftover) left; "
                     + "reference: \(reference.frames.count), \(String(describing: reference.error)), \(reference.leftover)"
@@ -76,7 +85,8 @@ public enum FrameCutting {
         guard clientWay else { return outcome }
         let client = Self.clientWay(chunks, limit: limit)
         // The client's decoder reports leftover bytes as `truncated` when the channel closes.
-        let expectedClientError = reference.error ?? (reference.leftover > 0 ? .truncated(bytes: reference.leftover) : nil)
+        let expectedClientError =
+            reference.error ?? (reference.leftover > 0 ? .truncated(bytes: reference.leftover) : nil)
         if client.frames != reference.frames || client.error != expectedClientError {
             outcome.disagreements.append(
                 "client way: \(client.frames.count) frames, \(String(describing: client.error)); "
@@ -96,7 +106,9 @@ public enum FrameCutting {
         var cut = Cut()
         var buffer = ByteBuffer(bytes: stream)
         do {
-            while let frame = try FrameDecoder.next(from: &buffer, maxFrameSize: limit) { cut.frames.append(Seen(frame)) }
+            while let frame = try FrameDecoder.next(from: &buffer, maxFrameSize: limit) {
+                cut.frames.append(Seen(frame))
+            }
             cut.leftover = buffer.readableBytes
         } catch {
             cut.error = error as? FrameError
@@ -115,7 +127,9 @@ public enum FrameCutting {
                 swap(&bytes, &pending)
             }
             do {
-                while let frame = try FrameDecoder.next(from: &bytes, maxFrameSize: limit) { cut.frames.append(Seen(frame)) }
+                while let frame = try FrameDecoder.next(from: &bytes, maxFrameSize: limit) {
+                    cut.frames.append(Seen(frame))
+                }
             } catch {
                 cut.error = error as? FrameError
                 return cut

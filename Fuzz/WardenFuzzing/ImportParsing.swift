@@ -76,6 +76,8 @@ public enum ImportParsing {
         if let twice = read(format, once, "\(format) twice") { compare(twice, once, "\(format) twice") }
         let other: RecordFormat = format == .jsonl ? .csv : .jsonl
         let crossing = once.filter { !$0.contentType.custom.contains { $0.isEmpty || $0.unicodeScalars.contains(" ") } }
-        if let crossed = read(other, crossing, "\(format) to \(other)") { compare(crossed, crossing, "\(format) to \(other)") }
+        if let crossed = read(other, crossing, "\(format) to \(other)") {
+            compare(crossed, crossing, "\(format) to \(other)")
+        }
     }
 }

@@ -16,9 +16,11 @@ public enum RandomInputs {
             let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &random)
             switch Int.random(in: 0..<6, using: &random) {
             case 0 where !bytes.isEmpty: bytes[position] ^= 1 << UInt8.random(in: 0...7, using: &random)
-            case 1 where !bytes.isEmpty: bytes[position] = [0, 0x7f, 0x80, 0xff, 0x0a, 0x22, 0x2c][Int.random(in: 0..<7, using: &random)]
+            case 1 where !bytes.isEmpty:
+                bytes[position] = [0, 0x7f, 0x80, 0xff, 0x0a, 0x22, 0x2c][Int.random(in: 0..<7, using: &random)]
             case 2: bytes.insert(UInt8.random(in: 0...255, using: &random), at: position)
-            case 3 where !bytes.isEmpty: bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...8, using: &random)))
+            case 3 where !bytes.isEmpty:
+                bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...8, using: &random)))
             case 4 where !bytes.isEmpty:
                 let run = bytes[position..<min(bytes.count, position + Int.random(in: 1...16, using: &random))]
                 bytes.insert(contentsOf: run, at: position)

@@ -9,12 +9,22 @@ import WardenService
 extension RequestDecoding {
     /// Check: the Check codec and swift-protobuf read the same request; `check(raw:)` decides as
     /// `check` does; the fast path (`fastCheck`) answers as the generic path would.
-    static func check(_ body: ByteBuffer, _ service: WardenService, _ disagreements: inout [String]) throws(ServiceError) {
+    static func check(
+        _ body: ByteBuffer,
+        _ service: WardenService,
+        _ disagreements: inout [String]
+    ) throws(ServiceError) {
         let generic = Result { () throws(ServiceError) in try decode(Warden_V1_CheckRequest.self, body) }
         let fast = body.withUnsafeReadableBytes { bytes -> Result<Evaluated<Decision>, ServiceError>? in
             guard let fields = CheckCodec.check(bytes) else { return nil }
             let request = fields.request(bytes)
-            compare(request, fields.minRevision, with: generic.map { ($0.minRevision, ProtoMapping.check($0)) }, "", &disagreements)
+            compare(
+                request,
+                fields.minRevision,
+                with: generic.map { ($0.minRevision, ProtoMapping.check($0)) },
+                "",
+                &disagreements
+            )
             guard service.hasReached(Revision(fields.minRevision)) else { return nil }
             if let raw = service.check(raw: fields.raw(bytes)) {
                 compare(raw: raw, request, service.index, "", &disagreements)
@@ -27,13 +37,19 @@ extension RequestDecoding {
         guard service.hasReached(Revision(request.minRevision)) else { return }  // the server waits on the pool
         let slow = Result { () throws(ServiceError) in try service.check(ProtoMapping.check(request)) }
         if let fast, !same(fast.map(\.value), slow.map(\.value)) {
-            disagreements.append("fast path answered \(describe(fast.map(\.value))), generic path \(describe(slow.map(\.value)))")
+            disagreements.append(
+                "fast path answered \(describe(fast.map(\.value))), generic path \(describe(slow.map(\.value)))"
+            )
         }
         _ = try (fast ?? slow).get()
     }
 
     /// BatchCheck: the same, item by item, for `fastBatchCheck`'s evaluation.
-    static func batchCheck(_ body: ByteBuffer, _ service: WardenService, _ disagreements: inout [String]) throws(ServiceError) {
+    static func batchCheck(
+        _ body: ByteBuffer,
+        _ service: WardenService,
+        _ disagreements: inout [String]
+    ) throws(ServiceError) {
         typealias Answers = Evaluated<[Result<Decision, IndexError>]>
         let generic = Result { () throws(ServiceError) in try decode(Warden_V1_BatchCheckRequest.self, body) }
         let fast = body.withUnsafeReadableBytes { bytes -> Result<Answers, ServiceError>? in
@@ -44,8 +60,13 @@ extension RequestDecoding {
                 for (position, item) in decoded.items.enumerated() {
                     // A CheckItem has no min_revision: the codec's reading of field 6 is unused.
                     let unused = items[position].minRevision
-                    compare(requests[position], unused, with: .success((unused, ProtoMapping.check(item))),
-                            "items[\(position)]: ", &disagreements)
+                    compare(
+                        requests[position],
+                        unused,
+                        with: .success((unused, ProtoMapping.check(item))),
+                        "items[\(position)]: ",
+                        &disagreements
+                    )
                 }
                 if decoded.minRevision != minRevision {
                     disagreements.append("min_revision: codec \(minRevision), swift-protobuf \(decoded.minRevision)")
@@ -76,14 +97,21 @@ extension RequestDecoding {
         guard service.hasReached(Revision(request.minRevision)) else { return }
         let slow = Result { () throws(ServiceError) in try service.check(request.items.map(ProtoMapping.check)) }
         if let fast, !same(fast.map { $0.value }, slow.map { $0.value }) {
-            disagreements.append("fast path answered \(describe(fast.map { $0.value })), generic path \(describe(slow.map { $0.value }))")
+            disagreements.append(
+                "fast path answered \(describe(fast.map { $0.value })), generic path \(describe(slow.map { $0.value }))"
+            )
         }
         _ = try (fast ?? slow).get()
     }
 
     /// The codec's reading (`request` nil: a string it found not UTF-8) against swift-protobuf's.
-    static func compare(_ request: CheckRequest?, _ minRevision: UInt64, with generic: Result<(UInt64, CheckRequest), ServiceError>,
-                        _ prefix: String, _ disagreements: inout [String]) {
+    static func compare(
+        _ request: CheckRequest?,
+        _ minRevision: UInt64,
+        with generic: Result<(UInt64, CheckRequest), ServiceError>,
+        _ prefix: String,
+        _ disagreements: inout [String]
+    ) {
         switch (request, generic) {
         case (let request?, .success(let (decodedRevision, decoded))):
             if request != decoded { disagreements.append("\(prefix)codec read \(request), swift-protobuf \(decoded)") }
@@ -100,8 +128,13 @@ extension RequestDecoding {
     }
 
     /// `check(raw:)`'s answer against `check`'s for the same request.
-    static func compare(raw: Evaluated<Decision>, _ request: CheckRequest?, _ index: PermissionIndex, _ prefix: String,
-                        _ disagreements: inout [String]) {
+    static func compare(
+        raw: Evaluated<Decision>,
+        _ request: CheckRequest?,
+        _ index: PermissionIndex,
+        _ prefix: String,
+        _ disagreements: inout [String]
+    ) {
         guard let request else {
             disagreements.append("\(prefix)check(raw:) answered \(raw.value) for a request with a string not UTF-8")
             return

@@ -33,8 +33,12 @@ extension RequestDecoding {
     }
 
     /// `dispatch`, method by method.
-    static func answer(_ method: Warden_V1_Method, _ body: ByteBuffer, _ service: WardenService,
-                       _ disagreements: inout [String]) throws(ServiceError) {
+    static func answer(
+        _ method: Warden_V1_Method,
+        _ body: ByteBuffer,
+        _ service: WardenService,
+        _ disagreements: inout [String]
+    ) throws(ServiceError) {
         switch method {
         case .check: try check(body, service, &disagreements)
         case .batchCheck: try batchCheck(body, service, &disagreements)
@@ -69,7 +73,10 @@ extension RequestDecoding {
                 changes.append(try ProtoMapping.change(record, field: "records[\(position)]", service: service))
             }
             guard changes.count <= service.settings.maxBatchItems else {
-                throw ServiceError(.invalidArgument, "records: at most \(service.settings.maxBatchItems) in one WriteBatch")
+                throw ServiceError(
+                    .invalidArgument,
+                    "records: at most \(service.settings.maxBatchItems) in one WriteBatch"
+                )
             }
             try write(changes, actor: request.actor, service)
         case .bulkGrant, .bulkRevoke: try bulk(method, body, service, &disagreements)
@@ -78,7 +85,9 @@ extension RequestDecoding {
             try checkActor(request.actor)
             do {
                 _ = try ContentTypeName(request.contentType, field: "content_type")
-                for (position, pk) in request.livePks.enumerated() { try Limits.checkIdentifier(pk, field: "live_pks[\(position)]") }
+                for (position, pk) in request.livePks.enumerated() {
+                    try Limits.checkIdentifier(pk, field: "live_pks[\(position)]")
+                }
             } catch {
                 throw ServiceError(error)
             }
@@ -105,8 +114,12 @@ extension RequestDecoding {
 
     /// BulkGrant and BulkRevoke's rows as the server maps them (`bulkGrants`: the bulk codec, the
     /// permissions resolved once) against each row decoded by swift-protobuf and mapped alone.
-    static func bulk(_ method: Warden_V1_Method, _ body: ByteBuffer, _ service: WardenService,
-                     _ disagreements: inout [String]) throws(ServiceError) {
+    static func bulk(
+        _ method: Warden_V1_Method,
+        _ body: ByteBuffer,
+        _ service: WardenService,
+        _ disagreements: inout [String]
+    ) throws(ServiceError) {
         let server = Result { () throws(ServiceError) in try ConnectionHandler.bulkGrants([body], service: service) }
         let alone = Result { () throws(ServiceError) -> ([Grant], String) in
             let request = try ConnectionHandler.decodeChunk(Warden_V1_BulkGrantRequest.self, body, 0)

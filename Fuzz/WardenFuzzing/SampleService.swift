@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import WardenIndex
 import WardenModel
-import WardenService
 import WardenSQLiteStore
+import WardenService
 import WardenStore
 
 /// A small fixed state behind a `WardenService`, for the request harness: two content types,
@@ -36,14 +36,18 @@ public enum SampleService {
 
     /// A service over the sample state; built once per process.
     public static func make() throws -> WardenService {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-fuzz-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "warden-fuzz-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: folder.appendingPathComponent("sample.db").path)
         let replica = try IndexReplica(store: store)
         _ = try replica.apply(batch: try changes())
         return WardenService(
-            replica: replica, policy: AccessPolicy(), logger: Logger(label: "warden.fuzz") { _ in SwiftLogNoOpLogHandler() }
+            replica: replica,
+            policy: AccessPolicy(),
+            logger: Logger(label: "warden.fuzz") { _ in SwiftLogNoOpLogHandler() }
         )
     }
 }

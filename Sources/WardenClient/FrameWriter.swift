@@ -1,3 +1,6 @@
+import NIOCore
+import WardenSync
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
-import WardenSync
 
 /// Writes request frames to the connection's socket from the caller's own thread: a `send(2)`
 /// on a duplicate of the socket's descriptor, under a lock, instead of handing the bytes to the

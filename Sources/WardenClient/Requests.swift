@@ -100,7 +100,11 @@ final class Requests: Sendable {
         status.message = error.message
         let bytes: [UInt8] = (try? status.serializedBytes()) ?? []
         return Frame(
-            requestID: id, method: 0, flags: .endStream, status: error.code.rawValue, body: ByteBuffer(bytes: bytes)
+            requestID: id,
+            method: 0,
+            flags: .endStream,
+            status: error.code.rawValue,
+            body: ByteBuffer(bytes: bytes)
         )
     }
 }

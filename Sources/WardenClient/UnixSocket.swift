@@ -1,3 +1,5 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
 
 /// The few socket calls the client makes itself, outside SwiftNIO: the connect (so that it holds
 /// the descriptor it writes on) and the writes of `FrameWriter`.
@@ -19,7 +20,8 @@ enum UnixSocket {
         let room = MemoryLayout.size(ofValue: address.sun_path)
         guard bytes.count < room else {
             throw WardenError(
-                code: .invalidArgument, message: "the socket path is \(bytes.count) bytes; at most \(room - 1) fit"
+                code: .invalidArgument,
+                message: "the socket path is \(bytes.count) bytes; at most \(room - 1) fit"
             )
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }

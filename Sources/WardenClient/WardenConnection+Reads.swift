@@ -29,7 +29,9 @@ extension Warden_V1_ListObjectsResponse {
     /// The page's pks, from `packed_pks` when the server packed them, else from `pks`.
     public var pagePks: [String] {
         guard !packedPks.isEmpty else { return pks }
-        return packedPks.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        return packedPks.split(separator: 0, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
 }
 
@@ -45,8 +47,13 @@ extension Warden_V1_BatchGetPermissionsResponse {
 extension WardenConnection {
     /// Check: may `subject` use `permission` (on `object`)?
     public func check(
-        _ subject: Warden_V1_Subject, _ permission: String, object: Warden_V1_ObjectRef? = nil,
-        contentType: String? = nil, acceptGlobalPerms: Bool? = nil, minRevision: UInt64 = 0, timeout: Duration? = nil
+        _ subject: Warden_V1_Subject,
+        _ permission: String,
+        object: Warden_V1_ObjectRef? = nil,
+        contentType: String? = nil,
+        acceptGlobalPerms: Bool? = nil,
+        minRevision: UInt64 = 0,
+        timeout: Duration? = nil
     ) async throws -> Warden_V1_CheckResponse {
         var request = Warden_V1_CheckRequest()
         request.subject = subject
@@ -60,18 +67,27 @@ extension WardenConnection {
 
     /// Check with a request built by the caller. `timeout`: the call's deadline (the connection's
     /// default when `nil`).
-    public func check(_ request: Warden_V1_CheckRequest, timeout: Duration? = nil) async throws -> Warden_V1_CheckResponse {
+    public func check(
+        _ request: Warden_V1_CheckRequest,
+        timeout: Duration? = nil
+    ) async throws -> Warden_V1_CheckResponse {
         try await call(.check, request, returning: Warden_V1_CheckResponse.self, timeout: timeout)
     }
 
     /// BatchCheck: many checks answered at one revision, in the order of `request.items`; one bad
     /// item gets its own error without failing the others.
-    public func batchCheck(_ request: Warden_V1_BatchCheckRequest, timeout: Duration? = nil) async throws -> Warden_V1_BatchCheckResponse {
+    public func batchCheck(
+        _ request: Warden_V1_BatchCheckRequest,
+        timeout: Duration? = nil
+    ) async throws -> Warden_V1_BatchCheckResponse {
         try await call(.batchCheck, request, returning: Warden_V1_BatchCheckResponse.self, timeout: timeout)
     }
 
     /// One page of ListObjects.
-    public func listObjects(_ request: Warden_V1_ListObjectsRequest, timeout: Duration? = nil) async throws -> Warden_V1_ListObjectsResponse {
+    public func listObjects(
+        _ request: Warden_V1_ListObjectsRequest,
+        timeout: Duration? = nil
+    ) async throws -> Warden_V1_ListObjectsResponse {
         try await call(.listObjects, request, returning: Warden_V1_ListObjectsResponse.self, timeout: timeout)
     }
 
@@ -98,20 +114,32 @@ extension WardenConnection {
     }
 
     /// ListSubjects: who holds permissions on `request.object` (guardian's `get_users_with_perms`).
-    public func listSubjects(_ request: Warden_V1_ListSubjectsRequest, timeout: Duration? = nil) async throws -> Warden_V1_ListSubjectsResponse {
+    public func listSubjects(
+        _ request: Warden_V1_ListSubjectsRequest,
+        timeout: Duration? = nil
+    ) async throws -> Warden_V1_ListSubjectsResponse {
         try await call(.listSubjects, request, returning: Warden_V1_ListSubjectsResponse.self, timeout: timeout)
     }
 
     /// GetPermissions: the codenames a subject holds on one object (guardian's `get_perms`).
-    public func getPermissions(_ request: Warden_V1_GetPermissionsRequest, timeout: Duration? = nil) async throws -> Warden_V1_GetPermissionsResponse {
+    public func getPermissions(
+        _ request: Warden_V1_GetPermissionsRequest,
+        timeout: Duration? = nil
+    ) async throws -> Warden_V1_GetPermissionsResponse {
         try await call(.getPermissions, request, returning: Warden_V1_GetPermissionsResponse.self, timeout: timeout)
     }
 
     /// GetPermissions for many objects of one type at once (`codenames(of:)` reads an object's answer).
     public func batchGetPermissions(
-        _ request: Warden_V1_BatchGetPermissionsRequest, timeout: Duration? = nil
+        _ request: Warden_V1_BatchGetPermissionsRequest,
+        timeout: Duration? = nil
     ) async throws -> Warden_V1_BatchGetPermissionsResponse {
-        try await call(.batchGetPermissions, request, returning: Warden_V1_BatchGetPermissionsResponse.self, timeout: timeout)
+        try await call(
+            .batchGetPermissions,
+            request,
+            returning: Warden_V1_BatchGetPermissionsResponse.self,
+            timeout: timeout
+        )
     }
 
     /// Health: the server's role and revision; answered to every peer the server accepts.

@@ -7,20 +7,29 @@ extension WardenConnection {
     /// BulkGrant: sends `grants` as a stream of chunks of `chunkSize`; the server commits them in
     /// one transaction after the last chunk, with one BULK_GRANTED event.
     public func bulkGrant(
-        _ grants: some Sequence<Warden_V1_Grant>, actor: String? = nil, chunkSize: Int = 10_000, timeout: Duration? = nil
+        _ grants: some Sequence<Warden_V1_Grant>,
+        actor: String? = nil,
+        chunkSize: Int = 10_000,
+        timeout: Duration? = nil
     ) async throws -> Warden_V1_BulkResponse {
         try await bulk(.bulkGrant, grants, actor: actor, chunkSize: chunkSize, timeout: timeout)
     }
 
     /// BulkRevoke: as `bulkGrant`, revoking.
     public func bulkRevoke(
-        _ grants: some Sequence<Warden_V1_Grant>, actor: String? = nil, chunkSize: Int = 10_000, timeout: Duration? = nil
+        _ grants: some Sequence<Warden_V1_Grant>,
+        actor: String? = nil,
+        chunkSize: Int = 10_000,
+        timeout: Duration? = nil
     ) async throws -> Warden_V1_BulkResponse {
         try await bulk(.bulkRevoke, grants, actor: actor, chunkSize: chunkSize, timeout: timeout)
     }
 
     private func bulk(
-        _ method: Warden_V1_Method, _ grants: some Sequence<Warden_V1_Grant>, actor: String?, chunkSize: Int,
+        _ method: Warden_V1_Method,
+        _ grants: some Sequence<Warden_V1_Grant>,
+        actor: String?,
+        chunkSize: Int,
         timeout: Duration?
     ) async throws -> Warden_V1_BulkResponse {
         var chunks: [Warden_V1_BulkGrantRequest] = []
@@ -42,7 +51,10 @@ extension WardenConnection {
 
     /// PruneOrphans: removes grants on objects of `contentType` whose pks are not in `livePKs`.
     public func pruneOrphans(
-        contentType: String, livePKs: some Sequence<String>, actor: String? = nil, chunkSize: Int = 50_000
+        contentType: String,
+        livePKs: some Sequence<String>,
+        actor: String? = nil,
+        chunkSize: Int = 50_000
     ) async throws -> Warden_V1_BulkResponse {
         var chunks: [Warden_V1_PruneOrphansRequest] = []
         var chunk = Warden_V1_PruneOrphansRequest()
@@ -74,7 +86,9 @@ extension WardenConnection {
 
     /// Sends a client stream: every chunk under one request id, END_STREAM on the last.
     func stream<Chunk: SwiftProtobuf.Message>(
-        _ method: Warden_V1_Method, _ chunks: [Chunk], timeout: Duration?
+        _ method: Warden_V1_Method,
+        _ chunks: [Chunk],
+        timeout: Duration?
     ) async throws -> Warden_V1_BulkResponse {
         let id = makeRequestID()
         let promise = channel.eventLoop.makePromise(of: Frame.self)
@@ -87,8 +101,12 @@ extension WardenConnection {
             do {
                 let last = position == chunks.count - 1
                 try Frame.encode(
-                    chunk, requestID: id, method: UInt16(method.rawValue), flags: last ? .endStream : [],
-                    timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout), into: &bytes
+                    chunk,
+                    requestID: id,
+                    method: UInt16(method.rawValue),
+                    flags: last ? .endStream : [],
+                    timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout),
+                    into: &bytes
                 )
             } catch {
                 let failure = WardenError(code: .invalidArgument, message: "cannot encode the request: \(error)")
@@ -121,8 +139,11 @@ extension WardenConnection {
     /// Watch: events after `afterRevision` (from now when `nil`), then live ones. Ending the
     /// iteration (or the task) cancels the watch on the server.
     public func watch(
-        afterRevision: UInt64? = nil, kinds: [Warden_V1_EventKind] = [], contentTypes: [String] = [],
-        auditChecks: Bool = false, auditSampleRate: Double = 0
+        afterRevision: UInt64? = nil,
+        kinds: [Warden_V1_EventKind] = [],
+        contentTypes: [String] = [],
+        auditChecks: Bool = false,
+        auditSampleRate: Double = 0
     ) -> AsyncThrowingStream<Warden_V1_Event, any Error> {
         var request = Warden_V1_WatchRequest()
         if let afterRevision { request.afterRevision = afterRevision }
@@ -141,7 +162,11 @@ extension WardenConnection {
 
     /// Commits records in one transaction, each at its own revision with its own event.
     /// `timeout`: the call's deadline (the connection's default when `nil`).
-    public func writeBatch(_ records: [Warden_V1_Record], actor: String? = nil, timeout: Duration? = nil) async throws
+    public func writeBatch(
+        _ records: [Warden_V1_Record],
+        actor: String? = nil,
+        timeout: Duration? = nil
+    ) async throws
         -> Warden_V1_WriteBatchResponse
     {
         var request = Warden_V1_WriteBatchRequest()
@@ -162,7 +187,10 @@ extension WardenConnection {
     /// frame with END_STREAM (which carries data when `endsWithData`, else only a status).
     /// Ending the iteration early cancels the stream on the server.
     func serverStream<Response: SwiftProtobuf.Message, Element: Sendable>(
-        _ wireMethod: Warden_V1_Method, _ request: some SwiftProtobuf.Message, as type: Response.Type, endsWithData: Bool,
+        _ wireMethod: Warden_V1_Method,
+        _ request: some SwiftProtobuf.Message,
+        as type: Response.Type,
+        endsWithData: Bool,
         _ elements: @escaping @Sendable (Response) -> [Element]
     ) -> AsyncThrowingStream<Element, any Error> {
         let id = makeRequestID()
@@ -187,7 +215,9 @@ extension WardenConnection {
                 return
             }
             guard let response = try? Response(serializedBytes: frame.body) else {
-                continuation.finish(throwing: WardenError(code: .internal, message: "a frame is not a \(Response.protoMessageName)"))
+                continuation.finish(
+                    throwing: WardenError(code: .internal, message: "a frame is not a \(Response.protoMessageName)")
+                )
                 return
             }
             for element in elements(response) { continuation.yield(element) }
@@ -198,7 +228,12 @@ extension WardenConnection {
             guard case .cancelled = termination else { return }
             var cancel = ByteBuffer()
             Frame.writeHeader(
-                to: &cancel, bodyLength: 0, requestID: id, method: method, flags: .cancel, status: 0,
+                to: &cancel,
+                bodyLength: 0,
+                requestID: id,
+                method: method,
+                flags: .cancel,
+                status: 0,
                 timeoutMilliseconds: 0
             )
             _ = writer.write(cancel)

@@ -14,12 +14,20 @@ extension Warden_V1_Grant {
 extension WardenConnection {
     /// Grant: gives `grant.subject` the permission (on the object when `grant.pk` is set).
     /// `actor`: the user recorded in the change's event. `changed` is false when it was already held.
-    public func grant(_ grant: Warden_V1_Grant, actor: String? = nil, timeout: Duration? = nil) async throws -> Warden_V1_WriteResponse {
+    public func grant(
+        _ grant: Warden_V1_Grant,
+        actor: String? = nil,
+        timeout: Duration? = nil
+    ) async throws -> Warden_V1_WriteResponse {
         try await call(.grant, grantRequest(grant, actor), returning: Warden_V1_WriteResponse.self, timeout: timeout)
     }
 
     /// Revoke: takes the grant back; `changed` is false when it was not held.
-    public func revoke(_ grant: Warden_V1_Grant, actor: String? = nil, timeout: Duration? = nil) async throws -> Warden_V1_WriteResponse {
+    public func revoke(
+        _ grant: Warden_V1_Grant,
+        actor: String? = nil,
+        timeout: Duration? = nil
+    ) async throws -> Warden_V1_WriteResponse {
         try await call(.revoke, grantRequest(grant, actor), returning: Warden_V1_WriteResponse.self, timeout: timeout)
     }
 
@@ -32,7 +40,11 @@ extension WardenConnection {
 
     /// PutUser: creates or updates the user `id` (guardian's user row: name, active, superuser).
     public func putUser(
-        _ id: String, username: String? = nil, isActive: Bool = true, isSuperuser: Bool = false, actor: String? = nil
+        _ id: String,
+        username: String? = nil,
+        isActive: Bool = true,
+        isSuperuser: Bool = false,
+        actor: String? = nil
     ) async throws -> Warden_V1_WriteResponse {
         var request = Warden_V1_PutUserRequest()
         request.user.id = id
@@ -74,7 +86,8 @@ extension WardenConnection {
     }
 
     /// RemoveMember: takes `user` out of `group`.
-    public func removeMember(user: String, group: String, actor: String? = nil) async throws -> Warden_V1_WriteResponse {
+    public func removeMember(user: String, group: String, actor: String? = nil) async throws -> Warden_V1_WriteResponse
+    {
         try await call(.removeMember, memberRequest(user, group, actor), returning: Warden_V1_WriteResponse.self)
     }
 
@@ -88,7 +101,10 @@ extension WardenConnection {
 
     /// Registers a content type with the four default codenames (unless `defaults` is false) and `custom` ones.
     public func registerContentType(
-        _ contentType: String, defaults: Bool = true, custom: [String] = [], actor: String? = nil
+        _ contentType: String,
+        defaults: Bool = true,
+        custom: [String] = [],
+        actor: String? = nil
     ) async throws -> Warden_V1_WriteResponse {
         var request = Warden_V1_RegisterContentTypeRequest()
         request.contentType = contentType
@@ -99,7 +115,10 @@ extension WardenConnection {
     }
 
     /// DeleteObject: removes every grant on `object` (its row was deleted in the app).
-    public func deleteObject(_ object: Warden_V1_ObjectRef, actor: String? = nil) async throws -> Warden_V1_WriteResponse {
+    public func deleteObject(
+        _ object: Warden_V1_ObjectRef,
+        actor: String? = nil
+    ) async throws -> Warden_V1_WriteResponse {
         var request = Warden_V1_DeleteObjectRequest()
         request.object = object
         request.actor = actor ?? ""

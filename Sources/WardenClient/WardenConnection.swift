@@ -1,3 +1,10 @@
+import NIOCore
+import NIOPosix
+import SwiftProtobuf
+import Synchronization
+import WardenProto
+import WardenWire
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,12 +12,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
-import NIOPosix
-import Synchronization
-import SwiftProtobuf
-import WardenProto
-import WardenWire
 
 /// A connection to a Warden server over its Unix socket. Requests from any number of tasks are
 /// pipelined on the one connection and answered out of order; it is safe to share.
@@ -39,7 +40,10 @@ public final class WardenConnection: Sendable {
     public let defaultTimeout: Duration?
 
     private init(
-        channel: any Channel, requests: Requests, writer: FrameWriter, ownedGroup: MultiThreadedEventLoopGroup?,
+        channel: any Channel,
+        requests: Requests,
+        writer: FrameWriter,
+        ownedGroup: MultiThreadedEventLoopGroup?,
         defaultTimeout: Duration?
     ) {
         self.channel = channel
@@ -59,8 +63,11 @@ public final class WardenConnection: Sendable {
     ///   - maxFrameSize: the largest response frame accepted; a larger one fails the connection.
     /// - Throws: `WardenError` with `UNAVAILABLE` when the server cannot be reached.
     public static func connect(
-        socketPath: String, group: (any EventLoopGroup)? = nil, connectTimeout: Duration = .seconds(5),
-        defaultTimeout: Duration? = .seconds(30), maxFrameSize: Int = 64 << 20
+        socketPath: String,
+        group: (any EventLoopGroup)? = nil,
+        connectTimeout: Duration = .seconds(5),
+        defaultTimeout: Duration? = .seconds(30),
+        maxFrameSize: Int = 64 << 20
     ) async throws -> WardenConnection {
         let owned = group == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
         let loops = group ?? owned!
@@ -94,7 +101,11 @@ public final class WardenConnection: Sendable {
             // The socket closes when both descriptors are closed: the writer's goes with the channel.
             channel.closeFuture.whenComplete { _ in writer.close() }
             return WardenConnection(
-                channel: channel, requests: requests, writer: writer, ownedGroup: owned, defaultTimeout: defaultTimeout
+                channel: channel,
+                requests: requests,
+                writer: writer,
+                ownedGroup: owned,
+                defaultTimeout: defaultTimeout
             )
         } catch {
             try? await owned?.shutdownGracefully()
@@ -134,7 +145,9 @@ public final class WardenConnection: Sendable {
     /// first. `timeout`: the call's deadline, sent to the server (the connection's default when
     /// `nil`). A cancelled task still gets its answer: the server has no cancel for unary calls.
     public func call<Response: SwiftProtobuf.Message>(
-        _ method: Warden_V1_Method, _ request: some SwiftProtobuf.Message, returning type: Response.Type,
+        _ method: Warden_V1_Method,
+        _ request: some SwiftProtobuf.Message,
+        returning type: Response.Type,
         timeout: Duration? = nil
     ) async throws -> Response {
         let id = makeRequestID()
@@ -146,7 +159,9 @@ public final class WardenConnection: Sendable {
     /// Sends one request frame and returns its response frame (status not yet checked), for
     /// callers that send now and wait later.
     func send(
-        _ method: Warden_V1_Method, _ message: some SwiftProtobuf.Message, timeout: Duration? = nil
+        _ method: Warden_V1_Method,
+        _ message: some SwiftProtobuf.Message,
+        timeout: Duration? = nil
     ) -> EventLoopFuture<Frame> {
         let promise = channel.eventLoop.makePromise(of: Frame.self)
         let id = makeRequestID()
@@ -160,13 +175,20 @@ public final class WardenConnection: Sendable {
 
     /// A request's frame, ending its request (END_STREAM).
     private func encode(
-        _ message: some SwiftProtobuf.Message, id: UInt32, method: Warden_V1_Method, timeout: Duration?
+        _ message: some SwiftProtobuf.Message,
+        id: UInt32,
+        method: Warden_V1_Method,
+        timeout: Duration?
     ) throws -> ByteBuffer {
         var bytes = channel.allocator.buffer(capacity: 64)
         do {
             try Frame.encode(
-                message, requestID: id, method: UInt16(method.rawValue), flags: .endStream,
-                timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout), into: &bytes
+                message,
+                requestID: id,
+                method: UInt16(method.rawValue),
+                flags: .endStream,
+                timeoutMilliseconds: Self.milliseconds(timeout ?? defaultTimeout),
+                into: &bytes
             )
         } catch {
             throw WardenError(code: .invalidArgument, message: "cannot encode the request: \(error)")
@@ -199,12 +221,18 @@ public final class WardenConnection: Sendable {
     /// The response message of a frame, or the error its status says.
     static func decode<Response: SwiftProtobuf.Message>(_ frame: Frame, as type: Response.Type) throws -> Response {
         guard frame.status == 0 else {
-            throw WardenError((try? Warden_V1_Status(serializedBytes: frame.body)) ?? Warden_V1_Status(), code: frame.status)
+            throw WardenError(
+                (try? Warden_V1_Status(serializedBytes: frame.body)) ?? Warden_V1_Status(),
+                code: frame.status
+            )
         }
         do {
             return try Response(serializedBytes: frame.body)
         } catch {
-            throw WardenError(code: .internal, message: "the server's reply is not a valid \(Response.protoMessageName): \(error)")
+            throw WardenError(
+                code: .internal,
+                message: "the server's reply is not a valid \(Response.protoMessageName): \(error)"
+            )
         }
     }
 }

@@ -20,7 +20,8 @@ public struct WardenError: Error, Hashable, Sendable, CustomStringConvertible {
 
     init(_ status: Warden_V1_Status, code: UInt8) {
         self.init(
-            code: StatusCode(rawValue: code) ?? .unknown, message: status.message,
+            code: StatusCode(rawValue: code) ?? .unknown,
+            message: status.message,
             oldestRetainedRevision: status.oldestRetainedRevision == 0 ? nil : status.oldestRetainedRevision
         )
     }

@@ -64,7 +64,8 @@ extension IndexState {
         if inserted {
             users.store(UserRecord(user: user), at: uid)
         } else {
-            if let old = users[Int(uid)].user.username, old.utf8.elementsEqual(user.username?.utf8 ?? "".utf8) == false {
+            if let old = users[Int(uid)].user.username, old.utf8.elementsEqual(user.username?.utf8 ?? "".utf8) == false
+            {
                 usernames.remove(old)
             }
             users[Int(uid)].user = user
@@ -120,7 +121,11 @@ extension IndexState {
             _ = types[Int(type)].codenames.insert(codename)
             types[Int(type)].permissions.append(permission)
             let (name, newName) = permissionNames.insert("\(contentType.name.appLabel).\(codename)")
-            if newName { permissionsOfName.store([permission], at: name) } else { permissionsOfName[Int(name)].append(permission) }
+            if newName {
+                permissionsOfName.store([permission], at: name)
+            } else {
+                permissionsOfName[Int(name)].append(permission)
+            }
         }
         let permissionIDs = types[Int(type)].permissions
         types[Int(type)].permissionsByCodename = permissionIDs.sorted {

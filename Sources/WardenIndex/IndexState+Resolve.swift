@@ -41,7 +41,11 @@ extension IndexState {
 
     /// Resolves a permission string against the request's content type, raising the request
     /// errors (bad string, bare codename without a type, ambiguity without a type).
-    func resolvePermission(_ string: String, in type: TypeLookup?, field: String = "permission")
+    func resolvePermission(
+        _ string: String,
+        in type: TypeLookup?,
+        field: String = "permission"
+    )
         throws(IndexError) -> PermissionResolution
     {
         do { try Limits.checkPermissionString(string, field: field) } catch { throw .invalid(error) }
@@ -121,8 +125,13 @@ extension IndexState {
     /// `subject` is `.some(nil)` for a request that may name a subject and did not (then the
     /// anonymous user must exist), `.none` for one that takes no subject.
     func checkFieldRules(
-        subject: Subject??, anonymous: String?, permissions: [String], contentType: String?, contentTypeField: String,
-        pk: String?, permissionField: (Int) -> String = { "permissions[\($0)]" }
+        subject: Subject??,
+        anonymous: String?,
+        permissions: [String],
+        contentType: String?,
+        contentTypeField: String,
+        pk: String?,
+        permissionField: (Int) -> String = { "permissions[\($0)]" }
     ) throws(IndexError) {
         if case .some(nil) = subject, anonymous == nil { throw Self.subjectRequired }
         do {
@@ -130,7 +139,9 @@ extension IndexState {
             for (position, permission) in permissions.enumerated() {
                 try Limits.checkPermissionString(permission, field: permissionField(position))
             }
-            if let contentType, typeNames.find(contentType) == nil { _ = try ContentTypeName(contentType, field: contentTypeField) }
+            if let contentType, typeNames.find(contentType) == nil {
+                _ = try ContentTypeName(contentType, field: contentTypeField)
+            }
             if let pk { try Limits.checkIdentifier(pk, field: "object.pk") }
         } catch {
             throw .invalid(error)
@@ -138,7 +149,8 @@ extension IndexState {
     }
 
     static let subjectRequired = IndexError(
-        .invalidArgument, "user: required (the request names no subject and no anonymous user is configured)"
+        .invalidArgument,
+        "user: required (the request names no subject and no anonymous user is configured)"
     )
 
     /// The request's subject, falling back on the anonymous user.

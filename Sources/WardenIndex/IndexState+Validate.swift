@@ -76,8 +76,9 @@ extension IndexState {
             let type = grant.permission.contentType.description
             let registered =
                 typeNames.find(type).map { permission(codename: grant.permission.codename, ofType: $0) != nil } ?? false
-            guard registered
-                || overlay.permissions[ExactString(type)]?.contains(ExactString(grant.permission.codename)) == true
+            guard
+                registered
+                    || overlay.permissions[ExactString(type)]?.contains(ExactString(grant.permission.codename)) == true
             else {
                 throw IndexError(
                     .notFound,

@@ -16,9 +16,13 @@ enum PageToken {
     }
 
     static func decode(_ token: String) throws(IndexError) -> String {
-        let invalid = IndexError(.invalidArgument, "page_token: not a token this server issued; start the listing again without one")
+        let invalid = IndexError(
+            .invalidArgument,
+            "page_token: not a token this server issued; start the listing again without one"
+        )
         let bytes = Array(token.utf8)
-        guard bytes.first == UInt8(ascii: "o"), bytes.count >= 3, bytes.count % 2 == 1, bytes.count <= 1 + 2 * 255 else {
+        guard bytes.first == UInt8(ascii: "o"), bytes.count >= 3, bytes.count % 2 == 1, bytes.count <= 1 + 2 * 255
+        else {
             throw invalid
         }
         var pk: [UInt8] = []

@@ -61,9 +61,13 @@ extension IndexState {
             // type, pk), whichever lookup tripped first; only failing requests pay for this.
             let objectType = request.object?.contentType ?? request.contentType
             try checkFieldRules(
-                subject: .some(request.subject), anonymous: settings.anonymousUser, permissions: [request.permission],
-                contentType: objectType, contentTypeField: request.object == nil ? "content_type" : "object.content_type",
-                pk: request.object?.pk, permissionField: { _ in "permission" }
+                subject: .some(request.subject),
+                anonymous: settings.anonymousUser,
+                permissions: [request.permission],
+                contentType: objectType,
+                contentTypeField: request.object == nil ? "content_type" : "object.content_type",
+                pk: request.object?.pk,
+                permissionField: { _ in "permission" }
             )
             throw error
         }
@@ -80,8 +84,10 @@ extension IndexState {
         case .group(let name):
             guard let gid = try lookupGroup(name) else { return Decision(.unknownUser) }
             guard let permission = try resolved(resolution, request, type) else { return Decision(.unknownPermission) }
-            if let slot, types[Int(permissions[Int(permission)].type)].acl[Int(slot)].sortedContains(
-                Self.entry(Self.groupKey(gid), permission))
+            if let slot,
+                types[Int(permissions[Int(permission)].type)].acl[Int(slot)].sortedContains(
+                    Self.entry(Self.groupKey(gid), permission)
+                )
             {
                 return Decision(.objectGrantGroup, group: groups[Int(gid)].name)
             }
@@ -100,14 +106,20 @@ extension IndexState {
             let acl = types[Int(permissions[Int(permission)].type)].acl[Int(slot)]
             if !acl.isEmpty {
                 if acl.sortedContains(Self.entry(Self.userKey(uid), permission)) { return Decision(.objectGrantUser) }
-                if let group = firstGroup(in: users[u].groups, where: { acl.sortedContains(Self.entry(Self.groupKey($0), permission)) }) {
+                if let group = firstGroup(
+                    in: users[u].groups,
+                    where: { acl.sortedContains(Self.entry(Self.groupKey($0), permission)) }
+                ) {
                     return Decision(.objectGrantGroup, group: group)
                 }
             }
         }
         if useModelGrants {
             if users[u].grants.model.sortedContains(permission) { return Decision(.modelGrantUser) }
-            if let group = firstGroup(in: users[u].groups, where: { groups[Int($0)].grants.model.sortedContains(permission) }) {
+            if let group = firstGroup(
+                in: users[u].groups,
+                where: { groups[Int($0)].grants.model.sortedContains(permission) }
+            ) {
                 return Decision(.modelGrantGroup, group: group)
             }
         }
@@ -128,7 +140,9 @@ extension IndexState {
 
     /// The request's content type, object slot and permission, raising its request errors.
     @inline(__always)
-    private func resolveRequest(_ request: CheckRequest) throws(IndexError) -> (TypeLookup?, UInt32?, PermissionResolution) {
+    private func resolveRequest(
+        _ request: CheckRequest
+    ) throws(IndexError) -> (TypeLookup?, UInt32?, PermissionResolution) {
         var type: TypeLookup?
         var slot: UInt32?
         var fastResolution: PermissionResolution?
@@ -154,13 +168,21 @@ extension IndexState {
             type = try lookupType(explicit, field: "content_type")
         }
         let resolution: PermissionResolution
-        if let fastResolution { resolution = fastResolution } else { resolution = try resolvePermission(request.permission, in: type) }
+        if let fastResolution {
+            resolution = fastResolution
+        } else {
+            resolution = try resolvePermission(request.permission, in: type)
+        }
         return (type, slot, resolution)
     }
 
     /// Steps 4 and 5: the permission id, `nil` when unknown, or the mismatch error.
     @inline(__always)
-    private func resolved(_ resolution: PermissionResolution, _ request: CheckRequest, _ type: TypeLookup?)
+    private func resolved(
+        _ resolution: PermissionResolution,
+        _ request: CheckRequest,
+        _ type: TypeLookup?
+    )
         throws(IndexError) -> UInt32?
     {
         switch resolution {

@@ -21,7 +21,9 @@ extension IndexState {
             changes.append(.putGroup(name: groups[gid].name))
         }
         for uid in users.indices where userIDs.contains(id: UInt32(uid)) {
-            for gid in users[uid].groups { changes.append(.addMember(user: users[uid].user.id, group: groups[Int(gid)].name)) }
+            for gid in users[uid].groups {
+                changes.append(.addMember(user: users[uid].user.id, group: groups[Int(gid)].name))
+            }
         }
         func grant(_ key: UInt32, _ permission: UInt32, _ pk: String?) -> Change {
             let subject: Subject = key & Self.groupBit == 0 ? .user(name(of: key)) : .group(name(of: key))
@@ -30,7 +32,9 @@ extension IndexState {
             return .grant(try! Grant(subject: subject, permission: ref, pk: pk))
         }
         for permission in permissions.indices {
-            for holder in permissions[permission].modelHolders { changes.append(grant(holder, UInt32(permission), nil)) }
+            for holder in permissions[permission].modelHolders {
+                changes.append(grant(holder, UInt32(permission), nil))
+            }
         }
         for type in types.indices {
             for slot in types[type].acl.indices where types[type].objects.contains(id: UInt32(slot)) {

@@ -60,7 +60,10 @@ extension PermissionIndex {
 }
 
 extension IndexState {
-    func listObjects(_ query: ListObjectsQuery, _ settings: PermissionIndex.Settings) throws(IndexError) -> ObjectListing {
+    func listObjects(
+        _ query: ListObjectsQuery,
+        _ settings: PermissionIndex.Settings
+    ) throws(IndexError) -> ObjectListing {
         let pageSize = query.pageSize ?? Limits.defaultPageSize
         guard (1...Limits.maxPageSize).contains(pageSize) else {
             throw IndexError(.invalidArgument, "page_size: must be 1..\(Limits.maxPageSize) (got \(pageSize))")
@@ -69,8 +72,12 @@ extension IndexState {
             token.isEmpty ? nil : try PageToken.decode(token)
         }
         try checkFieldRules(
-            subject: query.subject, anonymous: settings.anonymousUser, permissions: query.permissions,
-            contentType: query.contentType, contentTypeField: "content_type", pk: nil
+            subject: query.subject,
+            anonymous: settings.anonymousUser,
+            permissions: query.permissions,
+            contentType: query.contentType,
+            contentTypeField: "content_type",
+            pk: nil
         )
         let (type, requested) = try resolveListPermissions(query.permissions, contentType: query.contentType)
         let list = try listObjects(query, type: type, requested: requested, after: cursor, pageSize: pageSize, settings)
@@ -79,7 +86,11 @@ extension IndexState {
 
     /// The evaluation of a list request whose fields and names are checked and resolved.
     private func listObjects(
-        _ query: ListObjectsQuery, type: UInt32, requested: [UInt32], after cursor: String?, pageSize: Int,
+        _ query: ListObjectsQuery,
+        type: UInt32,
+        requested: [UInt32],
+        after cursor: String?,
+        pageSize: Int,
         _ settings: PermissionIndex.Settings
     ) throws(IndexError) -> ObjectList {
         let anyPerm = query.anyPerm || query.permissions.isEmpty

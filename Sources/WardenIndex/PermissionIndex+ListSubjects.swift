@@ -45,14 +45,22 @@ extension PermissionIndex {
 }
 
 extension IndexState {
-    func listSubjects(_ query: ListSubjectsQuery, _ settings: PermissionIndex.Settings) throws(IndexError) -> SubjectList {
+    func listSubjects(
+        _ query: ListSubjectsQuery,
+        _ settings: PermissionIndex.Settings
+    ) throws(IndexError) -> SubjectList {
         try checkFieldRules(
-            subject: .none, anonymous: nil, permissions: query.permissions,
-            contentType: query.object.contentType, contentTypeField: "object.content_type", pk: query.object.pk
+            subject: .none,
+            anonymous: nil,
+            permissions: query.permissions,
+            contentType: query.object.contentType,
+            contentTypeField: "object.content_type",
+            pk: query.object.pk
         )
         let type = try registeredType(query.object.contentType, field: "object.content_type")
         let slot = try lookupObject(query.object.pk, in: .registered(type))
-        let filter = query.permissions.isEmpty
+        let filter =
+            query.permissions.isEmpty
             ? [] : try resolveListPermissions(query.permissions, contentType: query.object.contentType).1
 
         // Every (subject, permission) pair that reaches the object, as access-list entries
@@ -72,7 +80,9 @@ extension IndexState {
         }
         if query.withSuperusers {
             for uid in superusers where userFlags[Int(uid)] & UserFlags.active != 0 {
-                for permission in types[Int(type)].permissions { pairs.append(Self.entry(Self.userKey(uid), permission)) }
+                for permission in types[Int(type)].permissions {
+                    pairs.append(Self.entry(Self.userKey(uid), permission))
+                }
             }
         }
         pairs.sortAndDeduplicate()
@@ -94,7 +104,9 @@ extension IndexState {
             guard filter.isEmpty || filter.contains(where: held.sortedContains) else { continue }
             let codenames = query.attachPerms ? codenames(held, of: type) : []
             if subject & Self.groupBit != 0 {
-                groupList.append(SubjectAccess(name: groups[Int(subject & ~Self.groupBit)].name, permissions: codenames))
+                groupList.append(
+                    SubjectAccess(name: groups[Int(subject & ~Self.groupBit)].name, permissions: codenames)
+                )
             } else if userFlags[Int(subject)] & UserFlags.active != 0 {
                 order.append((userOrderKeys[Int(subject)], userList.count))
                 userList.append(SubjectAccess(name: users[Int(subject)].user.id, permissions: codenames))

@@ -62,12 +62,19 @@ extension PermissionIndex {
 extension IndexState {
     /// `GetPermissions` for each pk (its rules, in its order: field rules, every pk's included,
     /// before the type must be registered), built from the same pieces.
-    func permissionSets(_ query: PermissionSetsQuery, _ settings: PermissionIndex.Settings) throws(IndexError)
+    func permissionSets(
+        _ query: PermissionSetsQuery,
+        _ settings: PermissionIndex.Settings
+    ) throws(IndexError)
         -> PermissionSets
     {
         try checkFieldRules(
-            subject: query.subject, anonymous: settings.anonymousUser, permissions: [],
-            contentType: query.contentType, contentTypeField: "content_type", pk: nil
+            subject: query.subject,
+            anonymous: settings.anonymousUser,
+            permissions: [],
+            contentType: query.contentType,
+            contentTypeField: "content_type",
+            pk: nil
         )
         guard case .registered(let type) = try lookupType(query.contentType, field: "content_type") else {
             for position in query.pks.indices { try checkPK(query.pks[position], position) }
@@ -87,7 +94,12 @@ extension IndexState {
         let codenames = order.map { permissions[Int($0)].codename }
         let width = (order.count + 7) / 8
         var masks = [UInt8](repeating: 0, count: width * slots.count)
-        switch try permissionSources(query.subject, mode: query.mode, acceptGlobalPerms: query.acceptGlobalPerms, settings) {
+        switch try permissionSources(
+            query.subject,
+            mode: query.mode,
+            acceptGlobalPerms: query.acceptGlobalPerms,
+            settings
+        ) {
         case .nothing:
             break
         case .everything:

@@ -49,12 +49,21 @@ enum PermissionSources {
 extension IndexState {
     func permissions(_ query: PermissionsQuery, _ settings: PermissionIndex.Settings) throws(IndexError) -> [String] {
         try checkFieldRules(
-            subject: query.subject, anonymous: settings.anonymousUser, permissions: [],
-            contentType: query.object.contentType, contentTypeField: "object.content_type", pk: query.object.pk
+            subject: query.subject,
+            anonymous: settings.anonymousUser,
+            permissions: [],
+            contentType: query.object.contentType,
+            contentTypeField: "object.content_type",
+            pk: query.object.pk
         )
         let type = try registeredType(query.object.contentType, field: "object.content_type")
         let slot = try lookupObject(query.object.pk, in: .registered(type))
-        switch try permissionSources(query.subject, mode: query.mode, acceptGlobalPerms: query.acceptGlobalPerms, settings) {
+        switch try permissionSources(
+            query.subject,
+            mode: query.mode,
+            acceptGlobalPerms: query.acceptGlobalPerms,
+            settings
+        ) {
         case .nothing:
             return []
         case .everything:
@@ -70,7 +79,10 @@ extension IndexState {
     /// The subject's sources for a `GetPermissions` in `mode` (DESIGN.md: superuser gets every
     /// codename in mode `both` only; inactive and unknown users hold nothing).
     func permissionSources(
-        _ subject: Subject?, mode: PermissionsQuery.Mode, acceptGlobalPerms: Bool?, _ settings: PermissionIndex.Settings
+        _ subject: Subject?,
+        mode: PermissionsQuery.Mode,
+        acceptGlobalPerms: Bool?,
+        _ settings: PermissionIndex.Settings
     ) throws(IndexError) -> PermissionSources {
         let model = acceptGlobalPerms ?? settings.acceptGlobalPerms
         switch try self.subject(subject, anonymous: settings.anonymousUser) {

@@ -1,7 +1,8 @@
+import WardenModel
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import WardenModel
 
 /// A check given as UTF-8 bytes borrowed from a request's buffer: the transport's fast path,
 /// which builds no `String`. Valid only while the buffer is.
@@ -20,8 +21,12 @@ public struct RawCheckRequest {
     public var acceptGlobalPerms: Bool?
 
     public init(
-        user: UnsafeRawBufferPointer?, permission: UnsafeRawBufferPointer, objectType: UnsafeRawBufferPointer?,
-        pk: UnsafeRawBufferPointer, hasContentType: Bool, acceptGlobalPerms: Bool?
+        user: UnsafeRawBufferPointer?,
+        permission: UnsafeRawBufferPointer,
+        objectType: UnsafeRawBufferPointer?,
+        pk: UnsafeRawBufferPointer,
+        hasContentType: Bool,
+        acceptGlobalPerms: Bool?
     ) {
         self.user = user
         self.permission = permission
@@ -45,7 +50,10 @@ extension PermissionIndex {
     /// Decides a batch at one revision: each item from bytes when it can, else through
     /// `fallback`'s `CheckRequest`. `nil` when `fallback` returns `nil` (the caller's decoding
     /// found the request invalid as a whole).
-    public func check(raw requests: [RawCheckRequest], fallback: (Int) -> CheckRequest?)
+    public func check(
+        raw requests: [RawCheckRequest],
+        fallback: (Int) -> CheckRequest?
+    )
         -> Evaluated<[Result<Decision, IndexError>]>?
     {
         let answer = try! read { (state) throws(IndexError) -> [Result<Decision, IndexError>]? in
@@ -78,12 +86,16 @@ extension IndexState {
         let permission: UInt32
         var slot: UInt32?
         if let typeBytes = request.objectType {
-            guard let match = candidates.first(where: { Self.equal(types[Int(permissions[Int($0)].type)].name.description, typeBytes) })
+            guard
+                let match = candidates.first(where: {
+                    Self.equal(types[Int(permissions[Int($0)].type)].name.description, typeBytes)
+                })
             else { return nil }
             permission = match
             // The pk's rule (1..255 bytes, no NUL, UTF-8): a found key passed it when it was stored.
             let pk = request.pk
-            guard pk.count >= 1, pk.count <= Limits.maxIdentifierBytes, memchr(pk.baseAddress!, 0, pk.count) == nil else {
+            guard pk.count >= 1, pk.count <= Limits.maxIdentifierBytes, memchr(pk.baseAddress!, 0, pk.count) == nil
+            else {
                 return nil
             }
             slot = types[Int(permissions[Int(permission)].type)].objects.find(pk)
@@ -105,7 +117,8 @@ extension IndexState {
     static func equal(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
         var string = string
         return string.withUTF8 { utf8 in
-            utf8.count == bytes.count && (utf8.count == 0 || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
+            utf8.count == bytes.count
+                && (utf8.count == 0 || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
         }
     }
 }

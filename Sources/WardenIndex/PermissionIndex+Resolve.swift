@@ -5,11 +5,17 @@ extension PermissionIndex {
     /// names"): `app_label.codename`, or a bare codename of `contentType`; `contentType` also
     /// picks between types of one app that share a codename. An unregistered permission is
     /// `NOT_FOUND`; one registered only for another type than `contentType` is `INVALID_ARGUMENT`.
-    public func permissionRef(_ string: String, contentType: String?, field: String = "permission")
+    public func permissionRef(
+        _ string: String,
+        contentType: String?,
+        field: String = "permission"
+    )
         throws(IndexError) -> PermissionRef
     {
         try read { (state) throws(IndexError) in
-            let type = try contentType.map { (name) throws(IndexError) in try state.lookupType(name, field: "content_type") }
+            let type = try contentType.map { (name) throws(IndexError) in
+                try state.lookupType(name, field: "content_type")
+            }
             switch try state.resolvePermission(string, in: type, field: field) {
             case .resolved(let id):
                 let record = state.permissions[Int(id)]

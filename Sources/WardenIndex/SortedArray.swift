@@ -60,11 +60,15 @@ extension Array where Element: FixedWidthInteger {
             let a = self[i]
             let b = other[j]
             if a < b {
-                result.append(a); i += 1
+                result.append(a)
+                i += 1
             } else if b < a {
-                result.append(b); j += 1
+                result.append(b)
+                j += 1
             } else {
-                result.append(a); i += 1; j += 1
+                result.append(a)
+                i += 1
+                j += 1
             }
         }
         result.append(contentsOf: self[i...])
@@ -85,7 +89,9 @@ extension Array where Element: FixedWidthInteger {
             } else if b < a {
                 j += 1
             } else {
-                result.append(a); i += 1; j += 1
+                result.append(a)
+                i += 1
+                j += 1
             }
         }
         return result

@@ -22,8 +22,15 @@ public struct ChangeEvent: Hashable, Sendable {
     public let actor: String?
 
     public init(
-        revision: Revision, kind: ChangeEventKind, time: Int64, change: Change? = nil, count: Int? = nil,
-        failure: RolePermissionFailure? = nil, attempted: Change? = nil, message: String? = nil, actor: String? = nil
+        revision: Revision,
+        kind: ChangeEventKind,
+        time: Int64,
+        change: Change? = nil,
+        count: Int? = nil,
+        failure: RolePermissionFailure? = nil,
+        attempted: Change? = nil,
+        message: String? = nil,
+        actor: String? = nil
     ) {
         self.revision = revision
         self.kind = kind

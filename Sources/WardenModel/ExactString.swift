@@ -21,7 +21,11 @@ public struct ExactString: Hashable, Sendable {
     public init(_ value: String) { self.value = value }
 
     public static func == (lhs: ExactString, rhs: ExactString) -> Bool {
-        lhs.withBytes { a in rhs.withBytes { b in a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
+        lhs.withBytes { a in
+            rhs.withBytes { b in
+                a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+            }
+        }
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -29,7 +33,9 @@ public struct ExactString: Hashable, Sendable {
     }
 
     private func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
-        if let result = value.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return result }
+        if let result = value.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
         return Array(value.utf8).withUnsafeBytes(body)
     }
 }

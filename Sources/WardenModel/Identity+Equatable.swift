@@ -87,7 +87,8 @@ extension Change {
             userA.isExactly(userB) && groupA.isExactly(groupB)
         case (.register(let a), .register(let b)): a == b
         case (.grant(let a), .grant(let b)), (.revoke(let a), .revoke(let b)): a == b
-        case (.deleteObject(let typeA, let pkA), .deleteObject(let typeB, let pkB)): typeA == typeB && pkA.isExactly(pkB)
+        case (.deleteObject(let typeA, let pkA), .deleteObject(let typeB, let pkB)):
+            typeA == typeB && pkA.isExactly(pkB)
         default: false
         }
     }

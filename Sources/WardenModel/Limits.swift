@@ -84,7 +84,9 @@ public enum Limits {
 
     static func isContentTypePart(_ part: Substring.UTF8View) -> Bool {
         (1...maxContentTypePartCharacters).contains(part.count)
-            && part.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || isDigit($0) || $0 == UInt8(ascii: "_") }
+            && part.allSatisfy {
+                ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || isDigit($0) || $0 == UInt8(ascii: "_")
+            }
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -11,7 +11,12 @@ public struct User: Hashable, Sendable {
     /// An active superuser is allowed everything (`SUPERUSER`).
     public let isSuperuser: Bool
 
-    public init(id: String, username: String? = nil, isActive: Bool = true, isSuperuser: Bool = false)
+    public init(
+        id: String,
+        username: String? = nil,
+        isActive: Bool = true,
+        isSuperuser: Bool = false
+    )
         throws(ValidationError)
     {
         try Limits.checkIdentifier(id, field: "user.id")

@@ -52,7 +52,9 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         do {
             let password = try passwordFile.map { path throws in try PostgresURI.password(file: path) }
             self.uri = PostgresURI(
-                uri: uri, password: password, connectTimeoutSeconds: options.connectTimeoutSeconds,
+                uri: uri,
+                password: password,
+                connectTimeoutSeconds: options.connectTimeoutSeconds,
                 applicationName: options.applicationName
             )
             let writer = try PostgresConnection(uri: self.uri, setup: PostgresWriter.setup)
@@ -92,7 +94,10 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
 
     /// One write transaction: the revision lock first, the body, the counter and the
     /// notification, `COMMIT`. Returns the body's value and whether it appended events.
-    private func transaction<T>(_ connection: PostgresConnection, _ body: (PostgresWriter) throws -> T) throws -> (T, Bool) {
+    private func transaction<T>(
+        _ connection: PostgresConnection,
+        _ body: (PostgresWriter) throws -> T
+    ) throws -> (T, Bool) {
         let locked = try connection.begin("BEGIN; SELECT revision FROM warden_revision FOR UPDATE")
         let transaction = WriteTransaction(connection: connection, locked: Revision(UInt64(locked.int64(0, 0))))
         let value: T
@@ -163,7 +168,12 @@ extension PostgresConnection {
         }
         // An aborted transaction "commits" as a rollback.
         guard let status = PQcmdStatus(result.handle).map({ String(cString: $0) }), status == "COMMIT" else {
-            throw PostgresError(sqlState: nil, message: "the transaction was rolled back", sql: "COMMIT", connectionLost: false)
+            throw PostgresError(
+                sqlState: nil,
+                message: "the transaction was rolled back",
+                sql: "COMMIT",
+                connectionLost: false
+            )
         }
     }
 }

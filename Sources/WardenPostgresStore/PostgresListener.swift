@@ -54,7 +54,9 @@ final class PostgresListener: @unchecked Sendable {
         var backoff = 0.1
         var connectedBefore = false
         while !isStopped {
-            guard let connection = try? PostgresConnection(uri: uri), (try? connection.execute("LISTEN \(channel)")) != nil else {
+            guard let connection = try? PostgresConnection(uri: uri),
+                (try? connection.execute("LISTEN \(channel)")) != nil
+            else {
                 if waitForStop(seconds: backoff) { return }
                 backoff = min(backoff * 2, 5)
                 continue
@@ -72,7 +74,10 @@ final class PostgresListener: @unchecked Sendable {
         guard let handle = connection.handle else { return }
         let socket = PQsocket(handle)
         while !isStopped {
-            var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0), pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0),
+            ]
             let ready = poll(&fds, 2, 1000)
             if ready < 0 && errno != EINTR { return }
             if fds[1].revents != 0 { return }

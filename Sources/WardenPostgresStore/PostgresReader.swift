@@ -38,7 +38,9 @@ extension PostgresReading {
         )
         return try (0..<rows.rows).map { row in
             EventRow(
-                revision: Revision(UInt64(rows.int64(row, 0))), time: rows.int64(row, 1), kind: try rows.text(row, 2),
+                revision: Revision(UInt64(rows.int64(row, 0))),
+                time: rows.int64(row, 1),
+                kind: try rows.text(row, 2),
                 payload: try rows.text(row, 3)
             )
         }
@@ -49,15 +51,25 @@ extension PostgresReading {
             "SELECT type_id, name, codename, pid FROM content_types JOIN permissions USING (type_id) ORDER BY type_id, pid"
         )
         return try (0..<rows.rows).map { row in
-            PermissionRow(ctid: rows.int64(row, 0), contentType: try rows.text(row, 1), codename: try rows.text(row, 2), pid: rows.int64(row, 3))
+            PermissionRow(
+                ctid: rows.int64(row, 0),
+                contentType: try rows.text(row, 1),
+                codename: try rows.text(row, 2),
+                pid: rows.int64(row, 3)
+            )
         }
     }
 
     public func users(_ body: (Int64, String, UserRow) throws -> Void) throws {
         try stream("SELECT uid, id, username, is_active, is_superuser FROM users") { rows, row in
             try body(
-                rows.int64(row, 0), try rows.text(row, 1),
-                UserRow(username: try rows.optionalText(row, 2), isActive: rows.bool(row, 3), isSuperuser: rows.bool(row, 4))
+                rows.int64(row, 0),
+                try rows.text(row, 1),
+                UserRow(
+                    username: try rows.optionalText(row, 2),
+                    isActive: rows.bool(row, 3),
+                    isSuperuser: rows.bool(row, 4)
+                )
             )
         }
     }
@@ -73,7 +85,9 @@ extension PostgresReading {
     public func grants(_ selection: GrantSelection, _ body: (GrantRow) throws -> Void) throws {
         func each(_ sql: String) throws {
             try stream(sql) { rows, row in
-                try body(GrantRow(subject: rows.int64(row, 0), pid: rows.int64(row, 1), pk: try rows.optionalText(row, 2)))
+                try body(
+                    GrantRow(subject: rows.int64(row, 0), pid: rows.int64(row, 1), pk: try rows.optionalText(row, 2))
+                )
             }
         }
         switch selection {
@@ -82,7 +96,8 @@ extension PostgresReading {
         case .addedAt(let revision):
             try each("SELECT subject, pid, NULL FROM model_grants WHERE revision = \(revision.rawValue)")
             try each("SELECT subject, pid, pk FROM object_grants WHERE revision = \(revision.rawValue)")
-        case .removedAt(let revision): try each("SELECT subject, pid, pk FROM removed_rows WHERE revision = \(revision.rawValue)")
+        case .removedAt(let revision):
+            try each("SELECT subject, pid, pk FROM removed_rows WHERE revision = \(revision.rawValue)")
         }
     }
 

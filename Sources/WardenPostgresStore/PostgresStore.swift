@@ -10,7 +10,11 @@ extension BackedStore where Backend == PostgresBackend {
     /// or `postgresql:///DB?host=/run/postgresql`) and brings its schema up to date.
     /// `passwordFile`: a file holding the password; otherwise the URI's, or libpq's
     /// `PGPASSWORD` / `PGPASSFILE`.
-    public convenience init(uri: String, passwordFile: String? = nil, options: PostgresBackend.Options = .init()) throws(StoreError) {
+    public convenience init(
+        uri: String,
+        passwordFile: String? = nil,
+        options: PostgresBackend.Options = .init()
+    ) throws(StoreError) {
         self.init(backend: try PostgresBackend(uri: uri, passwordFile: passwordFile, options: options))
     }
 

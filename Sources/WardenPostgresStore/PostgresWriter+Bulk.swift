@@ -100,7 +100,10 @@ extension PostgresWriter {
             for row in selected {
                 CopyEncoding.append(fields: 3, to: &data)
                 CopyEncoding.append(integer: row.pid, to: &data)
-                CopyEncoding.append(text: UnsafeRawBufferPointer(rebasing: bytes[Int(row.pkStart)..<Int(row.pkStart + row.pkCount)]), to: &data)
+                CopyEncoding.append(
+                    text: UnsafeRawBufferPointer(rebasing: bytes[Int(row.pkStart)..<Int(row.pkStart + row.pkCount)]),
+                    to: &data
+                )
                 CopyEncoding.append(integer: row.subject, to: &data)
             }
         }
@@ -130,7 +133,9 @@ enum CopyEncoding {
     static func append(integer: Int64, to data: inout [UInt8]) {
         append32(8, to: &data)
         let value = UInt64(bitPattern: integer)
-        for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            data.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
     }
 
     static func append(text: UnsafeRawBufferPointer, to data: inout [UInt8]) {

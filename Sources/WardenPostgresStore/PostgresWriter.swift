@@ -110,7 +110,10 @@ public struct PostgresWriter: PostgresReading, BackendWriter {
     }
 
     public func insertMembership(uid: Int64, gid: Int64) throws -> Bool {
-        try changed("INSERT INTO members (uid, gid) VALUES ($1, $2) ON CONFLICT DO NOTHING", [String(uid), String(gid)])
+        try changed(
+            "INSERT INTO members (uid, gid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [String(uid), String(gid)]
+        )
     }
 
     public func deleteMembership(uid: Int64, gid: Int64) throws -> Bool {
@@ -140,7 +143,10 @@ public struct PostgresWriter: PostgresReading, BackendWriter {
     }
 
     public func insertPermission(ctid: Int64, codename: String) throws -> Bool {
-        try changed("INSERT INTO permissions (type_id, codename) VALUES ($1, $2) ON CONFLICT DO NOTHING", [String(ctid), codename])
+        try changed(
+            "INSERT INTO permissions (type_id, codename) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [String(ctid), codename]
+        )
     }
 
     public func permissionCount(ctid: Int64) throws -> Int {
@@ -229,7 +235,8 @@ public struct PostgresWriter: PostgresReading, BackendWriter {
     }
 
     /// Deletes the `subject_grants` rows of the object rows a statement's `gone` CTE deleted.
-    static let deleteSubjectGrants = "DELETE FROM subject_grants s USING gone g WHERE s.subject = g.subject AND s.pid = g.pid AND s.pk = g.pk"
+    static let deleteSubjectGrants =
+        "DELETE FROM subject_grants s USING gone g WHERE s.subject = g.subject AND s.pid = g.pid AND s.pk = g.pk"
 
     // MARK: Changelog
 
@@ -242,11 +249,17 @@ public struct PostgresWriter: PostgresReading, BackendWriter {
     }
 
     public func newestRevision(before time: Int64) throws -> Revision {
-        Revision(UInt64(try connection.query("SELECT COALESCE(max(revision), 0) FROM changelog WHERE time < $1", [String(time)]).int64(0, 0)))
+        Revision(
+            UInt64(
+                try connection.query("SELECT COALESCE(max(revision), 0) FROM changelog WHERE time < $1", [String(time)])
+                    .int64(0, 0)
+            )
+        )
     }
 
     public func deleteEvents(through revision: Revision) throws -> Int {
-        let deleted = try connection.query("DELETE FROM changelog WHERE revision <= $1", [String(revision.rawValue)]).affected
+        let deleted = try connection.query("DELETE FROM changelog WHERE revision <= $1", [String(revision.rawValue)])
+            .affected
         try connection.query("DELETE FROM removed_rows WHERE revision <= $1", [String(revision.rawValue)])
         return deleted
     }

@@ -17,20 +17,30 @@ extension StoreError {
             // A refused login (a wrong password, pg_hba.conf) looks the same from libpq's side:
             // the cause tells which.
             let outcome = opening ? "the store cannot open" : "nothing was written"
-            return StoreError(.unavailable, "the database is unreachable or refused the connection; \(outcome) (retry)", cause: error.description)
+            return StoreError(
+                .unavailable,
+                "the database is unreachable or refused the connection; \(outcome) (retry)",
+                cause: error.description
+            )
         }
         if error.isRetryable {
-            return StoreError(.unavailable, "the database was busy with a conflicting transaction; nothing was written (retry)", cause: error.description)
+            return StoreError(
+                .unavailable,
+                "the database was busy with a conflicting transaction; nothing was written (retry)",
+                cause: error.description
+            )
         }
         if error.isDiskFull {
             return StoreError(
-                .resourceExhausted, "the database's disk is full; the write was not made (retry once space is freed)",
+                .resourceExhausted,
+                "the database's disk is full; the write was not made (retry once space is freed)",
                 cause: error.description
             )
         }
         if error.isReadOnly {
             return StoreError(
-                .unavailable, "the database is read-only (a standby?); nothing was written (retry against the primary)",
+                .unavailable,
+                "the database is read-only (a standby?); nothing was written (retry against the primary)",
                 cause: error.description
             )
         }

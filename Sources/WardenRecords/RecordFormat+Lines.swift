@@ -10,7 +10,9 @@ extension RecordFormat {
         let fields = Self.fields(record)
         switch self {
         case .jsonl:
-            let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            let data =
+                (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]))
+                ?? Data()
             return String(decoding: data, as: UTF8.self)
         case .csv:
             return Self.csvColumns.map { column -> String in
@@ -27,7 +29,9 @@ extension RecordFormat {
     /// A CSV field, quoted when it must be. By scalar: "\r\n" is one Character, equal to neither
     /// "\r" nor "\n", and a quote followed by a combining mark is one Character too.
     static func quote(_ field: String) -> String {
-        guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else {
+            return field
+        }
         var quoted = String.UnicodeScalarView()
         quoted.append("\"")
         for scalar in field.unicodeScalars {
@@ -57,7 +61,8 @@ extension RecordFormat {
             guard let header = rows.first else { return [] }
             for column in header where !Self.csvColumns.contains(column) {
                 throw RecordFormatError(
-                    line: 1, field: column,
+                    line: 1,
+                    field: column,
                     message: "unknown column \"\(column)\" (columns: \(Self.csvColumns.joined(separator: ",")))"
                 )
             }
@@ -85,7 +90,12 @@ extension RecordFormat {
             if quoted {
                 if scalar == "\"" {
                     let next = scalars.next()
-                    if next == "\"" { field.append("\"") } else { quoted = false; pending = next }
+                    if next == "\"" {
+                        field.append("\"")
+                    } else {
+                        quoted = false
+                        pending = next
+                    }
                 } else {
                     field.append(scalar)
                 }
@@ -93,15 +103,22 @@ extension RecordFormat {
             }
             switch scalar {
             case "\"" where field.isEmpty: quoted = true
-            case ",": row.append(String(field)); field = .init()
+            case ",":
+                row.append(String(field))
+                field = .init()
             case "\n":
-                row.append(String(field)); field = .init()
-                rows.append(row); row = []
+                row.append(String(field))
+                field = .init()
+                rows.append(row)
+                row = []
             case "\r": break
             default: field.append(scalar)
             }
         }
-        if !field.isEmpty || !row.isEmpty { row.append(String(field)); rows.append(row) }
+        if !field.isEmpty || !row.isEmpty {
+            row.append(String(field))
+            rows.append(row)
+        }
         return rows
     }
 }

@@ -13,7 +13,8 @@ public enum RecordFormat: String, CaseIterable, Sendable {
     /// The CSV header's columns, in the order `export` writes them. A file's header may name any
     /// of them in any order (files written before `defaults` existed lack it).
     public static let csvColumns = [
-        "kind", "user", "group", "username", "is_active", "is_superuser", "content_type", "codenames", "perm", "pk", "defaults",
+        "kind", "user", "group", "username", "is_active", "is_superuser", "content_type", "codenames", "perm", "pk",
+        "defaults",
     ]
 
     /// A record as the flat fields both formats share.
@@ -27,7 +28,10 @@ public enum RecordFormat: String, CaseIterable, Sendable {
                 "defaults": !type.hasDefaults || type.defaults,
             ]
         case .user(let user)?:
-            var fields: [String: Any] = ["kind": "user", "user": user.id, "is_active": !user.hasIsActive || user.isActive, "is_superuser": user.isSuperuser]
+            var fields: [String: Any] = [
+                "kind": "user", "user": user.id, "is_active": !user.hasIsActive || user.isActive,
+                "is_superuser": user.isSuperuser,
+            ]
             if user.hasUsername { fields["username"] = user.username }
             return fields
         case .group(let name)?: return ["kind": "group", "group": name]
@@ -50,7 +54,11 @@ public enum RecordFormat: String, CaseIterable, Sendable {
         func string(_ key: String) -> String? { fields[key] as? String }
         func required(_ key: String) throws(RecordFormatError) -> String {
             guard let value = string(key), !value.isEmpty else {
-                throw RecordFormatError(line: line, field: key, message: "\"\(key)\" is required for a \(string("kind") ?? "record")")
+                throw RecordFormatError(
+                    line: line,
+                    field: key,
+                    message: "\"\(key)\" is required for a \(string("kind") ?? "record")"
+                )
             }
             return value
         }
@@ -74,7 +82,8 @@ public enum RecordFormat: String, CaseIterable, Sendable {
                 switch fields[key] {
                 case let list as [String]: list
                 // By scalar, as CSV is read: a combining mark would join a space in one Character.
-                case let text as String: text.unicodeScalars.split(separator: " ").map { String(String.UnicodeScalarView($0)) }
+                case let text as String:
+                    text.unicodeScalars.split(separator: " ").map { String(String.UnicodeScalarView($0)) }
                 default: nil
                 }
             }
@@ -108,7 +117,11 @@ public enum RecordFormat: String, CaseIterable, Sendable {
             if let pk = string("pk"), !pk.isEmpty { grant.pk = pk }
             record.grant = grant
         default:
-            throw RecordFormatError(line: line, field: "kind", message: "\"kind\" must be content_type, user, group, member or grant")
+            throw RecordFormatError(
+                line: line,
+                field: "kind",
+                message: "\"kind\" must be content_type, user, group, member or grant"
+            )
         }
         return record
     }

@@ -76,7 +76,10 @@ public final class SQLiteBackend: StoreBackend, @unchecked Sendable {
         self.path = path
         self.options = options
         guard DatabaseFile.isAllowed(options.fileMode) else {
-            throw StoreError(.invalidArgument, "file mode: \(String(options.fileMode, radix: 8)) is not 0600, 0640 or 0660")
+            throw StoreError(
+                .invalidArgument,
+                "file mode: \(String(options.fileMode, radix: 8)) is not 0600, 0640 or 0660"
+            )
         }
         let existed = !(try DatabaseFile.create(path, mode: options.fileMode))
         do {
@@ -97,7 +100,11 @@ public final class SQLiteBackend: StoreBackend, @unchecked Sendable {
             try connection.execute("PRAGMA temp_store = MEMORY")
             connection.resetStatements()
             let version = try Self.migrate(connection, path: path)
-            opening = Opening(fileExisted: existed, previousSchemaVersion: version, fileMode: DatabaseFile.mode(of: path))
+            opening = Opening(
+                fileExisted: existed,
+                previousSchemaVersion: version,
+                fileMode: DatabaseFile.mode(of: path)
+            )
             reader = try SQLiteConnection(path: path, readOnly: true)
             try reader.execute("PRAGMA busy_timeout = \(options.busyTimeoutMilliseconds)")
             try reader.execute("PRAGMA temp_store = MEMORY")
@@ -182,7 +189,9 @@ public final class SQLiteBackend: StoreBackend, @unchecked Sendable {
             // The baseline is read now: a commit after this call returns is noticed.
             let last = Locked<Int64?>(try? reading { reader throws in try reader.integer("PRAGMA data_version") })
             poller = PollingThread(name: "warden.sqlite-signal", every: .milliseconds(10)) { [weak self] in
-                guard let self, let version = try? self.reading({ reader throws in try reader.integer("PRAGMA data_version") }) else {
+                guard let self,
+                    let version = try? self.reading({ reader throws in try reader.integer("PRAGMA data_version") })
+                else {
                     return
                 }
                 let changed = last.withLock { last in
@@ -207,11 +216,16 @@ public final class SQLiteBackend: StoreBackend, @unchecked Sendable {
 extension StoreError {
     static func sqlite(_ error: SQLiteError) -> StoreError {
         if error.isBusy {
-            return StoreError(.unavailable, "the database is locked by another process; retry", cause: error.description)
+            return StoreError(
+                .unavailable,
+                "the database is locked by another process; retry",
+                cause: error.description
+            )
         }
         if error.isDiskFull {
             return StoreError(
-                .resourceExhausted, "the database's disk is full; the write was not made (retry once space is freed)",
+                .resourceExhausted,
+                "the database's disk is full; the write was not made (retry once space is freed)",
                 cause: error.description
             )
         }

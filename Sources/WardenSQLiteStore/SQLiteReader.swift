@@ -27,7 +27,12 @@ extension SQLiteReading {
         var events: [EventRow] = []
         while try rows.step() {
             events.append(
-                EventRow(revision: Revision(UInt64(rows.int64(0))), time: rows.int64(1), kind: try rows.text(2), payload: try rows.text(3))
+                EventRow(
+                    revision: Revision(UInt64(rows.int64(0))),
+                    time: rows.int64(1),
+                    kind: try rows.text(2),
+                    payload: try rows.text(3)
+                )
             )
         }
         return events
@@ -39,7 +44,14 @@ extension SQLiteReading {
         )
         var rows: [PermissionRow] = []
         while try types.step() {
-            rows.append(PermissionRow(ctid: types.int64(0), contentType: try types.text(1), codename: try types.text(2), pid: types.int64(3)))
+            rows.append(
+                PermissionRow(
+                    ctid: types.int64(0),
+                    contentType: try types.text(1),
+                    codename: try types.text(2),
+                    pid: types.int64(3)
+                )
+            )
         }
         return rows
     }
@@ -48,8 +60,13 @@ extension SQLiteReading {
         let users = try connection.statement("SELECT uid, id, username, is_active, is_superuser FROM users")
         while try users.step() {
             try body(
-                users.int64(0), try users.text(1),
-                UserRow(username: try users.optionalText(2), isActive: users.int64(3) != 0, isSuperuser: users.int64(4) != 0)
+                users.int64(0),
+                try users.text(1),
+                UserRow(
+                    username: try users.optionalText(2),
+                    isActive: users.int64(3) != 0,
+                    isSuperuser: users.int64(4) != 0
+                )
             )
         }
     }
@@ -71,7 +88,8 @@ extension SQLiteReading {
         case .addedAt(let revision):
             try each("SELECT subject, pid, NULL FROM model_grants WHERE revision = ?", revision, body)
             try each("SELECT subject, pid, pk FROM object_grants WHERE revision = ?", revision, body)
-        case .removedAt(let revision): try each("SELECT subject, pid, pk FROM removed_rows WHERE revision = ?", revision, body)
+        case .removedAt(let revision):
+            try each("SELECT subject, pid, pk FROM removed_rows WHERE revision = ?", revision, body)
         }
     }
 

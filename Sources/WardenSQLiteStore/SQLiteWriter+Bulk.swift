@@ -28,12 +28,15 @@ extension SQLiteWriter {
             }
             // Which rows of a statement that inserted some but not all are new: those carrying
             // this revision (duplicates were dropped, so no other row of this call has it).
-            let mine = try connection.statement("SELECT revision = ? FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?")
+            let mine = try connection.statement(
+                "SELECT revision = ? FROM object_grants WHERE pid = ? AND pk = ? AND subject = ?"
+            )
             let full = try connection.statement(sql(SQLiteWriter.rowsPerInsert))
             var start = 0
             while start < byObject.count {
                 let end = min(start + SQLiteWriter.rowsPerInsert, byObject.count)
-                let statement = end - start == SQLiteWriter.rowsPerInsert ? full : try connection.statement(sql(end - start))
+                let statement =
+                    end - start == SQLiteWriter.rowsPerInsert ? full : try connection.statement(sql(end - start))
                 statement.reset()
                 var position: Int32 = 1
                 for row in byObject[start..<end] {
@@ -64,7 +67,9 @@ extension SQLiteWriter {
     }
 
     public func removeObjectGrants(_ rows: BulkRows, revision: Revision) throws -> Int {
-        let remember = try connection.statement("INSERT INTO removed_rows (revision, pid, pk, subject) VALUES (?, ?, ?, ?)")
+        let remember = try connection.statement(
+            "INSERT INTO removed_rows (revision, pid, pk, subject) VALUES (?, ?, ?, ?)"
+        )
         var stale = StaleEntries()
         var count = 0
         for row in rows.sortedByObject() {
@@ -94,13 +99,18 @@ extension SQLiteWriter {
             insert.reset()
             try insert.run(.text(pk))
         }
-        let orphans = "FROM object_grants WHERE pk NOT IN (SELECT pk FROM live_pks) AND pid IN "
+        let orphans =
+            "FROM object_grants WHERE pk NOT IN (SELECT pk FROM live_pks) AND pid IN "
             + "(SELECT pid FROM permissions JOIN content_types USING (ctid) WHERE name = ?)"
-        try connection.statement("INSERT INTO removed_rows (revision, pid, pk, subject) SELECT ?, pid, pk, subject " + orphans)
-            .run(.revision(revision), .text(contentType))
+        try connection.statement(
+            "INSERT INTO removed_rows (revision, pid, pk, subject) SELECT ?, pid, pk, subject " + orphans
+        )
+        .run(.revision(revision), .text(contentType))
         try connection.statement("DELETE " + orphans).run(.text(contentType))
         let count = connection.changes
-        let removed = try connection.statement("SELECT subject, pid, pk FROM removed_rows WHERE revision = ?").bind(.revision(revision))
+        let removed = try connection.statement("SELECT subject, pid, pk FROM removed_rows WHERE revision = ?").bind(
+            .revision(revision)
+        )
         var rows: [(subject: Int64, pid: Int64, pk: String)] = []
         while try removed.step() { rows.append((removed.int64(0), removed.int64(1), try removed.text(2))) }
         removed.reset()
@@ -108,7 +118,9 @@ extension SQLiteWriter {
         for row in rows { try unindex(subject: row.subject, pid: row.pid, pk: row.pk, stale: &stale) }
         try flush(stale)
         try connection.execute("DELETE FROM live_pks")
-        if count == 0 { try connection.statement("DELETE FROM removed_rows WHERE revision = ?").run(.revision(revision)) }
+        if count == 0 {
+            try connection.statement("DELETE FROM removed_rows WHERE revision = ?").run(.revision(revision))
+        }
         return count
     }
 }

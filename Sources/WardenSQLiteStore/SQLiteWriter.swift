@@ -34,13 +34,21 @@ public struct SQLiteWriter: SQLiteReading, BackendWriter {
     }
 
     public func user(_ id: String) throws -> UserRow? {
-        let existing = try connection.statement("SELECT username, is_active, is_superuser FROM users WHERE id = ?").bind(.text(id))
+        let existing = try connection.statement("SELECT username, is_active, is_superuser FROM users WHERE id = ?")
+            .bind(.text(id))
         guard try existing.step() else { return nil }
-        return UserRow(username: try existing.optionalText(0), isActive: existing.int64(1) != 0, isSuperuser: existing.int64(2) != 0)
+        return UserRow(
+            username: try existing.optionalText(0),
+            isActive: existing.int64(1) != 0,
+            isSuperuser: existing.int64(2) != 0
+        )
     }
 
     public func usernameOwner(_ username: String, other id: String) throws -> String? {
-        let owner = try connection.statement("SELECT id FROM users WHERE username = ? AND id != ?").bind(.text(username), .text(id))
+        let owner = try connection.statement("SELECT id FROM users WHERE username = ? AND id != ?").bind(
+            .text(username),
+            .text(id)
+        )
         return try owner.step() ? try owner.text(0) : nil
     }
 
@@ -73,7 +81,10 @@ public struct SQLiteWriter: SQLiteReading, BackendWriter {
     }
 
     public func insertMembership(uid: Int64, gid: Int64) throws -> Bool {
-        try connection.statement("INSERT OR IGNORE INTO members (uid, gid) VALUES (?, ?)").run(.integer(uid), .integer(gid))
+        try connection.statement("INSERT OR IGNORE INTO members (uid, gid) VALUES (?, ?)").run(
+            .integer(uid),
+            .integer(gid)
+        )
         return connection.changes > 0
     }
 
@@ -101,12 +112,18 @@ public struct SQLiteWriter: SQLiteReading, BackendWriter {
     }
 
     public func insertPermission(ctid: Int64, codename: String) throws -> Bool {
-        try connection.statement("INSERT OR IGNORE INTO permissions (ctid, codename) VALUES (?, ?)").run(.integer(ctid), .text(codename))
+        try connection.statement("INSERT OR IGNORE INTO permissions (ctid, codename) VALUES (?, ?)").run(
+            .integer(ctid),
+            .text(codename)
+        )
         return connection.changes > 0
     }
 
     public func permissionCount(ctid: Int64) throws -> Int {
-        Int(try connection.statement("SELECT COUNT(*) FROM permissions WHERE ctid = ?").bind(.integer(ctid)).stepInteger())
+        Int(
+            try connection.statement("SELECT COUNT(*) FROM permissions WHERE ctid = ?").bind(.integer(ctid))
+                .stepInteger()
+        )
     }
 
     public func permissions(codename: String, appLabel: String) throws -> [(pid: Int64, contentType: String)] {
@@ -127,7 +144,10 @@ public struct SQLiteWriter: SQLiteReading, BackendWriter {
     }
 
     public func deleteModelGrant(subject: Int64, pid: Int64) throws -> Bool {
-        try connection.statement("DELETE FROM model_grants WHERE subject = ? AND pid = ?").run(.integer(subject), .integer(pid))
+        try connection.statement("DELETE FROM model_grants WHERE subject = ? AND pid = ?").run(
+            .integer(subject),
+            .integer(pid)
+        )
         return connection.changes > 0
     }
 
@@ -160,7 +180,9 @@ public struct SQLiteWriter: SQLiteReading, BackendWriter {
 
     public func deleteGrants(subject: Int64) throws {
         try connection.statement("DELETE FROM model_grants WHERE subject = ?").run(.integer(subject))
-        let held = try connection.statement("SELECT pid, pk FROM subject_grants WHERE subject = ?").bind(.integer(subject))
+        let held = try connection.statement("SELECT pid, pk FROM subject_grants WHERE subject = ?").bind(
+            .integer(subject)
+        )
         var rows: [(pid: Int64, pk: String)] = []
         while try held.step() { rows.append((held.int64(0), try held.text(1))) }
         held.reset()
@@ -193,7 +215,9 @@ public struct SQLiteWriter: SQLiteReading, BackendWriter {
     }
 
     public func newestRevision(before time: Int64) throws -> Revision {
-        let byAge = try connection.statement("SELECT COALESCE(MAX(revision), 0) FROM changelog WHERE time < ?").bind(.integer(time))
+        let byAge = try connection.statement("SELECT COALESCE(MAX(revision), 0) FROM changelog WHERE time < ?").bind(
+            .integer(time)
+        )
         return Revision(UInt64(try byAge.stepInteger()))
     }
 

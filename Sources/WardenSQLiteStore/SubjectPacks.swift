@@ -22,7 +22,9 @@ enum SubjectPack {
     static func append(pid: Int64, pk: UnsafeBufferPointer<UInt8>, to blob: inout [UInt8]) {
         let start = blob.count
         blob.append(contentsOf: repeatElement(0, count: size(pid: pid, count: pk.count)))
-        blob.withUnsafeMutableBufferPointer { _ = write(pid: pid, pk: pk.baseAddress!, count: pk.count, into: $0, at: start) }
+        blob.withUnsafeMutableBufferPointer {
+            _ = write(pid: pid, pk: pk.baseAddress!, count: pk.count, into: $0, at: start)
+        }
     }
 
     /// The bytes of one entry.
@@ -31,7 +33,13 @@ enum SubjectPack {
     }
 
     /// Writes one entry at `offset` (`size` bytes must be free there); returns the offset after it.
-    static func write(pid: Int64, pk: UnsafePointer<UInt8>, count: Int, into blob: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+    static func write(
+        pid: Int64,
+        pk: UnsafePointer<UInt8>,
+        count: Int,
+        into blob: UnsafeMutableBufferPointer<UInt8>,
+        at offset: Int
+    ) -> Int {
         var offset = writeVarint(UInt64(bitPattern: pid), into: blob, at: offset)
         offset = writeVarint(UInt64(count), into: blob, at: offset)
         UnsafeMutableRawPointer(blob.baseAddress! + offset).copyMemory(from: pk, byteCount: count)
@@ -42,7 +50,11 @@ enum SubjectPack {
         value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 
-    private static func writeVarint(_ value: UInt64, into blob: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+    private static func writeVarint(
+        _ value: UInt64,
+        into blob: UnsafeMutableBufferPointer<UInt8>,
+        at offset: Int
+    ) -> Int {
         var value = value
         var offset = offset
         while value >= 0x80 {
@@ -74,7 +86,10 @@ enum SubjectPack {
             let pid = Int64(bitPattern: try varint())
             let count = try varint()
             guard count <= UInt64(blob.count - offset),
-                let pk = String(validating: UnsafeRawBufferPointer(rebasing: blob[offset..<offset + Int(count)]), as: UTF8.self)
+                let pk = String(
+                    validating: UnsafeRawBufferPointer(rebasing: blob[offset..<offset + Int(count)]),
+                    as: UTF8.self
+                )
             else { throw malformed }
             offset += Int(count)
             entries.append((pid, pk))
@@ -117,12 +132,22 @@ extension SQLiteWriter {
             for index in rows.indices where slotOfRow[index] >= 0 {
                 let row = rows[index]
                 let slot = Int(slotOfRow[index])
-                next[slot] = SubjectPack.write(pid: row.pid, pk: bytes + Int(row.pkStart), count: Int(row.pkCount), into: blob, at: next[slot])
+                next[slot] = SubjectPack.write(
+                    pid: row.pid,
+                    pk: bytes + Int(row.pkStart),
+                    count: Int(row.pkCount),
+                    into: blob,
+                    at: next[slot]
+                )
             }
         }
-        let insert = try connection.statement("INSERT INTO subject_packs (subject, revision, rows, pks) VALUES (?, ?, ?, ?)")
+        let insert = try connection.statement(
+            "INSERT INTO subject_packs (subject, revision, rows, pks) VALUES (?, ?, ?, ?)"
+        )
         try blob.withUnsafeBytes { blob in
-            for (subject, slot) in slots.subjects.enumerated().sorted(by: { $0.element < $1.element }).map({ ($0.element, $0.offset) }) {
+            for (subject, slot) in slots.subjects.enumerated().sorted(by: { $0.element < $1.element }).map({
+                ($0.element, $0.offset)
+            }) {
                 insert.reset()
                 try insert.bind(.integer(subject), .revision(revision), .integer(Int64(counts[slot])))
                 try insert.bindBlob(UnsafeRawBufferPointer(rebasing: blob[offsets[slot]..<offsets[slot + 1]]), at: 4)
@@ -136,7 +161,9 @@ extension SQLiteWriter {
     func packedRows(of subject: Int64) throws -> [(pid: Int64, pk: String)] {
         let packs = try connection.statement("SELECT pks FROM subject_packs WHERE subject = ?").bind(.integer(subject))
         var rows: [(pid: Int64, pk: String)] = []
-        while try packs.step() { rows += try packs.withBlob(0) { blob throws(SQLiteError) in try SubjectPack.entries(blob) } }
+        while try packs.step() {
+            rows += try packs.withBlob(0) { blob throws(SQLiteError) in try SubjectPack.entries(blob) }
+        }
         packs.reset()
         return rows
     }
@@ -183,7 +210,9 @@ extension SQLiteWriter {
     /// Rewrites the packs of `subject` as one pack of the entries whose rows still exist and have
     /// no `subject_grants` row, without duplicates.
     func compactPacks(of subject: Int64) throws {
-        let latest = try connection.statement("SELECT max(revision) FROM subject_packs WHERE subject = ?").bind(.integer(subject))
+        let latest = try connection.statement("SELECT max(revision) FROM subject_packs WHERE subject = ?").bind(
+            .integer(subject)
+        )
         let revision = try latest.step() ? latest.int64(0) : 0
         latest.reset()
         let exists = try connection.statement(
@@ -193,9 +222,17 @@ extension SQLiteWriter {
         var seen: Set<PackedRow> = []
         var blob: [UInt8] = []
         var kept: Int64 = 0
-        for row in try packedRows(of: subject) where seen.insert(PackedRow(pid: row.pid, pk: ExactString(row.pk))).inserted {
+        for row in try packedRows(of: subject)
+        where seen.insert(PackedRow(pid: row.pid, pk: ExactString(row.pk))).inserted {
             exists.reset()
-            try exists.bind(.integer(row.pid), .text(row.pk), .integer(subject), .integer(subject), .integer(row.pid), .text(row.pk))
+            try exists.bind(
+                .integer(row.pid),
+                .text(row.pk),
+                .integer(subject),
+                .integer(subject),
+                .integer(row.pid),
+                .text(row.pk)
+            )
             guard try exists.step() else { continue }
             var pk = row.pk
             pk.withUTF8 { SubjectPack.append(pid: row.pid, pk: $0, to: &blob) }
@@ -204,7 +241,9 @@ extension SQLiteWriter {
         exists.reset()
         try dropPacks(of: subject)
         guard !blob.isEmpty else { return }
-        let insert = try connection.statement("INSERT INTO subject_packs (subject, revision, rows, pks) VALUES (?, ?, ?, ?)")
+        let insert = try connection.statement(
+            "INSERT INTO subject_packs (subject, revision, rows, pks) VALUES (?, ?, ?, ?)"
+        )
         try insert.bind(.integer(subject), .integer(revision), .integer(kept))
         try blob.withUnsafeBytes { blob in try insert.bindBlob(blob, at: 4) }
         while try insert.step() {}
@@ -241,7 +280,10 @@ struct SubjectSlots {
         while true {
             let value = values[index]
             if value < 0 {
-                if subjects.count * 2 >= keys.count { grow() ; return slot(of: subject) }
+                if subjects.count * 2 >= keys.count {
+                    grow()
+                    return slot(of: subject)
+                }
                 keys[index] = subject
                 values[index] = Int32(subjects.count)
                 subjects.append(subject)
@@ -298,7 +340,9 @@ extension SQLiteBackend {
             }
             var objects: Set<Row> = []
             let all = try connection.statement("SELECT subject, pid, pk FROM object_grants")
-            while try all.step() { objects.insert(Row(subject: all.int64(0), pid: all.int64(1), pk: ExactString(try all.text(2)))) }
+            while try all.step() {
+                objects.insert(Row(subject: all.int64(0), pid: all.int64(1), pk: ExactString(try all.text(2))))
+            }
             all.reset()
             var covered: Set<Row> = []
             var dangling = 0
@@ -321,8 +365,11 @@ extension SQLiteBackend {
             }
             packs.reset()
             return SubjectIndexAudit(
-                objectRows: objects.count, uncovered: objects.count - covered.count, danglingSubjectRows: dangling,
-                packedEntries: packed, staleEntries: stale
+                objectRows: objects.count,
+                uncovered: objects.count - covered.count,
+                danglingSubjectRows: dangling,
+                packedEntries: packed,
+                staleEntries: stale
             )
         }
     }

@@ -34,7 +34,9 @@ enum BulkCodec {
             guard let (field, wire) = reader.fieldTag() else { return nil }
             switch (field, wire) {
             case (1, 2):
-                guard let length = reader.length(), let item = reader.grant(until: reader.position + length) else { return nil }
+                guard let length = reader.length(), let item = reader.grant(until: reader.position + length) else {
+                    return nil
+                }
                 items.append(item)
             case (2, 2):
                 guard let range = reader.string() else { return nil }
@@ -84,8 +86,14 @@ extension CheckCodec.Reader {
                 while position < stop {
                     guard let (inner, innerWire) = fieldTag() else { return nil }
                     switch (inner, innerWire) {
-                    case (1, 2): guard let range = string() else { return nil }; item.user = range; item.group = nil
-                    case (2, 2): guard let range = string() else { return nil }; item.group = range; item.user = nil
+                    case (1, 2):
+                        guard let range = string() else { return nil }
+                        item.user = range
+                        item.group = nil
+                    case (2, 2):
+                        guard let range = string() else { return nil }
+                        item.group = range
+                        item.user = nil
                     case (1, _), (2, _): return nil
                     default: guard skip(innerWire) else { return nil }
                     }

@@ -35,10 +35,14 @@ struct BulkResolver {
             return byBytes[found].ref
         }
         let type = String(decoding: contentType, as: UTF8.self)
-        guard let grant = try? service.makeGrant(
-            subject: .user("-"), permission: String(decoding: permission, as: UTF8.self),
-            contentType: type.isEmpty ? nil : type, pk: nil
-        ) else { return nil }
+        guard
+            let grant = try? service.makeGrant(
+                subject: .user("-"),
+                permission: String(decoding: permission, as: UTF8.self),
+                contentType: type.isEmpty ? nil : type,
+                pk: nil
+            )
+        else { return nil }
         byBytes.append((Array(permission), Array(contentType), grant.permission))
         lastHit = byBytes.count - 1
         return grant.permission

@@ -31,9 +31,12 @@ enum CheckCodec {
         func raw(_ bytes: UnsafeRawBufferPointer) -> RawCheckRequest {
             func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
             return RawCheckRequest(
-                user: group == nil ? user.map(slice) : nil, permission: slice(permission),
-                objectType: hasObject ? slice(objectType) : nil, pk: slice(pk),
-                hasContentType: contentType != nil, acceptGlobalPerms: acceptGlobalPerms
+                user: group == nil ? user.map(slice) : nil,
+                permission: slice(permission),
+                objectType: hasObject ? slice(objectType) : nil,
+                pk: slice(pk),
+                hasContentType: contentType != nil,
+                acceptGlobalPerms: acceptGlobalPerms
             )
         }
 
@@ -41,7 +44,10 @@ enum CheckCodec {
         /// invalid as a whole, as swift-protobuf finds it).
         func request(_ bytes: UnsafeRawBufferPointer) -> CheckRequest? {
             func string(_ range: Range<Int>) -> String? {
-                String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]).bindMemory(to: UInt8.self), as: UTF8.self)
+                String(
+                    validating: UnsafeRawBufferPointer(rebasing: bytes[range]).bindMemory(to: UInt8.self),
+                    as: UTF8.self
+                )
             }
             var subject: Subject?
             if let group {
@@ -63,7 +69,10 @@ enum CheckCodec {
                 explicit = type
             }
             return CheckRequest(
-                subject: subject, permission: permission, object: object, contentType: explicit,
+                subject: subject,
+                permission: permission,
+                object: object,
+                contentType: explicit,
                 acceptGlobalPerms: acceptGlobalPerms
             )
         }
@@ -84,7 +93,9 @@ enum CheckCodec {
             guard let (field, wire) = reader.tag() else { return nil }
             switch (field, wire) {
             case (1, 2):
-                guard let length = reader.length(), let item = reader.check(until: reader.position + length) else { return nil }
+                guard let length = reader.length(), let item = reader.check(until: reader.position + length) else {
+                    return nil
+                }
                 items.append(item)
             case (2, 0):
                 guard let value = reader.varint() else { return nil }
@@ -159,9 +170,15 @@ enum CheckCodec {
         mutating func skip(_ wire: UInt64) -> Bool {
             switch wire {
             case 0: return varint() != nil
-            case 1: guard bytes.count - position >= 8 else { return false }; position += 8
-            case 2: guard let length = length() else { return false }; position += length
-            case 5: guard bytes.count - position >= 4 else { return false }; position += 4
+            case 1:
+                guard bytes.count - position >= 8 else { return false }
+                position += 8
+            case 2:
+                guard let length = length() else { return false }
+                position += length
+            case 5:
+                guard bytes.count - position >= 4 else { return false }
+                position += 4
             default: return false
             }
             return true
@@ -286,12 +303,25 @@ enum CheckCodec {
     }
 
     /// A CheckResponse frame.
-    static func writeCheckResponse(_ decision: Decision, revision: Revision, requestID: UInt32, method: UInt16,
-                                   to buffer: inout ByteBuffer) {
+    static func writeCheckResponse(
+        _ decision: Decision,
+        revision: Revision,
+        requestID: UInt32,
+        method: UInt16,
+        to buffer: inout ByteBuffer
+    ) {
         let inner = decisionSize(decision)
-        let bodyLength = 1 + varintSize(UInt64(inner)) + inner + (revision.rawValue == 0 ? 0 : 1 + varintSize(revision.rawValue))
-        Frame.writeHeader(to: &buffer, bodyLength: bodyLength, requestID: requestID, method: method, flags: .endStream,
-                          status: 0, timeoutMilliseconds: 0)
+        let bodyLength =
+            1 + varintSize(UInt64(inner)) + inner + (revision.rawValue == 0 ? 0 : 1 + varintSize(revision.rawValue))
+        Frame.writeHeader(
+            to: &buffer,
+            bodyLength: bodyLength,
+            requestID: requestID,
+            method: method,
+            flags: .endStream,
+            status: 0,
+            timeoutMilliseconds: 0
+        )
         buffer.writeInteger(UInt8(0x0a))
         writeVarint(UInt64(inner), to: &buffer)
         writeDecision(decision, to: &buffer)
@@ -302,8 +332,13 @@ enum CheckCodec {
     }
 
     /// A BatchCheckResponse frame; per-item errors as Status messages.
-    static func writeBatchResponse(_ results: [Result<Decision, IndexError>], revision: Revision, requestID: UInt32,
-                                   method: UInt16, to buffer: inout ByteBuffer) {
+    static func writeBatchResponse(
+        _ results: [Result<Decision, IndexError>],
+        revision: Revision,
+        requestID: UInt32,
+        method: UInt16,
+        to buffer: inout ByteBuffer
+    ) {
         // Sizes first: each CheckResult is field 1 (decision) or field 2 (error) of a message.
         var sizes: [Int] = []
         sizes.reserveCapacity(results.count)
@@ -318,8 +353,15 @@ enum CheckCodec {
             sizes.append(resultSize)
             bodyLength += 1 + varintSize(UInt64(resultSize)) + resultSize
         }
-        Frame.writeHeader(to: &buffer, bodyLength: bodyLength, requestID: requestID, method: method, flags: .endStream,
-                          status: 0, timeoutMilliseconds: 0)
+        Frame.writeHeader(
+            to: &buffer,
+            bodyLength: bodyLength,
+            requestID: requestID,
+            method: method,
+            flags: .endStream,
+            status: 0,
+            timeoutMilliseconds: 0
+        )
         for (result, size) in zip(results, sizes) {
             buffer.writeInteger(UInt8(0x0a))
             writeVarint(UInt64(size), to: &buffer)

@@ -11,7 +11,8 @@ extension Warden_V1_Method {
     /// The role a caller needs for the method.
     var neededRole: Role {
         switch self {
-        case .check, .batchCheck, .listObjects, .listSubjects, .getPermissions, .batchGetPermissions, .watch, .health, .stats,
+        case .check, .batchCheck, .listObjects, .listSubjects, .getPermissions, .batchGetPermissions, .watch, .health,
+            .stats,
             .export:
             .reader
         default: .admin
@@ -38,7 +39,9 @@ extension ConnectionHandler {
         let id = frame.requestID
         guard id != 0 else {
             // Id 0 is the connection's own: an answer on it would fail every request of the client.
-            connectionError(ServiceError(.invalidArgument, "request_id: 0 is reserved for the server's connection errors"))
+            connectionError(
+                ServiceError(.invalidArgument, "request_id: 0 is reserved for the server's connection errors")
+            )
             return
         }
         guard frame.flags.isSubset(of: Frame.Flags.known) else {
@@ -50,8 +53,12 @@ extension ConnectionHandler {
                 watch.handle?.cancel()
             }
             reply(
-                error: ServiceError(.invalidArgument, "flags: unknown bits \(frame.flags.rawValue)" + (open ? "; the stream is ended" : "")),
-                requestID: id, method: frame.method
+                error: ServiceError(
+                    .invalidArgument,
+                    "flags: unknown bits \(frame.flags.rawValue)" + (open ? "; the stream is ended" : "")
+                ),
+                requestID: id,
+                method: frame.method
             )
             return
         }
@@ -66,23 +73,33 @@ extension ConnectionHandler {
         guard running[id] == nil && watches[id] == nil else {
             // An answer on the id would read as the open request's: the client could not tell
             // them apart, so the connection ends (docs/protocol.md, "request_id rules").
-            connectionError(ServiceError(
-                .invalidArgument, "request_id: \(id) is reused while its request is still open; the connection is closed"
-            ))
+            connectionError(
+                ServiceError(
+                    .invalidArgument,
+                    "request_id: \(id) is reused while its request is still open; the connection is closed"
+                )
+            )
             return
         }
         guard let method = Warden_V1_Method(rawValue: Int(frame.method)), method.isKnown else {
-            reply(error: ServiceError(.unimplemented, "method: \(frame.method) is not a Warden method"), requestID: id, method: frame.method)
+            reply(
+                error: ServiceError(.unimplemented, "method: \(frame.method) is not a Warden method"),
+                requestID: id,
+                method: frame.method
+            )
             return
         }
         do {
             try service.authorize(role, method.neededRole, method: "\(method)")
         } catch {
             reply(error: error, requestID: id, method: frame.method)
-            if method.isClientStream && !frame.flags.contains(.endStream) { uploads[id] = Upload(method: method, refused: true) }
+            if method.isClientStream && !frame.flags.contains(.endStream) {
+                uploads[id] = Upload(method: method, refused: true)
+            }
             return
         }
-        let deadline = frame.timeoutMilliseconds == 0 ? nil : ContinuousClock.now + .milliseconds(frame.timeoutMilliseconds)
+        let deadline =
+            frame.timeoutMilliseconds == 0 ? nil : ContinuousClock.now + .milliseconds(frame.timeoutMilliseconds)
         do {
             try dispatch(method, frame, deadline: deadline)
         } catch {
@@ -90,7 +107,12 @@ extension ConnectionHandler {
         }
     }
 
-    func dispatch(_ method: Warden_V1_Method, _ frame: Frame, deadline: ContinuousClock.Instant?, fast: Bool = true) throws {
+    func dispatch(
+        _ method: Warden_V1_Method,
+        _ frame: Frame,
+        deadline: ContinuousClock.Instant?,
+        fast: Bool = true
+    ) throws {
         switch method {
         case .check:
             if fast, try fastCheck(frame) { return }
@@ -104,7 +126,9 @@ extension ConnectionHandler {
             }
         case .batchCheck:
             let limit = service.settings.maxBatchItems
-            try Self.limitItems(frame.body, field: 1, limit: limit) { "items: at most \(limit) checks in one BatchCheck (got \($0))" }
+            try Self.limitItems(frame.body, field: 1, limit: limit) {
+                "items: at most \(limit) checks in one BatchCheck (got \($0))"
+            }
             if fast, try fastBatchCheck(frame) { return }
             let request = try decode(Warden_V1_BatchCheckRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
@@ -128,7 +152,10 @@ extension ConnectionHandler {
         case .listObjects:
             let request = try decode(Warden_V1_ListObjectsRequest.self, frame)
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
-                ProtoMapping.listObjectsResponse(try service.listObjects(ProtoMapping.listObjects(request)), packed: request.packedPks)
+                ProtoMapping.listObjectsResponse(
+                    try service.listObjects(ProtoMapping.listObjects(request)),
+                    packed: request.packedPks
+                )
             }
         case .listSubjects:
             let request = try decode(Warden_V1_ListSubjectsRequest.self, frame)
@@ -149,7 +176,9 @@ extension ConnectionHandler {
             }
         case .batchGetPermissions:
             let limit = service.settings.maxBatchItems
-            try Self.limitItems(frame.body, field: 3, limit: limit) { "pks: at most \(limit) pks in one BatchGetPermissions (got \($0))" }
+            try Self.limitItems(frame.body, field: 3, limit: limit) {
+                "pks: at most \(limit) pks in one BatchGetPermissions (got \($0))"
+            }
             let request = try decode(Warden_V1_BatchGetPermissionsRequest.self, frame)
             let query = ProtoMapping.permissionSets(request, mode: try ProtoMapping.mode(request.mode))
             read(frame, minRevision: request.minRevision, deadline: deadline) { service throws(ServiceError) in
@@ -164,7 +193,9 @@ extension ConnectionHandler {
             }
         case .writeBatch:
             let limit = service.settings.maxBatchItems
-            try Self.limitItems(frame.body, field: 1, limit: limit) { "records: at most \(limit) in one WriteBatch (got \($0))" }
+            try Self.limitItems(frame.body, field: 1, limit: limit) {
+                "records: at most \(limit) in one WriteBatch (got \($0))"
+            }
             let request = try decode(Warden_V1_WriteBatchRequest.self, frame)
             var changes: [Change] = []
             changes.reserveCapacity(request.records.count)
@@ -201,13 +232,21 @@ extension ConnectionHandler {
     /// Check through `CheckCodec`; `false` when it declines (the generic path then answers).
     private func fastCheck(_ frame: Frame) throws(ServiceError) -> Bool {
         let answer = try frame.body.withUnsafeReadableBytes { (bytes) throws(ServiceError) -> Evaluated<Decision>? in
-            guard let fields = CheckCodec.check(bytes), service.hasReached(Revision(fields.minRevision)) else { return nil }
+            guard let fields = CheckCodec.check(bytes), service.hasReached(Revision(fields.minRevision)) else {
+                return nil
+            }
             if let answer = service.check(raw: fields.raw(bytes)) { return answer }
             guard let request = fields.request(bytes) else { return nil }
             return try service.check(request)
         }
         guard let answer else { return false }
-        CheckCodec.writeCheckResponse(answer.value, revision: answer.revision, requestID: frame.requestID, method: frame.method, to: &out)
+        CheckCodec.writeCheckResponse(
+            answer.value,
+            revision: answer.revision,
+            requestID: frame.requestID,
+            method: frame.method,
+            to: &out
+        )
         server.stats.record(method: frame.method, started: requestStart)
         return true
     }
@@ -219,7 +258,9 @@ extension ConnectionHandler {
             service.hasReached(Revision(minRevision))
         else { return false }
         if items.count < Self.parallelBatch {
-            guard let response = try Self.evaluate(items, frame, service, allocator: context.channel.allocator) else { return false }
+            guard let response = try Self.evaluate(items, frame, service, allocator: context.channel.allocator) else {
+                return false
+            }
             out.writeImmutableBuffer(response)
             server.stats.record(method: frame.method, started: requestStart)
             return true
@@ -229,7 +270,8 @@ extension ConnectionHandler {
         let started = requestStart
         // On the pool in the connection's turn, like writes: a reader pipelining large batches
         // takes its share of the pool, not all of it.
-        runInTurn(frame, { () throws -> ByteBuffer? in try Self.evaluate(items, frame, service, allocator: allocator) }) { handler, result in
+        runInTurn(frame, { () throws -> ByteBuffer? in try Self.evaluate(items, frame, service, allocator: allocator) })
+        { handler, result in
             switch result {
             case .success(let response?):
                 handler.out.writeImmutableBuffer(response)
@@ -255,15 +297,24 @@ extension ConnectionHandler {
     static let parallelBatch = 256
 
     /// Evaluates a batch's items and encodes the response frame; `nil` when the fast path declines.
-    private static func evaluate(_ items: [CheckCodec.Fields], _ frame: Frame, _ service: WardenService,
-                                 allocator: ByteBufferAllocator) throws(ServiceError) -> ByteBuffer? {
-        let answers = try frame.body.withUnsafeReadableBytes { (bytes) throws(ServiceError) -> Evaluated<[Result<Decision, IndexError>]>? in
+    private static func evaluate(
+        _ items: [CheckCodec.Fields],
+        _ frame: Frame,
+        _ service: WardenService,
+        allocator: ByteBufferAllocator
+    ) throws(ServiceError) -> ByteBuffer? {
+        let answers = try frame.body.withUnsafeReadableBytes {
+            (bytes) throws(ServiceError) -> Evaluated<[Result<Decision, IndexError>]>? in
             try service.check(raw: items.map { $0.raw(bytes) }) { position in items[position].request(bytes) }
         }
         guard let answers else { return nil }
         var response = allocator.buffer(capacity: 16 + answers.value.count * 8)
         CheckCodec.writeBatchResponse(
-            answers.value, revision: answers.revision, requestID: frame.requestID, method: frame.method, to: &response
+            answers.value,
+            revision: answers.revision,
+            requestID: frame.requestID,
+            method: frame.method,
+            to: &response
         )
         return response
     }
@@ -271,7 +322,12 @@ extension ConnectionHandler {
     /// Refuses a message whose repeated field `field` holds more than `limit` items, counted in
     /// its bytes before anything is decoded: decoded, 4 MiB of empty items would take hundreds
     /// of MiB. An item takes at least 2 bytes, so a body of up to `2 × limit` bytes is not read.
-    static func limitItems(_ body: ByteBuffer, field: UInt64, limit: Int, _ refusal: (Int) -> String) throws(ServiceError) {
+    static func limitItems(
+        _ body: ByteBuffer,
+        field: UInt64,
+        limit: Int,
+        _ refusal: (Int) -> String
+    ) throws(ServiceError) {
         guard body.readableBytes / 2 > limit else { return }
         let count = body.withUnsafeReadableBytes { CheckCodec.occurrences(of: field, in: $0) }
         guard count <= limit else { throw ServiceError(.invalidArgument, refusal(count)) }
@@ -288,7 +344,9 @@ extension ConnectionHandler {
     /// Runs a read inline when the index has reached `minRevision`, else inline once it does
     /// (`readWhenReached`: no thread waits).
     private func read<Response: SwiftProtobuf.Message>(
-        _ frame: Frame, minRevision: UInt64, deadline: ContinuousClock.Instant?,
+        _ frame: Frame,
+        minRevision: UInt64,
+        deadline: ContinuousClock.Instant?,
         _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
     ) {
         guard service.hasReached(Revision(minRevision)) else {
@@ -319,8 +377,12 @@ extension ConnectionHandler {
     func admitRunning(_ frame: Frame) -> UInt64? {
         guard running.count < server.configuration.maxInFlight else {
             reply(
-                error: ServiceError(.resourceExhausted, "more than \(server.configuration.maxInFlight) requests of this connection are waiting"),
-                requestID: frame.requestID, method: frame.method
+                error: ServiceError(
+                    .resourceExhausted,
+                    "more than \(server.configuration.maxInFlight) requests of this connection are waiting"
+                ),
+                requestID: frame.requestID,
+                method: frame.method
             )
             return nil
         }
@@ -331,7 +393,9 @@ extension ConnectionHandler {
     /// (whichever is first; a write past its deadline may still commit, as in gRPC). The work
     /// waits for the connection's turn on the pool (`PoolTurns`), so connections are served fairly.
     func offload<Response: SwiftProtobuf.Message>(
-        _ frame: Frame, deadline: ContinuousClock.Instant?, after ready: EventLoopFuture<Void>? = nil,
+        _ frame: Frame,
+        deadline: ContinuousClock.Instant?,
+        after ready: EventLoopFuture<Void>? = nil,
         _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
     ) {
         let id = frame.requestID
@@ -347,7 +411,10 @@ extension ConnectionHandler {
             pool.runIfActive(eventLoop: eventLoop) { () throws -> Response in
                 // Past its deadline before a thread took it (a slow upload, a busy pool): not started.
                 if let deadline, ContinuousClock.now >= deadline {
-                    throw ServiceError(.deadlineExceeded, "the deadline passed before the request started; nothing was done")
+                    throw ServiceError(
+                        .deadlineExceeded,
+                        "the deadline passed before the request started; nothing was done"
+                    )
                 }
                 return try body(service)
             }
@@ -371,8 +438,14 @@ extension ConnectionHandler {
                 case .success(let response): handler.reply(response, requestID: id, method: method, started: started)
                 case .failure(let error as NIOThreadPoolError.ThreadPoolInactive):
                     handler.reply(
-                        error: ServiceError(.unavailable, "the server is shutting down; nothing was done", cause: "\(error)"),
-                        requestID: id, method: method, started: started
+                        error: ServiceError(
+                            .unavailable,
+                            "the server is shutting down; nothing was done",
+                            cause: "\(error)"
+                        ),
+                        requestID: id,
+                        method: method,
+                        started: started
                     )
                 case .failure(let error): handler.reply(error: error, requestID: id, method: method, started: started)
                 }
@@ -381,12 +454,16 @@ extension ConnectionHandler {
             return true
         }
         if let deadline {
-            context.eventLoop.scheduleTask(deadline: NIODeadline.now() + .nanoseconds(Int64((deadline - .now).nanoseconds))) {
+            context.eventLoop.scheduleTask(
+                deadline: NIODeadline.now() + .nanoseconds(Int64((deadline - .now).nanoseconds))
+            ) {
                 let handler = handler.value
                 guard handler.running[id] == token else { return }
                 handler.running[id] = nil
                 handler.reply(
-                    error: ServiceError(.deadlineExceeded, "the deadline passed before the answer"), requestID: id, method: method,
+                    error: ServiceError(.deadlineExceeded, "the deadline passed before the answer"),
+                    requestID: id,
+                    method: method,
                     started: started
                 )
                 handler.flush()

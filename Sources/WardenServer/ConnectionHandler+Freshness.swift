@@ -14,7 +14,9 @@ extension ConnectionHandler {
     /// graceful stop lets it finish within its grace). A connection that closes takes its waits
     /// back (`revisionWaits`), so they hold nothing on the replica past it.
     func readWhenReached<Response: SwiftProtobuf.Message>(
-        _ frame: Frame, _ revision: Revision, deadline: ContinuousClock.Instant?,
+        _ frame: Frame,
+        _ revision: Revision,
+        deadline: ContinuousClock.Instant?,
         _ body: @escaping @Sendable (WardenService) throws(ServiceError) -> Response
     ) {
         let id = frame.requestID

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import SwiftProtobuf
 import WardenModel
 import WardenProto
 import WardenService
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A client stream (BulkGrant, BulkRevoke, PruneOrphans) collecting its chunks. Nothing is
 /// written until END_STREAM: a stream that is cancelled or whose connection drops writes nothing.
@@ -41,16 +42,24 @@ extension ConnectionHandler {
         upload.bytes += frame.body.readableBytes
         let configuration = server.configuration
         guard upload.bytes <= configuration.maxStreamBytes else {
-            refuseUpload(frame, upload.method, "the stream exceeds \(configuration.maxStreamBytes) bytes; send it as several calls")
+            refuseUpload(
+                frame,
+                upload.method,
+                "the stream exceeds \(configuration.maxStreamBytes) bytes; send it as several calls"
+            )
             return
         }
         let share = upload.share ?? StreamBudget.Share(server.streams)
         upload.share = share
         guard share.take(frame.body.readableBytes) else {
-            refuseUpload(frame, upload.method, """
+            refuseUpload(
+                frame,
+                upload.method,
+                """
                 client streams of all connections hold more than \(configuration.maxStreamBytesTotal) bytes, \
                 the server's max_stream_bytes_total; try again later
-                """)
+                """
+            )
             return
         }
         if upload.method == .bulkGrant || upload.method == .bulkRevoke {
@@ -63,11 +72,19 @@ extension ConnectionHandler {
             let eventLoop = context.eventLoop
             let previous = upload.decoded.last ?? eventLoop.makeSucceededFuture(DecodedChunk.none)
             let maxItems = configuration.maxChunkItems
-            upload.decoded.append(previous.flatMap { previous in
-                pool.runIfActive(eventLoop: eventLoop) {
-                    try Self.bulkChunk(chunk, number: number, offset: previous.end, maxItems: maxItems, service: service)
+            upload.decoded.append(
+                previous.flatMap { previous in
+                    pool.runIfActive(eventLoop: eventLoop) {
+                        try Self.bulkChunk(
+                            chunk,
+                            number: number,
+                            offset: previous.end,
+                            maxItems: maxItems,
+                            service: service
+                        )
+                    }
                 }
-            })
+            )
         } else {
             upload.chunks.append(frame.body)
         }
@@ -165,7 +182,11 @@ extension ConnectionHandler {
     /// build, go through swift-protobuf and `ProtoMapping`, which refuse with the usual messages
     /// (a grant's position counts from the start of the stream: `offset` grants came before).
     static func bulkChunk(
-        _ chunk: ByteBuffer, number: Int, offset: Int, maxItems: Int = .max, service: WardenService
+        _ chunk: ByteBuffer,
+        number: Int,
+        offset: Int,
+        maxItems: Int = .max,
+        service: WardenService
     ) throws(ServiceError) -> DecodedChunk {
         try limitItems(chunk, field: 1, limit: maxItems) { count in
             "chunk \(number): at most \(maxItems) grants in one chunk, the server's max_chunk_items (got \(count)); send smaller chunks"
@@ -191,7 +212,11 @@ extension ConnectionHandler {
                     continue
                 }
                 guard let permission = resolver.permission(item, bytes),
-                    let grant = try? Grant(subject: subject, permission: permission, pk: item.pk.map { String(decoding: bytes[$0], as: UTF8.self) })
+                    let grant = try? Grant(
+                        subject: subject,
+                        permission: permission,
+                        pk: item.pk.map { String(decoding: bytes[$0], as: UTF8.self) }
+                    )
                 else {
                     try resolver.append(item.wire(bytes), to: &grants, offset: offset)
                     continue
@@ -212,12 +237,18 @@ extension ConnectionHandler {
     private static func sameSubject(_ a: BulkCodec.Item, _ b: BulkCodec.Item, _ bytes: UnsafeRawBufferPointer) -> Bool {
         func same(_ x: Range<Int>?, _ y: Range<Int>?) -> Bool {
             guard let x, let y else { return x == nil && y == nil }
-            return x.count == y.count && (x == y || memcmp(bytes.baseAddress! + x.lowerBound, bytes.baseAddress! + y.lowerBound, x.count) == 0)
+            return x.count == y.count
+                && (x == y
+                    || memcmp(bytes.baseAddress! + x.lowerBound, bytes.baseAddress! + y.lowerBound, x.count) == 0)
         }
         return same(a.user, b.user) && same(a.group, b.group)
     }
 
-    static func decodeChunk<M: SwiftProtobuf.Message>(_ type: M.Type, _ chunk: ByteBuffer, _ number: Int) throws(ServiceError) -> M {
+    static func decodeChunk<M: SwiftProtobuf.Message>(
+        _ type: M.Type,
+        _ chunk: ByteBuffer,
+        _ number: Int
+    ) throws(ServiceError) -> M {
         do {
             return try M(serializedBytes: chunk)
         } catch {
@@ -238,13 +269,18 @@ extension ConnectionHandler {
         if let upload = uploads.removeValue(forKey: id) {
             guard !upload.refused else { return }  // already answered
             reply(
-                error: ServiceError(.cancelled, "cancelled by the client; nothing was written"), requestID: id,
+                error: ServiceError(.cancelled, "cancelled by the client; nothing was written"),
+                requestID: id,
                 method: UInt16(upload.method.rawValue)
             )
         } else if let watch = watches.removeValue(forKey: id) {
             watch.ended = true
             watch.handle?.cancel()
-            reply(error: ServiceError(.cancelled, "cancelled by the client"), requestID: id, method: UInt16(Warden_V1_Method.watch.rawValue))
+            reply(
+                error: ServiceError(.cancelled, "cancelled by the client"),
+                requestID: id,
+                method: UInt16(Warden_V1_Method.watch.rawValue)
+            )
         }
         // Anything else (already answered, unknown id): nothing to do.
     }
@@ -259,22 +295,25 @@ extension ConnectionHandler {
         let id = frame.requestID
         let method = frame.method
         let started = requestStart
-        runInTurn(frame, { () throws -> ByteBuffer in
-            let state = service.export()
-            var out = allocator.buffer(capacity: 1 << 16)
-            var response = Warden_V1_ExportResponse()
-            response.revision = state.revision.rawValue
-            for change in state.value {
-                guard let record = ProtoMapping.record(change) else { continue }
-                response.records.append(record)
-                if response.records.count == chunkSize {
-                    try Frame.encode(response, requestID: id, method: method, into: &out)
-                    response.records.removeAll(keepingCapacity: true)
+        runInTurn(
+            frame,
+            { () throws -> ByteBuffer in
+                let state = service.export()
+                var out = allocator.buffer(capacity: 1 << 16)
+                var response = Warden_V1_ExportResponse()
+                response.revision = state.revision.rawValue
+                for change in state.value {
+                    guard let record = ProtoMapping.record(change) else { continue }
+                    response.records.append(record)
+                    if response.records.count == chunkSize {
+                        try Frame.encode(response, requestID: id, method: method, into: &out)
+                        response.records.removeAll(keepingCapacity: true)
+                    }
                 }
+                try Frame.encode(response, requestID: id, method: method, flags: .endStream, into: &out)
+                return out
             }
-            try Frame.encode(response, requestID: id, method: method, flags: .endStream, into: &out)
-            return out
-        }) { handler, result in
+        ) { handler, result in
             switch result {
             case .success(let frames):
                 handler.flush()

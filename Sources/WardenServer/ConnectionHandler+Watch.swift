@@ -41,7 +41,10 @@ extension ConnectionHandler {
         }
         let watch = WatchStream()
         let sink = ConnectionWatchSink(
-            handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop, requestID: id, stream: watch
+            handler: NIOLoopBound(self, eventLoop: context.eventLoop),
+            eventLoop: context.eventLoop,
+            requestID: id,
+            stream: watch
         )
         let after = request.hasAfterRevision ? Revision(request.afterRevision) : nil
         watch.handle = try service.watch(after: after, filter: filter, sink: sink)
@@ -75,7 +78,10 @@ extension ConnectionHandler {
             case .failure(let error as ServiceError):
                 handler.end(watch: id, error)
             case .failure(let error as NIOThreadPoolError.ThreadPoolInactive):
-                handler.end(watch: id, ServiceError(.unavailable, "watch: the server is shutting down", cause: "\(error)"))
+                handler.end(
+                    watch: id,
+                    ServiceError(.unavailable, "watch: the server is shutting down", cause: "\(error)")
+                )
             case .failure(let error):
                 handler.end(watch: id, ServiceError(.internal, "watch: replaying history failed", cause: "\(error)"))
             }
@@ -83,7 +89,11 @@ extension ConnectionHandler {
     }
 
     /// Items as one data frame of watch `id`.
-    private static func watchFrame(_ items: [WatchItem], _ id: UInt32, _ allocator: ByteBufferAllocator) throws -> ByteBuffer {
+    private static func watchFrame(
+        _ items: [WatchItem],
+        _ id: UInt32,
+        _ allocator: ByteBufferAllocator
+    ) throws -> ByteBuffer {
         var response = Warden_V1_WatchResponse()
         response.events = items.map(ProtoMapping.event)
         var frame = allocator.buffer(capacity: 256)
@@ -121,7 +131,8 @@ extension ConnectionHandler {
         }
         // A client with nothing unread always gets the next frame, however large: the limit is on
         // what it leaves unread, not on one frame.
-        guard watch.backlog == 0 || watch.backlog + frame.readableBytes <= server.configuration.maxWatchBacklogBytes else {
+        guard watch.backlog == 0 || watch.backlog + frame.readableBytes <= server.configuration.maxWatchBacklogBytes
+        else {
             cutOff(id, watch)
             return
         }
@@ -141,7 +152,10 @@ extension ConnectionHandler {
         flush()
         isOpen = false
         let limit = server.configuration.maxWatchBacklogBytes
-        let error = ServiceError(.resourceExhausted, "watch \(id): the client left more than \(limit) bytes of events unread")
+        let error = ServiceError(
+            .resourceExhausted,
+            "watch \(id): the client left more than \(limit) bytes of events unread"
+        )
         reply(error: error, requestID: 0, method: 0)
         let status = out
         out = context.channel.allocator.buffer(capacity: 0)

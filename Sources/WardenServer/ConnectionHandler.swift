@@ -130,7 +130,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         let future: EventLoopFuture<warden_peer_credentials> = provider.unsafeGetSocketOption(
-            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(option)
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(option)
         )
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         future.whenComplete { result in
@@ -162,8 +163,16 @@ final class ConnectionHandler: ChannelInboundHandler {
         let open = server.stats.connectionOpened()
         let limit = server.configuration.maxConnections
         guard open <= limit else {
-            server.logger.warning("connection refused: max_connections reached", metadata: ["max_connections": "\(limit)"])
-            connectionError(ServiceError(.resourceExhausted, "connections: \(limit) are open, the server's max_connections; try again later"))
+            server.logger.warning(
+                "connection refused: max_connections reached",
+                metadata: ["max_connections": "\(limit)"]
+            )
+            connectionError(
+                ServiceError(
+                    .resourceExhausted,
+                    "connections: \(limit) are open, the server's max_connections; try again later"
+                )
+            )
             return
         }
         lastFrame = ServerStats.now()
@@ -183,7 +192,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         var frames = 0
         do {
-            while isOpen, let frame = try FrameDecoder.next(from: &bytes, maxFrameSize: server.configuration.maxFrameSize) {
+            while isOpen,
+                let frame = try FrameDecoder.next(from: &bytes, maxFrameSize: server.configuration.maxFrameSize)
+            {
                 frames += 1
                 handle(frame)
             }
@@ -222,9 +233,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             let timeout = this.server.configuration.frameTimeout
             let waited = Duration.nanoseconds(Int64(ServerStats.now() &- this.partialSince))
             if waited >= timeout {
-                this.connectionError(ServiceError(
-                    .deadlineExceeded, "frame: incomplete \(timeout) after its first bytes arrived (\(this.pending.readableBytes) bytes of it came)"
-                ))
+                this.connectionError(
+                    ServiceError(
+                        .deadlineExceeded,
+                        "frame: incomplete \(timeout) after its first bytes arrived (\(this.pending.readableBytes) bytes of it came)"
+                    )
+                )
             } else {
                 this.scheduleFrameCheck(after: timeout - waited)
             }
@@ -242,7 +256,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             let quiet = Duration.nanoseconds(Int64(ServerStats.now() &- this.lastFrame))
             let busy = !this.running.isEmpty || !this.watches.isEmpty || !this.uploads.isEmpty || this.partialSince != 0
             if quiet >= timeout && !busy {
-                this.connectionError(ServiceError(.unavailable, "connection: idle for \(timeout), the server's idle_timeout; reconnect"))
+                this.connectionError(
+                    ServiceError(.unavailable, "connection: idle for \(timeout), the server's idle_timeout; reconnect")
+                )
             } else {
                 this.scheduleIdleCheck(after: quiet >= timeout ? timeout : timeout - quiet)
             }
@@ -294,20 +310,39 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Writes a response; `started` is when the request's handling began (default: the frame
     /// being handled now), for its latency.
-    func reply(_ message: some SwiftProtobuf.Message, requestID: UInt32, method: UInt16, end: Bool = true, started: UInt64? = nil) {
+    func reply(
+        _ message: some SwiftProtobuf.Message,
+        requestID: UInt32,
+        method: UInt16,
+        end: Bool = true,
+        started: UInt64? = nil
+    ) {
         do {
             try Frame.encode(message, requestID: requestID, method: method, flags: end ? .endStream : [], into: &out)
             if end { server.stats.record(method: method, started: started ?? requestStart) }
         } catch {
-            reply(error: ServiceError(.internal, "encoding failed", cause: "\(error)"), requestID: requestID, method: method)
+            reply(
+                error: ServiceError(.internal, "encoding failed", cause: "\(error)"),
+                requestID: requestID,
+                method: method
+            )
         }
     }
 
     func reply(error: any Error, requestID: UInt32, method: UInt16, started: UInt64? = nil) {
         let name = Warden_V1_Method(rawValue: Int(method)).map { "\($0)" } ?? "method \(method)"
         let (code, status) = StatusMapping.status(for: error, method: name, logger: server.logger)
-        try? Frame.encode(status, requestID: requestID, method: method, flags: .endStream, status: code.rawValue, into: &out)
-        if requestID != 0 { server.stats.record(method: method, status: code.rawValue, started: started ?? requestStart) }
+        try? Frame.encode(
+            status,
+            requestID: requestID,
+            method: method,
+            flags: .endStream,
+            status: code.rawValue,
+            into: &out
+        )
+        if requestID != 0 {
+            server.stats.record(method: method, status: code.rawValue, started: started ?? requestStart)
+        }
     }
 
     func flush() {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import WardenSync
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The optional HTTP/1.1 listener for Prometheus and Kubernetes: `GET /metrics`, `/healthz` and
 /// `/readyz` (`ProbeHandler`), on SwiftNIO's HTTP/1 support.
@@ -43,7 +44,10 @@ public final class HTTPEndpoint: Sendable {
     /// Binds `configuration.address` and starts serving; `metrics` renders the Prometheus text
     /// on the listener's thread for each scrape.
     public init(
-        configuration: Configuration, readiness: Readiness, metrics: @escaping @Sendable () -> [UInt8], logger: Logger
+        configuration: Configuration,
+        readiness: Readiness,
+        metrics: @escaping @Sendable () -> [UInt8],
+        logger: Logger
     ) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let open = Locked(0)  // connections open
@@ -129,9 +133,10 @@ public final class HTTPEndpoint: Sendable {
         let probe = try? SocketAddress(unixDomainSocketPath: path)
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        let answered = probe.map { address in
-            address.withSockAddr { connect(descriptor, $0, socklen_t($1)) == 0 }
-        } ?? false
+        let answered =
+            probe.map { address in
+                address.withSockAddr { connect(descriptor, $0, socklen_t($1)) == 0 }
+            } ?? false
         guard !answered else { throw HTTPEndpointError("\(path) is served by another process") }
         unlink(path)
     }

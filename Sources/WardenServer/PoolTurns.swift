@@ -60,14 +60,19 @@ extension ConnectionHandler {
     /// with the connection and the work's result. Work whose connection closed (or whose id was
     /// answered) while it waited for its turn never starts.
     func runInTurn<Value: Sendable>(
-        _ frame: Frame, _ work: @escaping @Sendable () throws -> Value,
+        _ frame: Frame,
+        _ work: @escaping @Sendable () throws -> Value,
         done: @escaping (ConnectionHandler, Result<Value, any Error>) -> Void
     ) {
         let id = frame.requestID
         guard running.count < server.configuration.maxInFlight else {
             reply(
-                error: ServiceError(.resourceExhausted, "more than \(server.configuration.maxInFlight) requests of this connection are waiting"),
-                requestID: id, method: frame.method
+                error: ServiceError(
+                    .resourceExhausted,
+                    "more than \(server.configuration.maxInFlight) requests of this connection are waiting"
+                ),
+                requestID: id,
+                method: frame.method
             )
             return
         }

@@ -94,16 +94,25 @@ final class ProbeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func respond(
-        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: HTTPResponseStatus, body: String,
-        extra: [(String, String)] = [], close: Bool = false
+        _ context: ChannelHandlerContext,
+        _ head: HTTPRequestHead,
+        status: HTTPResponseStatus,
+        body: String,
+        extra: [(String, String)] = [],
+        close: Bool = false
     ) {
         let buffer = context.channel.allocator.buffer(string: body)
         respond(context, head, status: status, body: buffer, extra: extra, close: close)
     }
 
     private func respond(
-        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: HTTPResponseStatus, body: ByteBuffer,
-        contentType: String = "text/plain; charset=utf-8", extra: [(String, String)] = [], close: Bool = false
+        _ context: ChannelHandlerContext,
+        _ head: HTTPRequestHead,
+        status: HTTPResponseStatus,
+        body: ByteBuffer,
+        contentType: String = "text/plain; charset=utf-8",
+        extra: [(String, String)] = [],
+        close: Bool = false
     ) {
         let keepAlive = head.isKeepAlive && !close
         var headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", "\(body.readableBytes)")] + extra)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import WardenModel
 import WardenProto
 import WardenService
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ProtoMapping {
     static func kind(_ kind: ChangeEventKind) -> Warden_V1_EventKind {
@@ -25,7 +26,9 @@ extension ProtoMapping {
             kinds.insert(kind)
         }
         return WatchFilter(
-            kinds: kinds, contentTypes: Set(proto.contentTypes), auditChecks: proto.auditChecks,
+            kinds: kinds,
+            contentTypes: Set(proto.contentTypes),
+            auditChecks: proto.auditChecks,
             auditSampleRate: proto.auditSampleRate
         )
     }

@@ -22,7 +22,8 @@ extension Warden_V1_CheckItem: CheckFields {}
 extension ProtoMapping {
     static func check(_ proto: some CheckFields) -> CheckRequest {
         CheckRequest(
-            subject: subject(proto.hasSubject ? proto.subject : nil), permission: proto.permission,
+            subject: subject(proto.hasSubject ? proto.subject : nil),
+            permission: proto.permission,
             object: proto.hasObject ? object(proto.object) : nil,
             contentType: proto.contentType.isEmpty ? nil : proto.contentType,
             acceptGlobalPerms: optional(proto.hasAcceptGlobalPerms, proto.acceptGlobalPerms)
@@ -31,7 +32,8 @@ extension ProtoMapping {
 
     static func listObjects(_ proto: Warden_V1_ListObjectsRequest) -> ListObjectsQuery {
         var query = ListObjectsQuery(
-            subject: subject(proto.hasSubject ? proto.subject : nil), permissions: proto.permissions,
+            subject: subject(proto.hasSubject ? proto.subject : nil),
+            permissions: proto.permissions,
             contentType: proto.contentType.isEmpty ? nil : proto.contentType
         )
         query.anyPerm = proto.anyPerm
@@ -114,19 +116,30 @@ extension ProtoMapping {
         case .both: .both
         case .userOnly: .user
         case .groupsOnly: .groups
-        case .UNRECOGNIZED(let mode): throw ServiceError(.invalidArgument, "mode: \(mode) is not BOTH, USER_ONLY or GROUPS_ONLY")
+        case .UNRECOGNIZED(let mode):
+            throw ServiceError(.invalidArgument, "mode: \(mode) is not BOTH, USER_ONLY or GROUPS_ONLY")
         }
     }
 
     static func permissions(_ proto: Warden_V1_GetPermissionsRequest, mode: PermissionsQuery.Mode) -> PermissionsQuery {
-        var query = PermissionsQuery(subject: subject(proto.hasSubject ? proto.subject : nil), object: object(proto.object), mode: mode)
+        var query = PermissionsQuery(
+            subject: subject(proto.hasSubject ? proto.subject : nil),
+            object: object(proto.object),
+            mode: mode
+        )
         query.acceptGlobalPerms = optional(proto.hasAcceptGlobalPerms, proto.acceptGlobalPerms)
         return query
     }
 
-    static func permissionSets(_ proto: Warden_V1_BatchGetPermissionsRequest, mode: PermissionsQuery.Mode) -> PermissionSetsQuery {
+    static func permissionSets(
+        _ proto: Warden_V1_BatchGetPermissionsRequest,
+        mode: PermissionsQuery.Mode
+    ) -> PermissionSetsQuery {
         var query = PermissionSetsQuery(
-            subject: subject(proto.hasSubject ? proto.subject : nil), contentType: proto.contentType, pks: proto.pks, mode: mode
+            subject: subject(proto.hasSubject ? proto.subject : nil),
+            contentType: proto.contentType,
+            pks: proto.pks,
+            mode: mode
         )
         query.acceptGlobalPerms = optional(proto.hasAcceptGlobalPerms, proto.acceptGlobalPerms)
         return query

@@ -4,12 +4,19 @@ import WardenService
 
 extension ProtoMapping {
     /// The change a WriteBatch record asks for.
-    static func change(_ record: Warden_V1_Record, field: String, service: WardenService) throws(ServiceError) -> Change {
+    static func change(_ record: Warden_V1_Record, field: String, service: WardenService) throws(ServiceError) -> Change
+    {
         do {
             switch record.record {
             case .contentType(let request)?:
                 let name = try ContentTypeName(request.contentType, field: "\(field).content_type.content_type")
-                return .register(try ContentType(name: name, defaults: request.hasDefaults ? request.defaults : true, custom: request.custom))
+                return .register(
+                    try ContentType(
+                        name: name,
+                        defaults: request.hasDefaults ? request.defaults : true,
+                        custom: request.custom
+                    )
+                )
             case .user(let user)?:
                 return .putUser(try self.user(user))
             case .group(let name)?:

@@ -6,7 +6,11 @@ import WardenWire
 
 extension ProtoMapping {
     /// The change a single write request asks for.
-    static func change(method: Warden_V1_Method, body: ByteBuffer, service: WardenService) throws(ServiceError)
+    static func change(
+        method: Warden_V1_Method,
+        body: ByteBuffer,
+        service: WardenService
+    ) throws(ServiceError)
         -> (Change, actor: String)
     {
         do {
@@ -27,19 +31,27 @@ extension ProtoMapping {
             case .putGroup, .deleteGroup:
                 let request = try Warden_V1_GroupRequest(serializedBytes: body)
                 try Limits.checkName(request.name, field: "name")
-                return (method == .putGroup ? .putGroup(name: request.name) : .deleteGroup(name: request.name), request.actor)
+                return (
+                    method == .putGroup ? .putGroup(name: request.name) : .deleteGroup(name: request.name),
+                    request.actor
+                )
             case .addMember, .removeMember:
                 let request = try Warden_V1_MemberRequest(serializedBytes: body)
                 try Limits.checkIdentifier(request.user, field: "user")
                 try Limits.checkName(request.group, field: "group")
-                let change: Change = method == .addMember
+                let change: Change =
+                    method == .addMember
                     ? .addMember(user: request.user, group: request.group)
                     : .removeMember(user: request.user, group: request.group)
                 return (change, request.actor)
             case .registerContentType:
                 let request = try Warden_V1_RegisterContentTypeRequest(serializedBytes: body)
                 let name = try ContentTypeName(request.contentType, field: "content_type")
-                let type = try ContentType(name: name, defaults: request.hasDefaults ? request.defaults : true, custom: request.custom)
+                let type = try ContentType(
+                    name: name,
+                    defaults: request.hasDefaults ? request.defaults : true,
+                    custom: request.custom
+                )
                 return (.register(type), request.actor)
             case .deleteObject:
                 let request = try Warden_V1_DeleteObjectRequest(serializedBytes: body)

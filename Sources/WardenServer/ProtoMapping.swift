@@ -77,8 +77,10 @@ enum ProtoMapping {
     static func user(_ proto: Warden_V1_User) throws(ServiceError) -> User {
         do {
             return try User(
-                id: proto.id, username: proto.hasUsername ? proto.username : nil,
-                isActive: proto.hasIsActive ? proto.isActive : true, isSuperuser: proto.isSuperuser
+                id: proto.id,
+                username: proto.hasUsername ? proto.username : nil,
+                isActive: proto.hasIsActive ? proto.isActive : true,
+                isSuperuser: proto.isSuperuser
             )
         } catch {
             throw ServiceError(error)
@@ -98,8 +100,11 @@ enum ProtoMapping {
     static func grant(_ proto: Warden_V1_Grant, field: String, service: WardenService) throws(ServiceError) -> Grant {
         let subject = try requiredSubject(proto.hasSubject ? proto.subject : nil, field: "\(field).subject")
         return try service.makeGrant(
-            subject: subject, permission: proto.permission, contentType: proto.contentType.isEmpty ? nil : proto.contentType,
-            pk: proto.hasPk ? proto.pk : nil, field: field
+            subject: subject,
+            permission: proto.permission,
+            contentType: proto.contentType.isEmpty ? nil : proto.contentType,
+            pk: proto.hasPk ? proto.pk : nil,
+            field: field
         )
     }
 

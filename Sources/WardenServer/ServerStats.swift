@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Metrics
 import Synchronization
 import WardenProto
 import WardenSync
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Requests and errors per method, latencies, and connections: what Stats reports, and what
 /// goes to swift-metrics (`warden.requests`, `warden.errors`, `warden.request.duration.seconds`,
@@ -64,7 +65,10 @@ final class ServerStats: Sendable {
             let key = slot << 8 | Int(status)
             if let counter = counts.errorCounters[key] { return counter }
             let methodName = Warden_V1_Method(rawValue: slot).map { "\($0)" } ?? "unknown"
-            let counter = Counter(label: "warden.errors", dimensions: [("method", methodName), ("status", "\(status)")])
+            let counter = Counter(
+                label: "warden.errors",
+                dimensions: [("method", methodName), ("status", "\(status)")]
+            )
             counts.errorCounters[key] = counter
             return counter
         }

@@ -1,8 +1,9 @@
+import WardenService
+import WardenSync
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import WardenService
-import WardenSync
 
 /// The server's claim on its socket path: one server per path, a socket created with its mode,
 /// never a link followed, and only a socket that is still ours removed.
@@ -62,11 +63,17 @@ public final class SocketFile: Sendable {
             try bind()
         }
         guard let bound = Self.identity(of: path, socketOnly: true) else {
-            throw ServiceError(.failedPrecondition, "socket: \(path) is not a socket right after bind (replaced meanwhile?)")
+            throw ServiceError(
+                .failedPrecondition,
+                "socket: \(path) is not a socket right after bind (replaced meanwhile?)"
+            )
         }
         if let group {
             guard fchownat(AT_FDCWD, path, uid_t.max, gid_t(group), AT_SYMLINK_NOFOLLOW) == 0 else {
-                throw ServiceError(.failedPrecondition, "socket_group: chown of \(path) to gid \(group) failed (errno \(errno))")
+                throw ServiceError(
+                    .failedPrecondition,
+                    "socket_group: chown of \(path) to gid \(group) failed (errno \(errno))"
+                )
             }
             guard Self.identity(of: path, socketOnly: true).map({ $0 == bound }) == true else {
                 throw ServiceError(.failedPrecondition, "socket: \(path) was replaced while its group was set")
@@ -80,7 +87,8 @@ public final class SocketFile: Sendable {
         var info = stat()
         guard lstat(path, &info) == 0 else { return .missing }
         guard let bound = identity.withLock({ $0 }) else { return .replaced }
-        return (UInt64(info.st_dev), UInt64(info.st_ino)) == bound && (info.st_mode & S_IFMT) == S_IFSOCK ? .present : .replaced
+        return (UInt64(info.st_dev), UInt64(info.st_ino)) == bound && (info.st_mode & S_IFMT) == S_IFSOCK
+            ? .present : .replaced
     }
 
     /// Removes the socket file if it is still the one this server bound; returns whether it did.
@@ -98,7 +106,8 @@ public final class SocketFile: Sendable {
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw ServiceError(
-                .failedPrecondition, "socket: cannot open the lock file \(lockPath) (errno \(errno)); is the folder writable?"
+                .failedPrecondition,
+                "socket: cannot open the lock file \(lockPath) (errno \(errno)); is the folder writable?"
             )
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
@@ -135,14 +144,16 @@ public final class SocketFile: Sendable {
         }
         let type = info.st_mode & S_IFMT
         guard type == S_IFSOCK else {
-            let kind = switch type {
-            case S_IFLNK: "a symbolic link"
-            case S_IFDIR: "a folder"
-            case S_IFREG: "a regular file"
-            default: "not a socket"
-            }
+            let kind =
+                switch type {
+                case S_IFLNK: "a symbolic link"
+                case S_IFDIR: "a folder"
+                case S_IFREG: "a regular file"
+                default: "not a socket"
+                }
             throw ServiceError(
-                .failedPrecondition, "socket: \(path) exists and is \(kind), not a socket; remove it or choose another path"
+                .failedPrecondition,
+                "socket: \(path) exists and is \(kind), not a socket; remove it or choose another path"
             )
         }
         guard unlink(path) == 0 || errno == ENOENT else {

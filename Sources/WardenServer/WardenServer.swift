@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import Logging
 import NIOCore
@@ -8,6 +5,10 @@ import NIOPosix
 import WardenService
 import WardenSync
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Warden's socket server: a Unix socket listener speaking the framed protocol of
 /// `docs/protocol.md` on SwiftNIO.
@@ -24,7 +25,12 @@ public final class WardenServer: Sendable {
     /// its mode (removing a stale socket first) and starts serving.
     /// `socketFile`: the path as claimed by the caller (the daemon claims it before it opens the
     /// database); `nil`: claimed here.
-    public init(service: WardenService, configuration: ServerConfiguration, socketFile: SocketFile? = nil, logger: Logger) throws {
+    public init(
+        service: WardenService,
+        configuration: ServerConfiguration,
+        socketFile: SocketFile? = nil,
+        logger: Logger
+    ) throws {
         let socketFile = try socketFile ?? SocketFile(claiming: configuration.socketPath)
         self.configuration = configuration
         let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
@@ -60,7 +66,10 @@ public final class WardenServer: Sendable {
         self.socketFile = socketFile
         self.group = group
         self.context = context
-        logger.info("serving", metadata: ["socket": "\(configuration.socketPath)", "revision": "\(service.index.revision)"])
+        logger.info(
+            "serving",
+            metadata: ["socket": "\(configuration.socketPath)", "revision": "\(service.index.revision)"]
+        )
     }
 
     /// Stops accepting, ends every watch, stops the threads, closes every connection and removes
@@ -94,7 +103,10 @@ public final class WardenServer: Sendable {
         }
         let unfinished = context.stats.running.load(ordering: .relaxed)
         if unfinished > 0 {
-            context.logger.warning("shutdown grace over; closing with requests still running", metadata: ["running": "\(unfinished)"])
+            context.logger.warning(
+                "shutdown grace over; closing with requests still running",
+                metadata: ["running": "\(unfinished)"]
+            )
         }
         context.service.hub.endAll(.unavailable, Self.stoppingMessage)
         if await !stopPools(by: max(deadline, ContinuousClock.now + .seconds(1))) {
@@ -118,7 +130,10 @@ public final class WardenServer: Sendable {
         if status != previous {
             switch status {
             case .present:
-                context.logger.notice("socket file is this server's again", metadata: ["socket": "\(configuration.socketPath)"])
+                context.logger.notice(
+                    "socket file is this server's again",
+                    metadata: ["socket": "\(configuration.socketPath)"]
+                )
             case .missing:
                 context.logger.error(
                     "socket file was deleted: no client can connect; restart the server to recreate it",

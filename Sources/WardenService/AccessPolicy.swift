@@ -34,7 +34,9 @@ public struct AccessPolicy: Hashable, Sendable {
     public var adminGIDs: Set<UInt32>
 
     public init(
-        readerUIDs: Set<UInt32> = [], readerGIDs: Set<UInt32> = [], adminUIDs: Set<UInt32> = [],
+        readerUIDs: Set<UInt32> = [],
+        readerGIDs: Set<UInt32> = [],
+        adminUIDs: Set<UInt32> = [],
         adminGIDs: Set<UInt32> = []
     ) {
         self.readerUIDs = readerUIDs

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import WardenModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Fans committed events (and opt-in check audits) out to watchers. Publishing never waits for
 /// a watcher: each sink hands items to its connection's thread, and the transport ends a sink
@@ -111,7 +112,10 @@ public final class EventHub: @unchecked Sendable {
                 } else if subscription.buffer.count + events.count > bufferLimit {
                     remove(id)
                     subscription.sink.end(
-                        ServiceError(.resourceExhausted, "watch: more than \(bufferLimit) events arrived while the history was replayed; resume from revision \(subscription.last)")
+                        ServiceError(
+                            .resourceExhausted,
+                            "watch: more than \(bufferLimit) events arrived while the history was replayed; resume from revision \(subscription.last)"
+                        )
                     )
                 } else {
                     subscription.buffer.append(contentsOf: events)

@@ -32,7 +32,7 @@ extension IndexReplica {
             let events: [ChangeEvent]
             do {
                 events = try store.events(after: index.revision, limit: 1000)
-            } catch where error.code == .outOfRange {
+            } catch  where error.code == .outOfRange {
                 try reloadAfterRefusal()  // fell behind the changelog's retention: start over from a snapshot
                 return
             }
@@ -114,7 +114,10 @@ extension IndexReplica {
     /// A revision beyond the index nudges the follower to look for commits once: the store's
     /// signal may not have fired yet for another host's commit that the caller already knows
     /// of. Without a follower, the nudge catches up once on another thread.
-    public func whenReached(_ revision: Revision, _ callback: @escaping @Sendable (Revision) -> Void) -> RevisionWaiters.Ticket? {
+    public func whenReached(
+        _ revision: Revision,
+        _ callback: @escaping @Sendable (Revision) -> Void
+    ) -> RevisionWaiters.Ticket? {
         guard let ticket = waiters.whenReached(revision, callback) else { return nil }
         following.lock()
         let followed = isFollowing

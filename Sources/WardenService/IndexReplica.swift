@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WardenIndex
 import WardenModel
 import WardenStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An in-memory index kept exact against the store: loaded from a snapshot at start, updated
 /// by every write this process commits, and following the changelog for commits made by other
@@ -95,7 +96,11 @@ public final class IndexReplica: @unchecked Sendable {
     /// Commits a change and applies it (and anything committed before it) to the index.
     /// Concurrent callers reach the store together, so its group commit can share one fsync
     /// among them; the index then catches up in revision order.
-    public func apply(_ change: Change, actor: String? = nil, ifAt expected: Revision? = nil) throws(StoreError) -> WriteOutcome {
+    public func apply(
+        _ change: Change,
+        actor: String? = nil,
+        ifAt expected: Revision? = nil
+    ) throws(StoreError) -> WriteOutcome {
         do {
             let outcome = try store.apply(change, actor: actor, ifAt: expected)
             try catchUp(to: outcome.revision)
@@ -109,7 +114,11 @@ public final class IndexReplica: @unchecked Sendable {
 
     /// Commits several changes in one transaction (each with its own revision and event) and
     /// applies them to the index.
-    public func apply(batch changes: [Change], actor: String? = nil, ifAt expected: Revision? = nil) throws(StoreError)
+    public func apply(
+        batch changes: [Change],
+        actor: String? = nil,
+        ifAt expected: Revision? = nil
+    ) throws(StoreError)
         -> [WriteOutcome]
     {
         try serialized { () throws(StoreError) in
@@ -120,16 +129,28 @@ public final class IndexReplica: @unchecked Sendable {
     }
 
     /// Bulk-grants and applies the rows to the index in one batch.
-    public func bulkGrant(_ grants: [Grant], actor: String? = nil, ifAt expected: Revision? = nil) throws(StoreError) -> BulkOutcome {
+    public func bulkGrant(
+        _ grants: [Grant],
+        actor: String? = nil,
+        ifAt expected: Revision? = nil
+    ) throws(StoreError) -> BulkOutcome {
         try serialized { () throws(StoreError) in
-            try bulk(grants.map(Change.grant)) { () throws(StoreError) in try store.bulkGrant(grants, actor: actor, ifAt: expected) }
+            try bulk(grants.map(Change.grant)) { () throws(StoreError) in
+                try store.bulkGrant(grants, actor: actor, ifAt: expected)
+            }
         }
     }
 
     /// Bulk-revokes and applies the rows to the index in one batch.
-    public func bulkRevoke(_ grants: [Grant], actor: String? = nil, ifAt expected: Revision? = nil) throws(StoreError) -> BulkOutcome {
+    public func bulkRevoke(
+        _ grants: [Grant],
+        actor: String? = nil,
+        ifAt expected: Revision? = nil
+    ) throws(StoreError) -> BulkOutcome {
         try serialized { () throws(StoreError) in
-            try bulk(grants.map(Change.revoke)) { () throws(StoreError) in try store.bulkRevoke(grants, actor: actor, ifAt: expected) }
+            try bulk(grants.map(Change.revoke)) { () throws(StoreError) in
+                try store.bulkRevoke(grants, actor: actor, ifAt: expected)
+            }
         }
     }
 
@@ -139,7 +160,10 @@ public final class IndexReplica: @unchecked Sendable {
     /// once the commit is durable and is the revision right after the copy's; otherwise the
     /// index applies the bulk or catches up as before (`applyOwnBulk`). The index is never ahead
     /// of the store.
-    private func bulk(_ changes: [Change], commit: () throws(StoreError) -> BulkOutcome) throws(StoreError) -> BulkOutcome {
+    private func bulk(
+        _ changes: [Change],
+        commit: () throws(StoreError) -> BulkOutcome
+    ) throws(StoreError) -> BulkOutcome {
         let next = index.revision.next
         let aside = PreparedAside()
         let done = DispatchSemaphore(value: 0)
@@ -170,7 +194,11 @@ public final class IndexReplica: @unchecked Sendable {
     }
 
     /// Prunes orphan object grants of a content type and applies the removals.
-    public func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String? = nil)
+    public func pruneOrphans(
+        contentType: ContentTypeName,
+        livePKs: some Sequence<String>,
+        actor: String? = nil
+    )
         throws(StoreError) -> BulkOutcome
     {
         try serialized { () throws(StoreError) in
@@ -224,4 +252,3 @@ public final class IndexReplica: @unchecked Sendable {
 private final class PreparedAside: @unchecked Sendable {
     var batch: PermissionIndex.PreparedBatch?
 }
-

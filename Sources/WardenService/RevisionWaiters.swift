@@ -68,8 +68,9 @@ public final class RevisionWaiters: Sendable {
     public func cancel(_ ticket: Ticket) -> Bool {
         state.withLock { state in
             let start = state.waiters.partitionPoint { $0.ticket.revision >= ticket.revision }
-            guard let offset = state.waiters[start...].prefix(while: { $0.ticket.revision == ticket.revision })
-                .firstIndex(where: { $0.ticket == ticket })
+            guard
+                let offset = state.waiters[start...].prefix(while: { $0.ticket.revision == ticket.revision })
+                    .firstIndex(where: { $0.ticket == ticket })
             else { return false }
             state.waiters.remove(at: offset)
             return true

@@ -31,7 +31,8 @@ extension WardenService {
             return "actor \(actor) may not delete group \(name): it would change its own memberships"
         case .deleteUser(let id) where id.isExactly(actor):
             return "actor \(actor) may not delete its own account (it would change its own grants)"
-        case .addMember(let user, _) where user.isExactly(actor), .removeMember(let user, _) where user.isExactly(actor):
+        case .addMember(let user, _) where user.isExactly(actor),
+            .removeMember(let user, _) where user.isExactly(actor):
             return "actor \(actor) may not change its own memberships"
         case .grant(let grant), .revoke(let grant):
             if case .user(let id) = grant.subject {
@@ -42,8 +43,11 @@ extension WardenService {
                 }
             }
             guard case .grant = change else { return nil }
-            return holds(actor, grant) ? nil : "actor \(actor) does not hold \(grant.permission)"
-                + (grant.pk.map { " on \(grant.permission.contentType):\($0)" } ?? " model-wide") + " and may not grant it"
+            return holds(actor, grant)
+                ? nil
+                : "actor \(actor) does not hold \(grant.permission)"
+                    + (grant.pk.map { " on \(grant.permission.contentType):\($0)" } ?? " model-wide")
+                    + " and may not grant it"
         default:
             return nil
         }
@@ -53,8 +57,10 @@ extension WardenService {
     private func holds(_ actor: String, _ grant: Grant) -> Bool {
         let type = grant.permission.contentType.description
         let request = CheckRequest(
-            subject: .user(actor), permission: grant.permission.codename,
-            object: grant.pk.map { ObjectRef(contentType: type, pk: $0) }, contentType: grant.pk == nil ? type : nil
+            subject: .user(actor),
+            permission: grant.permission.codename,
+            object: grant.pk.map { ObjectRef(contentType: type, pk: $0) },
+            contentType: grant.pk == nil ? type : nil
         )
         return (try? index.check(request).value.allowed) ?? false
     }

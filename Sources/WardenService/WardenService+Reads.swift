@@ -16,7 +16,8 @@ extension WardenService {
     public func check(_ requests: [CheckRequest]) throws(ServiceError) -> Evaluated<[Result<Decision, IndexError>]> {
         guard requests.count <= settings.maxBatchItems else {
             throw ServiceError(
-                .invalidArgument, "items: at most \(settings.maxBatchItems) checks in one BatchCheck (got \(requests.count))"
+                .invalidArgument,
+                "items: at most \(settings.maxBatchItems) checks in one BatchCheck (got \(requests.count))"
             )
         }
         let answers = index.check(requests)
@@ -39,12 +40,16 @@ extension WardenService {
 
     /// A batch from bytes with a fallback per item (`PermissionIndex.check(raw:fallback:)`);
     /// `nil` when watchers want audits or the fallback found the request invalid.
-    public func check(raw requests: [RawCheckRequest], fallback: (Int) -> CheckRequest?)
+    public func check(
+        raw requests: [RawCheckRequest],
+        fallback: (Int) -> CheckRequest?
+    )
         throws(ServiceError) -> Evaluated<[Result<Decision, IndexError>]>?
     {
         guard requests.count <= settings.maxBatchItems else {
             throw ServiceError(
-                .invalidArgument, "items: at most \(settings.maxBatchItems) checks in one BatchCheck (got \(requests.count))"
+                .invalidArgument,
+                "items: at most \(settings.maxBatchItems) checks in one BatchCheck (got \(requests.count))"
             )
         }
         return hub.wantsAudits ? nil : index.check(raw: requests, fallback: fallback)
@@ -53,8 +58,11 @@ extension WardenService {
     private func audit(_ request: CheckRequest, _ answer: Evaluated<Decision>) {
         hub.audit(
             CheckAudit(
-                subject: request.subject, permission: request.permission, object: request.object,
-                decision: answer.value, revision: answer.revision
+                subject: request.subject,
+                permission: request.permission,
+                object: request.object,
+                decision: answer.value,
+                revision: answer.revision
             )
         )
     }

@@ -25,7 +25,10 @@ public struct WatchHandle: Sendable {
             guard !events.isEmpty else {
                 let latest = try store.revision
                 guard cursor <= latest else {
-                    throw ServiceError(.outOfRange, "after_revision: \(cursor) is ahead of the latest revision \(latest)")
+                    throw ServiceError(
+                        .outOfRange,
+                        "after_revision: \(cursor) is ahead of the latest revision \(latest)"
+                    )
                 }
                 return hub.goLive(id, through: cursor) ? .live : .ended
             }
@@ -62,7 +65,9 @@ extension WardenService {
     public func watch(after: Revision?, filter: WatchFilter, sink: any WatchSink) throws(ServiceError) -> WatchHandle {
         var filter = filter
         // 0: the server's rate; above it: capped at the server's rate.
-        filter.auditSampleRate = filter.auditSampleRate == 0 ? settings.auditSampleRate : min(filter.auditSampleRate, settings.auditSampleRate)
+        filter.auditSampleRate =
+            filter.auditSampleRate == 0
+            ? settings.auditSampleRate : min(filter.auditSampleRate, settings.auditSampleRate)
         try filter.validate()
         let start = after ?? index.revision
         let id = hub.subscribe(filter, sink: sink, last: start)

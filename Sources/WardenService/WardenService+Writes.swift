@@ -7,8 +7,13 @@ extension WardenService {
     /// codename or `app_label.codename` of that type's app, and the store decides whether it is
     /// registered (so a failed role-permission operation records its event); without one,
     /// `app_label.codename` is resolved as a check resolves it.
-    public func makeGrant(subject: Subject, permission: String, contentType: String?, pk: String?,
-                          field: String = "grant") throws(ServiceError) -> Grant {
+    public func makeGrant(
+        subject: Subject,
+        permission: String,
+        contentType: String?,
+        pk: String?,
+        field: String = "grant"
+    ) throws(ServiceError) -> Grant {
         do {
             let ref: PermissionRef
             if let contentType {
@@ -47,9 +52,11 @@ extension WardenService {
     private func resolvePermission(_ permission: String, field: String) throws(ServiceError) -> PermissionRef {
         do {
             return try index.permissionRef(permission, contentType: nil, field: field)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             do { try replica.catchUp() } catch { throw ServiceError(error) }
-            do { return try index.permissionRef(permission, contentType: nil, field: field) } catch { throw ServiceError(error) }
+            do { return try index.permissionRef(permission, contentType: nil, field: field) } catch {
+                throw ServiceError(error)
+            }
         } catch {
             throw ServiceError(error)
         }
@@ -74,7 +81,8 @@ extension WardenService {
     public func write(batch changes: [Change], actor: String?) throws(ServiceError) -> [WriteOutcome] {
         guard changes.count <= settings.maxBatchItems else {
             throw ServiceError(
-                .invalidArgument, "records: at most \(settings.maxBatchItems) in one WriteBatch (got \(changes.count))"
+                .invalidArgument,
+                "records: at most \(settings.maxBatchItems) in one WriteBatch (got \(changes.count))"
             )
         }
         let actor = try checkedActor(actor)
@@ -85,7 +93,12 @@ extension WardenService {
         return try checked(actor) { at in
             for (position, change) in changes.enumerated() {
                 if let reason = refusal(of: change, by: actor) {
-                    try refuse(changes.count == 1 ? change : nil, reason: "records[\(position)]: \(reason)", actor: actor, at: at)
+                    try refuse(
+                        changes.count == 1 ? change : nil,
+                        reason: "records[\(position)]: \(reason)",
+                        actor: actor,
+                        at: at
+                    )
                 }
             }
             return try replica.apply(batch: changes, actor: actor, ifAt: at)
@@ -113,16 +126,20 @@ extension WardenService {
                 }
             }
             return revoke
-                ? try replica.bulkRevoke(grants, actor: actor, ifAt: at) : try replica.bulkGrant(grants, actor: actor, ifAt: at)
+                ? try replica.bulkRevoke(grants, actor: actor, ifAt: at)
+                : try replica.bulkGrant(grants, actor: actor, ifAt: at)
         }
     }
 
     /// Removes grants on objects of `contentType` whose pks are not in `livePKs`. Blocks.
-    public func pruneOrphans(contentType: String, livePKs: [String], actor: String?) throws(ServiceError) -> BulkOutcome {
+    public func pruneOrphans(contentType: String, livePKs: [String], actor: String?) throws(ServiceError) -> BulkOutcome
+    {
         let actor = try checkedActor(actor)
         do {
             let type = try ContentTypeName(contentType, field: "content_type")
-            for (position, pk) in livePKs.enumerated() { try Limits.checkIdentifier(pk, field: "live_pks[\(position)]") }
+            for (position, pk) in livePKs.enumerated() {
+                try Limits.checkIdentifier(pk, field: "live_pks[\(position)]")
+            }
             return try replica.pruneOrphans(contentType: type, livePKs: livePKs, actor: actor)
         } catch let error as ValidationError {
             throw ServiceError(error)
@@ -175,7 +192,10 @@ extension WardenService {
     private func refuse(_ change: Change?, reason: String, actor: String, at: Revision) throws -> Never {
         let event = try replica.store.recordRefusal(attempted: change, message: reason, actor: actor, ifAt: at)
         try replica.catchUp()
-        logger.notice("write refused", metadata: ["actor": "\(actor)", "reason": "\(reason)", "revision": "\(event.revision)"])
+        logger.notice(
+            "write refused",
+            metadata: ["actor": "\(actor)", "reason": "\(reason)", "revision": "\(event.revision)"]
+        )
         throw ServiceError(.permissionDenied, reason)
     }
 }

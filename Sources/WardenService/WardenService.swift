@@ -29,8 +29,13 @@ public final class WardenService: Sendable {
 
     public var index: PermissionIndex { replica.index }
 
-    public init(replica: IndexReplica, policy: AccessPolicy, settings: Settings = Settings(), hub: EventHub = EventHub(),
-                logger: Logger) {
+    public init(
+        replica: IndexReplica,
+        policy: AccessPolicy,
+        settings: Settings = Settings(),
+        hub: EventHub = EventHub(),
+        logger: Logger
+    ) {
         self.replica = replica
         self.policy = policy
         self.settings = settings
@@ -81,7 +86,10 @@ public final class WardenService: Sendable {
     /// Calls `callback` (which must not block) once the index reaches `revision`: at once when
     /// it has (returns `nil`), else from the code that advances the index. See
     /// `IndexReplica.whenReached`; `cancelWait` takes the ticket back.
-    public func whenReached(_ revision: Revision, _ callback: @escaping @Sendable (Revision) -> Void) -> RevisionWaiters.Ticket? {
+    public func whenReached(
+        _ revision: Revision,
+        _ callback: @escaping @Sendable (Revision) -> Void
+    ) -> RevisionWaiters.Ticket? {
         replica.whenReached(revision, callback)
     }
 

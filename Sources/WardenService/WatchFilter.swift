@@ -12,8 +12,12 @@ public struct WatchFilter: Sendable {
     /// The share of checks audited, in (0, 1]; 0: the server's rate.
     public var auditSampleRate: Double
 
-    public init(kinds: Set<ChangeEventKind> = [], contentTypes: Set<String> = [], auditChecks: Bool = false,
-                auditSampleRate: Double = 1) {
+    public init(
+        kinds: Set<ChangeEventKind> = [],
+        contentTypes: Set<String> = [],
+        auditChecks: Bool = false,
+        auditSampleRate: Double = 1
+    ) {
         self.kinds = kinds
         self.contentTypes = contentTypes
         self.auditChecks = auditChecks
@@ -29,7 +33,9 @@ public struct WatchFilter: Sendable {
             throw ServiceError(.invalidArgument, "kinds: PERMISSION_CHECKED needs audit_checks = true")
         }
         for (position, type) in contentTypes.sorted().enumerated() {
-            do { _ = try ContentTypeName(type, field: "content_types[\(position)]") } catch { throw ServiceError(error) }
+            do { _ = try ContentTypeName(type, field: "content_types[\(position)]") } catch {
+                throw ServiceError(error)
+            }
         }
     }
 

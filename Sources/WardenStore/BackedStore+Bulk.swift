@@ -17,17 +17,27 @@ extension BackedStore {
     /// Grants every grant of `grants` in one transaction, with one `BULK_GRANTED` event and no
     /// per-row events. Any unknown subject or permission refuses the whole call (nothing is
     /// written) with an error naming the item's position.
-    public func bulkGrant(_ grants: [Grant], actor: String?, ifAt expected: Revision?) throws(StoreError) -> BulkOutcome {
+    public func bulkGrant(_ grants: [Grant], actor: String?, ifAt expected: Revision?) throws(StoreError) -> BulkOutcome
+    {
         try bulk(grants, granting: true, actor: actor, expected: expected)
     }
 
     /// Revokes every grant of `grants` in one transaction, with one `BULK_REVOKED` event.
     /// Unknown subjects and permissions revoke nothing, as single revokes do.
-    public func bulkRevoke(_ grants: [Grant], actor: String?, ifAt expected: Revision?) throws(StoreError) -> BulkOutcome {
+    public func bulkRevoke(
+        _ grants: [Grant],
+        actor: String?,
+        ifAt expected: Revision?
+    ) throws(StoreError) -> BulkOutcome {
         try bulk(grants, granting: false, actor: actor, expected: expected)
     }
 
-    private func bulk(_ grants: [Grant], granting: Bool, actor: String?, expected: Revision?) throws(StoreError) -> BulkOutcome {
+    private func bulk(
+        _ grants: [Grant],
+        granting: Bool,
+        actor: String?,
+        expected: Revision?
+    ) throws(StoreError) -> BulkOutcome {
         try writing { writer in
             // Read under the revision lock: another process or host may have committed.
             let current = try writer.latestRevision()
@@ -53,7 +63,8 @@ extension BackedStore {
                 }
             }
             if !objectRows.rows.isEmpty {
-                count += granting
+                count +=
+                    granting
                     ? try writer.insertObjectGrants(objectRows, revision: revision)
                     : try writer.removeObjectGrants(objectRows, revision: revision)
             }
@@ -61,7 +72,11 @@ extension BackedStore {
                 return BulkOutcome(revision: current, count: 0, requested: grants.count, event: nil)
             }
             let event = ChangeEvent(
-                revision: revision, kind: granting ? .bulkGranted : .bulkRevoked, time: StoreClock.now(), count: count, actor: actor
+                revision: revision,
+                kind: granting ? .bulkGranted : .bulkRevoked,
+                time: StoreClock.now(),
+                count: count,
+                actor: actor
             )
             try record(writer, event)
             return BulkOutcome(revision: revision, count: count, requested: grants.count, event: event)
@@ -70,7 +85,11 @@ extension BackedStore {
 
     /// guardian's `clean_orphan_obj_perms` for one content type: removes every object grant on
     /// a pk that is not in `livePKs`, in one transaction with one `ORPHANS_PRUNED` event.
-    public func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String?)
+    public func pruneOrphans(
+        contentType: ContentTypeName,
+        livePKs: some Sequence<String>,
+        actor: String?
+    )
         throws(StoreError) -> BulkOutcome
     {
         var live: [String] = []
@@ -84,11 +103,21 @@ extension BackedStore {
             // Read under the revision lock: another process or host may have committed.
             let current = try writer.latestRevision()
             let revision = current.next
-            let count = try writer.pruneObjectGrants(contentType: contentType.description, keeping: live, revision: revision)
+            let count = try writer.pruneObjectGrants(
+                contentType: contentType.description,
+                keeping: live,
+                revision: revision
+            )
             guard count > 0 else {
                 return BulkOutcome(revision: current, count: 0, requested: live.count, event: nil)
             }
-            let event = ChangeEvent(revision: revision, kind: .orphansPruned, time: StoreClock.now(), count: count, actor: actor)
+            let event = ChangeEvent(
+                revision: revision,
+                kind: .orphansPruned,
+                time: StoreClock.now(),
+                count: count,
+                actor: actor
+            )
             try record(writer, event)
             return BulkOutcome(revision: revision, count: count, requested: live.count, event: event)
         }

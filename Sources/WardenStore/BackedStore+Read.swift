@@ -41,7 +41,9 @@ extension BackedStore {
             changes += names.users.map(Change.putUser)
             changes += names.groupNames.map { .putGroup(name: $0) }
             try reader.memberships { uid, gid in
-                guard case .user(let user)? = names.subjects[uid], case .group(let group)? = names.subjects[-gid] else { return }
+                guard case .user(let user)? = names.subjects[uid], case .group(let group)? = names.subjects[-gid] else {
+                    return
+                }
                 changes.append(.addMember(user: user, group: group))
             }
             try deliver(changes)
@@ -88,9 +90,15 @@ extension BackedStore {
         let change = try payload.decodedChange()
         let attempted = payload.attempted == true
         return ChangeEvent(
-            revision: row.revision, kind: kind, time: row.time, change: attempted ? nil : change, count: payload.count,
-            failure: payload.failure.flatMap(RolePermissionFailure.init(rawValue:)), attempted: attempted ? change : nil,
-            message: payload.message, actor: payload.actor
+            revision: row.revision,
+            kind: kind,
+            time: row.time,
+            change: attempted ? nil : change,
+            count: payload.count,
+            failure: payload.failure.flatMap(RolePermissionFailure.init(rawValue:)),
+            attempted: attempted ? change : nil,
+            message: payload.message,
+            actor: payload.actor
         )
     }
 
@@ -143,16 +151,23 @@ private struct Names {
     init(_ reader: some BackendReader, withUserRows: Bool) throws {
         var codenames: [(ctid: Int64, name: String, codename: String)] = []
         for row in try reader.permissions() {
-            permissions[row.pid] = try PermissionRef(contentType: ContentTypeName(row.contentType), codename: row.codename)
+            permissions[row.pid] = try PermissionRef(
+                contentType: ContentTypeName(row.contentType),
+                codename: row.codename
+            )
             codenames.append((row.ctid, row.contentType, row.codename))
         }
         for (_, rows) in Dictionary(grouping: codenames, by: \.ctid).sorted(by: { $0.key < $1.key }) {
-            types.append(.register(ContentType(stored: try ContentTypeName(rows[0].name), codenames: rows.map(\.codename))))
+            types.append(
+                .register(ContentType(stored: try ContentTypeName(rows[0].name), codenames: rows.map(\.codename)))
+            )
         }
         try reader.users { uid, id, row in
             subjects[uid] = .user(id)
             if withUserRows {
-                users.append(try User(id: id, username: row.username, isActive: row.isActive, isSuperuser: row.isSuperuser))
+                users.append(
+                    try User(id: id, username: row.username, isActive: row.isActive, isSuperuser: row.isSuperuser)
+                )
             }
         }
         try reader.groups { gid, name in

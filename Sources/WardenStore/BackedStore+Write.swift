@@ -31,7 +31,8 @@ extension BackedStore {
     /// savepoint and at its own revision; the others wait for their outcome.
     public func apply(_ change: Change, actor: String?, ifAt expected: Revision?) throws(StoreError) -> WriteOutcome {
         try validate(change)
-        return try commits.submit(WriteTicket(change: change, actor: actor, expected: expected)) { commitQueued($0) }.get()
+        return try commits.submit(WriteTicket(change: change, actor: actor, expected: expected)) { commitQueued($0) }
+            .get()
     }
 
     /// Commits queued single writes in one transaction, each in a savepoint: a change that
@@ -72,23 +73,43 @@ extension BackedStore {
 
     /// One change inside the caller's transaction: its outcome, and the error to give its
     /// caller after the commit (a failed role-permission operation records its event and throws).
-    private func commitOne(_ writer: Backend.Writer, _ change: Change, at revision: Revision, current: Revision, actor: String?)
+    private func commitOne(
+        _ writer: Backend.Writer,
+        _ change: Change,
+        at revision: Revision,
+        current: Revision,
+        actor: String?
+    )
         throws -> (WriteOutcome, StoreError?)
     {
         switch try perform(writer, change, at: revision) {
         case .unchanged:
             return (WriteOutcome(revision: current, changed: false, event: nil), nil)
         case .changed:
-            let event = ChangeEvent(revision: revision, kind: change.eventKind, time: StoreClock.now(), change: change, actor: actor)
+            let event = ChangeEvent(
+                revision: revision,
+                kind: change.eventKind,
+                time: StoreClock.now(),
+                change: change,
+                actor: actor
+            )
             try record(writer, event)
             return (WriteOutcome(revision: revision, changed: true, event: event), nil)
         case .roleFailure(let failure, let message, let error):
             let event = ChangeEvent(
-                revision: revision, kind: .rolePermissionOperationFailed, time: StoreClock.now(), failure: failure,
-                attempted: change, message: message, actor: actor
+                revision: revision,
+                kind: .rolePermissionOperationFailed,
+                time: StoreClock.now(),
+                failure: failure,
+                attempted: change,
+                message: message,
+                actor: actor
             )
             try record(writer, event)
-            return (WriteOutcome(revision: revision, changed: false, event: event), error.map { StoreError($0.code, $0.message, event: event) })
+            return (
+                WriteOutcome(revision: revision, changed: false, event: event),
+                error.map { StoreError($0.code, $0.message, event: event) }
+            )
         }
     }
 
@@ -101,7 +122,11 @@ extension BackedStore {
     /// but in a refused batch nothing is recorded, that event included. A role-permission
     /// failure that does not throw (a grant already held, a revoke of what is not held) is
     /// recorded as `apply` records it.
-    public func apply(batch changes: [Change], actor: String?, ifAt expected: Revision?) throws(StoreError) -> [WriteOutcome] {
+    public func apply(
+        batch changes: [Change],
+        actor: String?,
+        ifAt expected: Revision?
+    ) throws(StoreError) -> [WriteOutcome] {
         for change in changes { try validate(change) }
         return try writing { writer in
             var current = try writer.latestRevision()
@@ -174,15 +199,20 @@ extension BackedStore {
             try writer.deleteGroup(gid: gid)
             return .changed
         case .addMember(let user, let group):
-            guard let uid = try writer.userKey(user) else { throw StoreError(.notFound, "user: \"\(user)\" is not registered") }
-            guard let gid = try writer.groupKey(group) else { throw StoreError(.notFound, "group: \"\(group)\" is not registered") }
+            guard let uid = try writer.userKey(user) else {
+                throw StoreError(.notFound, "user: \"\(user)\" is not registered")
+            }
+            guard let gid = try writer.groupKey(group) else {
+                throw StoreError(.notFound, "group: \"\(group)\" is not registered")
+            }
             return Performed(try writer.insertMembership(uid: uid, gid: gid))
         case .removeMember(let user, let group):
             guard let uid = try writer.userKey(user), let gid = try writer.groupKey(group) else { return .unchanged }
             return Performed(try writer.deleteMembership(uid: uid, gid: gid))
         case .register(let type): return try register(writer, type)
         case .grant(let grant):
-            return try grant.pk == nil ? grantModel(writer, grant, at: revision) : grantObject(writer, grant, at: revision)
+            return try grant.pk == nil
+                ? grantModel(writer, grant, at: revision) : grantObject(writer, grant, at: revision)
         case .revoke(let grant): return try grant.pk == nil ? revokeModel(writer, grant) : revokeObject(writer, grant)
         case .deleteObject(let type, let pk):
             return Performed(try writer.deleteObjectGrants(contentType: type.description, pk: pk) > 0)
@@ -194,7 +224,8 @@ extension BackedStore {
             throw StoreError(.alreadyExists, "user.username: \"\(username)\" already belongs to user \"\(owner)\"")
         }
         if let existing = try writer.user(user.id) {
-            let same = existing.username.map(ExactString.init) == user.username.map(ExactString.init)
+            let same =
+                existing.username.map(ExactString.init) == user.username.map(ExactString.init)
                 && existing.isActive == user.isActive && existing.isSuperuser == user.isSuperuser
             if same { return .unchanged }
             try writer.updateUser(user)
@@ -226,7 +257,8 @@ extension BackedStore {
     }
 
     private func revokeObject(_ writer: Backend.Writer, _ grant: Grant) throws -> Performed {
-        guard let subject = try subjectKey(writer, grant.subject), case .success(let pid) = try permissionID(writer, grant.permission)
+        guard let subject = try subjectKey(writer, grant.subject),
+            case .success(let pid) = try permissionID(writer, grant.permission)
         else {
             return .unchanged
         }
@@ -261,7 +293,10 @@ extension BackedStore {
     /// The subject key and `pid` of a role-permission operation, or the failure to record:
     /// `not_found` for an unknown subject or permission, `invalid_type` for a codename of
     /// another content type.
-    private func roleTarget(_ writer: Backend.Writer, _ grant: Grant) throws -> Result<(Int64, Int64), RoleTargetFailure> {
+    private func roleTarget(
+        _ writer: Backend.Writer,
+        _ grant: Grant
+    ) throws -> Result<(Int64, Int64), RoleTargetFailure> {
         guard let subject = try subjectKey(writer, grant.subject) else {
             let error = Self.unknownSubject(grant.subject)
             return .failure(RoleTargetFailure(performed: .roleFailure(.notFound, error.message, error)))
@@ -295,12 +330,20 @@ extension BackedStore {
     /// naming the types that do when the named type does not.
     func permissionID(_ writer: Backend.Writer, _ permission: PermissionRef) throws -> Result<Int64, StoreError> {
         var others: [String] = []
-        for (pid, name) in try writer.permissions(codename: permission.codename, appLabel: permission.contentType.appLabel) {
+        for (pid, name) in try writer.permissions(
+            codename: permission.codename,
+            appLabel: permission.contentType.appLabel
+        ) {
             if ExactString(name) == ExactString(permission.contentType.description) { return .success(pid) }
             others.append(name)
         }
         if others.isEmpty {
-            return .failure(StoreError(.notFound, "permission: \"\(permission)\" is not registered for content type \(permission.contentType)"))
+            return .failure(
+                StoreError(
+                    .notFound,
+                    "permission: \"\(permission)\" is not registered for content type \(permission.contentType)"
+                )
+            )
         }
         return .failure(
             StoreError(
@@ -313,11 +356,16 @@ extension BackedStore {
 
     /// Appends an event's changelog row.
     func record(_ writer: Backend.Writer, _ event: ChangeEvent) throws {
-        var payload = EventPayload(event.change ?? event.attempted, attempted: event.change == nil && event.attempted != nil)
+        var payload = EventPayload(
+            event.change ?? event.attempted,
+            attempted: event.change == nil && event.attempted != nil
+        )
         payload.count = event.count
         payload.failure = event.failure?.rawValue
         payload.message = event.message
         payload.actor = event.actor
-        try writer.appendEvent(EventRow(revision: event.revision, time: event.time, kind: event.kind.rawValue, payload: payload.encoded()))
+        try writer.appendEvent(
+            EventRow(revision: event.revision, time: event.time, kind: event.kind.rawValue, payload: payload.encoded())
+        )
     }
 }

@@ -32,13 +32,18 @@ public struct BulkRows: Sendable {
             bytes.append(contentsOf: utf8)
             for index in 0..<8 { prefix = prefix << 8 | UInt64(index < utf8.count ? utf8[index] : 0) }
         }
-        rows.append(Row(pid: pid, subject: subject, prefix: prefix, pkStart: Int32(start), pkCount: Int32(bytes.count - start)))
+        rows.append(
+            Row(pid: pid, subject: subject, prefix: prefix, pkStart: Int32(start), pkCount: Int32(bytes.count - start))
+        )
     }
 
     /// A row's pk.
     public func pk(_ row: Row) -> String {
         bytes.withUnsafeBufferPointer { buffer in
-            String(decoding: UnsafeBufferPointer(rebasing: buffer[Int(row.pkStart)..<Int(row.pkStart + row.pkCount)]), as: UTF8.self)
+            String(
+                decoding: UnsafeBufferPointer(rebasing: buffer[Int(row.pkStart)..<Int(row.pkStart + row.pkCount)]),
+                as: UTF8.self
+            )
         }
     }
 
@@ -58,7 +63,9 @@ public struct BulkRows: Sendable {
             for row in sorted {
                 if kept > 0 {
                     let last = sorted[kept - 1]
-                    if last.pid == row.pid && last.subject == row.subject && last.prefix == row.prefix && pk(last, row) == 0 {
+                    if last.pid == row.pid && last.subject == row.subject && last.prefix == row.prefix
+                        && pk(last, row) == 0
+                    {
                         continue
                     }
                 }

@@ -20,10 +20,19 @@ public protocol PermissionStore: AnyObject, Sendable {
     /// Revokes in one transaction with one `BULK_REVOKED` event.
     func bulkRevoke(_ grants: [Grant], actor: String?, ifAt expected: Revision?) throws(StoreError) -> BulkOutcome
     /// Removes object grants of a type on pks not in `livePKs`, with one `ORPHANS_PRUNED` event.
-    func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>, actor: String?) throws(StoreError)
+    func pruneOrphans(
+        contentType: ContentTypeName,
+        livePKs: some Sequence<String>,
+        actor: String?
+    ) throws(StoreError)
         -> BulkOutcome
     /// Records a `WRITE_REFUSED` event (a write its actor may not make) at the next revision.
-    func recordRefusal(attempted: Change?, message: String, actor: String?, ifAt expected: Revision?) throws(StoreError) -> ChangeEvent
+    func recordRefusal(
+        attempted: Change?,
+        message: String,
+        actor: String?,
+        ifAt expected: Revision?
+    ) throws(StoreError) -> ChangeEvent
     /// Everything, consistently, as one batch of changes.
     func snapshot() throws(StoreError) -> StoreSnapshot
     /// Everything, consistently, streamed in chunks (schema first, then grants); returns the
@@ -44,27 +53,38 @@ public protocol PermissionStore: AnyObject, Sendable {
 }
 
 extension PermissionStore {
-    public func apply(_ change: Change, actor: String?) throws(StoreError) -> WriteOutcome { try apply(change, actor: actor, ifAt: nil) }
+    public func apply(_ change: Change, actor: String?) throws(StoreError) -> WriteOutcome {
+        try apply(change, actor: actor, ifAt: nil)
+    }
     public func apply(batch changes: [Change], actor: String?) throws(StoreError) -> [WriteOutcome] {
         try apply(batch: changes, actor: actor, ifAt: nil)
     }
-    public func bulkGrant(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome { try bulkGrant(grants, actor: actor, ifAt: nil) }
-    public func bulkRevoke(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome { try bulkRevoke(grants, actor: actor, ifAt: nil) }
+    public func bulkGrant(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome {
+        try bulkGrant(grants, actor: actor, ifAt: nil)
+    }
+    public func bulkRevoke(_ grants: [Grant], actor: String?) throws(StoreError) -> BulkOutcome {
+        try bulkRevoke(grants, actor: actor, ifAt: nil)
+    }
     public func recordRefusal(attempted: Change?, message: String, actor: String?) throws(StoreError) -> ChangeEvent {
         try recordRefusal(attempted: attempted, message: message, actor: actor, ifAt: nil)
     }
     public func apply(_ change: Change) throws(StoreError) -> WriteOutcome { try apply(change, actor: nil) }
-    public func apply(batch changes: [Change]) throws(StoreError) -> [WriteOutcome] { try apply(batch: changes, actor: nil) }
+    public func apply(batch changes: [Change]) throws(StoreError) -> [WriteOutcome] {
+        try apply(batch: changes, actor: nil)
+    }
     public func bulkGrant(_ grants: [Grant]) throws(StoreError) -> BulkOutcome { try bulkGrant(grants, actor: nil) }
     public func bulkRevoke(_ grants: [Grant]) throws(StoreError) -> BulkOutcome { try bulkRevoke(grants, actor: nil) }
-    public func pruneOrphans(contentType: ContentTypeName, livePKs: some Sequence<String>) throws(StoreError) -> BulkOutcome {
+    public func pruneOrphans(
+        contentType: ContentTypeName,
+        livePKs: some Sequence<String>
+    ) throws(StoreError) -> BulkOutcome {
         try pruneOrphans(contentType: contentType, livePKs: livePKs, actor: nil)
     }
-    public func events(after revision: Revision) throws(StoreError) -> [ChangeEvent] { try events(after: revision, limit: 1000) }
+    public func events(after revision: Revision) throws(StoreError) -> [ChangeEvent] {
+        try events(after: revision, limit: 1000)
+    }
     @discardableResult
     public func pruneChangelog(_ policy: RetentionPolicy) throws(StoreError) -> Int {
         try pruneChangelog(policy, now: StoreClock.now())
     }
 }
-
-

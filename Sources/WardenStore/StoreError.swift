@@ -38,7 +38,11 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public let event: ChangeEvent?
 
     public init(
-        _ code: Code, _ message: String, cause: String? = nil, oldestRetained: Revision? = nil, event: ChangeEvent? = nil
+        _ code: Code,
+        _ message: String,
+        cause: String? = nil,
+        oldestRetained: Revision? = nil,
+        event: ChangeEvent? = nil
     ) {
         self.code = code
         self.message = message
@@ -47,11 +51,16 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         self.event = event
     }
 
-    public static func invalid(_ error: ValidationError) -> StoreError { StoreError(.invalidArgument, error.description) }
+    public static func invalid(_ error: ValidationError) -> StoreError {
+        StoreError(.invalidArgument, error.description)
+    }
 
     /// The refusal of a conditional write whose revision moved on.
     static func moved(from expected: Revision, to current: Revision) -> StoreError {
-        StoreError(.aborted, "the permission state changed (revision \(expected) became \(current)) before the write; retry")
+        StoreError(
+            .aborted,
+            "the permission state changed (revision \(expected) became \(current)) before the write; retry"
+        )
     }
 
     public var description: String { "\(code.rawValue): \(message)" + (cause.map { " (\($0))" } ?? "") }

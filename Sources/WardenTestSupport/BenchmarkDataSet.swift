@@ -44,9 +44,10 @@ public struct BenchmarkDataSet: Sendable {
         let car = try ContentTypeName("drivers.car")
         let experimentType = try ContentType(name: experiment, custom: ["publish_experiment"])
         let carType = try ContentType(name: car, custom: ["drive_car"])
-        let experimentPerms = try experimentType.codenames.map { try PermissionRef(contentType: experiment, codename: $0) }
+        let experimentPerms = try experimentType.codenames.map {
+            try PermissionRef(contentType: experiment, codename: $0)
+        }
         let carPerms = try carType.codenames.map { try PermissionRef(contentType: car, codename: $0) }
-
 
         var changes: [Change] = [.register(experimentType), .register(carType)]
         for n in 0..<userCount {
@@ -57,13 +58,17 @@ public struct BenchmarkDataSet: Sendable {
         let smallUsers = 1...min(100, userCount - 2)
         for n in (smallUsers.upperBound + 1)..<userCount {
             for _ in 0..<Int.random(in: 1...3, using: &random) {
-                changes.append(.addMember(user: userID(n), group: groupName(Int.random(in: 0..<groupCount, using: &random))))
+                changes.append(
+                    .addMember(user: userID(n), group: groupName(Int.random(in: 0..<groupCount, using: &random)))
+                )
             }
         }
         var grants: [Grant] = []
         grants.reserveCapacity(grantTarget)
         // User 0 views ~50k experiments directly.
-        for pk in 0..<bigListCount { grants.append(try Grant(subject: .user(userID(0)), permission: experimentPerms[3], pk: String(pk))) }
+        for pk in 0..<bigListCount {
+            grants.append(try Grant(subject: .user(userID(0)), permission: experimentPerms[3], pk: String(pk)))
+        }
         // Small users hold exactly 10 experiments each.
         for n in smallUsers {
             for k in 0..<10 {
@@ -77,19 +82,34 @@ public struct BenchmarkDataSet: Sendable {
             grants.append(try Grant(subject: .user(userID(1 + n)), permission: experimentPerms[3], pk: hotPK))
         }
         // Model grants: a few groups may change every car.
-        for n in 0..<min(10, groupCount) { grants.append(try Grant(subject: .group(groupName(n)), permission: carPerms[1])) }
+        for n in 0..<min(10, groupCount) {
+            grants.append(try Grant(subject: .group(groupName(n)), permission: carPerms[1]))
+        }
         // The rest: random object grants, a tenth to groups, 80% on experiments.
         while grants.count < grantTarget {
             let toGroup = Int.random(in: 0..<10, using: &random) == 0
-            let subject: Subject = toGroup
+            let subject: Subject =
+                toGroup
                 ? .group(groupName(Int.random(in: 0..<groupCount, using: &random)))
                 : .user(userID(Int.random(in: (smallUsers.upperBound + 1)..<userCount, using: &random)))
             if Int.random(in: 0..<5, using: &random) > 0 {
                 let permission = experimentPerms[Int.random(in: 0..<experimentPerms.count, using: &random)]
-                grants.append(try Grant(subject: subject, permission: permission, pk: String(Int.random(in: 0..<experimentCount, using: &random))))
+                grants.append(
+                    try Grant(
+                        subject: subject,
+                        permission: permission,
+                        pk: String(Int.random(in: 0..<experimentCount, using: &random))
+                    )
+                )
             } else {
                 let permission = carPerms[Int.random(in: 0..<carPerms.count, using: &random)]
-                grants.append(try Grant(subject: subject, permission: permission, pk: "car-\(Int.random(in: 0..<carCount, using: &random))"))
+                grants.append(
+                    try Grant(
+                        subject: subject,
+                        permission: permission,
+                        pk: "car-\(Int.random(in: 0..<carCount, using: &random))"
+                    )
+                )
             }
         }
         self.schema = changes

@@ -39,8 +39,14 @@ public struct Frame: Sendable {
     public var timeoutMilliseconds: UInt32
     public var body: ByteBuffer
 
-    public init(requestID: UInt32, method: UInt16, flags: Flags = [], status: UInt8 = 0, timeoutMilliseconds: UInt32 = 0,
-                body: ByteBuffer) {
+    public init(
+        requestID: UInt32,
+        method: UInt16,
+        flags: Flags = [],
+        status: UInt8 = 0,
+        timeoutMilliseconds: UInt32 = 0,
+        body: ByteBuffer
+    ) {
         self.requestID = requestID
         self.method = method
         self.flags = flags
@@ -53,8 +59,13 @@ public struct Frame: Sendable {
     @inlinable
     public func write(to buffer: inout ByteBuffer) {
         Self.writeHeader(
-            to: &buffer, bodyLength: body.readableBytes, requestID: requestID, method: method, flags: flags,
-            status: status, timeoutMilliseconds: timeoutMilliseconds
+            to: &buffer,
+            bodyLength: body.readableBytes,
+            requestID: requestID,
+            method: method,
+            flags: flags,
+            status: status,
+            timeoutMilliseconds: timeoutMilliseconds
         )
         var body = body
         buffer.writeBuffer(&body)
@@ -63,11 +74,21 @@ public struct Frame: Sendable {
     /// Writes a header for a body of `bodyLength` bytes that the caller writes next.
     @inlinable
     public static func writeHeader(
-        to buffer: inout ByteBuffer, bodyLength: Int, requestID: UInt32, method: UInt16, flags: Flags, status: UInt8,
+        to buffer: inout ByteBuffer,
+        bodyLength: Int,
+        requestID: UInt32,
+        method: UInt16,
+        flags: Flags,
+        status: UInt8,
         timeoutMilliseconds: UInt32
     ) {
         buffer.writeMultipleIntegers(
-            UInt32(lengthCounted + bodyLength), requestID, method, flags.rawValue, status, timeoutMilliseconds
+            UInt32(lengthCounted + bodyLength),
+            requestID,
+            method,
+            flags.rawValue,
+            status,
+            timeoutMilliseconds
         )
     }
 }

@@ -41,7 +41,11 @@ public struct FrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+    public mutating func decodeLast(
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
+    ) throws
         -> DecodingState
     {
         while try decode(context: context, buffer: &buffer) == .continue {}
@@ -61,8 +65,12 @@ public struct FrameDecoder: ByteToMessageDecoder {
         )!
         let body = buffer.readSlice(length: Int(length) - Frame.lengthCounted)!
         return Frame(
-            requestID: requestID, method: method, flags: Frame.Flags(rawValue: flags), status: status,
-            timeoutMilliseconds: timeout, body: body
+            requestID: requestID,
+            method: method,
+            flags: Frame.Flags(rawValue: flags),
+            status: status,
+            timeoutMilliseconds: timeout,
+            body: body
         )
     }
 }

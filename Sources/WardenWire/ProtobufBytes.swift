@@ -27,12 +27,22 @@ extension ByteBuffer: @retroactive SwiftProtobufContiguousBytes {
 extension Frame {
     /// A frame whose body is `message`, encoded into `allocator`'s buffer with the header in front.
     public static func encode(
-        _ message: some SwiftProtobuf.Message, requestID: UInt32, method: UInt16, flags: Flags = [], status: UInt8 = 0,
-        timeoutMilliseconds: UInt32 = 0, into buffer: inout ByteBuffer
+        _ message: some SwiftProtobuf.Message,
+        requestID: UInt32,
+        method: UInt16,
+        flags: Flags = [],
+        status: UInt8 = 0,
+        timeoutMilliseconds: UInt32 = 0,
+        into buffer: inout ByteBuffer
     ) throws {
         let bytes: [UInt8] = try message.serializedBytes()
         writeHeader(
-            to: &buffer, bodyLength: bytes.count, requestID: requestID, method: method, flags: flags, status: status,
+            to: &buffer,
+            bodyLength: bytes.count,
+            requestID: requestID,
+            method: method,
+            flags: flags,
+            status: status,
             timeoutMilliseconds: timeoutMilliseconds
         )
         buffer.writeBytes(bytes)

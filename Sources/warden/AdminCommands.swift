@@ -8,7 +8,10 @@ struct GrantArguments: ParsableArguments {
     @Argument(help: "The user (42, user:42) or group (group:NAME).") var subject: String
     @Argument(help: "app_label.codename, or a bare codename with --content-type or an object.") var permission: String
     @Option(help: "The object, app_label.model:pk; omitted: a model-level permission.") var object: String?
-    @Option(name: .customLong("content-type"), help: "The permission's content type, when the codename alone is ambiguous.")
+    @Option(
+        name: .customLong("content-type"),
+        help: "The permission's content type, when the codename alone is ambiguous."
+    )
     var contentType: String?
     @Option(help: "The app user this write is made for (no-self-escalation rules apply).") var actor: String?
 
@@ -27,7 +30,8 @@ struct GrantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grant",
         abstract: "Grant a permission to a user or group, model-wide or on one object.",
-        discussion: "Examples: warden grant 42 drivers.change_car --object drivers.car:7; warden grant group:editors drivers.view_car"
+        discussion:
+            "Examples: warden grant 42 drivers.change_car --object drivers.car:7; warden grant group:editors drivers.view_car"
     )
     @OptionGroup var client: ClientOptions
     @OptionGroup var arguments: GrantArguments
@@ -42,7 +46,8 @@ struct GrantCommand: AsyncParsableCommand {
 
 struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revoke", abstract: "Revoke a permission (revoking what is not held changes nothing)."
+        commandName: "revoke",
+        abstract: "Revoke a permission (revoking what is not held changes nothing)."
     )
     @OptionGroup var client: ClientOptions
     @OptionGroup var arguments: GrantArguments
@@ -76,7 +81,16 @@ struct UserCommand: AsyncParsableCommand {
         try await client.run { warden in
             switch action {
             case "put":
-                printWrite(try await warden.putUser(id, username: username, isActive: !inactive, isSuperuser: superuser, actor: actor), json: client.json)
+                printWrite(
+                    try await warden.putUser(
+                        id,
+                        username: username,
+                        isActive: !inactive,
+                        isSuperuser: superuser,
+                        actor: actor
+                    ),
+                    json: client.json
+                )
             case "delete":
                 printWrite(try await warden.deleteUser(id, actor: actor), json: client.json)
             default:
@@ -89,7 +103,8 @@ struct UserCommand: AsyncParsableCommand {
 
 struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "group", abstract: "Create or delete a group (role).",
+        commandName: "group",
+        abstract: "Create or delete a group (role).",
         discussion: "warden group put NAME; warden group delete NAME (with its memberships and grants)"
     )
     @OptionGroup var client: ClientOptions
@@ -111,7 +126,8 @@ struct GroupCommand: AsyncParsableCommand {
 
 struct MemberCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "member", abstract: "Add a user to a group, or remove one.",
+        commandName: "member",
+        abstract: "Add a user to a group, or remove one.",
         discussion: "warden member add USER GROUP; warden member remove USER GROUP"
     )
     @OptionGroup var client: ClientOptions
@@ -123,8 +139,10 @@ struct MemberCommand: AsyncParsableCommand {
     func run() async throws {
         try await client.run { warden in
             switch action {
-            case "add": printWrite(try await warden.addMember(user: user, group: group, actor: actor), json: client.json)
-            case "remove": printWrite(try await warden.removeMember(user: user, group: group, actor: actor), json: client.json)
+            case "add":
+                printWrite(try await warden.addMember(user: user, group: group, actor: actor), json: client.json)
+            case "remove":
+                printWrite(try await warden.removeMember(user: user, group: group, actor: actor), json: client.json)
             default: throw CommandError("member: the action must be add or remove (got \(action))")
             }
             return 0
@@ -135,7 +153,8 @@ struct MemberCommand: AsyncParsableCommand {
 struct Register: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Register a content type and its permissions (additive, like Django's post_migrate).",
-        discussion: "Example: warden register drivers.car --custom drive_car   (adds add_, change_, delete_, view_car and drive_car)"
+        discussion:
+            "Example: warden register drivers.car --custom drive_car   (adds add_, change_, delete_, view_car and drive_car)"
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "app_label.model") var contentType: String
@@ -145,7 +164,10 @@ struct Register: AsyncParsableCommand {
 
     func run() async throws {
         try await client.run { warden in
-            printWrite(try await warden.registerContentType(contentType, defaults: !noDefaults, custom: custom, actor: actor), json: client.json)
+            printWrite(
+                try await warden.registerContentType(contentType, defaults: !noDefaults, custom: custom, actor: actor),
+                json: client.json
+            )
             return 0
         }
     }
@@ -153,7 +175,8 @@ struct Register: AsyncParsableCommand {
 
 struct DeleteObject: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete-object", abstract: "Remove every grant on an object (call it when the app deletes the object)."
+        commandName: "delete-object",
+        abstract: "Remove every grant on an object (call it when the app deletes the object)."
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "The object, app_label.model:pk.") var object: String
@@ -171,7 +194,8 @@ struct PruneOrphans: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune-orphans",
         abstract: "Remove grants on objects the app no longer has (guardian's clean_orphan_obj_perms).",
-        discussion: "Reads the live pks of the type, one per line, from --pks FILE or stdin. Example: psql -Atc 'select id from cars' | warden prune-orphans drivers.car"
+        discussion:
+            "Reads the live pks of the type, one per line, from --pks FILE or stdin. Example: psql -Atc 'select id from cars' | warden prune-orphans drivers.car"
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "app_label.model") var contentType: String
@@ -182,7 +206,9 @@ struct PruneOrphans: AsyncParsableCommand {
         try await client.run { warden in
             var live: [String] = []
             if let pks {
-                guard let text = try? String(contentsOfFile: pks, encoding: .utf8) else { throw CommandError("--pks: cannot read \(pks)") }
+                guard let text = try? String(contentsOfFile: pks, encoding: .utf8) else {
+                    throw CommandError("--pks: cannot read \(pks)")
+                }
                 live = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
             } else {
                 while let line = readLine() { if !line.isEmpty { live.append(line) } }

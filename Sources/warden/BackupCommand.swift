@@ -37,12 +37,20 @@ struct Backup: AsyncParsableCommand {
             let bytes = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
             let seconds = Date().timeIntervalSince(started)
             if json {
-                print(jsonLine(["destination": destination, "revision": revision.rawValue, "bytes": bytes, "seconds": seconds]))
+                print(
+                    jsonLine([
+                        "destination": destination, "revision": revision.rawValue, "bytes": bytes, "seconds": seconds,
+                    ])
+                )
             } else {
-                print("backup of \(path) at revision \(revision) written to \(destination) (\(bytes) bytes, \(String(format: "%.2f", seconds)) s)")
+                print(
+                    "backup of \(path) at revision \(revision) written to \(destination) (\(bytes) bytes, \(String(format: "%.2f", seconds)) s)"
+                )
             }
         } catch {
-            FileHandle.standardError.write(Data("warden: \(error.code.rawValue): \(error.message)\(error.cause.map { " (\($0))" } ?? "")\n".utf8))
+            FileHandle.standardError.write(
+                Data("warden: \(error.code.rawValue): \(error.message)\(error.cause.map { " (\($0))" } ?? "")\n".utf8)
+            )
             throw ExitCode(2)
         }
     }

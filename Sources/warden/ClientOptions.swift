@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The options every client command shares.
 struct ClientOptions: ParsableArguments {
@@ -26,7 +27,8 @@ struct ClientOptions: ParsableArguments {
         let status: Int32
         do {
             let connection = try await WardenConnection.connect(
-                socketPath: socketPath, defaultTimeout: .milliseconds(Int64(timeout * 1000))
+                socketPath: socketPath,
+                defaultTimeout: .milliseconds(Int64(timeout * 1000))
             )
             defer { Task { await connection.close() } }
             status = try await body(connection)
@@ -74,7 +76,8 @@ func describe(_ subject: Warden_V1_Subject) -> String {
 func reasonName(_ reason: Warden_V1_Reason) -> String {
     let names: [Warden_V1_Reason: String] = [
         .unknownUser: "UNKNOWN_USER", .inactiveUser: "INACTIVE_USER", .superuser: "SUPERUSER",
-        .unknownPermission: "UNKNOWN_PERMISSION", .objectGrantUser: "OBJECT_GRANT_USER", .objectGrantGroup: "OBJECT_GRANT_GROUP",
+        .unknownPermission: "UNKNOWN_PERMISSION", .objectGrantUser: "OBJECT_GRANT_USER",
+        .objectGrantGroup: "OBJECT_GRANT_GROUP",
         .modelGrantUser: "MODEL_GRANT_USER", .modelGrantGroup: "MODEL_GRANT_GROUP", .noGrant: "NO_GRANT",
     ]
     return names[reason] ?? "REASON_UNSPECIFIED"
@@ -87,12 +90,14 @@ func decisionJSON(_ decision: Warden_V1_Decision) -> [String: Any] {
 }
 
 func decisionText(_ decision: Warden_V1_Decision) -> String {
-    (decision.allowed ? "allow " : "deny ") + reasonName(decision.reason) + (decision.group.isEmpty ? "" : " (group \(decision.group))")
+    (decision.allowed ? "allow " : "deny ") + reasonName(decision.reason)
+        + (decision.group.isEmpty ? "" : " (group \(decision.group))")
 }
 
 /// One JSON object on one line, keys sorted.
 func jsonLine(_ object: [String: Any]) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    let data =
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
     return String(decoding: data, as: UTF8.self)
 }
 

@@ -1,8 +1,8 @@
 import Foundation
 import WardenIndex
-import WardenService
-import WardenServer
 import WardenSQLiteStore
+import WardenServer
+import WardenService
 import WardenStore
 
 /// Everything `warden serve` can be told, resolved once at start: a flag wins over a `WARDEN_*`
@@ -61,16 +61,29 @@ struct Configuration: Sendable {
 
     static let settings: [Setting] = [
         Setting(name: "socket", help: "the Unix socket's path") { $0.socket = try nonEmpty($1) },
-        Setting(name: "database", help: "the SQLite file's path, or a PostgreSQL URI: postgresql://USER@HOST:PORT/DB?... (var/warden.db)") {
+        Setting(
+            name: "database",
+            help: "the SQLite file's path, or a PostgreSQL URI: postgresql://USER@HOST:PORT/DB?... (var/warden.db)"
+        ) {
             $0.database = try nonEmpty($1)
         },
-        Setting(name: "database_password_file", help: "a file holding the PostgreSQL password (else the URI's, PGPASSWORD or PGPASSFILE)") {
+        Setting(
+            name: "database_password_file",
+            help: "a file holding the PostgreSQL password (else the URI's, PGPASSWORD or PGPASSFILE)"
+        ) {
             let path = try nonEmpty($1)
-            guard FileManager.default.isReadableFile(atPath: path) else { throw Problem("\(path) is not a readable file") }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw Problem("\(path) is not a readable file")
+            }
             $0.databasePasswordFile = path
         },
-        Setting(name: "socket_mode", help: "the socket file's mode, octal (0660)") { $0.socketMode = try octalMode($1) },
-        Setting(name: "database_mode", help: "the mode a new SQLite database file gets, octal: 0600, 0640 or 0660 (0600)") {
+        Setting(name: "socket_mode", help: "the socket file's mode, octal (0660)") {
+            $0.socketMode = try octalMode($1)
+        },
+        Setting(
+            name: "database_mode",
+            help: "the mode a new SQLite database file gets, octal: 0600, 0640 or 0660 (0600)"
+        ) {
             let mode = try octalMode($1)
             guard DatabaseFile.isAllowed(mode_t(mode)) else {
                 throw Problem("must be 0600, 0640 or 0660 (the owner reads and writes, others nothing)")
@@ -82,29 +95,48 @@ struct Configuration: Sendable {
         },
         Setting(name: "reader_uids", help: "uids admitted as readers, comma-separated") { $0.readerUIDs = try ids($1) },
         Setting(name: "reader_gids", help: "gids admitted as readers, comma-separated") { $0.readerGIDs = try ids($1) },
-        Setting(name: "admin_uids", help: "uids admitted as admins (default: the server's own uid)") { $0.adminUIDs = try ids($1) },
+        Setting(name: "admin_uids", help: "uids admitted as admins (default: the server's own uid)") {
+            $0.adminUIDs = try ids($1)
+        },
         Setting(name: "admin_gids", help: "gids admitted as admins, comma-separated") { $0.adminGIDs = try ids($1) },
         Setting(name: "anonymous_user", help: "the user id requests without a subject are evaluated as") {
             $0.anonymousUser = $1.isEmpty ? nil : $1
         },
-        Setting(name: "accept_global_perms", help: "whether model grants imply object access (true)") { $0.acceptGlobalPerms = try bool($1) },
-        Setting(name: "synchronous", help: "SQLite synchronous: full (default; durable at reply) or normal (SQLite only)") {
-            guard let value = SQLiteStore.Synchronous(rawValue: $1.uppercased()) else { throw Problem("must be full or normal") }
+        Setting(name: "accept_global_perms", help: "whether model grants imply object access (true)") {
+            $0.acceptGlobalPerms = try bool($1)
+        },
+        Setting(
+            name: "synchronous",
+            help: "SQLite synchronous: full (default; durable at reply) or normal (SQLite only)"
+        ) {
+            guard let value = SQLiteStore.Synchronous(rawValue: $1.uppercased()) else {
+                throw Problem("must be full or normal")
+            }
             $0.synchronous = value
         },
-        Setting(name: "retention_events", help: "changelog events kept, at most (1000000)") { $0.retentionEvents = try positive($1) },
+        Setting(name: "retention_events", help: "changelog events kept, at most (1000000)") {
+            $0.retentionEvents = try positive($1)
+        },
         Setting(name: "retention_age", help: "changelog events kept at least this long: 30s, 15m, 12h, 7d (7d)") {
             $0.retentionAge = try duration($1)
         },
-        Setting(name: "max_frame_bytes", help: "the largest frame accepted (4194304)") { $0.maxFrameBytes = try positive($1) },
-        Setting(name: "max_batch_items", help: "checks in one BatchCheck, pks in one BatchGetPermissions, at most (10000)") { $0.maxBatchItems = try positive($1) },
+        Setting(name: "max_frame_bytes", help: "the largest frame accepted (4194304)") {
+            $0.maxFrameBytes = try positive($1)
+        },
+        Setting(
+            name: "max_batch_items",
+            help: "checks in one BatchCheck, pks in one BatchGetPermissions, at most (10000)"
+        ) { $0.maxBatchItems = try positive($1) },
         Setting(name: "max_in_flight", help: "requests of one connection waiting for a thread, at most (1024)") {
             $0.maxInFlight = try positive($1)
         },
         Setting(name: "max_stream_bytes", help: "bytes of one bulk or prune stream, at most (1073741824)") {
             $0.maxStreamBytes = try positive($1)
         },
-        Setting(name: "max_stream_bytes_total", help: "bytes of bulk and prune streams held at once, all connections together (1073741824)") {
+        Setting(
+            name: "max_stream_bytes_total",
+            help: "bytes of bulk and prune streams held at once, all connections together (1073741824)"
+        ) {
             $0.maxStreamBytesTotal = try positive($1)
         },
         Setting(name: "max_chunk_items", help: "grants in one bulk chunk, pks in one prune chunk, at most (100000)") {
@@ -113,7 +145,9 @@ struct Configuration: Sendable {
         Setting(name: "watch_backlog_bytes", help: "unread watch bytes before a watcher is cut off (8388608)") {
             $0.watchBacklogBytes = try positive($1)
         },
-        Setting(name: "blocking_threads", help: "threads for writes and waits (16)") { $0.blockingThreads = try positive($1) },
+        Setting(name: "blocking_threads", help: "threads for writes and waits (16)") {
+            $0.blockingThreads = try positive($1)
+        },
         Setting(name: "max_connections", help: "admitted connections open at once, at most; more are refused (4096)") {
             $0.maxConnections = try positive($1)
         },
@@ -126,8 +160,13 @@ struct Configuration: Sendable {
             let timeout = try duration($1 == "0" ? "0s" : $1)
             $0.idleTimeout = timeout > .zero ? timeout : nil
         },
-        Setting(name: "shutdown_grace", help: "how long in-flight requests may finish at shutdown: 10s") { $0.shutdownGrace = try duration($1) },
-        Setting(name: "audit_sample_rate", help: "the share of checks audited to watchers that ask, at most, in (0, 1] (1)") {
+        Setting(name: "shutdown_grace", help: "how long in-flight requests may finish at shutdown: 10s") {
+            $0.shutdownGrace = try duration($1)
+        },
+        Setting(
+            name: "audit_sample_rate",
+            help: "the share of checks audited to watchers that ask, at most, in (0, 1] (1)"
+        ) {
             guard let rate = Double($1), rate > 0, rate <= 1 else { throw Problem("must be a number in (0, 1]") }
             $0.auditSampleRate = rate
         },
@@ -156,7 +195,11 @@ struct Configuration: Sendable {
     ]
 
     /// Resolves flags over environment over file over defaults.
-    static func resolve(flags: [String: String], environment: [String: String], configFile: String?) throws -> Configuration {
+    static func resolve(
+        flags: [String: String],
+        environment: [String: String],
+        configFile: String?
+    ) throws -> Configuration {
         var fileValues: [String: String] = [:]
         let filePath = configFile ?? environment["WARDEN_CONFIG"]
         if let filePath { fileValues = try readFile(filePath) }
@@ -188,7 +231,9 @@ struct Configuration: Sendable {
         var values: [String: String] = [:]
         for (key, value) in object {
             guard known.contains(key) else {
-                throw ConfigurationError("config: \(path) has an unknown setting \"\(key)\" (known: \(known.sorted().joined(separator: ", ")))")
+                throw ConfigurationError(
+                    "config: \(path) has an unknown setting \"\(key)\" (known: \(known.sorted().joined(separator: ", ")))"
+                )
             }
             switch value {
             case let array as [Any]: values[key] = array.map { "\($0)" }.joined(separator: ",")
@@ -232,7 +277,9 @@ struct Configuration: Sendable {
     /// A group name (looked up in the group database) or a numeric gid.
     static func group(_ text: String) throws -> UInt32 {
         if let gid = UInt32(text) { return gid }
-        guard !text.isEmpty, let entry = getgrnam(text) else { throw Problem("must be a group name known to this machine or a numeric gid") }
+        guard !text.isEmpty, let entry = getgrnam(text) else {
+            throw Problem("must be a group name known to this machine or a numeric gid")
+        }
         return entry.pointee.gr_gid
     }
 
@@ -262,7 +309,12 @@ struct Configuration: Sendable {
     // MARK: What it configures
 
     func accessPolicy(ownUID: UInt32) -> AccessPolicy {
-        AccessPolicy(readerUIDs: readerUIDs, readerGIDs: readerGIDs, adminUIDs: adminUIDs ?? [ownUID], adminGIDs: adminGIDs)
+        AccessPolicy(
+            readerUIDs: readerUIDs,
+            readerGIDs: readerGIDs,
+            adminUIDs: adminUIDs ?? [ownUID],
+            adminGIDs: adminGIDs
+        )
     }
 
     var indexSettings: PermissionIndex.Settings {

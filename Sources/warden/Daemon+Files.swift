@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import WardenSQLiteStore
 import WardenStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Daemon {
     /// Creates the missing folders of the database's and the socket's paths. A folder created
@@ -33,7 +34,10 @@ extension Daemon {
             throw ConfigurationError("cannot create the folder \(path): \(String(cString: strerror(errno)))")
         }
         if chmod(path, mode) != 0 {
-            logger.warning("cannot set a new folder's mode", metadata: ["folder": "\(path)", "mode": "\(String(mode, radix: 8))"])
+            logger.warning(
+                "cannot set a new folder's mode",
+                metadata: ["folder": "\(path)", "mode": "\(String(mode, radix: 8))"]
+            )
         }
         logger.info("folder created", metadata: ["folder": "\(path)", "mode": "0\(String(mode, radix: 8))"])
     }
@@ -44,7 +48,10 @@ extension Daemon {
     func report(_ opening: SQLiteStore.Opening, logger: Logger) {
         let database: Logger.MetadataValue = "\(configuration.database)"
         if !opening.fileExisted {
-            logger.notice("database created: no file was at the path; serving a new, empty store", metadata: ["database": database])
+            logger.notice(
+                "database created: no file was at the path; serving a new, empty store",
+                metadata: ["database": database]
+            )
         } else if opening.createdSchema {
             logger.notice(
                 "database file was empty: serving a new, empty store (check the path and the volume if data was expected)",

@@ -7,13 +7,17 @@ extension Daemon {
     /// address it bound on stdout, as `warden: http listening on ADDRESS`, the way the socket's
     /// `warden: serving` line is: after a request for port 0, that line tells the port.
     func startHTTP(
-        readiness: Readiness, metrics: @escaping @Sendable () -> [UInt8], logger: Logger
+        readiness: Readiness,
+        metrics: @escaping @Sendable () -> [UInt8],
+        logger: Logger
     ) async throws -> HTTPEndpoint? {
         guard let address = configuration.httpAddress else { return nil }
         let endpoint: HTTPEndpoint
         do {
             endpoint = try await HTTPEndpoint(
-                configuration: HTTPEndpoint.Configuration(address: address), readiness: readiness, metrics: metrics,
+                configuration: HTTPEndpoint.Configuration(address: address),
+                readiness: readiness,
+                metrics: metrics,
                 logger: logger
             )
         } catch {

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import WardenPostgresStore
 import WardenSQLiteStore
 import WardenStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where the store lives, from the `database` setting: a `postgresql://` (or `postgres://`)
 /// URI names a PostgreSQL database that several sidecars share; anything else is an SQLite
@@ -42,7 +43,10 @@ extension Daemon {
         case .postgres(let uri):
             let store = try PostgresStore(uri: uri, passwordFile: configuration.databasePasswordFile)
             if store.backend.previousSchemaVersion == 0 {
-                logger.notice("database schema created: serving a new, empty store", metadata: ["database": "\(databaseLocation.description)"])
+                logger.notice(
+                    "database schema created: serving a new, empty store",
+                    metadata: ["database": "\(databaseLocation.description)"]
+                )
             }
             return store
         }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import Metrics
@@ -9,6 +6,10 @@ import WardenServer
 import WardenService
 import WardenStore
 import WardenTelemetry
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The daemon's composition root: logging and metrics are bootstrapped here and nowhere else;
 /// the store, the replica, the service and the server are built here and run as services of a
@@ -30,7 +31,10 @@ struct Daemon {
         do {
             socketFile = try SocketFile(claiming: configuration.socket)
         } catch {
-            logger.critical("cannot claim the socket path", metadata: ["socket": "\(configuration.socket)", "error": "\(error)"])
+            logger.critical(
+                "cannot claim the socket path",
+                metadata: ["socket": "\(configuration.socket)", "error": "\(error)"]
+            )
             throw error
         }
         // Before the index loads, so /readyz answers 503 while it does.
@@ -38,7 +42,10 @@ struct Daemon {
         let http = try await startHTTP(readiness: readiness, metrics: { registry.emitToBuffer() }, logger: logger)
         do {
             try await serve(
-                socketFile: socketFile, metricsText: { registry.emitToString() }, readiness: readiness, logger: logger
+                socketFile: socketFile,
+                metricsText: { registry.emitToString() },
+                readiness: readiness,
+                logger: logger
             )
         } catch {
             await http?.shutdown()
@@ -49,22 +56,30 @@ struct Daemon {
 
     /// Loads the index, serves the socket until a graceful shutdown, and stops.
     private func serve(
-        socketFile: SocketFile, metricsText: @escaping @Sendable () -> String, readiness: Readiness, logger: Logger
+        socketFile: SocketFile,
+        metricsText: @escaping @Sendable () -> String,
+        readiness: Readiness,
+        logger: Logger
     ) async throws {
         let started = ContinuousClock.now
         let replica: IndexReplica
         do {
             replica = try IndexReplica(store: try openStore(logger: logger), settings: configuration.indexSettings)
         } catch {
-            logger.critical("cannot open the database", metadata: ["database": "\(databaseLocation.description)", "error": "\(error)"])
+            logger.critical(
+                "cannot open the database",
+                metadata: ["database": "\(databaseLocation.description)", "error": "\(error)"]
+            )
             throw error
         }
         let statistics = replica.index.statistics
         logger.info(
             "index loaded",
             metadata: [
-                "database": "\(databaseLocation.description)", "revision": "\(statistics.revision)", "grants": "\(statistics.grants)",
-                "seconds": "\(String(format: "%.2f", Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)))",
+                "database": "\(databaseLocation.description)", "revision": "\(statistics.revision)",
+                "grants": "\(statistics.grants)",
+                "seconds":
+                    "\(String(format: "%.2f", Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)))",
             ]
         )
         replica.startFollowing()
@@ -72,7 +87,9 @@ struct Daemon {
         serviceSettings.maxBatchItems = configuration.maxBatchItems
         serviceSettings.auditSampleRate = configuration.auditSampleRate
         let service = WardenService(
-            replica: replica, policy: configuration.accessPolicy(ownUID: getuid()), settings: serviceSettings,
+            replica: replica,
+            policy: configuration.accessPolicy(ownUID: getuid()),
+            settings: serviceSettings,
             logger: logger
         )
         var serverConfiguration = ServerConfiguration(socketPath: configuration.socket)
@@ -90,21 +107,38 @@ struct Daemon {
         serverConfiguration.idleTimeout = configuration.idleTimeout
         raiseOpenFileLimit(logger: logger)
         serverConfiguration.metricsText = metricsText
-        let server = try WardenServer(service: service, configuration: serverConfiguration, socketFile: socketFile, logger: logger)
+        let server = try WardenServer(
+            service: service,
+            configuration: serverConfiguration,
+            socketFile: socketFile,
+            logger: logger
+        )
         // Ready once the index holds what the database held when the socket opened: on a
         // follower, commits made by other hosts during the load are applied first.
         _ = try? replica.catchUp()
         readiness.set(.ready)
-        print("warden: serving \(configuration.socket) (database \(databaseLocation.description), revision \(statistics.revision))")
+        print(
+            "warden: serving \(configuration.socket) (database \(databaseLocation.description), revision \(statistics.revision))"
+        )
         fflush(nil)
 
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: Maintenance(service: service, server: server, retention: configuration.retention, logger: logger)),
+                    .init(
+                        service: Maintenance(
+                            service: service,
+                            server: server,
+                            retention: configuration.retention,
+                            logger: logger
+                        )
+                    ),
                     .init(
                         service: Listener(
-                            server: server, readiness: readiness, grace: configuration.shutdownGrace, logger: logger
+                            server: server,
+                            readiness: readiness,
+                            grace: configuration.shutdownGrace,
+                            logger: logger
                         )
                     ),
                 ],
@@ -139,7 +173,9 @@ extension Daemon {
         if limit.rlim_cur != rlim_t.max && limit.rlim_cur < needed {  // rlim_t.max: RLIM_INFINITY
             logger.warning(
                 "the open-file limit is below max_connections; connections past it fail to be accepted",
-                metadata: ["max_connections": "\(configuration.maxConnections)", "open_file_limit": "\(limit.rlim_cur)"]
+                metadata: [
+                    "max_connections": "\(configuration.maxConnections)", "open_file_limit": "\(limit.rlim_cur)",
+                ]
             )
         }
     }
@@ -182,15 +218,29 @@ struct Maintenance: Service {
             var tick = 0
             while !Task.isCancelled {
                 database.check()
-                try await step(tick: tick, grants: grants, users: users, objects: objects, revision: revision,
-                               watchers: watchers, connections: connections)
+                try await step(
+                    tick: tick,
+                    grants: grants,
+                    users: users,
+                    objects: objects,
+                    revision: revision,
+                    watchers: watchers,
+                    connections: connections
+                )
                 tick += 1
             }
         }
     }
 
-    private func step(tick: Int, grants: Gauge, users: Gauge, objects: Gauge, revision: Gauge, watchers: Gauge,
-                      connections: Gauge) async throws {
+    private func step(
+        tick: Int,
+        grants: Gauge,
+        users: Gauge,
+        objects: Gauge,
+        revision: Gauge,
+        watchers: Gauge,
+        connections: Gauge
+    ) async throws {
         do {
             let statistics = service.statistics
             grants.record(statistics.grants)
@@ -246,7 +296,7 @@ final class DatabaseWatch: @unchecked Sendable {
                 "database reachable again; the index caught up",
                 metadata: ["revision": "\(caughtUp ?? replica.index.revision)", "database_revision": "\(revision)"]
             )
-        } catch where error.code == .unavailable || error.code == .internal {
+        } catch  where error.code == .unavailable || error.code == .internal {
             databaseReachable.record(0)
             guard reachable else { return }
             reachable = false

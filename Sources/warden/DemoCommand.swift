@@ -1,26 +1,30 @@
-// `warden demo`: the lab demo straight on the index and store, without a socket.
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import WardenIndex
 import WardenModel
-import WardenService
 import WardenSQLiteStore
+import WardenService
 import WardenStore
+
+// `warden demo`: the lab demo straight on the index and store, without a socket.
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The lab demo: every answer below comes from the index.
 func demo() throws {
     let experiment = try ContentTypeName("lab.experiment")
     let path = ProcessInfo.processInfo.environment["WARDEN_DB"] ?? "var/warden.db"
     try FileManager.default.createDirectory(
-        atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
+        atPath: (path as NSString).deletingLastPathComponent.isEmpty
+            ? "." : (path as NSString).deletingLastPathComponent,
         withIntermediateDirectories: true
     )
     let replica = try IndexReplica(store: SQLiteStore(path: path))
     let index = replica.index
-    func perm(_ codename: String) throws -> PermissionRef { try PermissionRef(contentType: experiment, codename: codename) }
+    func perm(_ codename: String) throws -> PermissionRef {
+        try PermissionRef(contentType: experiment, codename: codename)
+    }
     var changes: [Change] = [
         .register(try ContentType(name: experiment, custom: ["publish_experiment"])),
         .putUser(try User(id: "1", username: "ada")),
@@ -49,7 +53,9 @@ func demo() throws {
     changes.append(bobChanges.revoked)
     let committed = try replica.apply(batch: changes).filter(\.changed).count
     print("Database \(path): \(committed) writes committed now, at revision \(index.revision).")
-    print("Index: \(index.statistics.users) users, \(index.statistics.groups) groups, \(index.statistics.grants) grants.\n")
+    print(
+        "Index: \(index.statistics.users) users, \(index.statistics.groups) groups, \(index.statistics.grants) grants.\n"
+    )
     print("Checks (user, permission, object → decision):")
     let checks: [(String, String, String?)] = [
         ("1", "change_experiment", "4"), ("1", "change_experiment", "1"), ("2", "view_experiment", "2"),
@@ -69,7 +75,8 @@ func demo() throws {
 
     print("\nWhich experiments may each user view? (ListObjects)")
     for user in ["1", "2", "3", "4"] {
-        let answer = try index.listObjects(ListObjectsQuery(subject: .user(user), permissions: ["lab.view_experiment"])).value
+        let answer = try index.listObjects(ListObjectsQuery(subject: .user(user), permissions: ["lab.view_experiment"]))
+            .value
         switch answer {
         case .unrestricted(let decision): print("  user \(user): all of them (\(decision.reason.rawValue))")
         case .objects(let pks, _): print("  user \(user): \(pks)")
@@ -77,7 +84,10 @@ func demo() throws {
     }
 
     print("\nWho can change experiment 4? (ListSubjects, with permissions)")
-    var who = ListSubjectsQuery(object: ObjectRef(contentType: "lab.experiment", pk: "4"), permissions: ["change_experiment"])
+    var who = ListSubjectsQuery(
+        object: ObjectRef(contentType: "lab.experiment", pk: "4"),
+        permissions: ["change_experiment"]
+    )
     who.attachPerms = true
     let subjects = try index.listSubjects(who).value
     for user in subjects.users { print("  user \(user.name): \(user.permissions)") }
@@ -86,7 +96,11 @@ func demo() throws {
     print("\nGrant bob change on experiment 2, then ask again:")
     _ = try replica.apply(bobChanges)
     let after = try index.check(
-        CheckRequest(subject: .user("2"), permission: "change_experiment", object: ObjectRef(contentType: "lab.experiment", pk: "2"))
+        CheckRequest(
+            subject: .user("2"),
+            permission: "change_experiment",
+            object: ObjectRef(contentType: "lab.experiment", pk: "2")
+        )
     )
     print("  user 2  change_experiment     lab.experiment:2  → \(after.value)   (revision \(after.revision))")
 }
@@ -100,9 +114,10 @@ extension Change {
 }
 
 extension String {
-    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
 }
-
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import WardenClient
 import WardenProto
 import WardenRecords
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,11 +41,17 @@ struct Import: AsyncParsableCommand {
                 throw CommandError("\(file): cannot read")
             }
             let chosen = format ?? (file.hasSuffix(".csv") ? "csv" : "jsonl")
-            guard let recordFormat = RecordFormat(rawValue: chosen) else { throw CommandError("--format: must be jsonl or csv (got \(chosen))") }
+            guard let recordFormat = RecordFormat(rawValue: chosen) else {
+                throw CommandError("--format: must be jsonl or csv (got \(chosen))")
+            }
             let records: [Warden_V1_Record]
-            do throws(RecordFormatError) { records = try recordFormat.records(from: text) } catch { throw CommandError(error.description) }
+            do throws(RecordFormatError) { records = try recordFormat.records(from: text) } catch {
+                throw CommandError(error.description)
+            }
             let schema = records.filter { if case .grant? = $0.record { false } else { true } }
-            let grants = records.compactMap { record -> Warden_V1_Grant? in if case .grant(let grant)? = record.record { grant } else { nil } }
+            let grants = records.compactMap { record -> Warden_V1_Grant? in
+                if case .grant(let grant)? = record.record { grant } else { nil }
+            }
             let progress = Progress(total: records.count)
             var done = 0
             var start = 0
@@ -63,8 +70,20 @@ struct Import: AsyncParsableCommand {
             progress.finish()
             let seconds = Date().timeIntervalSince(started)
             let rate = seconds > 0 ? Double(records.count) / seconds : 0
-            let summary = String(format: "imported %d rows (%d schema, %d grants) in %.2f s, %.0f rows/s", records.count, schema.count, grants.count, seconds, rate)
-            print(client.json ? jsonLine(["rows": records.count, "schema": schema.count, "grants": grants.count, "seconds": seconds]) : summary)
+            let summary = String(
+                format: "imported %d rows (%d schema, %d grants) in %.2f s, %.0f rows/s",
+                records.count,
+                schema.count,
+                grants.count,
+                seconds,
+                rate
+            )
+            print(
+                client.json
+                    ? jsonLine([
+                        "rows": records.count, "schema": schema.count, "grants": grants.count, "seconds": seconds,
+                    ]) : summary
+            )
             return 0
         }
     }
@@ -102,7 +121,9 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         try await client.run { warden in
-            guard let recordFormat = RecordFormat(rawValue: format) else { throw CommandError("--format: must be jsonl or csv (got \(format))") }
+            guard let recordFormat = RecordFormat(rawValue: format) else {
+                throw CommandError("--format: must be jsonl or csv (got \(format))")
+            }
             if let header = recordFormat.header() { FileHandle.standardOutput.write(Data((header + "\n").utf8)) }
             var revision: UInt64 = 0
             var count = 0

@@ -15,12 +15,14 @@ struct Check: AsyncParsableCommand {
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "The user (42, user:42) or group (group:NAME).") var subject: String
-    @Argument(help: "app_label.codename, or a bare codename of the object's or --content-type's type.") var permission: String
+    @Argument(help: "app_label.codename, or a bare codename of the object's or --content-type's type.") var permission:
+        String
     @Option(help: "The object, app_label.model:pk.") var object: String?
     @Option(name: .customLong("content-type"), help: "An explicit content type, for a bare codename without an object.")
     var contentType: String?
     @Flag(help: "guardian's has_perm(perm, obj) exactly: model grants do not imply object access.") var strict = false
-    @Option(name: .customLong("min-revision"), help: "Do not answer from a state older than this revision.") var minRevision: UInt64 = 0
+    @Option(name: .customLong("min-revision"), help: "Do not answer from a state older than this revision.")
+    var minRevision: UInt64 = 0
 
     func run() async throws {
         try await client.run { warden in
@@ -114,7 +116,8 @@ enum StatusName {
     static func of(_ code: UInt32) -> String {
         let names = [
             "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-            "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+            "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+            "UNIMPLEMENTED",
             "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
         ]
         return Int(code) < names.count ? names[Int(code)] : "STATUS_\(code)"
@@ -124,7 +127,8 @@ enum StatusName {
 struct ListObjects: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list-objects",
-        abstract: "The objects of one content type SUBJECT may use the permissions on (guardian's get_objects_for_user).",
+        abstract:
+            "The objects of one content type SUBJECT may use the permissions on (guardian's get_objects_for_user).",
         discussion: """
             Prints one pk per line, all pages, or "unrestricted: REASON" when every object of the type \
             qualifies (a superuser, a model grant). Example: warden list-objects 42 lab.view_experiment
@@ -134,7 +138,8 @@ struct ListObjects: AsyncParsableCommand {
     @Argument(help: "The user or group.") var subject: String
     @Argument(help: "Permissions, all required (any one with --any-perm); none: any permission of --type.")
     var permissions: [String] = []
-    @Option(name: .customLong("type"), help: "The content type (derived from the permissions when omitted).") var type: String?
+    @Option(name: .customLong("type"), help: "The content type (derived from the permissions when omitted).") var type:
+        String?
     @Flag(name: .customLong("any-perm"), help: "One of the permissions is enough.") var anyPerm = false
     @Flag(name: .customLong("no-groups"), help: "Ignore every group grant.") var noGroups = false
     @Flag(name: .customLong("no-superuser"), help: "No superuser shortcut.") var noSuperuser = false
@@ -172,14 +177,17 @@ struct ListObjects: AsyncParsableCommand {
 struct ListSubjects: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list-subjects",
-        abstract: "Who can reach an object, and through what (guardian's get_users_with_perms / get_groups_with_perms).",
+        abstract:
+            "Who can reach an object, and through what (guardian's get_users_with_perms / get_groups_with_perms).",
         discussion: "Example: warden list-subjects lab.experiment:7 --attach-perms"
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "The object, app_label.model:pk.") var object: String
-    @Option(name: .customLong("perm"), help: "Keep subjects holding one of these (repeatable).") var permissions: [String] = []
+    @Option(name: .customLong("perm"), help: "Keep subjects holding one of these (repeatable).") var permissions:
+        [String] = []
     @Flag(name: .customLong("with-superusers"), help: "List active superusers too.") var withSuperusers = false
-    @Flag(name: .customLong("no-group-users"), help: "Do not count grants users hold through groups.") var noGroupUsers = false
+    @Flag(name: .customLong("no-group-users"), help: "Do not count grants users hold through groups.")
+    var noGroupUsers = false
     @Flag(name: .customLong("attach-perms"), help: "Show each subject's codenames.") var attachPerms = false
     @Flag(help: "Model grants do not count.") var strict = false
 
@@ -197,10 +205,24 @@ struct ListSubjects: AsyncParsableCommand {
                 func entries(_ list: [Warden_V1_SubjectAccess]) -> [[String: Any]] {
                     list.map { ["name": $0.name, "permissions": $0.permissions] }
                 }
-                print(jsonLine(["users": entries(answer.users), "groups": entries(answer.groups), "revision": answer.revision]))
+                print(
+                    jsonLine([
+                        "users": entries(answer.users), "groups": entries(answer.groups), "revision": answer.revision,
+                    ])
+                )
             } else {
-                for user in answer.users { print("user:\(user.name)" + (user.permissions.isEmpty ? "" : "  " + user.permissions.joined(separator: " "))) }
-                for group in answer.groups { print("group:\(group.name)" + (group.permissions.isEmpty ? "" : "  " + group.permissions.joined(separator: " "))) }
+                for user in answer.users {
+                    print(
+                        "user:\(user.name)"
+                            + (user.permissions.isEmpty ? "" : "  " + user.permissions.joined(separator: " "))
+                    )
+                }
+                for group in answer.groups {
+                    print(
+                        "group:\(group.name)"
+                            + (group.permissions.isEmpty ? "" : "  " + group.permissions.joined(separator: " "))
+                    )
+                }
             }
             return 0
         }
@@ -258,7 +280,9 @@ struct Perms: AsyncParsableCommand {
             if strict { request.acceptGlobalPerms = false }
             let answer = try await warden.batchGetPermissions(request)
             if client.json {
-                let list = refs.indices.map { ["pk": refs[$0].pk, "permissions": answer.codenames(of: $0)] as [String: Any] }
+                let list = refs.indices.map {
+                    ["pk": refs[$0].pk, "permissions": answer.codenames(of: $0)] as [String: Any]
+                }
                 print(jsonLine(["objects": list, "revision": answer.revision]))
             } else {
                 for position in refs.indices {

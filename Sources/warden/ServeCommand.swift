@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import Logging
@@ -10,6 +7,10 @@ import WardenServer
 import WardenService
 import WardenStore
 import WardenTelemetry
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `warden serve`: the sidecar.
 struct Serve: AsyncParsableCommand {
@@ -34,7 +35,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("config"), help: "A JSON config file (also WARDEN_CONFIG).") var config: String?
     @Option(name: .customLong("socket"), help: Self.help("socket")) var socket: String?
     @Option(name: .customLong("database"), help: Self.help("database")) var database: String?
-    @Option(name: .customLong("database-password-file"), help: Self.help("database_password_file")) var databasePasswordFile: String?
+    @Option(name: .customLong("database-password-file"), help: Self.help("database_password_file"))
+    var databasePasswordFile: String?
     @Option(name: .customLong("socket-mode"), help: Self.help("socket_mode")) var socketMode: String?
     @Option(name: .customLong("socket-group"), help: Self.help("socket_group")) var socketGroup: String?
     @Option(name: .customLong("database-mode"), help: Self.help("database_mode")) var databaseMode: String?
@@ -43,7 +45,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("admin-uids"), help: Self.help("admin_uids")) var adminUids: String?
     @Option(name: .customLong("admin-gids"), help: Self.help("admin_gids")) var adminGids: String?
     @Option(name: .customLong("anonymous-user"), help: Self.help("anonymous_user")) var anonymousUser: String?
-    @Option(name: .customLong("accept-global-perms"), help: Self.help("accept_global_perms")) var acceptGlobalPerms: String?
+    @Option(name: .customLong("accept-global-perms"), help: Self.help("accept_global_perms")) var acceptGlobalPerms:
+        String?
     @Option(name: .customLong("synchronous"), help: Self.help("synchronous")) var synchronous: String?
     @Option(name: .customLong("retention-events"), help: Self.help("retention_events")) var retentionEvents: String?
     @Option(name: .customLong("retention-age"), help: Self.help("retention_age")) var retentionAge: String?
@@ -51,9 +54,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-batch-items"), help: Self.help("max_batch_items")) var maxBatchItems: String?
     @Option(name: .customLong("max-in-flight"), help: Self.help("max_in_flight")) var maxInFlight: String?
     @Option(name: .customLong("max-stream-bytes"), help: Self.help("max_stream_bytes")) var maxStreamBytes: String?
-    @Option(name: .customLong("max-stream-bytes-total"), help: Self.help("max_stream_bytes_total")) var maxStreamBytesTotal: String?
+    @Option(name: .customLong("max-stream-bytes-total"), help: Self.help("max_stream_bytes_total"))
+    var maxStreamBytesTotal: String?
     @Option(name: .customLong("max-chunk-items"), help: Self.help("max_chunk_items")) var maxChunkItems: String?
-    @Option(name: .customLong("watch-backlog-bytes"), help: Self.help("watch_backlog_bytes")) var watchBacklogBytes: String?
+    @Option(name: .customLong("watch-backlog-bytes"), help: Self.help("watch_backlog_bytes")) var watchBacklogBytes:
+        String?
     @Option(name: .customLong("blocking-threads"), help: Self.help("blocking_threads")) var blockingThreads: String?
     @Option(name: .customLong("max-connections"), help: Self.help("max_connections")) var maxConnections: String?
     @Option(name: .customLong("frame-timeout"), help: Self.help("frame_timeout")) var frameTimeout: String?
@@ -66,7 +71,9 @@ struct Serve: AsyncParsableCommand {
 
     static func help(_ name: String) -> ArgumentHelp {
         let setting = Configuration.settings.first { $0.name == name }!
-        return ArgumentHelp("\(setting.help.prefix(1).uppercased() + setting.help.dropFirst()). Env: \(setting.environment).")
+        return ArgumentHelp(
+            "\(setting.help.prefix(1).uppercased() + setting.help.dropFirst()). Env: \(setting.environment)."
+        )
     }
 
     var flagValues: [String: String] {
@@ -110,7 +117,9 @@ struct Serve: AsyncParsableCommand {
         let configuration: Configuration
         do {
             configuration = try Configuration.resolve(
-                flags: flagValues, environment: ProcessInfo.processInfo.environment, configFile: config
+                flags: flagValues,
+                environment: ProcessInfo.processInfo.environment,
+                configFile: config
             )
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)

@@ -1,3 +1,7 @@
+import WardenModel
+import WardenSQLiteStore
+import WardenStore
+
 // warden-store-child — a real process writing to a Warden database, for the multi-process and
 // crash tests (Tests/WardenStoreTests/ProcessTests.swift). Usage:
 //
@@ -9,9 +13,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import WardenModel
-import WardenSQLiteStore
-import WardenStore
 
 /// Prints a line and flushes it before the next commit starts.
 func say(_ line: String) {
@@ -34,7 +35,9 @@ do {
     for n in start..<(start + count) {
         if n % 10 == 0 {
             let pks = (0..<5).map { "b\(n)-\($0)" }
-            let outcome = try store.bulkGrant(try pks.map { try Grant(subject: .user("writer"), permission: read, pk: $0) })
+            let outcome = try store.bulkGrant(
+                try pks.map { try Grant(subject: .user("writer"), permission: read, pk: $0) }
+            )
             say("ack \(outcome.revision) " + pks.joined(separator: " "))
         } else {
             let outcome = try store.apply(.grant(try Grant(subject: .user("writer"), permission: read, pk: "p\(n)")))

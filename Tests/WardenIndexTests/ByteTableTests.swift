@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WardenIndex
 
 /// The interning table: byte-exact identity, removal with backward shift, id reuse.
@@ -27,7 +28,7 @@ struct ByteTableTests {
         var model: [[UInt8]: UInt32] = [:]
         var seed: UInt64 = 42
         func next() -> UInt64 {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return seed >> 33
         }
         let alphabet = ["a", "b", "\u{E9}", "e\u{301}", "/", " ", "7", "K", "\u{212A}"]

@@ -58,7 +58,9 @@ extension PropertyTests {
                     let allowedA = (try? both.value[0].get())?.allowed
                     let allowedB = (try? both.value[1].get())?.allowed
                     if allowedA == nil || allowedA != allowedB {
-                        shared.violation("check batch at revision \(both.revision) on \(pk): A \(String(describing: allowedA)), B \(String(describing: allowedB))")
+                        shared.violation(
+                            "check batch at revision \(both.revision) on \(pk): A \(String(describing: allowedA)), B \(String(describing: allowedB))"
+                        )
                     }
                     shared.saw(allowed: allowedA == true)
                     // Two separate checks: when at the same revision, they must agree.
@@ -77,11 +79,17 @@ extension PropertyTests {
                         shared.violation("listSubjects failed")
                     }
                     // What each can list, at the same revision: the same objects among the pair's.
-                    if let listA = try? index.listObjects(ListObjectsQuery(subject: .user("A"), permissions: ["blog.view_post"])),
-                        let listB = try? index.listObjects(ListObjectsQuery(subject: .user("B"), permissions: ["blog.view_post"])),
+                    if let listA = try? index.listObjects(
+                        ListObjectsQuery(subject: .user("A"), permissions: ["blog.view_post"])
+                    ),
+                        let listB = try? index.listObjects(
+                            ListObjectsQuery(subject: .user("B"), permissions: ["blog.view_post"])
+                        ),
                         listA.revision == listB.revision, listA.value != listB.value
                     {
-                        shared.violation("listObjects at revision \(listA.revision): A \(listA.value), B \(listB.value)")
+                        shared.violation(
+                            "listObjects at revision \(listA.revision): A \(listA.value), B \(listB.value)"
+                        )
                     }
                 }
                 finished.leave()
@@ -98,7 +106,9 @@ extension PropertyTests {
         finished.wait()
 
         let (violations, first, grantedSeen, revokedSeen) = shared.summary
-        print("PropertyTests concurrency: \(index.revision) revisions, readers saw granted \(grantedSeen)×, revoked \(revokedSeen)×")
+        print(
+            "PropertyTests concurrency: \(index.revision) revisions, readers saw granted \(grantedSeen)×, revoked \(revokedSeen)×"
+        )
         #expect(violations == 0, "\(violations) torn reads; first: \(first ?? "")")
         #expect(index.revision.rawValue == 1 + 1200)
     }

@@ -37,17 +37,41 @@ struct DecidedRulesTests {
             .putUser(try User(id: "2", isSuperuser: true)),
             .putGroup(name: "g"),
             .addMember(user: "1", group: "g"),
-            .grant(try Grant(subject: .user("1"), permission: PermissionRef(contentType: post, codename: "view_post"), pk: nil)),
-            .grant(try Grant(subject: .group("g"), permission: PermissionRef(contentType: post, codename: "change_post"), pk: nil)),
+            .grant(
+                try Grant(
+                    subject: .user("1"),
+                    permission: PermissionRef(contentType: post, codename: "view_post"),
+                    pk: nil
+                )
+            ),
+            .grant(
+                try Grant(
+                    subject: .group("g"),
+                    permission: PermissionRef(contentType: post, codename: "change_post"),
+                    pk: nil
+                )
+            ),
         ]
         for pk in ["7", "10", "x"] {
-            changes.append(.grant(try Grant(subject: .user("1"), permission: PermissionRef(contentType: order, codename: "archive"), pk: pk)))
+            changes.append(
+                .grant(
+                    try Grant(
+                        subject: .user("1"),
+                        permission: PermissionRef(contentType: order, codename: "archive"),
+                        pk: pk
+                    )
+                )
+            )
         }
         return changes
     }
 
     static func objects(
-        _ subject: Subject?, _ permissions: [String], _ type: String? = nil, pageSize: Int? = nil, token: String? = nil
+        _ subject: Subject?,
+        _ permissions: [String],
+        _ type: String? = nil,
+        pageSize: Int? = nil,
+        token: String? = nil
     ) -> Query {
         var query = ListObjectsQuery(subject: subject, permissions: permissions, contentType: type)
         query.pageSize = pageSize
@@ -69,51 +93,196 @@ struct DecidedRulesTests {
 
     static let cases: [Case] = [
         // 1. Field rules first, whatever the names name.
-        Case(name: "ListObjects: page_size 0 before an unknown permission", query: objects(one, ["blog.fly"], "blog.post", pageSize: 0), expected: invalid),
-        Case(name: "ListObjects: malformed page_token before an unregistered type", query: objects(one, ["view_animal"], "zoo.animal", token: "zz"), expected: invalid),
-        Case(name: "ListObjects: an empty string after an unknown one", query: objects(one, ["blog.fly", ""], nil), expected: invalid),
-        Case(name: "ListObjects: no subject and no anonymous user, unknown permission", query: objects(nil, ["blog.fly"], "blog.post"), expected: invalid),
-        Case(name: "ListObjects: no subject and no anonymous user, unregistered type", query: objects(nil, ["view_animal"], "zoo.animal"), expected: invalid),
+        Case(
+            name: "ListObjects: page_size 0 before an unknown permission",
+            query: objects(one, ["blog.fly"], "blog.post", pageSize: 0),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: malformed page_token before an unregistered type",
+            query: objects(one, ["view_animal"], "zoo.animal", token: "zz"),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: an empty string after an unknown one",
+            query: objects(one, ["blog.fly", ""], nil),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: no subject and no anonymous user, unknown permission",
+            query: objects(nil, ["blog.fly"], "blog.post"),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: no subject and no anonymous user, unregistered type",
+            query: objects(nil, ["view_animal"], "zoo.animal"),
+            expected: invalid
+        ),
         // 2. Name resolution, strings in request order: the first that fails decides.
-        Case(name: "ListObjects: unknown, then of another type", query: objects(one, ["blog.fly", "blog.view_post"], "shop.order"), expected: notFound),
-        Case(name: "ListObjects: of another type, then unknown", query: objects(one, ["blog.view_post", "blog.fly"], "shop.order"), expected: invalid),
-        Case(name: "ListObjects: unknown alone, no type derivable", query: objects(one, ["blog.fly"]), expected: notFound),
-        Case(name: "ListObjects: unknown, then bare, no type derivable", query: objects(one, ["blog.fly", "publish"]), expected: notFound),
-        Case(name: "ListObjects: bare, then unknown, no type derivable", query: objects(one, ["publish", "blog.fly"]), expected: invalid),
-        Case(name: "ListObjects: ambiguous, then unknown, no type derivable", query: objects(one, ["blog.publish", "blog.fly"]), expected: invalid),
+        Case(
+            name: "ListObjects: unknown, then of another type",
+            query: objects(one, ["blog.fly", "blog.view_post"], "shop.order"),
+            expected: notFound
+        ),
+        Case(
+            name: "ListObjects: of another type, then unknown",
+            query: objects(one, ["blog.view_post", "blog.fly"], "shop.order"),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: unknown alone, no type derivable",
+            query: objects(one, ["blog.fly"]),
+            expected: notFound
+        ),
+        Case(
+            name: "ListObjects: unknown, then bare, no type derivable",
+            query: objects(one, ["blog.fly", "publish"]),
+            expected: notFound
+        ),
+        Case(
+            name: "ListObjects: bare, then unknown, no type derivable",
+            query: objects(one, ["publish", "blog.fly"]),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: ambiguous, then unknown, no type derivable",
+            query: objects(one, ["blog.publish", "blog.fly"]),
+            expected: invalid
+        ),
         Case(
             name: "ListObjects: of another type than the derived one, then unknown",
-            query: objects(one, ["blog.publish", "blog.fly", "shop.archive"]), expected: invalid
+            query: objects(one, ["blog.publish", "blog.fly", "shop.archive"]),
+            expected: invalid
         ),
-        Case(name: "ListObjects: an unregistered type before a string of another type", query: objects(one, ["blog.view_post"], "zoo.animal"), expected: notFound),
-        Case(name: "ListObjects: a superuser asking about an unknown permission", query: objects(.user("2"), ["blog.fly"], "blog.post"), expected: notFound),
+        Case(
+            name: "ListObjects: an unregistered type before a string of another type",
+            query: objects(one, ["blog.view_post"], "zoo.animal"),
+            expected: notFound
+        ),
+        Case(
+            name: "ListObjects: a superuser asking about an unknown permission",
+            query: objects(.user("2"), ["blog.fly"], "blog.post"),
+            expected: notFound
+        ),
         // Page tokens.
-        Case(name: "ListObjects: an empty page_token means none", query: objects(one, ["shop.archive"], token: ""), expected: "objects [\"7\", \"10\", \"x\"]"),
-        Case(name: "ListObjects: a token for a pk never listed resumes after it", query: objects(one, ["shop.archive"], token: "o38"), expected: "objects [\"10\", \"x\"]"),
-        Case(name: "ListObjects: a token past the last pk", query: objects(one, ["archive"], "shop.order", token: "o7a"), expected: "objects []"),
-        Case(name: "ListObjects: a token for a 255-byte pk", query: objects(one, ["shop.archive"], token: "o" + String(repeating: "61", count: 255)), expected: "objects [\"x\"]"),
-        Case(name: "ListObjects: a token in uppercase hex", query: objects(one, ["shop.archive"], token: "o2F"), expected: "objects [\"x\"]"),
-        Case(name: "ListObjects: a token in mixed-case hex", query: objects(one, ["shop.archive"], token: "o6A"), expected: "objects [\"x\"]"),
-        Case(name: "ListObjects: a capital O is no token", query: objects(one, ["shop.archive"], token: "O38"), expected: invalid),
-        Case(name: "ListObjects: a token with odd hex", query: objects(one, ["shop.archive"], token: "o373"), expected: invalid),
-        Case(name: "ListObjects: a token for a pk with NUL", query: objects(one, ["shop.archive"], token: "o3700"), expected: invalid),
-        Case(name: "ListObjects: a token that is not UTF-8", query: objects(one, ["shop.archive"], token: "oc3"), expected: invalid),
-        Case(name: "ListObjects: a token for a 256-byte pk", query: objects(one, ["shop.archive"], token: "o" + String(repeating: "61", count: 256)), expected: invalid),
-        Case(name: "ListObjects: a token for the empty pk", query: objects(one, ["shop.archive"], token: "o"), expected: invalid),
+        Case(
+            name: "ListObjects: an empty page_token means none",
+            query: objects(one, ["shop.archive"], token: ""),
+            expected: "objects [\"7\", \"10\", \"x\"]"
+        ),
+        Case(
+            name: "ListObjects: a token for a pk never listed resumes after it",
+            query: objects(one, ["shop.archive"], token: "o38"),
+            expected: "objects [\"10\", \"x\"]"
+        ),
+        Case(
+            name: "ListObjects: a token past the last pk",
+            query: objects(one, ["archive"], "shop.order", token: "o7a"),
+            expected: "objects []"
+        ),
+        Case(
+            name: "ListObjects: a token for a 255-byte pk",
+            query: objects(one, ["shop.archive"], token: "o" + String(repeating: "61", count: 255)),
+            expected: "objects [\"x\"]"
+        ),
+        Case(
+            name: "ListObjects: a token in uppercase hex",
+            query: objects(one, ["shop.archive"], token: "o2F"),
+            expected: "objects [\"x\"]"
+        ),
+        Case(
+            name: "ListObjects: a token in mixed-case hex",
+            query: objects(one, ["shop.archive"], token: "o6A"),
+            expected: "objects [\"x\"]"
+        ),
+        Case(
+            name: "ListObjects: a capital O is no token",
+            query: objects(one, ["shop.archive"], token: "O38"),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: a token with odd hex",
+            query: objects(one, ["shop.archive"], token: "o373"),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: a token for a pk with NUL",
+            query: objects(one, ["shop.archive"], token: "o3700"),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: a token that is not UTF-8",
+            query: objects(one, ["shop.archive"], token: "oc3"),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: a token for a 256-byte pk",
+            query: objects(one, ["shop.archive"], token: "o" + String(repeating: "61", count: 256)),
+            expected: invalid
+        ),
+        Case(
+            name: "ListObjects: a token for the empty pk",
+            query: objects(one, ["shop.archive"], token: "o"),
+            expected: invalid
+        ),
         // The empty permission list: T's registration order (add, change, delete, view, publish).
-        Case(name: "ListObjects: empty list, the first model grant in registration order", query: objects(one, [], "blog.post"), expected: "unrestricted allow MODEL_GRANT_GROUP group=\"g\""),
-        Case(name: "ListObjects: request order, for comparison", query: objects(one, ["view_post", "change_post"], "blog.post"), expected: "unrestricted allow MODEL_GRANT_USER"),
+        Case(
+            name: "ListObjects: empty list, the first model grant in registration order",
+            query: objects(one, [], "blog.post"),
+            expected: "unrestricted allow MODEL_GRANT_GROUP group=\"g\""
+        ),
+        Case(
+            name: "ListObjects: request order, for comparison",
+            query: objects(one, ["view_post", "change_post"], "blog.post"),
+            expected: "unrestricted allow MODEL_GRANT_USER"
+        ),
         // ListSubjects.
-        Case(name: "ListSubjects: an invalid pk before an unregistered type", query: subjects("zoo.animal", "", []), expected: invalid),
-        Case(name: "ListSubjects: an empty string before an unknown one", query: subjects("shop.order", "7", ["blog.fly", ""]), expected: invalid),
-        Case(name: "ListSubjects: unknown, then of another type", query: subjects("shop.order", "7", ["blog.fly", "blog.view_post"]), expected: notFound),
-        Case(name: "ListSubjects: of another type, then unknown", query: subjects("shop.order", "7", ["blog.view_post", "blog.fly"]), expected: invalid),
-        Case(name: "ListSubjects: an unregistered type before a string of another type", query: subjects("zoo.animal", "7", ["blog.view_post"]), expected: notFound),
+        Case(
+            name: "ListSubjects: an invalid pk before an unregistered type",
+            query: subjects("zoo.animal", "", []),
+            expected: invalid
+        ),
+        Case(
+            name: "ListSubjects: an empty string before an unknown one",
+            query: subjects("shop.order", "7", ["blog.fly", ""]),
+            expected: invalid
+        ),
+        Case(
+            name: "ListSubjects: unknown, then of another type",
+            query: subjects("shop.order", "7", ["blog.fly", "blog.view_post"]),
+            expected: notFound
+        ),
+        Case(
+            name: "ListSubjects: of another type, then unknown",
+            query: subjects("shop.order", "7", ["blog.view_post", "blog.fly"]),
+            expected: invalid
+        ),
+        Case(
+            name: "ListSubjects: an unregistered type before a string of another type",
+            query: subjects("zoo.animal", "7", ["blog.view_post"]),
+            expected: notFound
+        ),
         // GetPermissions.
-        Case(name: "GetPermissions: an unregistered type", query: permissions(one, "zoo.animal", "7"), expected: notFound),
-        Case(name: "GetPermissions: an invalid pk before an unregistered type", query: permissions(one, "zoo.animal", ""), expected: invalid),
-        Case(name: "GetPermissions: an invalid user before an unregistered type", query: permissions(.user(""), "zoo.animal", "7"), expected: invalid),
-        Case(name: "GetPermissions: no subject and no anonymous user, unregistered type", query: permissions(nil, "zoo.animal", "7"), expected: invalid),
+        Case(
+            name: "GetPermissions: an unregistered type",
+            query: permissions(one, "zoo.animal", "7"),
+            expected: notFound
+        ),
+        Case(
+            name: "GetPermissions: an invalid pk before an unregistered type",
+            query: permissions(one, "zoo.animal", ""),
+            expected: invalid
+        ),
+        Case(
+            name: "GetPermissions: an invalid user before an unregistered type",
+            query: permissions(.user(""), "zoo.animal", "7"),
+            expected: invalid
+        ),
+        Case(
+            name: "GetPermissions: no subject and no anonymous user, unregistered type",
+            query: permissions(nil, "zoo.animal", "7"),
+            expected: invalid
+        ),
     ]
 
     @Test("the reference and the index give the document's answer", arguments: cases)
@@ -134,7 +303,9 @@ struct DecidedRulesTests {
             }
         }
         func text<V>(_ body: () throws(IndexError) -> Evaluated<V>, _ render: (V) -> String) -> String {
-            do throws(IndexError) { return render(try body().value) } catch { return "error \(error.code.rawValue) (\(esc(error.message)))" }
+            do throws(IndexError) { return render(try body().value) } catch {
+                return "error \(error.code.rawValue) (\(esc(error.message)))"
+            }
         }
         switch testCase.query {
         case .listObjects(let query):
@@ -154,7 +325,9 @@ struct DecidedRulesTests {
         }
         #expect(referenceAnswer == testCase.expected, "reference")
         // An error is compared by its code; its message is shown on failure.
-        let indexCompared = indexAnswer.hasPrefix("error ") ? indexAnswer.split(separator: " ").prefix(2).joined(separator: " ") : indexAnswer
+        let indexCompared =
+            indexAnswer.hasPrefix("error ")
+            ? indexAnswer.split(separator: " ").prefix(2).joined(separator: " ") : indexAnswer
         #expect(indexCompared == testCase.expected, "index: \(indexAnswer)")
     }
 }

@@ -1,6 +1,7 @@
-@testable import WardenIndex
 import Testing
 import WardenTestSupport
+
+@testable import WardenIndex
 
 @Suite("ObjectOrder: the radix sort agrees with the comparison sort")
 struct ObjectOrderTests {
@@ -24,7 +25,10 @@ struct ObjectOrderTests {
         return out
     }
 
-    @Test("random sets of every size around the threshold, with and without a cursor", arguments: [0, 1, 255, 256, 257, 3_000, 20_000])
+    @Test(
+        "random sets of every size around the threshold, with and without a cursor",
+        arguments: [0, 1, 255, 256, 257, 3_000, 20_000]
+    )
     func agrees(count: Int) {
         var rng = SplitMix64(seed: UInt64(count) &+ 7)
         let pks = Self.pks(count + 50, &rng)

@@ -1,5 +1,6 @@
 import Testing
 import WardenModel
+
 @testable import WardenIndex
 
 /// `PermissionIndex.prepare` and `publish`: a batch applied to a copy of the state must leave
@@ -10,7 +11,10 @@ struct PreparedBatchTests {
     func copiesEveryField() {
         // The size of the 17 stored properties `copy()` lists. A property added or removed
         // changes it: then update `copy()` and this figure.
-        #expect(MemoryLayout<IndexState>.size == 296, "IndexState's stored properties changed: update IndexState.copy()")
+        #expect(
+            MemoryLayout<IndexState>.size == 296,
+            "IndexState's stored properties changed: update IndexState.copy()"
+        )
     }
 
     @Test("a prepared batch publishes the state apply builds; readers see the old state until then")
@@ -56,7 +60,11 @@ struct PreparedBatchTests {
         let index = PermissionIndex()
         let type = try ContentType(name: ContentTypeName("lab.experiment"), custom: [])
         try index.apply([.register(type), .putUser(try User(id: "1"))])
-        let grant = try Grant(subject: .user("1"), permission: PermissionRef(contentType: type.name, codename: "view_experiment"), pk: "7")
+        let grant = try Grant(
+            subject: .user("1"),
+            permission: PermissionRef(contentType: type.name, codename: "view_experiment"),
+            pk: "7"
+        )
         let aside = try index.prepare([.grant(grant)], at: Revision(index.revision.rawValue + 1))
         try index.apply([.putUser(try User(id: "2"))])
         let didPublish = index.publish(aside)

@@ -1,5 +1,6 @@
 import Testing
 import WardenModel
+
 @testable import WardenIndex
 
 /// `PermissionIndex.prepare(_ run:)`: several revisions' changes applied to one copy, each as
@@ -30,7 +31,10 @@ struct PreparedRunTests {
                 #expect(PreparedBatchTests.rows(prepared) == before, "unpublished, the live state is unchanged")
                 let published = prepared.publish(aside)
                 #expect(published)
-                #expect(PreparedBatchTests.rows(prepared) == PreparedBatchTests.rows(run.index), "seed \(seed), round \(round)")
+                #expect(
+                    PreparedBatchTests.rows(prepared) == PreparedBatchTests.rows(run.index),
+                    "seed \(seed), round \(round)"
+                )
                 #expect(prepared.revision == run.index.revision)
             }
         }
@@ -52,7 +56,8 @@ struct PreparedRunTests {
         #expect {
             _ = try index.prepare(steps)
         } throws: { error in
-            (error as? IndexError)?.code == .notFound && (error as? IndexError)?.message.hasPrefix("revision 5: ") == true
+            (error as? IndexError)?.code == .notFound
+                && (error as? IndexError)?.message.hasPrefix("revision 5: ") == true
         }
         let accepted = try index.prepare(Array(steps.prefix(3)))
         #expect(index.revision == Revision(1))

@@ -17,7 +17,8 @@ extension PropertyRun {
         let description = changes.count > 8 ? "[\(changes.count) changes] \(esc("\(changes)"))" : esc("\(changes)")
         if actual?.code != expected {
             record(
-                "apply", description,
+                "apply",
+                description,
                 index: actual.map { "error \($0.code.rawValue): \(esc($0.message))" } ?? "applied",
                 reference: expected.map { "error \($0.rawValue)" } ?? "applied"
             )
@@ -42,8 +43,10 @@ extension PropertyRun {
         ]
         if got != wanted || statistics.revision.rawValue != revision {
             record(
-                "statistics after apply", description,
-                index: "\(got) revision \(statistics.revision)", reference: "\(wanted) revision \(revision)"
+                "statistics after apply",
+                description,
+                index: "\(got) revision \(statistics.revision)",
+                reference: "\(wanted) revision \(revision)"
             )
             diverged = true
         }
@@ -93,10 +96,13 @@ extension PropertyRun {
             switch rng.int(0..<100) {
             case 0..<35: change = .grant(grant)
             case 35..<58: change = .revoke(grant)
-            case 58..<64: change = .deleteObject(contentType: typeName, pk: rng.pick(pks) ?? rng.pick(PropertyUniverse.pks))
+            case 58..<64:
+                change = .deleteObject(contentType: typeName, pk: rng.pick(pks) ?? rng.pick(PropertyUniverse.pks))
             case 64..<71:
                 let username = scratch.users[refBytes(user)]?.username
-                change = .putUser(try! User(id: user, username: username, isActive: rng.chance(0.7), isSuperuser: rng.chance(0.2)))
+                change = .putUser(
+                    try! User(id: user, username: username, isActive: rng.chance(0.7), isSuperuser: rng.chance(0.2))
+                )
             case 71..<75: change = .deleteUser(id: user)
             case 75..<80: change = .putGroup(name: group)
             case 80..<84: change = .deleteGroup(name: group)
@@ -129,7 +135,9 @@ extension PropertyRun {
             let user = rng.chance(0.95) ? rng.pick(userIDs) : rng.pick(PropertyUniverse.strangerIDs)
             return .addMember(user: user, group: rng.pick(PropertyUniverse.groupNames))
         case 80..<87:
-            let members = state.memberships.sorted { refBytePrecedes($0.user + [0] + $0.group, $1.user + [0] + $1.group) }
+            let members = state.memberships.sorted {
+                refBytePrecedes($0.user + [0] + $0.group, $1.user + [0] + $1.group)
+            }
             if !members.isEmpty && rng.chance(0.7) {
                 let member = rng.pick(members)
                 return .removeMember(user: refString(member.user), group: refString(member.group))
@@ -150,7 +158,8 @@ extension PropertyRun {
             // Flip one flag, keep the username.
             let flipActive = rng.chance(0.5)
             return try! User(
-                id: id, username: existing.username,
+                id: id,
+                username: existing.username,
                 isActive: flipActive ? !existing.isActive : existing.isActive,
                 isSuperuser: flipActive ? existing.isSuperuser : !existing.isSuperuser
             )
@@ -202,7 +211,8 @@ extension PropertyRun {
             case .group(let name): .group(refString(name))
             }
         let permission = try! PermissionRef(
-            contentType: ContentTypeName(refString(row.contentType)), codename: refString(row.codename)
+            contentType: ContentTypeName(refString(row.contentType)),
+            codename: refString(row.codename)
         )
         return try! Grant(subject: subject, permission: permission, pk: row.pk.map(refString))
     }

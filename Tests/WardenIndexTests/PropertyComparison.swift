@@ -7,7 +7,8 @@ import WardenModel
 
 extension PropertyRun {
     func record(_ kind: String, _ query: String, index: String, reference: String) {
-        var text = "seed \(seed) step \(step) (settings accept_global_perms=\(settings.acceptGlobalPerms), "
+        var text =
+            "seed \(seed) step \(step) (settings accept_global_perms=\(settings.acceptGlobalPerms), "
             + "anonymous_user=\(settings.anonymousUser.map(quoted) ?? "nil")): \(kind) \(query)\n"
             + "  index:     \(index)\n  reference: \(reference)"
         if !dumpedState {
@@ -33,7 +34,11 @@ extension PropertyRun {
         text(result.map(\.value), revision: (try? result.get())?.revision, render)
     }
 
-    func text<V>(_ result: Result<V, IndexError>, revision answered: Revision?, _ render: (V) -> String) -> (String, String) {
+    func text<V>(
+        _ result: Result<V, IndexError>,
+        revision answered: Revision?,
+        _ render: (V) -> String
+    ) -> (String, String) {
         switch result {
         case .success(let value):
             let rendered = render(value)
@@ -55,17 +60,28 @@ extension PropertyRun {
 
     func compareCheck(_ request: CheckRequest) {
         let actual = Result { () throws(IndexError) in try index.check(request) }
-        compare("check", esc("\(request)"), index: text(actual, render), reference: text(reference.check(request), render))
+        compare(
+            "check",
+            esc("\(request)"),
+            index: text(actual, render),
+            reference: text(reference.check(request), render)
+        )
     }
 
     func compareChecks(_ requests: [CheckRequest]) {
         let answers = index.check(requests)
         if answers.revision.rawValue != revision {
-            record("check batch", esc("\(requests)"), index: "revision \(answers.revision)", reference: "revision \(revision)")
+            record(
+                "check batch",
+                esc("\(requests)"),
+                index: "revision \(answers.revision)",
+                reference: "revision \(revision)"
+            )
         }
         for (position, request) in requests.enumerated() {
             compare(
-                "check batch item \(position)", esc("\(request)"),
+                "check batch item \(position)",
+                esc("\(request)"),
                 index: text(answers.value[position], revision: answers.revision, render),
                 reference: text(reference.check(request), render)
             )
@@ -141,15 +157,18 @@ extension PropertyRun {
     func compareListSubjects(_ query: ListSubjectsQuery) {
         let actual = Result { () throws(IndexError) in try index.listSubjects(query) }
         compare(
-            "listSubjects", esc("\(query)"),
-            index: text(actual, render), reference: text(reference.listSubjects(query, tally: tally), render)
+            "listSubjects",
+            esc("\(query)"),
+            index: text(actual, render),
+            reference: text(reference.listSubjects(query, tally: tally), render)
         )
     }
 
     func comparePermissions(_ query: PermissionsQuery) {
         let actual = Result { () throws(IndexError) in try index.permissions(query) }
         compare(
-            "permissions", esc("\(query)"),
+            "permissions",
+            esc("\(query)"),
             index: text(actual, render),
             reference: text(reference.permissions(query, tally: tally)) { render($0.map(refString)) }
         )
@@ -161,7 +180,11 @@ extension PropertyRun {
     func comparePermissionSets(_ query: PermissionSetsQuery) {
         let actual = Result { () throws(IndexError) in try index.permissionSets(query) }
         func single(_ pk: String) -> PermissionsQuery {
-            var single = PermissionsQuery(subject: query.subject, object: ObjectRef(contentType: query.contentType, pk: pk), mode: query.mode)
+            var single = PermissionsQuery(
+                subject: query.subject,
+                object: ObjectRef(contentType: query.contentType, pk: pk),
+                mode: query.mode
+            )
             single.acceptGlobalPerms = query.acceptGlobalPerms
             return single
         }
@@ -180,12 +203,12 @@ extension PropertyRun {
             }
         }
         let expected: RefExpected<[[RefBytes]]> =
-            if let unspecified { .unspecified(unspecified) }
-            else if invalid { .error(.invalidArgument) }
-            else if let failure { .error(failure) }
-            else { .value(query.pks.isEmpty ? [] : values) }
+            if let unspecified { .unspecified(unspecified) } else if invalid {
+                .error(.invalidArgument)
+            } else if let failure { .error(failure) } else { .value(query.pks.isEmpty ? [] : values) }
         compare(
-            "permissionSets", esc("\(query)"),
+            "permissionSets",
+            esc("\(query)"),
             index: text(actual) { sets in render(sets) },
             reference: text(expected) { "sets " + render($0.map { $0.map(refString) }) }
         )
@@ -195,7 +218,12 @@ extension PropertyRun {
             let alone = text(one) { render($0) }
             let inBatch = render(sets.value.codenames(of: position))
             if alone.0 != inBatch || (try? one.get())?.revision != sets.revision {
-                record("permissionSets item \(position) vs permissions", esc("\(single(pk))"), index: inBatch, reference: alone.1)
+                record(
+                    "permissionSets item \(position) vs permissions",
+                    esc("\(single(pk))"),
+                    index: inBatch,
+                    reference: alone.1
+                )
             }
         }
     }

@@ -74,20 +74,32 @@ extension PropertyRun {
             }
             for _ in 0..<rng.pick([0, 1, 1, 2]) {
                 permissions.append(
-                    !others.isEmpty && rng.chance(0.6) ? spelled(rng.pick(others).codename, of: type) : typedPermission(refString(type))
+                    !others.isEmpty && rng.chance(0.6)
+                        ? spelled(rng.pick(others).codename, of: type) : typedPermission(refString(type))
                 )
             }
             if rng.chance(0.1) { permissions = [] }
             permissions.shuffle(using: &rng)
-            query = ListObjectsQuery(subject: subject, permissions: permissions, contentType: rng.chance(0.7) ? refString(type) : nil)
+            query = ListObjectsQuery(
+                subject: subject,
+                permissions: permissions,
+                contentType: rng.chance(0.7) ? refString(type) : nil
+            )
         } else {
             let type = randomType()
             let count = rng.pick([0, 1, 1, 1, 2, 2, 2, 3])
-            let permissions = (0..<count).map { _ in rng.chance(0.8) ? typedPermission(type) : randomPermission(for: nil) }
-            query = ListObjectsQuery(subject: randomSubject(), permissions: permissions, contentType: rng.chance(0.5) ? type : nil)
+            let permissions = (0..<count).map { _ in
+                rng.chance(0.8) ? typedPermission(type) : randomPermission(for: nil)
+            }
+            query = ListObjectsQuery(
+                subject: randomSubject(),
+                permissions: permissions,
+                contentType: rng.chance(0.5) ? type : nil
+            )
         }
         randomFlags(&query)
-        query.pageSize = rng.chance(0.02) ? rng.pick([0, -1, 100_001]) : rng.pick([nil, 1, 1, 2, 2, 3, 4, 1000, 100_000])
+        query.pageSize =
+            rng.chance(0.02) ? rng.pick([0, -1, 100_001]) : rng.pick([nil, 1, 1, 2, 2, 3, 4, 1000, 100_000])
         query.pageToken = randomPageToken(type: query.contentType ?? typeOf(query.permissions))
         return query
     }
@@ -114,7 +126,11 @@ extension PropertyRun {
         let modelGrants = currentGrants.filter { $0.pk == nil }
         guard !modelGrants.isEmpty else { return nil }
         let grant = rng.pick(modelGrants)
-        var query = ListObjectsQuery(subject: holder(of: grant), permissions: [], contentType: refString(grant.contentType))
+        var query = ListObjectsQuery(
+            subject: holder(of: grant),
+            permissions: [],
+            contentType: refString(grant.contentType)
+        )
         randomFlags(&query)
         query.useGroups = rng.chance(0.85)
         query.withSuperuser = rng.chance(0.4)
@@ -157,7 +173,9 @@ extension PropertyRun {
         let count = rng.pick([0, 0, 1, 1, 2])
         var query = ListSubjectsQuery(
             object: object,
-            permissions: (0..<count).map { _ in rng.chance(0.85) ? typedPermission(object.contentType) : randomPermission(for: nil) }
+            permissions: (0..<count).map { _ in
+                rng.chance(0.85) ? typedPermission(object.contentType) : randomPermission(for: nil)
+            }
         )
         if rng.chance(0.15) {
             // Failing filter strings anywhere among good ones; sometimes in a type that is not
@@ -214,7 +232,12 @@ extension PropertyRun {
         }
         if !pks.isEmpty && rng.chance(0.1) { pks.append(rng.pick(pks)) }
         if rng.chance(0.05) { subject = invalidSubject() }
-        var query = PermissionSetsQuery(subject: subject, contentType: type, pks: pks, mode: rng.pick(PermissionsQuery.Mode.allCases))
+        var query = PermissionSetsQuery(
+            subject: subject,
+            contentType: type,
+            pks: pks,
+            mode: rng.pick(PermissionsQuery.Mode.allCases)
+        )
         query.acceptGlobalPerms = randomAccept()
         return query
     }

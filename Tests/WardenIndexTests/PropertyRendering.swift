@@ -25,7 +25,8 @@ func quoted(_ string: String) -> String { "\"" + esc(string) + "\"" }
 func quoted(_ bytes: RefBytes) -> String { quoted(refString(bytes)) }
 
 func render(_ decision: Decision) -> String {
-    (decision.allowed ? "allow " : "deny ") + decision.reason.rawValue + (decision.group.map { " group=" + quoted($0) } ?? "")
+    (decision.allowed ? "allow " : "deny ") + decision.reason.rawValue
+        + (decision.group.map { " group=" + quoted($0) } ?? "")
 }
 
 func renderPage(_ pks: [String], more: Bool) -> String {
@@ -64,13 +65,16 @@ func render(_ sets: PermissionSets) -> String { "sets " + render((0..<sets.count
 /// A coarse class of an answer: its kind and outcome, without names.
 func answerCategory(_ kind: String, _ answer: String) -> String {
     let kind = kind.split(separator: " ").prefix(kind.hasPrefix("check batch") ? 2 : 1).joined(separator: " ")
-    if answer.hasPrefix("error") || answer.hasPrefix("allow") || answer.hasPrefix("deny") || answer.hasPrefix("unrestricted") {
+    if answer.hasPrefix("error") || answer.hasPrefix("allow") || answer.hasPrefix("deny")
+        || answer.hasPrefix("unrestricted")
+    {
         return kind + ": " + answer.split(separator: " ").prefix(2).joined(separator: " ")
     }
     if answer.hasPrefix("sets [") {
         let objects = answer.filter { $0 == "[" }.count - 1
         let held = answer.dropFirst("sets ".count).contains(where: \.isLetter)
-        return kind + ": \(min(objects, 2))\(objects >= 2 ? "+" : "") objects" + (held ? ", some codenames" : ", no codename")
+        return kind + ": \(min(objects, 2))\(objects >= 2 ? "+" : "") objects"
+            + (held ? ", some codenames" : ", no codename")
     }
     if answer.hasPrefix("objects") {
         let count = answer.hasPrefix("objects []") ? 0 : answer.split(separator: ",").count
@@ -80,7 +84,8 @@ func answerCategory(_ kind: String, _ answer: String) -> String {
         let parts = answer.components(separatedBy: "] groups [")
         let users = parts[0] == "users [" ? 0 : parts[0].split(separator: "{").count - 1
         let groups = parts[1] == "]" ? 0 : parts[1].split(separator: "{").count - 1
-        return kind + ": users \(min(users, 2))\(users >= 2 ? "+" : "") groups \(min(groups, 2))\(groups >= 2 ? "+" : "")"
+        return kind
+            + ": users \(min(users, 2))\(users >= 2 ? "+" : "") groups \(min(groups, 2))\(groups >= 2 ? "+" : "")"
     }
     let count = answer == "[]" ? 0 : answer.split(separator: ",").count
     return kind + ": \(min(count, 3))\(count >= 3 ? "+" : "") codenames"
@@ -100,7 +105,9 @@ extension PropertyRun {
             )
         }
         parts.append("groups " + reference.sortedGroups().map(quoted).joined(separator: " "))
-        for membership in reference.memberships.sorted(by: { refBytePrecedes($0.user + [0] + $0.group, $1.user + [0] + $1.group) }) {
+        for membership in reference.memberships.sorted(by: {
+            refBytePrecedes($0.user + [0] + $0.group, $1.user + [0] + $1.group)
+        }) {
             parts.append("member \(quoted(membership.user)) in \(quoted(membership.group))")
         }
         for type in reference.contentTypes {

@@ -62,8 +62,12 @@ final class PropertyRun {
         var freeUsernames = PropertyUniverse.usernames.compactMap { $0 }
         for id in PropertyUniverse.userIDs where rng.chance(0.85) {
             var username: String? = nil
-            if !freeUsernames.isEmpty && rng.chance(0.7) { username = freeUsernames.remove(at: rng.int(0..<freeUsernames.count)) }
-            changes.append(.putUser(try! User(id: id, username: username, isActive: rng.chance(0.8), isSuperuser: rng.chance(0.2))))
+            if !freeUsernames.isEmpty && rng.chance(0.7) {
+                username = freeUsernames.remove(at: rng.int(0..<freeUsernames.count))
+            }
+            changes.append(
+                .putUser(try! User(id: id, username: username, isActive: rng.chance(0.8), isSuperuser: rng.chance(0.2)))
+            )
         }
         let skipped = rng.int(0..<PropertyUniverse.groupNames.count)
         for (position, name) in PropertyUniverse.groupNames.enumerated() where position != skipped {

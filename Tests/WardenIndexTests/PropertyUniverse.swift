@@ -210,7 +210,12 @@ extension PropertyRun {
         default:
             let token = ReferenceEvaluator.pageToken(after: refBytes(somePK()))
             if rng.chance(0.5) { return "o" + token.dropFirst().uppercased() }
-            return "o" + String(token.dropFirst().enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })
+            return "o"
+                + String(
+                    token.dropFirst().enumerated().map {
+                        $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element
+                    }
+                )
         }
     }
 }

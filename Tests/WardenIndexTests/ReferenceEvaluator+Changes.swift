@@ -59,7 +59,9 @@ extension ReferenceEvaluator {
                     contentTypes[position].codenames.append(codename)
                 }
             } else {
-                contentTypes.append(ContentTypeRow(name: name, appLabel: refBytes(type.name.appLabel), codenames: codenames))
+                contentTypes.append(
+                    ContentTypeRow(name: name, appLabel: refBytes(type.name.appLabel), codenames: codenames)
+                )
             }
 
         case .grant(let grant):
@@ -115,7 +117,12 @@ extension ReferenceEvaluator {
     func sortedGroups() -> [RefBytes] { groups.sorted(by: refBytePrecedes) }
 
     /// The counts `PermissionIndex.statistics` reports (besides the revision).
-    var statistics: (users: Int, groups: Int, contentTypes: Int, permissions: Int, objects: Int, objectGrants: Int, modelGrants: Int) {
+    var statistics:
+        (
+            users: Int, groups: Int, contentTypes: Int, permissions: Int, objects: Int, objectGrants: Int,
+            modelGrants: Int
+        )
+    {
         var objects: Set<[RefBytes]> = []
         for grant in grants { if let pk = grant.pk { objects.insert([grant.contentType, pk]) } }
         return (

@@ -129,7 +129,12 @@ extension ReferenceEvaluator {
 
     /// Resolves `permissions` in `type`, in request order: their codenames, or the code of the
     /// first string that fails (it decides, whatever the later ones are).
-    func resolveAll(_ permissions: [String], in type: RefBytes, tally: RefTally? = nil, _ kind: String = "")
+    func resolveAll(
+        _ permissions: [String],
+        in type: RefBytes,
+        tally: RefTally? = nil,
+        _ kind: String = ""
+    )
         -> RefResolved<[RefBytes]>
     {
         var codenames: [RefBytes] = []

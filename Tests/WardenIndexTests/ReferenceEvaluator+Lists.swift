@@ -66,7 +66,8 @@ extension ReferenceEvaluator {
             let satisfied = codenames.filter(modelSatisfied)
             if !satisfied.isEmpty && (anyPerm || satisfied.count == codenames.count) {
                 let decision = reason(satisfied[0])
-                if let tally, resolution.wholeType, satisfied.map(reason).contains(where: { !Self.same($0, decision) }) {
+                if let tally, resolution.wholeType, satisfied.map(reason).contains(where: { !Self.same($0, decision) })
+                {
                     tally.note("ListObjects: empty list, model grants with different reasons (registration order)")
                 }
                 return .value(.unrestricted(decision))
@@ -102,7 +103,10 @@ extension ReferenceEvaluator {
     }
 
     /// ListObjects' resolution (semantics.md "Resolution"), for a request that keeps the field rules.
-    func resolveListObjects(_ query: ListObjectsQuery, tally: RefTally? = nil)
+    func resolveListObjects(
+        _ query: ListObjectsQuery,
+        tally: RefTally? = nil
+    )
         -> RefResolved<ListObjectsResolution>
     {
         let strings = query.permissions
@@ -147,7 +151,8 @@ extension ReferenceEvaluator {
         let type = refBytes(query.object.contentType)
         let pk = refBytes(query.object.pk)
         // 1. Field rules.
-        let fieldError = query.permissions.contains(where: { !Self.isValidPermissionString($0) })
+        let fieldError =
+            query.permissions.contains(where: { !Self.isValidPermissionString($0) })
             || !Self.isValidContentType(query.object.contentType) || !Self.isValidPK(query.object.pk)
         if fieldError {
             if let tally, Self.isValidContentType(query.object.contentType) {

@@ -163,7 +163,8 @@ struct ReferenceEvaluator {
         for part in parts {
             guard part.count >= 1, part.count <= 100 else { return false }
             for byte in part {
-                let ok = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                let ok =
+                    (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                     || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
                 if !ok { return false }
             }

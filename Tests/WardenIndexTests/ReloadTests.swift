@@ -11,8 +11,14 @@ struct ReloadTests {
     func untrusted() throws {
         let index = PermissionIndex()
         try index.apply([.putGroup(name: "old")])
-        let grant = try Grant(subject: .user("ghost"), permission: PermissionRef(contentType: car, codename: "view_car"), pk: "1")
-        #expect(throws: IndexError.self) { try index.replaceAll(with: [.register(ContentType(name: car)), .grant(grant)], at: Revision(9)) }
+        let grant = try Grant(
+            subject: .user("ghost"),
+            permission: PermissionRef(contentType: car, codename: "view_car"),
+            pk: "1"
+        )
+        #expect(throws: IndexError.self) {
+            try index.replaceAll(with: [.register(ContentType(name: car)), .grant(grant)], at: Revision(9))
+        }
         #expect(index.statistics.groups == 1 && index.revision == Revision(1))
     }
 
@@ -26,7 +32,13 @@ struct ReloadTests {
                 .putUser(try User(id: "1")),
                 .addMember(user: "1", group: "missing"),
                 .grant(try Grant(subject: .user("ghost"), permission: view, pk: "1")),
-                .grant(try Grant(subject: .user("1"), permission: PermissionRef(contentType: car, codename: "fly_car"), pk: "1")),
+                .grant(
+                    try Grant(
+                        subject: .user("1"),
+                        permission: PermissionRef(contentType: car, codename: "fly_car"),
+                        pk: "1"
+                    )
+                ),
                 .grant(try Grant(subject: .user("1"), permission: view, pk: "2")),
             ],
             at: Revision(7),
@@ -34,7 +46,11 @@ struct ReloadTests {
         )
         #expect(index.revision == Revision(7))
         #expect(index.statistics.grants == 1 && index.statistics.users == 1)
-        let check = CheckRequest(subject: .user("1"), permission: "drivers.view_car", object: ObjectRef(contentType: "drivers.car", pk: "2"))
+        let check = CheckRequest(
+            subject: .user("1"),
+            permission: "drivers.view_car",
+            object: ObjectRef(contentType: "drivers.car", pk: "2")
+        )
         #expect(try index.check(check).value.reason == .objectGrantUser)
     }
 }

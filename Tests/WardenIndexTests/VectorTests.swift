@@ -92,7 +92,9 @@ struct VectorRunner {
         } else if let list = step["list_objects"] as? JSON {
             outcome = Result { () throws(IndexError) in try listAll(list) }
         } else if let list = step["list_subjects"] as? JSON {
-            outcome = Result { () throws(IndexError) in try index.listSubjects(Self.subjectsQuery(list)).value }.map { $0 }
+            outcome = Result { () throws(IndexError) in try index.listSubjects(Self.subjectsQuery(list)).value }.map {
+                $0
+            }
         } else if let perms = step["get_permissions"] as? JSON {
             let query = try Self.permissionsQuery(perms)
             outcome = Result { () throws(IndexError) in try index.permissions(query).value }.map { $0 }
@@ -250,11 +252,15 @@ struct VectorRunner {
         case "add_member", "remove_member":
             let member = value as! JSON
             let (user, group) = (member["user"] as! String, member["group"] as! String)
-            return [kind == "add_member" ? .addMember(user: user, group: group) : .removeMember(user: user, group: group)]
+            return [
+                kind == "add_member" ? .addMember(user: user, group: group) : .removeMember(user: user, group: group)
+            ]
         case "register": return [try register(value as! JSON)]
         case "delete_object":
             let object = value as! JSON
-            return [.deleteObject(contentType: try ContentTypeName(object["type"] as! String), pk: object["pk"] as! String)]
+            return [
+                .deleteObject(contentType: try ContentTypeName(object["type"] as! String), pk: object["pk"] as! String)
+            ]
         default: throw VectorError("unknown change \(kind)")
         }
     }
@@ -290,12 +296,18 @@ struct VectorRunner {
         if let explicit = json["type"] as? String {
             type = try ContentTypeName(explicit)
         } else {
-            let candidates = Set(registered.filter { $0.name.appLabel == app && $0.codenames.contains(codename) }.map(\.name))
+            let candidates = Set(
+                registered.filter { $0.name.appLabel == app && $0.codenames.contains(codename) }.map(\.name)
+            )
             guard candidates.count <= 1 else { throw VectorError("grant \(perm) is ambiguous: give its type") }
             type = try candidates.first ?? ContentTypeName("\(app).unregistered")
         }
         let subject: Subject = (json["user"] as? String).map(Subject.user) ?? .group(json["group"] as! String)
-        return try Grant(subject: subject, permission: PermissionRef(contentType: type, codename: codename), pk: json["pk"] as? String)
+        return try Grant(
+            subject: subject,
+            permission: PermissionRef(contentType: type, codename: codename),
+            pk: json["pk"] as? String
+        )
     }
 }
 

@@ -12,7 +12,11 @@ struct WriterProgressTests {
         let index = PermissionIndex()
         let car = try ContentTypeName("drivers.car")
         try index.apply([.register(try ContentType(name: car)), .putUser(try User(id: "1"))])
-        let request = CheckRequest(subject: .user("1"), permission: "drivers.view_car", object: ObjectRef(contentType: "drivers.car", pk: "7"))
+        let request = CheckRequest(
+            subject: .user("1"),
+            permission: "drivers.view_car",
+            object: ObjectRef(contentType: "drivers.car", pk: "7")
+        )
         let readersDone = Flag()
         let writesBeforeReadersDone = Counter()
         let group = DispatchGroup()
@@ -31,7 +35,10 @@ struct WriterProgressTests {
             if !readersDone.isSet { writesBeforeReadersDone.increment() }
         }
         group.wait()
-        #expect(writesBeforeReadersDone.value == 20, "only \(writesBeforeReadersDone.value) of 20 writes got in while readers ran")
+        #expect(
+            writesBeforeReadersDone.value == 20,
+            "only \(writesBeforeReadersDone.value) of 20 writes got in while readers ran"
+        )
     }
 }
 

@@ -38,8 +38,10 @@ struct ValidationTests {
         let name = try ContentTypeName("drivers.car")
         #expect(name.appLabel == "drivers" && name.model == "car" && name.description == "drivers.car")
         _ = try ContentTypeName("a_1." + String(repeating: "m", count: 100))
-        for bad in ["Drivers.Car", "drivers", "drivers.car.x", ".car", "drivers.", "dri vers.car",
-                    "drivers." + String(repeating: "m", count: 101), "drivers.cär"] {
+        for bad in [
+            "Drivers.Car", "drivers", "drivers.car.x", ".car", "drivers.", "dri vers.car",
+            "drivers." + String(repeating: "m", count: 101), "drivers.cär",
+        ] {
             #expect(throws: ValidationError.self, "\(bad)") { try ContentTypeName(bad) }
         }
         do {
@@ -58,13 +60,21 @@ struct ValidationTests {
         #expect(type.codenames == ["add_car", "change_car", "delete_car", "view_car", "publish_car", "Can-Drive"])
         #expect(try ContentType(name: car, defaults: false, custom: ["x"]).codenames == ["x"])
         #expect(throws: ValidationError.self) { try ContentType(name: car, custom: ["has.dot"]) }
-        #expect(throws: ValidationError.self) { try ContentType(name: car, custom: [String(repeating: "c", count: 101)]) }
+        #expect(throws: ValidationError.self) {
+            try ContentType(name: car, custom: [String(repeating: "c", count: 101)])
+        }
         #expect(throws: ValidationError.self) { try PermissionRef(contentType: car, codename: "") }
         #expect(try PermissionRef(contentType: car, codename: "change_car").description == "drivers.change_car")
         // The defaults must fit the codename rule: "change_" + 93 characters is the longest.
         _ = try ContentType(name: ContentTypeName("app." + String(repeating: "m", count: 93)))
-        #expect(throws: ValidationError.self) { try ContentType(name: ContentTypeName("app." + String(repeating: "m", count: 94))) }
-        _ = try ContentType(name: ContentTypeName("app." + String(repeating: "m", count: 100)), defaults: false, custom: ["x"])
+        #expect(throws: ValidationError.self) {
+            try ContentType(name: ContentTypeName("app." + String(repeating: "m", count: 94)))
+        }
+        _ = try ContentType(
+            name: ContentTypeName("app." + String(repeating: "m", count: 100)),
+            defaults: false,
+            custom: ["x"]
+        )
     }
 
     @Test("grants check their subject and pk")
@@ -77,12 +87,16 @@ struct ValidationTests {
             try Grant(subject: .user(""), permission: permission)
         }
         #expect(throws: ValidationError.self) { try Grant(subject: .user("1"), permission: permission, pk: "") }
-        #expect(throws: ValidationError.self) { try Grant(subject: .group(String(repeating: "g", count: 151)), permission: permission) }
+        #expect(throws: ValidationError.self) {
+            try Grant(subject: .group(String(repeating: "g", count: 151)), permission: permission)
+        }
     }
 
     @Test("decisions allow exactly for the allowing reasons")
     func decisions() {
-        let allowing: Set<Decision.Reason> = [.superuser, .objectGrantUser, .objectGrantGroup, .modelGrantUser, .modelGrantGroup]
+        let allowing: Set<Decision.Reason> = [
+            .superuser, .objectGrantUser, .objectGrantGroup, .modelGrantUser, .modelGrantGroup,
+        ]
         for reason in Decision.Reason.allCases { #expect(Decision(reason).allowed == allowing.contains(reason)) }
         #expect(Decision(.objectGrantGroup, group: "editors").description == "allow OBJECT_GRANT_GROUP (group editors)")
         #expect(Revision.zero.next == Revision(1) && Revision(1) < Revision(2))

@@ -1,6 +1,6 @@
 import Testing
-import WardenProto
 import WardenFuzzing
+import WardenProto
 import WardenRecords
 import WardenTestSupport
 
@@ -23,7 +23,9 @@ struct RecordFormatRandomBytesTests {
         for round in 0..<20_000 {
             let input = RandomInputs.make(round: round, seeds: seeds, using: &random)
             let outcome = ImportParsing.run(input)
-            failures += Self.problems(outcome).map { "\($0) for \(String(decoding: input, as: UTF8.self).debugDescription)" }
+            failures += Self.problems(outcome).map {
+                "\($0) for \(String(decoding: input, as: UTF8.self).debugDescription)"
+            }
             for result in outcome.results.values {
                 if case .success = result { parsed += 1 } else { refused += 1 }
             }
@@ -44,7 +46,9 @@ struct RecordFormatRandomBytesTests {
 
     @Test("a JSON lines file with CRLF line ends reads as with LF")
     func crlf() throws {
-        let records = try RecordFormat.jsonl.records(from: "{\"kind\": \"group\", \"group\": \"a\"}\r\n{\"kind\": \"group\", \"group\": \"b\"}\r\n")
+        let records = try RecordFormat.jsonl.records(
+            from: "{\"kind\": \"group\", \"group\": \"a\"}\r\n{\"kind\": \"group\", \"group\": \"b\"}\r\n"
+        )
         #expect(records.map(\.group) == ["a", "b"])
     }
 

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Peer credentials: the server reads this test process's real uid and gid with SO_PEERCRED
 /// and checks them against allow lists that include or exclude it.
@@ -29,7 +30,9 @@ struct AccessTests {
     @Test("a reader uid reads and may not write; an admin uid writes")
     func readerAndAdmin() async throws {
         let uid = String(getuid())
-        try await withServer(environment: ["WARDEN_ADMIN_UIDS": Self.otherUID, "WARDEN_READER_UIDS": uid]) { _, warden in
+        try await withServer(environment: ["WARDEN_ADMIN_UIDS": Self.otherUID, "WARDEN_READER_UIDS": uid]) {
+            _,
+            warden in
             #expect(try await warden.health().status == "SERVING")
             _ = try await warden.check(.user("1"), "lab.view_experiment", object: RPCTests.experiment("1"))
             do {
@@ -41,11 +44,16 @@ struct AccessTests {
             }
             // A bulk stream of a reader is refused once, and its later chunks are dropped.
             await #expect(throws: WardenError.self) {
-                _ = try await warden.bulkGrant((0..<30).map { Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "\($0)") }, chunkSize: 10)
+                _ = try await warden.bulkGrant(
+                    (0..<30).map { Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "\($0)") },
+                    chunkSize: 10
+                )
             }
             #expect(try await warden.health().status == "SERVING")
         }
-        try await withServer(environment: ["WARDEN_ADMIN_UIDS": Self.otherUID, "WARDEN_ADMIN_GIDS": String(getgid())]) { _, warden in
+        try await withServer(environment: ["WARDEN_ADMIN_UIDS": Self.otherUID, "WARDEN_ADMIN_GIDS": String(getgid())]) {
+            _,
+            warden in
             let written = try await warden.putGroup("g")
             #expect(written.changed)
         }

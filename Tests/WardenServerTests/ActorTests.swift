@@ -39,16 +39,24 @@ struct ActorTests {
     func rules() async throws {
         try await withServer { _, warden in
             try await Self.seed(warden)
-            try await Self.refused(warden, "is_superuser") { _ = try await warden.putUser("2", isSuperuser: true, actor: "10") }
-            try await Self.refused(warden, "is_superuser") { _ = try await warden.putUser("4", isSuperuser: false, actor: "10") }
+            try await Self.refused(warden, "is_superuser") {
+                _ = try await warden.putUser("2", isSuperuser: true, actor: "10")
+            }
+            try await Self.refused(warden, "is_superuser") {
+                _ = try await warden.putUser("4", isSuperuser: false, actor: "10")
+            }
             try await Self.refused(warden, "model-level") {
                 _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.view_experiment"), actor: "10")
             }
             try await Self.refused(warden, "model-level") {
                 _ = try await warden.revoke(Warden_V1_Grant(.user("2"), "lab.view_experiment"), actor: "10")
             }
-            try await Self.refused(warden, "own memberships") { _ = try await warden.addMember(user: "10", group: "Maintainer", actor: "10") }
-            try await Self.refused(warden, "own memberships") { _ = try await warden.removeMember(user: "10", group: "Staff", actor: "10") }
+            try await Self.refused(warden, "own memberships") {
+                _ = try await warden.addMember(user: "10", group: "Maintainer", actor: "10")
+            }
+            try await Self.refused(warden, "own memberships") {
+                _ = try await warden.removeMember(user: "10", group: "Staff", actor: "10")
+            }
             try await Self.refused(warden, "own grants") {
                 _ = try await warden.grant(Warden_V1_Grant(.user("10"), "lab.change_experiment", pk: "2"), actor: "10")
             }
@@ -64,7 +72,10 @@ struct ActorTests {
                 _ = try await warden.grant(Warden_V1_Grant(.group("Read only"), "lab.change_experiment"), actor: "10")
             }
             try await Self.refused(warden, "does not hold") {
-                _ = try await warden.bulkGrant([Warden_V1_Grant(.user("2"), "lab.delete_experiment", pk: "1")], actor: "10")
+                _ = try await warden.bulkGrant(
+                    [Warden_V1_Grant(.user("2"), "lab.delete_experiment", pk: "1")],
+                    actor: "10"
+                )
             }
             // An unknown actor holds nothing.
             do {
@@ -73,7 +84,10 @@ struct ActorTests {
             } catch let error as WardenError {
                 #expect(error.code == .permissionDenied)
             }
-            #expect(try await warden.check(.user("2"), "lab.change_experiment", object: RPCTests.experiment("2")).decision.reason == .noGrant)
+            #expect(
+                try await warden.check(.user("2"), "lab.change_experiment", object: RPCTests.experiment("2")).decision
+                    .reason == .noGrant
+            )
         }
     }
 
@@ -81,9 +95,16 @@ struct ActorTests {
     func allowed() async throws {
         try await withServer { _, warden in
             try await Self.seed(warden)
-            #expect(try await warden.grant(Warden_V1_Grant(.user("2"), "lab.change_experiment", pk: "1"), actor: "10").changed)
-            #expect(try await warden.grant(Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "9"), actor: "10").changed)
-            #expect(try await warden.grant(Warden_V1_Grant(.group("Read only"), "lab.view_experiment"), actor: "10").changed)
+            #expect(
+                try await warden.grant(Warden_V1_Grant(.user("2"), "lab.change_experiment", pk: "1"), actor: "10")
+                    .changed
+            )
+            #expect(
+                try await warden.grant(Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "9"), actor: "10").changed
+            )
+            #expect(
+                try await warden.grant(Warden_V1_Grant(.group("Read only"), "lab.view_experiment"), actor: "10").changed
+            )
             #expect(try await warden.addMember(user: "2", group: "Staff", actor: "10").changed)
             #expect(try await warden.putUser("2", username: "bob", isActive: true, actor: "10").changed == false)
             #expect(try await warden.putUser("2", isSuperuser: true, actor: "4").changed)
@@ -112,18 +133,36 @@ struct ActorIdentityTests {
             _ = try await warden.addMember(user: Self.composed, group: "Staff")
             _ = try await warden.grant(Warden_V1_Grant(.user(Self.composed), "lab.change_experiment", pk: "1"))
             // Not its own grants, memberships or account: allowed.
-            #expect(try await warden.grant(Warden_V1_Grant(.user(Self.decomposed), "lab.change_experiment", pk: "1"), actor: Self.composed).changed)
-            #expect(try await warden.revoke(Warden_V1_Grant(.user(Self.decomposed), "lab.change_experiment", pk: "1"), actor: Self.composed).changed)
+            #expect(
+                try await warden.grant(
+                    Warden_V1_Grant(.user(Self.decomposed), "lab.change_experiment", pk: "1"),
+                    actor: Self.composed
+                ).changed
+            )
+            #expect(
+                try await warden.revoke(
+                    Warden_V1_Grant(.user(Self.decomposed), "lab.change_experiment", pk: "1"),
+                    actor: Self.composed
+                ).changed
+            )
             #expect(try await warden.addMember(user: Self.decomposed, group: "Staff", actor: Self.composed).changed)
             #expect(try await warden.removeMember(user: Self.decomposed, group: "Staff", actor: Self.composed).changed)
             #expect(try await warden.putUser(Self.decomposed, isActive: false, actor: Self.composed).changed)
             #expect(try await warden.deleteUser(Self.decomposed, actor: Self.composed).changed)
             // Its own, byte for byte: refused.
             await #expect(throws: WardenError.self) {
-                _ = try await warden.grant(Warden_V1_Grant(.user(Self.composed), "lab.change_experiment", pk: "1"), actor: Self.composed)
+                _ = try await warden.grant(
+                    Warden_V1_Grant(.user(Self.composed), "lab.change_experiment", pk: "1"),
+                    actor: Self.composed
+                )
             }
-            await #expect(throws: WardenError.self) { _ = try await warden.deleteUser(Self.composed, actor: Self.composed) }
-            #expect(try await warden.check(.user(Self.composed), "lab.change_experiment", object: RPCTests.experiment("1")).decision.allowed)
+            await #expect(throws: WardenError.self) {
+                _ = try await warden.deleteUser(Self.composed, actor: Self.composed)
+            }
+            #expect(
+                try await warden.check(.user(Self.composed), "lab.change_experiment", object: RPCTests.experiment("1"))
+                    .decision.allowed
+            )
         }
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import Testing
@@ -8,6 +5,10 @@ import WardenClient
 import WardenProto
 import WardenSync
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A peer the access policy does not admit costs one status frame and a close, before any of its
 /// bytes is read, and holds no connection slot (issue #16, item 10). The server is told to admit
@@ -20,7 +21,12 @@ struct AdmissionTests {
     /// A frame announcing a 4 MiB body, all of it but its last byte: a frame that never completes.
     static let partialFrame: [UInt8] = {
         let length = UInt32(4 << 20)
-        let header = RawSocket.frame(id: 1, method: UInt16(Warden_V1_Method.batchCheck.rawValue), body: [], length: length)
+        let header = RawSocket.frame(
+            id: 1,
+            method: UInt16(Warden_V1_Method.batchCheck.rawValue),
+            body: [],
+            length: length
+        )
         return header + [UInt8](repeating: 0x0a, count: Int(length) - Frame.lengthCounted - 1)
     }()
 
@@ -35,7 +41,9 @@ struct AdmissionTests {
         return (frame, socket.isClosedByPeer())
     }
 
-    @Test("strangers sending partial 4 MiB frames get PERMISSION_DENIED on id 0 and are closed; the server reads none of it")
+    @Test(
+        "strangers sending partial 4 MiB frames get PERMISSION_DENIED on id 0 and are closed; the server reads none of it"
+    )
     func strangersAreClosed() async throws {
         try await withServer(environment: ["WARDEN_ADMIN_UIDS": "\(Self.otherUID)"]) { server, _ in
             let before = ProcessSample.rssKiB(pid: server.pid)
@@ -57,11 +65,16 @@ struct AdmissionTests {
             after = max(after, ProcessSample.rssKiB(pid: server.pid))
             #expect(answers.withLock { $0.count } == 20)
             for (frame, closed) in answers.withLock({ $0 }) {
-                #expect(frame?.requestID == 0 && frame?.status == StatusCode.permissionDenied.rawValue, "\(String(describing: frame))")
+                #expect(
+                    frame?.requestID == 0 && frame?.status == StatusCode.permissionDenied.rawValue,
+                    "\(String(describing: frame))"
+                )
                 #expect(frame?.errorStatus?.message.contains("not allowed to use Warden") == true)
                 #expect(closed)
             }
-            print("admission: 20 strangers sending partial 4 MiB frames: server RSS \(before / 1024) → at most \(after / 1024) MiB")
+            print(
+                "admission: 20 strangers sending partial 4 MiB frames: server RSS \(before / 1024) → at most \(after / 1024) MiB"
+            )
             // Before, each stranger's frame was read and held: 30 → 112 MiB.
             #expect(after - before < 24 * 1024, "the server grew \((after - before) / 1024) MiB")
             #expect(server.output.contains("peer not admitted"))
@@ -89,14 +102,17 @@ struct AdmissionTests {
             for _ in 0..<60 {
                 Thread {
                     while !stop.load(ordering: .relaxed) {
-                        guard let (frame, _) = try? Self.stranger(path, sent: { attempts.add(1, ordering: .relaxed) }) else { continue }
+                        guard let (frame, _) = try? Self.stranger(path, sent: { attempts.add(1, ordering: .relaxed) })
+                        else { continue }
                         if frame?.status == StatusCode.permissionDenied.rawValue { refusals.add(1, ordering: .relaxed) }
                     }
                 }.start()
             }
             defer { stop.store(true, ordering: .relaxed) }
             // Once every stranger has sent its frame, the admitted uid works as usual.
-            for _ in 0..<1200 where attempts.load(ordering: .relaxed) < 60 { try await Task.sleep(for: .milliseconds(50)) }
+            for _ in 0..<1200 where attempts.load(ordering: .relaxed) < 60 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             let socket = ["--socket", path]
             for command in [
                 ["register", "lab.experiment"], ["user", "put", "2"],
@@ -109,7 +125,9 @@ struct AdmissionTests {
             let refused = refusals.load(ordering: .relaxed)
             let after = ProcessSample.rssKiB(pid: server.pid)
             stop.store(true, ordering: .relaxed)
-            print("admission: 60 strangers against max_connections 50: \(refused) refusals while the admitted uid ran 5 commands; server RSS \(before / 1024) → \(after / 1024) MiB")
+            print(
+                "admission: 60 strangers against max_connections 50: \(refused) refusals while the admitted uid ran 5 commands; server RSS \(before / 1024) → \(after / 1024) MiB"
+            )
             #expect(refused >= 60)
         }
     }

@@ -95,33 +95,54 @@ struct BadInputTests {
             try await RPCTests.seed(warden)
             let long = String(repeating: "x", count: 256)
             let cases: [(String, () async throws -> Void)] = [
-                ("user", { _ = try await warden.check(.user(""), "lab.view_experiment", object: RPCTests.experiment("1")) }),
-                ("object.pk", { _ = try await warden.check(.user("1"), "lab.view_experiment", object: RPCTests.experiment(long)) }),
-                ("object.pk", { _ = try await warden.check(.user("1"), "lab.view_experiment", object: RPCTests.experiment("")) }),
+                (
+                    "user",
+                    { _ = try await warden.check(.user(""), "lab.view_experiment", object: RPCTests.experiment("1")) }
+                ),
+                (
+                    "object.pk",
+                    { _ = try await warden.check(.user("1"), "lab.view_experiment", object: RPCTests.experiment(long)) }
+                ),
+                (
+                    "object.pk",
+                    { _ = try await warden.check(.user("1"), "lab.view_experiment", object: RPCTests.experiment("")) }
+                ),
                 ("permission", { _ = try await warden.check(.user("1"), "", object: RPCTests.experiment("1")) }),
                 ("content_type", { _ = try await warden.check(.user("1"), "view_experiment", contentType: "NoDot") }),
                 ("user.id", { _ = try await warden.putUser(long) }),
                 ("name", { _ = try await warden.putGroup("") }),
-                ("grant.subject", { _ = try await warden.grant(Warden_V1_Grant(Warden_V1_Subject(), "lab.view_experiment")) }),
-                ("page_size", {
-                    var request = Warden_V1_ListObjectsRequest()
-                    request.subject = .user("1")
-                    request.permissions = ["lab.view_experiment"]
-                    request.pageSize = 1_000_000
-                    _ = try await warden.listObjects(request)
-                }),
-                ("page_token", {
-                    var request = Warden_V1_ListObjectsRequest()
-                    request.subject = .user("1")
-                    request.permissions = ["lab.view_experiment"]
-                    request.pageToken = "garbage"
-                    _ = try await warden.listObjects(request)
-                }),
-                ("items", {
-                    var request = Warden_V1_BatchCheckRequest()
-                    request.items = Array(repeating: Warden_V1_CheckItem(), count: 10_001)
-                    _ = try await warden.batchCheck(request)
-                }),
+                (
+                    "grant.subject",
+                    { _ = try await warden.grant(Warden_V1_Grant(Warden_V1_Subject(), "lab.view_experiment")) }
+                ),
+                (
+                    "page_size",
+                    {
+                        var request = Warden_V1_ListObjectsRequest()
+                        request.subject = .user("1")
+                        request.permissions = ["lab.view_experiment"]
+                        request.pageSize = 1_000_000
+                        _ = try await warden.listObjects(request)
+                    }
+                ),
+                (
+                    "page_token",
+                    {
+                        var request = Warden_V1_ListObjectsRequest()
+                        request.subject = .user("1")
+                        request.permissions = ["lab.view_experiment"]
+                        request.pageToken = "garbage"
+                        _ = try await warden.listObjects(request)
+                    }
+                ),
+                (
+                    "items",
+                    {
+                        var request = Warden_V1_BatchCheckRequest()
+                        request.items = Array(repeating: Warden_V1_CheckItem(), count: 10_001)
+                        _ = try await warden.batchCheck(request)
+                    }
+                ),
             ]
             for (field, call) in cases {
                 do {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Item limits are checked on the count of a frame's items before any item is decoded (issue #16,
 /// item 8): 4 MiB of empty items would otherwise take hundreds of MiB of decoded messages before
@@ -16,7 +17,10 @@ struct BatchLimitTests {
     static func emptyItems(field: UInt8, count: Int) -> [UInt8] {
         var body = [UInt8]()
         body.reserveCapacity(2 * count)
-        for _ in 0..<count { body.append(field << 3 | 2); body.append(0) }
+        for _ in 0..<count {
+            body.append(field << 3 | 2)
+            body.append(0)
+        }
         return body
     }
 
@@ -30,7 +34,9 @@ struct BatchLimitTests {
         return socket.readFrame()
     }
 
-    @Test("BatchCheck, BatchGetPermissions, WriteBatch and a bulk chunk of 2M empty items are refused on the count, naming the field and the limit")
+    @Test(
+        "BatchCheck, BatchGetPermissions, WriteBatch and a bulk chunk of 2M empty items are refused on the count, naming the field and the limit"
+    )
     func refusedOnCount() async throws {
         try await withServer { server, warden in
             try await RPCTests.seed(warden)
@@ -38,17 +44,35 @@ struct BatchLimitTests {
                 (.batchCheck, 1, "items: at most 10000 checks in one BatchCheck (got 2000000)"),
                 (.batchGetPermissions, 3, "pks: at most 10000 pks in one BatchGetPermissions (got 2000000)"),
                 (.writeBatch, 1, "records: at most 10000 in one WriteBatch (got 2000000)"),
-                (.bulkGrant, 1, "chunk 0: at most 100000 grants in one chunk, the server's max_chunk_items (got 2000000)"),
-                (.bulkRevoke, 1, "chunk 0: at most 100000 grants in one chunk, the server's max_chunk_items (got 2000000)"),
+                (
+                    .bulkGrant, 1,
+                    "chunk 0: at most 100000 grants in one chunk, the server's max_chunk_items (got 2000000)"
+                ),
+                (
+                    .bulkRevoke, 1,
+                    "chunk 0: at most 100000 grants in one chunk, the server's max_chunk_items (got 2000000)"
+                ),
             ]
             for (method, field, message) in cases {
                 let before = ProcessSample.rssKiB(pid: server.pid)
-                let frame = RawSocket.frame(id: 7, method: UInt16(method.rawValue), body: Self.emptyItems(field: field, count: Self.huge))
+                let frame = RawSocket.frame(
+                    id: 7,
+                    method: UInt16(method.rawValue),
+                    body: Self.emptyItems(field: field, count: Self.huge)
+                )
                 let reply = try #require(try Self.answer(server, frame), "\(method): no answer")
-                #expect(reply.requestID == 7 && reply.status == StatusCode.invalidArgument.rawValue, "\(method): status \(reply.status)")
-                #expect(reply.errorStatus?.message.hasPrefix(message) == true, "\(method): \(reply.errorStatus?.message ?? "")")
+                #expect(
+                    reply.requestID == 7 && reply.status == StatusCode.invalidArgument.rawValue,
+                    "\(method): status \(reply.status)"
+                )
+                #expect(
+                    reply.errorStatus?.message.hasPrefix(message) == true,
+                    "\(method): \(reply.errorStatus?.message ?? "")"
+                )
                 let after = ProcessSample.rssKiB(pid: server.pid)
-                print("batch limits: \(method) of \(Self.huge) empty items refused; server RSS \(before / 1024) → \(after / 1024) MiB")
+                print(
+                    "batch limits: \(method) of \(Self.huge) empty items refused; server RSS \(before / 1024) → \(after / 1024) MiB"
+                )
             }
             // A PruneOrphans chunk of 2M empty pks, in a stream of two chunks.
             var first = Warden_V1_PruneOrphansRequest()
@@ -60,7 +84,9 @@ struct BatchLimitTests {
             let reply = try #require(socket.readFrame())
             #expect(reply.status == StatusCode.invalidArgument.rawValue)
             #expect(
-                reply.errorStatus?.message.contains("chunk 1: at most 100000 live_pks in one chunk, the server's max_chunk_items (got 2000000)") == true,
+                reply.errorStatus?.message.contains(
+                    "chunk 1: at most 100000 live_pks in one chunk, the server's max_chunk_items (got 2000000)"
+                ) == true,
                 "\(reply.errorStatus?.message ?? "")"
             )
             try await BadInputTests.stillServes(warden)
@@ -71,11 +97,17 @@ struct BatchLimitTests {
     func eightAtOnce() async throws {
         try await withServer { server, warden in
             try await RPCTests.seed(warden)
-            let frame = RawSocket.frame(id: 1, method: UInt16(Warden_V1_Method.batchCheck.rawValue), body: Self.emptyItems(field: 1, count: Self.huge))
+            let frame = RawSocket.frame(
+                id: 1,
+                method: UInt16(Warden_V1_Method.batchCheck.rawValue),
+                body: Self.emptyItems(field: 1, count: Self.huge)
+            )
             let sockets = try (0..<8).map { _ in try RawSocket(path: server.socketPath, receiveTimeout: 120) }
             let before = ProcessSample.rssKiB(pid: server.pid)
             let descriptors = sockets.map(\.fd)
-            DispatchQueue.concurrentPerform(iterations: descriptors.count) { RawSocket.sendAll(fd: descriptors[$0], frame) }
+            DispatchQueue.concurrentPerform(iterations: descriptors.count) {
+                RawSocket.sendAll(fd: descriptors[$0], frame)
+            }
             var peak = ProcessSample.rssKiB(pid: server.pid)
             for socket in sockets {
                 let reply = socket.readFrame()
@@ -84,14 +116,18 @@ struct BatchLimitTests {
                 #expect(reply?.errorStatus?.message.contains("at most 10000 checks in one BatchCheck") == true)
             }
             let after = ProcessSample.rssKiB(pid: server.pid)
-            print("batch limits: eight BatchChecks of \(Self.huge) empty items at once: server RSS \(before / 1024) → \(after / 1024) MiB (+\((after - before) / 1024) MiB; highest seen \(peak / 1024) MiB)")
+            print(
+                "batch limits: eight BatchChecks of \(Self.huge) empty items at once: server RSS \(before / 1024) → \(after / 1024) MiB (+\((after - before) / 1024) MiB; highest seen \(peak / 1024) MiB)"
+            )
             // Before the items were counted first, this grew about 1 GiB.
             #expect(after - before < 64 * 1024, "the server grew \((after - before) / 1024) MiB")
             try await BadInputTests.stillServes(warden)
         }
     }
 
-    @Test("items hidden behind a protobuf group (which swift-protobuf skips and the counter does not walk) are still refused on the count")
+    @Test(
+        "items hidden behind a protobuf group (which swift-protobuf skips and the counter does not walk) are still refused on the count"
+    )
     func groupDoesNotHideItems() async throws {
         try await withServer { server, warden in
             try await RPCTests.seed(warden)
@@ -103,11 +139,18 @@ struct BatchLimitTests {
             ] {
                 let before = ProcessSample.rssKiB(pid: server.pid)
                 let body = [0x7B, 0x7C] + Self.emptyItems(field: field, count: Self.huge)
-                let reply = try #require(try Self.answer(server, RawSocket.frame(id: 5, method: UInt16(method.rawValue), body: body)))
+                let reply = try #require(
+                    try Self.answer(server, RawSocket.frame(id: 5, method: UInt16(method.rawValue), body: body))
+                )
                 #expect(reply.status == StatusCode.invalidArgument.rawValue, "\(method): status \(reply.status)")
-                #expect(reply.errorStatus?.message.hasPrefix(prefix) == true, "\(method): \(reply.errorStatus?.message ?? "")")
+                #expect(
+                    reply.errorStatus?.message.hasPrefix(prefix) == true,
+                    "\(method): \(reply.errorStatus?.message ?? "")"
+                )
                 let after = ProcessSample.rssKiB(pid: server.pid)
-                print("batch limits: \(method) with a group before \(Self.huge) items: server RSS \(before / 1024) → \(after / 1024) MiB")
+                print(
+                    "batch limits: \(method) with a group before \(Self.huge) items: server RSS \(before / 1024) → \(after / 1024) MiB"
+                )
                 #expect(after - before < 64 * 1024, "\(method): the server grew \((after - before) / 1024) MiB")
             }
             try await BadInputTests.stillServes(warden)

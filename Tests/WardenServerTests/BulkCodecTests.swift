@@ -2,13 +2,16 @@ import Foundation
 import SwiftProtobuf
 import Testing
 import WardenProto
+
 @testable import WardenServer
 
 /// The hand-written BulkGrantRequest reader reads exactly what swift-protobuf does, or declines.
 @Suite("Bulk codec")
 struct BulkCodecTests {
-    static let strings = ["", "1", "42", "lab.view_experiment", "view_experiment", "lab.experiment", "é", "a\u{0}b",
-                          String(repeating: "x", count: 300), "/home/www/joe.config"]
+    static let strings = [
+        "", "1", "42", "lab.view_experiment", "view_experiment", "lab.experiment", "é", "a\u{0}b",
+        String(repeating: "x", count: 300), "/home/www/joe.config",
+    ]
 
     static func randomRequest(_ random: inout SystemRandomNumberGenerator) -> Warden_V1_BulkGrantRequest {
         func pick() -> String { strings.randomElement(using: &random)! }
@@ -32,7 +35,8 @@ struct BulkCodecTests {
 
     /// Unknown fields (varint 100, bytes 101, fixed32 102, fixed64 103), which proto3 skips.
     static let unknown: [[UInt8]] = [
-        [0xa0, 0x06, 0x96, 0x01], [0xaa, 0x06, 0x02, 0x41, 0x42], [0xb5, 0x06, 1, 2, 3, 4], [0xb9, 0x06, 1, 2, 3, 4, 5, 6, 7, 8],
+        [0xa0, 0x06, 0x96, 0x01], [0xaa, 0x06, 0x02, 0x41, 0x42], [0xb5, 0x06, 1, 2, 3, 4],
+        [0xb9, 0x06, 1, 2, 3, 4, 5, 6, 7, 8],
     ]
 
     /// The reader's items, as swift-protobuf messages.
@@ -62,7 +66,8 @@ struct BulkCodecTests {
                     subject.insert(contentsOf: Self.unknown.randomElement(using: &random)!, at: 0)
                     var rest = proto.grants[0]
                     rest.clearSubject()
-                    grant = [0x0a] + Self.varint(subject.count) + subject + (try rest.serializedBytes()) + Self.unknown[0]
+                    grant =
+                        [0x0a] + Self.varint(subject.count) + subject + (try rest.serializedBytes()) + Self.unknown[0]
                 }
                 bytes += [0x0a] + Self.varint(grant.count) + grant
             }
@@ -108,7 +113,10 @@ struct BulkCodecTests {
         #expect(Self.read(bytes) != nil)
         #expect(Self.read(Array(bytes.dropLast())) == nil)
         let inner: [UInt8] = try grant.serializedBytes() + [0x0a, 0x02, 0x0a, 0x00]
-        #expect(Self.read([0x0a] + Self.varint(inner.count) + inner) == nil, "a second subject merges in proto: not ours")
+        #expect(
+            Self.read([0x0a] + Self.varint(inner.count) + inner) == nil,
+            "a second subject merges in proto: not ours"
+        )
         let invalid: [UInt8] = [0x0a, 0x04, 0x12, 0x02, 0xc3, 0x28]  // permission = invalid UTF-8
         #expect(Self.read(invalid) == nil)
         #expect(throws: (any Error).self) { try Warden_V1_BulkGrantRequest(serializedBytes: invalid) }

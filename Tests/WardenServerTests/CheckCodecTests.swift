@@ -1,12 +1,13 @@
 import Foundation
 import NIOCore
-import WardenService
 import SwiftProtobuf
 import Testing
 import WardenIndex
 import WardenModel
 import WardenProto
+import WardenService
 import WardenWire
+
 @testable import WardenServer
 
 /// The hand-written Check codec reads and writes exactly what swift-protobuf does.
@@ -14,7 +15,9 @@ import WardenWire
 struct CheckCodecTests {
     static func randomRequest(_ random: inout SystemRandomNumberGenerator) -> Warden_V1_CheckRequest {
         var request = Warden_V1_CheckRequest()
-        let strings = ["", "1", "lab.view_experiment", "view_experiment", "é", String(repeating: "x", count: 300), "a\u{0}b"]
+        let strings = [
+            "", "1", "lab.view_experiment", "view_experiment", "é", String(repeating: "x", count: 300), "a\u{0}b",
+        ]
         func pick() -> String { strings.randomElement(using: &random)! }
         switch Int.random(in: 0..<4, using: &random) {
         case 0: request.subject = .user(pick())
@@ -38,7 +41,9 @@ struct CheckCodecTests {
             var bytes: [UInt8] = try proto.serializedBytes()
             // Unknown fields (varint 100, bytes 101, fixed32 102, fixed64 103): proto3 skips them.
             if Bool.random(using: &random) { bytes.insert(contentsOf: [0xa0, 0x06, 0x96, 0x01], at: 0) }
-            if Bool.random(using: &random) { bytes += [0xaa, 0x06, 0x02, 0x41, 0x42, 0xb5, 0x06, 1, 2, 3, 4, 0xb9, 0x06, 1, 2, 3, 4, 5, 6, 7, 8] }
+            if Bool.random(using: &random) {
+                bytes += [0xaa, 0x06, 0x02, 0x41, 0x42, 0xb5, 0x06, 1, 2, 3, 4, 0xb9, 0x06, 1, 2, 3, 4, 5, 6, 7, 8]
+            }
             let decoded = try Warden_V1_CheckRequest(serializedBytes: bytes)
             let fields = try #require(bytes.withUnsafeBytes { CheckCodec.check($0) })
             let request = bytes.withUnsafeBytes { fields.request($0) }
@@ -79,8 +84,12 @@ struct CheckCodecTests {
                 #expect(response.revision == revision.rawValue)
             }
         }
-        let results: [Result<Decision, IndexError>] = decisions.map { .success($0) }
-            + [.failure(IndexError(.invalidArgument, "permission: bad")), .failure(IndexError(.notFound, String(repeating: "m", count: 200)))]
+        let results: [Result<Decision, IndexError>] =
+            decisions.map { .success($0) }
+            + [
+                .failure(IndexError(.invalidArgument, "permission: bad")),
+                .failure(IndexError(.notFound, String(repeating: "m", count: 200))),
+            ]
         var buffer = ByteBuffer()
         CheckCodec.writeBatchResponse(results, revision: Revision(77), requestID: 3, method: 2, to: &buffer)
         let frame = try #require(try FrameDecoder.next(from: &buffer, maxFrameSize: 1 << 20))

@@ -1,11 +1,13 @@
+import Foundation
+import Testing
+import WardenProto
+import WardenSync
+
+@testable import WardenClient
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Testing
-@testable import WardenClient
-import WardenProto
-import WardenSync
 
 /// `WardenClient` under many tasks on one connection (issue 19): requests written from the
 /// callers' threads, answers handed back from the event loop by request id. Each task's object
@@ -106,13 +108,15 @@ struct ClientConcurrencyTests {
                 }
                 var tasks: [Task<Void, any Error>] = []
                 for i in 0..<Self.tasks {
-                    tasks.append(Task {
-                        for _ in 0..<200 {
-                            try Task.checkCancellation()
-                            try await Self.check(warden, task: i)
-                            answered.withLock { $0[i] += 1 }
+                    tasks.append(
+                        Task {
+                            for _ in 0..<200 {
+                                try Task.checkCancellation()
+                                try await Self.check(warden, task: i)
+                                answered.withLock { $0[i] += 1 }
+                            }
                         }
-                    })
+                    )
                 }
                 // Every task has had answers, then the even ones (and the Watch) are cancelled mid-flight.
                 let began = ContinuousClock.now
@@ -152,7 +156,10 @@ struct ClientConcurrencyTests {
                 Task {
                     started.withLock { $0 += 1 }
                     return try await warden.check(
-                        .user("p\(i)"), "lab.view_experiment", minRevision: revision + 1000, timeout: .seconds(600)
+                        .user("p\(i)"),
+                        "lab.view_experiment",
+                        minRevision: revision + 1000,
+                        timeout: .seconds(600)
                     )
                 }
             }
@@ -206,7 +213,8 @@ extension Result where Failure == any Error {
 /// Runs `body`; fails the test, without waiting further, when it has not finished within
 /// `limit` (a call that never returns cannot be cancelled, so a hang is caught here).
 func finishing<T: Sendable>(
-    within limit: Duration, _ body: @escaping @Sendable () async throws -> T
+    within limit: Duration,
+    _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
         let waiting = Locked<CheckedContinuation<T, any Error>?>(continuation)

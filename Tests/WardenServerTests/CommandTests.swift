@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Every `warden` subcommand against a real server process: exit codes, JSON output.
 @Suite("The warden command", .serialized)
@@ -17,7 +18,8 @@ struct CommandTests {
                 try runWarden(arguments + socket, input: input)
             }
             for arguments in [
-                ["register", "lab.experiment", "--custom", "publish_experiment"], ["user", "put", "1", "--username", "ada"],
+                ["register", "lab.experiment", "--custom", "publish_experiment"],
+                ["user", "put", "1", "--username", "ada"],
                 ["user", "put", "2"], ["user", "put", "9", "--superuser"], ["group", "put", "Maintainer"],
                 ["member", "add", "2", "Maintainer"], ["grant", "group:Maintainer", "lab.change_experiment"],
                 ["grant", "1", "lab.view_experiment", "--object", "lab.experiment:4"],
@@ -28,7 +30,11 @@ struct CommandTests {
                 #expect(result.jsonLines.first?["changed"] as? Bool == true, "\(arguments): \(result.output)")
             }
             // Idempotent: the same grant again changes nothing.
-            #expect(try run(["grant", "1", "lab.view_experiment", "--object", "lab.experiment:4"]).jsonLines.first?["changed"] as? Bool == false)
+            #expect(
+                try run(["grant", "1", "lab.view_experiment", "--object", "lab.experiment:4"]).jsonLines.first?[
+                    "changed"
+                ] as? Bool == false
+            )
 
             var check = try run(["check", "1", "lab.view_experiment", "--object", "lab.experiment:4"])
             #expect(check.status == 0 && check.jsonLines.first?["reason"] as? String == "OBJECT_GRANT_USER")
@@ -39,33 +45,58 @@ struct CommandTests {
             check = try run(["check", "1", "change_experiment"])
             #expect(check.status == 2 && check.error.contains("INVALID_ARGUMENT"))
 
-            let batch = try run(["batch-check"], input: """
-                {"user": "1", "perm": "lab.view_experiment", "type": "lab.experiment", "pk": "5"}
-                {"user": "2", "perm": "lab.view_experiment", "type": "lab.experiment", "pk": "5"}
-                {"group": "Maintainer", "perm": "change_experiment", "type": "lab.experiment"}
-                {"user": "1", "perm": "view_experiment"}
-                """)
+            let batch = try run(
+                ["batch-check"],
+                input: """
+                    {"user": "1", "perm": "lab.view_experiment", "type": "lab.experiment", "pk": "5"}
+                    {"user": "2", "perm": "lab.view_experiment", "type": "lab.experiment", "pk": "5"}
+                    {"group": "Maintainer", "perm": "change_experiment", "type": "lab.experiment"}
+                    {"user": "1", "perm": "view_experiment"}
+                    """
+            )
             #expect(batch.status == 0)
             let answers = batch.jsonLines
             #expect(answers.count == 4)
-            #expect(answers.map { $0["reason"] as? String } == ["OBJECT_GRANT_USER", "NO_GRANT", "MODEL_GRANT_GROUP", nil])
+            #expect(
+                answers.map { $0["reason"] as? String } == ["OBJECT_GRANT_USER", "NO_GRANT", "MODEL_GRANT_GROUP", nil]
+            )
             #expect((answers.last?["error"] as? [String: Any])?["code"] as? String == "INVALID_ARGUMENT")
 
-            #expect(try run(["list-objects", "1", "lab.view_experiment"]).jsonLines.first?["pks"] as? [String] == ["4", "5"])
-            let unrestricted = try run(["list-objects", "9", "lab.view_experiment"]).jsonLines.first?["unrestricted"] as? [String: Any]
+            #expect(
+                try run(["list-objects", "1", "lab.view_experiment"]).jsonLines.first?["pks"] as? [String] == [
+                    "4", "5",
+                ]
+            )
+            let unrestricted =
+                try run(["list-objects", "9", "lab.view_experiment"]).jsonLines.first?["unrestricted"] as? [String: Any]
             #expect(unrestricted?["reason"] as? String == "SUPERUSER")
-            #expect(try run(["list-objects", "9", "lab.view_experiment"]).jsonLines.first?["content_type"] as? String == "lab.experiment")
+            #expect(
+                try run(["list-objects", "9", "lab.view_experiment"]).jsonLines.first?["content_type"] as? String
+                    == "lab.experiment"
+            )
             let subjects = try run(["list-subjects", "lab.experiment:4", "--attach-perms"]).jsonLines.first
             #expect((subjects?["users"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["1", "2"])
-            #expect(try run(["perms", "2", "lab.experiment:4"]).jsonLines.first?["permissions"] as? [String] == ["change_experiment"])
-            #expect(try run(["perms", "2", "lab.experiment:4", "--mode", "user"]).jsonLines.first?["permissions"] as? [String] == [])
-            let several = try run(["perms", "2", "lab.experiment:4", "lab.experiment:5", "--mode", "groups"]).jsonLines.first
+            #expect(
+                try run(["perms", "2", "lab.experiment:4"]).jsonLines.first?["permissions"] as? [String] == [
+                    "change_experiment"
+                ]
+            )
+            #expect(
+                try run(["perms", "2", "lab.experiment:4", "--mode", "user"]).jsonLines.first?["permissions"]
+                    as? [String] == []
+            )
+            let several = try run(["perms", "2", "lab.experiment:4", "lab.experiment:5", "--mode", "groups"]).jsonLines
+                .first
             let objects = several?["objects"] as? [[String: Any]]
             #expect(objects?.map { $0["pk"] as? String } == ["4", "5"])
             #expect(objects?.map { $0["permissions"] as? [String] } == [["change_experiment"], ["change_experiment"]])
             #expect(try run(["perms", "2", "lab.experiment:4", "lab.other:5"]).error.contains("one content type"))
 
-            #expect(try run(["revoke", "1", "lab.view_experiment", "--object", "lab.experiment:5"]).jsonLines.first?["changed"] as? Bool == true)
+            #expect(
+                try run(["revoke", "1", "lab.view_experiment", "--object", "lab.experiment:5"]).jsonLines.first?[
+                    "changed"
+                ] as? Bool == true
+            )
             #expect(try run(["delete-object", "lab.experiment:4"]).jsonLines.first?["changed"] as? Bool == true)
             #expect(try run(["check", "1", "lab.view_experiment", "--object", "lab.experiment:4"]).status == 1)
             _ = try run(["grant", "1", "lab.view_experiment", "--object", "lab.experiment:6"])
@@ -89,7 +120,9 @@ struct CommandTests {
             #expect(prometheus.output.contains("warden_requests{method=\"check\"}"))
             #expect(prometheus.output.contains("warden_request_duration_seconds_bucket{method=\"check\",le=\"+Inf\"}"))
             #expect(try run(["health"]).status == 0)
-            let missing = try runWarden(["health", "--socket", server.folder.appendingPathComponent("nothing.sock").path])
+            let missing = try runWarden([
+                "health", "--socket", server.folder.appendingPathComponent("nothing.sock").path,
+            ])
             #expect(missing.status == 2 && missing.error.contains("UNAVAILABLE"))
             let usage = try runWarden(["member", "join", "1", "g", "--socket", server.socketPath])
             #expect(usage.status == 2 && usage.error.contains("add or remove"))
@@ -98,7 +131,9 @@ struct CommandTests {
 
     @Test("configuration: a flag wins over the environment, which wins over the file; bad settings are named")
     func precedence() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-config-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "warden-config-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("warden.json")
@@ -123,7 +158,11 @@ struct CommandTests {
             _ = try await warden.putGroup("g")
             _ = try await warden.addMember(user: "1", group: "g")
             _ = try await warden.grant(Warden_V1_Grant(.group("g"), "lab.view_experiment"))
-            let answer = try await warden.check(.user("1"), "lab.view_experiment", object: Warden_V1_ObjectRef("lab.experiment", "1"))
+            let answer = try await warden.check(
+                .user("1"),
+                "lab.view_experiment",
+                object: Warden_V1_ObjectRef("lab.experiment", "1")
+            )
             #expect(answer.decision.reason == .noGrant)
             await warden.close()
             #expect(server.stop() == 0)
@@ -139,8 +178,13 @@ struct CommandTests {
             (["WARDEN_SYNCHRONOUS": "off"], [], "synchronous"),
         ]
         for (environment, arguments, named) in bad {
-            let result = try runWarden(["serve", "--socket", folder.appendingPathComponent("x.sock").path,
-                                        "--database", folder.appendingPathComponent("x.db").path] + arguments, environment: environment)
+            let result = try runWarden(
+                [
+                    "serve", "--socket", folder.appendingPathComponent("x.sock").path,
+                    "--database", folder.appendingPathComponent("x.db").path,
+                ] + arguments,
+                environment: environment
+            )
             #expect(result.status != 0)
             #expect(result.error.contains(named), "\(result.error)")
         }

@@ -19,7 +19,9 @@ enum Fact: Hashable, Sendable, CustomStringConvertible {
         case .contentType(let type)?: self = .contentType(type.contentType, codenames: type.custom.sorted())
         case .user(let user)?:
             self = .user(
-                user.id, username: user.hasUsername ? user.username : nil, active: user.hasIsActive ? user.isActive : true,
+                user.id,
+                username: user.hasUsername ? user.username : nil,
+                active: user.hasIsActive ? user.isActive : true,
                 superuser: user.isSuperuser
             )
         case .group(let name)?: self = .group(name)
@@ -47,13 +49,19 @@ enum Fact: Hashable, Sendable, CustomStringConvertible {
         case .putGroup(let name): self = .group(name)
         case .addMember(let user, let group): self = .member(user: user, group: group)
         case .grant(let grant):
-            let subject: SubjectKey = switch grant.subject {
-            case .user(let id): .user(id)
-            case .group(let name): .group(name)
-            }
-            self = .grant(GrantKey(
-                subject, contentType: grant.permission.contentType.description, grant.permission.codename, pk: grant.pk
-            ))
+            let subject: SubjectKey =
+                switch grant.subject {
+                case .user(let id): .user(id)
+                case .group(let name): .group(name)
+                }
+            self = .grant(
+                GrantKey(
+                    subject,
+                    contentType: grant.permission.contentType.description,
+                    grant.permission.codename,
+                    pk: grant.pk
+                )
+            )
         default: return nil
         }
     }
@@ -118,11 +126,16 @@ struct GrantKey: Hashable, Sendable, CustomStringConvertible {
     var permission: String { "\(contentType.split(separator: ".")[0]).\(codename)" }
     var proto: Warden_V1_Grant { Warden_V1_Grant(subject.proto, permission, pk: pk, contentType: contentType) }
     var model: Grant {
-        let subject: Subject = switch subject {
-        case .user(let id): .user(id)
-        case .group(let name): .group(name)
-        }
-        return try! Grant(subject: subject, permission: PermissionRef(contentType: ContentTypeName(contentType), codename: codename), pk: pk)
+        let subject: Subject =
+            switch subject {
+            case .user(let id): .user(id)
+            case .group(let name): .group(name)
+            }
+        return try! Grant(
+            subject: subject,
+            permission: PermissionRef(contentType: ContentTypeName(contentType), codename: codename),
+            pk: pk
+        )
     }
     var description: String { "\(subject) \(permission) \(pk ?? "*")" }
 }
@@ -163,7 +176,8 @@ enum Write: Sendable, CustomStringConvertible {
     /// The change a single write commits (`nil` for bulk streams and batches).
     var change: Change? {
         switch self {
-        case .putUser(let id, let username, let active): .putUser(try! User(id: id, username: username, isActive: active))
+        case .putUser(let id, let username, let active):
+            .putUser(try! User(id: id, username: username, isActive: active))
         case .deleteUser(let id): .deleteUser(id: id)
         case .putGroup(let name): .putGroup(name: name)
         case .deleteGroup(let name): .deleteGroup(name: name)
@@ -187,7 +201,11 @@ enum Write: Sendable, CustomStringConvertible {
                 $0.isActive = active
             }
         case .putGroup(let name): record.group = name
-        case .addMember(let user, let group): record.member = .with { $0.user = user; $0.group = group }
+        case .addMember(let user, let group):
+            record.member = .with {
+                $0.user = user
+                $0.group = group
+            }
         case .grant(let key): record.grant = key.proto
         default: preconditionFailure("\(self) is not a WriteBatch record")
         }
@@ -211,7 +229,8 @@ extension WardenConnection {
             WriteAck(revision: response.revision, changed: response.changed, count: response.changed ? 1 : 0)
         }
         switch write {
-        case .putUser(let id, let username, let active): return ack(try await putUser(id, username: username, isActive: active))
+        case .putUser(let id, let username, let active):
+            return ack(try await putUser(id, username: username, isActive: active))
         case .deleteUser(let id): return ack(try await deleteUser(id))
         case .putGroup(let name): return ack(try await putGroup(name))
         case .deleteGroup(let name): return ack(try await deleteGroup(name))
@@ -271,7 +290,9 @@ struct FactSet: Hashable, Sendable {
         case .grant(let key): facts.insert(.grant(key))
         case .revoke(let key): facts.remove(.grant(key))
         case .deleteObject(let type, let pk):
-            facts = facts.filter { if case .grant(let key) = $0 { key.contentType != type || key.pk != pk } else { true } }
+            facts = facts.filter {
+                if case .grant(let key) = $0 { key.contentType != type || key.pk != pk } else { true }
+            }
         case .bulkGrant(let keys): for key in keys { facts.insert(.grant(key)) }
         case .bulkRevoke(let keys): for key in keys { facts.remove(.grant(key)) }
         case .batch(let writes): for write in writes { apply(write) }
@@ -306,7 +327,8 @@ struct FactSet: Hashable, Sendable {
     func objects(_ user: String, contentType: String, _ codename: String) -> Set<String>? {
         let subjects = subjects(of: user)
         var pks: Set<String> = []
-        for key in grants where key.contentType == contentType && key.codename == codename && subjects.contains(key.subject) {
+        for key in grants
+        where key.contentType == contentType && key.codename == codename && subjects.contains(key.subject) {
             guard let pk = key.pk else { return nil }
             pks.insert(pk)
         }
@@ -341,20 +363,24 @@ struct WriteGenerator {
         case 0..<30: return .grant(grant(subjects, &random, modelLevel: random.chance(0.1)))
         case 30..<42:
             let held = state.grants
-            return .revoke(!held.isEmpty && random.chance(0.7) ? random.pick(held) : grant(subjects, &random, modelLevel: false))
+            return .revoke(
+                !held.isEmpty && random.chance(0.7) ? random.pick(held) : grant(subjects, &random, modelLevel: false)
+            )
         case 42..<50: return putUser(&random)
         case 50..<52: return .deleteUser(random.pick(users))
         case 52..<56: return .putGroup(random.pick(groupPool))
         case 56..<57: return groups.isEmpty ? .putGroup(random.pick(groupPool)) : .deleteGroup(random.pick(groups))
         case 57..<65:
-            return groups.isEmpty ? .putGroup(random.pick(groupPool)) : .addMember(user: random.pick(users), group: random.pick(groups))
+            return groups.isEmpty
+                ? .putGroup(random.pick(groupPool)) : .addMember(user: random.pick(users), group: random.pick(groups))
         case 65..<69:
             let members = state.members
             guard !members.isEmpty else { return .putGroup(random.pick(groupPool)) }
             let member = random.pick(members)
             return .removeMember(user: member.user, group: member.group)
         case 69..<73: return .deleteObject(contentType: contentType, pk: random.pick(pkPool))
-        case 73..<82: return .bulkGrant((0..<random.int(10...80)).map { _ in grant(subjects, &random, modelLevel: false) })
+        case 73..<82:
+            return .bulkGrant((0..<random.int(10...80)).map { _ in grant(subjects, &random, modelLevel: false) })
         case 82..<88:
             let held = state.grants.filter { $0.pk != nil }
             var keys = (0..<random.int(3...12)).map { _ in grant(subjects, &random, modelLevel: false) }
@@ -366,7 +392,9 @@ struct WriteGenerator {
             guard case .putUser(let id, _, _) = user else { return user }
             let group = random.pick(groupPool)
             var records: [Write] = [user, .putGroup(group), .addMember(user: id, group: group)]
-            records += (0..<random.int(1...6)).map { _ in .grant(grant([.user(id), .group(group)], &random, modelLevel: false)) }
+            records += (0..<random.int(1...6)).map { _ in
+                .grant(grant([.user(id), .group(group)], &random, modelLevel: false))
+            }
             return .batch(records)
         }
     }
@@ -378,7 +406,10 @@ struct WriteGenerator {
 
     private func grant(_ subjects: [SubjectKey], _ random: inout SplitMix64, modelLevel: Bool) -> GrantKey {
         GrantKey(
-            random.pick(subjects), contentType: contentType, random.pick(codenames), pk: modelLevel ? nil : random.pick(pkPool)
+            random.pick(subjects),
+            contentType: contentType,
+            random.pick(codenames),
+            pk: modelLevel ? nil : random.pick(pkPool)
         )
     }
 }

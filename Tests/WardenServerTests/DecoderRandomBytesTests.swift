@@ -70,11 +70,15 @@ struct DecoderRandomBytesTests {
     static func problems(_ outcome: RequestDecoding.Outcome) -> [String] {
         var problems = outcome.disagreements
         if let error = outcome.error {
-            let wholeBody = ["the request body is not a valid ", "chunk 0: not a valid ", "method: "].contains { error.message.hasPrefix($0) }
+            let wholeBody = ["the request body is not a valid ", "chunk 0: not a valid ", "method: "].contains {
+                error.message.hasPrefix($0)
+            }
             // Escalation refusals name the write's actor.
             let actor = error.code == .permissionDenied && error.message.hasPrefix("actor ")
             if !(wholeBody || actor || namesField(error.message)) { problems.append("names no field: \(error)") }
-            if ![.invalidArgument, .notFound, .alreadyExists, .permissionDenied, .unimplemented, .outOfRange].contains(error.code) {
+            if ![.invalidArgument, .notFound, .alreadyExists, .permissionDenied, .unimplemented, .outOfRange].contains(
+                error.code
+            ) {
                 problems.append("unexpected code: \(error)")
             }
         }

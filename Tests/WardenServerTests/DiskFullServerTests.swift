@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A real server whose database sits on a full volume (a small tmpfs: root only, as CI runs;
 /// elsewhere `Tests/WardenStoreTests/DiskFullTests.swift` makes SQLite full with
@@ -15,7 +16,9 @@ struct DiskFullServerTests {
     /// Mounts a tmpfs of `size` at a new folder; `nil` when this process may not mount.
     static func mountTmpfs(size: String) -> String? {
         guard getuid() == 0 else { return nil }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-full-\(UUID().uuidString.prefix(8))").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "warden-full-\(UUID().uuidString.prefix(8))"
+        ).path
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         guard mount("tmpfs", folder, "tmpfs", 0, "size=\(size)") == 0 else {
             try? FileManager.default.removeItem(atPath: folder)
@@ -34,7 +37,9 @@ struct DiskFullServerTests {
         return path
     }
 
-    @Test("a write on a full disk answers RESOURCE_EXHAUSTED naming the cause; reads go on; freed space lets writes resume")
+    @Test(
+        "a write on a full disk answers RESOURCE_EXHAUSTED naming the cause; reads go on; freed space lets writes resume"
+    )
     func fullVolume() async throws {
         guard let volume = Self.mountTmpfs(size: "2m") else {
             print("disk full end to end: skipped (not root, or tmpfs cannot be mounted here)")
@@ -85,7 +90,13 @@ struct DiskFullServerTests {
         let again = try await server.restarted()
         defer { again.stop() }
         let reader = try await again.connect()
-        #expect(try await reader.check(.user("1"), "lab.view_experiment", object: Warden_V1_ObjectRef("lab.experiment", "after")).decision.allowed)
+        #expect(
+            try await reader.check(
+                .user("1"),
+                "lab.view_experiment",
+                object: Warden_V1_ObjectRef("lab.experiment", "after")
+            ).decision.allowed
+        )
         #expect(try await !reader.check(.user("1"), "lab.view_experiment", object: refused).decision.allowed)
         await reader.close()
     }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The database's files are private: `0600` (or `database_mode`), in `0750` folders the server
 /// creates, and so is `warden backup`'s copy. A new or empty database is logged at `notice`.
@@ -20,9 +21,15 @@ struct FileModeTests {
 
     /// A server whose database sits in folders it creates itself: `<folder>/data/inner/warden.db`.
     static func start(_ arguments: [String] = []) async throws -> (ServerProcess, data: String) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-modes-\(UUID().uuidString.prefix(8))")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "warden-modes-\(UUID().uuidString.prefix(8))"
+        )
         let data = folder.appendingPathComponent("data").path
-        let server = try await ServerProcess(databasePath: data + "/inner/warden.db", folder: folder, arguments: arguments)
+        let server = try await ServerProcess(
+            databasePath: data + "/inner/warden.db",
+            folder: folder,
+            arguments: arguments
+        )
         let warden = try await server.connect()
         _ = try await warden.putGroup("g")  // the first write: -wal and -shm exist
         await warden.close()
@@ -45,7 +52,9 @@ struct FileModeTests {
         let result = try runWarden(["backup", backup, "--database", server.databasePath])
         #expect(result.status == 0, "\(result.error)")
         #expect(Self.octal(Self.mode(backup)) == "0600")
-        print("file modes: warden.db, -wal, -shm, backup \(Self.octal(Self.mode(backup))); folders \(Self.octal(Self.mode(data)))")
+        print(
+            "file modes: warden.db, -wal, -shm, backup \(Self.octal(Self.mode(backup))); folders \(Self.octal(Self.mode(data)))"
+        )
     }
 
     @Test("database_mode 0640 lets the group read; an existing file keeps its mode, with a warning")

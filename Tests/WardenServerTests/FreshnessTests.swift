@@ -15,7 +15,11 @@ struct FreshnessTests {
             defer { Task { await other.close() } }
             for pk in 0..<50 {
                 let written = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.delete_experiment", pk: "r\(pk)"))
-                let answer = try await other.check(.user("2"), "lab.delete_experiment", object: RPCTests.experiment("r\(pk)"))
+                let answer = try await other.check(
+                    .user("2"),
+                    "lab.delete_experiment",
+                    object: RPCTests.experiment("r\(pk)")
+                )
                 #expect(answer.decision.allowed)
                 #expect(answer.revision >= written.revision)
             }
@@ -28,13 +32,23 @@ struct FreshnessTests {
             try await RPCTests.seed(warden)
             let revision = try await warden.health().revision
             await #expect {
-                _ = try await warden.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4"),
-                                           minRevision: revision + 10, timeout: .milliseconds(300))
+                _ = try await warden.check(
+                    .user("1"),
+                    "lab.change_experiment",
+                    object: RPCTests.experiment("4"),
+                    minRevision: revision + 10,
+                    timeout: .milliseconds(300)
+                )
             } throws: { error in
                 let code = (error as? WardenError)?.code
                 return code == .unavailable || code == .deadlineExceeded
             }
-            let fine = try await warden.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4"), minRevision: revision)
+            let fine = try await warden.check(
+                .user("1"),
+                "lab.change_experiment",
+                object: RPCTests.experiment("4"),
+                minRevision: revision
+            )
             #expect(fine.decision.allowed)
         }
     }
@@ -48,15 +62,22 @@ struct FreshnessTests {
             let reader = try await second.connect()
             defer { Task { await reader.close() } }
             for pk in 0..<20 {
-                let written = try await warden.grant(Warden_V1_Grant(.user("3"), "lab.publish_experiment", pk: "m\(pk)"))
+                let written = try await warden.grant(
+                    Warden_V1_Grant(.user("3"), "lab.publish_experiment", pk: "m\(pk)")
+                )
                 let answer = try await reader.check(
-                    .user("3"), "lab.publish_experiment", object: RPCTests.experiment("m\(pk)"), minRevision: written.revision
+                    .user("3"),
+                    "lab.publish_experiment",
+                    object: RPCTests.experiment("m\(pk)"),
+                    minRevision: written.revision
                 )
                 #expect(answer.decision.reason == .objectGrantUser)
                 #expect(answer.revision >= written.revision)
             }
             // A bulk through the second is followed by the first (bulk summaries are replayed).
-            let bulk = try await reader.bulkGrant((0..<500).map { Warden_V1_Grant(.user("2"), "lab.add_experiment", pk: "x\($0)") })
+            let bulk = try await reader.bulkGrant(
+                (0..<500).map { Warden_V1_Grant(.user("2"), "lab.add_experiment", pk: "x\($0)") }
+            )
             var request = Warden_V1_ListObjectsRequest()
             request.subject = .user("2")
             request.permissions = ["lab.add_experiment"]

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WardenClient
 import WardenProto
+
 @testable import WardenPostgresStore
 
 /// The HTTP listener of `warden serve --http-address` (docs/operations.md "HTTP endpoints"),
@@ -13,7 +14,10 @@ struct HTTPEndpointTests {
     @Test("/metrics has the request counters and histograms after some checks; /healthz and /readyz are 200")
     func scrape() async throws {
         let server = try await ServerProcess(arguments: Self.listen)
-        defer { server.stop(); server.removeFolder() }
+        defer {
+            server.stop()
+            server.removeFolder()
+        }
         let base = try await server.httpBase()
         let warden = try await server.connect()
         try await RPCTests.seed(warden)
@@ -27,7 +31,9 @@ struct HTTPEndpointTests {
         let lines = scrape.output.replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
         #expect(lines.first == "HTTP/1.1 200 OK")
         #expect(lines.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"))
-        let families = ["warden_requests counter", "warden_errors counter", "warden_request_duration_seconds histogram"]
+        let families = [
+            "warden_requests counter", "warden_errors counter", "warden_request_duration_seconds histogram",
+        ]
         for family in families {
             #expect(lines.contains("# TYPE \(family)"), "no \(family) in:\n\(scrape.output)")
         }
@@ -65,7 +71,10 @@ struct HTTPEndpointTests {
     @Test("another path is 404; another method 405 with Allow; a body 413; a head over 8 KiB 431; garbage 400")
     func refusals() async throws {
         let server = try await ServerProcess(arguments: Self.listen)
-        defer { server.stop(); server.removeFolder() }
+        defer {
+            server.stop()
+            server.removeFolder()
+        }
         let address = try await server.httpAddress()
         let base = "http://" + address
         #expect(try HTTPTestClient.status(base + "/") == 404)
@@ -113,7 +122,10 @@ struct HTTPEndpointTests {
     @Test("a connection that never finishes its head is closed by the request timeout")
     func slowHeadClosed() async throws {
         let server = try await ServerProcess(arguments: Self.listen)
-        defer { server.stop(); server.removeFolder() }
+        defer {
+            server.stop()
+            server.removeFolder()
+        }
         let socket = try TCPSocket(port: try TCPSocket.port(of: try await server.httpAddress()))
         socket.send("GET /metrics HTTP/1.1\r\nHost: w\r\n")
         let started = ContinuousClock.now
@@ -129,7 +141,10 @@ struct HTTPEndpointTests {
     @Test("a flood of 200 slow HTTP clients leaves checks on the permission socket answered")
     func slowClientFlood() async throws {
         let server = try await ServerProcess(arguments: Self.listen)
-        defer { server.stop(); server.removeFolder() }
+        defer {
+            server.stop()
+            server.removeFolder()
+        }
         let address = try await server.httpAddress()
         let setup = try await server.connect()
         try await RPCTests.seed(setup)
@@ -158,7 +173,10 @@ struct HTTPEndpointTests {
     @Test("a scraper hammering /metrics: check latency with and without it (figures printed)")
     func scraperCost() async throws {
         let server = try await ServerProcess(arguments: Self.listen)
-        defer { server.stop(); server.removeFolder() }
+        defer {
+            server.stop()
+            server.removeFolder()
+        }
         let port = try TCPSocket.port(of: try await server.httpAddress())
         let setup = try await server.connect()
         try await RPCTests.seed(setup)
@@ -205,7 +223,10 @@ struct HTTPEndpointTests {
             .appendingPathComponent("warden-http-\(UUID().uuidString.prefix(8))")
         let path = folder.appendingPathComponent("http.sock").path
         let server = try await ServerProcess(folder: folder, arguments: ["--http-address", path])
-        defer { server.stop(); server.removeFolder() }
+        defer {
+            server.stop()
+            server.removeFolder()
+        }
         #expect(try await server.httpAddress() == path)
         let ready = try HTTPTestClient.curl(["--unix-socket", path, "http://warden/readyz"])
         #expect(ready.output == "ready\n", "\(ready.output)")
@@ -228,7 +249,10 @@ struct HTTPEndpointTests {
             #expect(result.error.contains(message), "\(value): \(result.error)")
         }
         let first = try await ServerProcess(arguments: Self.listen)
-        defer { first.stop(); first.removeFolder() }
+        defer {
+            first.stop()
+            first.removeFolder()
+        }
         let taken = try await first.httpAddress()
         let second = try runWarden([
             "serve", "--socket", folder.appendingPathComponent("s.sock").path, "--database",
@@ -256,7 +280,10 @@ struct HTTPEndpointTests {
         let lock = try SessionLock(uri: database.uri, key: PostgresSchema.lockKey)
         try await lock.waitUntilHeld(cluster: cluster, database: database.name)
         let server = try await ServerProcess(databasePath: database.uri, arguments: listen, waitUntilServing: false)
-        defer { server.stop(); server.removeFolder() }
+        defer {
+            server.stop()
+            server.removeFolder()
+        }
         let base = try await server.httpBase()
         #expect(try HTTPTestClient.status(base + "/readyz") == 503)
         #expect(try HTTPTestClient.curl([base + "/readyz"]).output == "not ready: loading the index\n")
@@ -292,7 +319,8 @@ final class SessionLock {
     /// Polls pg_locks until the lock is granted (60 s at most).
     func waitUntilHeld(cluster: PostgresCluster, database: String) async throws {
         let (high, low) = (key >> 32, key & 0xFFFF_FFFF)
-        let query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        let query =
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             + " AND classid = \(high) AND objid = \(low)"
         for _ in 0..<600 {
             let count = try await cluster.psql(query, database: database)

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// Real HTTP clients for the server's HTTP listener (`warden serve --http-address`): `curl`, a
 /// real process, and a plain blocking TCP socket for bytes curl would not send.

@@ -52,11 +52,16 @@ final class HostLoad: @unchecked Sendable {
         while !stopping.load(ordering: .acquiring) {
             let pk = "s\(slot)k\(next)"
             do {
-                let reply = try await warden.grant(Warden_V1_Grant(.user(user), PostgresHosts.permission, pk: pk), timeout: .seconds(60))
+                let reply = try await warden.grant(
+                    Warden_V1_Grant(.user(user), PostgresHosts.permission, pk: pk),
+                    timeout: .seconds(60)
+                )
                 state.withLock {
                     $0.perWriter[slot] += 1
                     $0.acknowledgedPKs.append(pk)
-                    if !reply.changed { $0.otherErrors.append("\(pk): acknowledged without a change at \(reply.revision)") }
+                    if !reply.changed {
+                        $0.otherErrors.append("\(pk): acknowledged without a change at \(reply.revision)")
+                    }
                 }
                 next += 1
             } catch let error as WardenError where error.code == .unavailable {
@@ -75,7 +80,12 @@ final class HostLoad: @unchecked Sendable {
     private func read(_ warden: WardenConnection) async {
         while !stopping.load(ordering: .acquiring) {
             do {
-                _ = try await warden.check(.user("u0"), PostgresHosts.permission, object: PostgresHosts.object("s0k0"), timeout: .seconds(60))
+                _ = try await warden.check(
+                    .user("u0"),
+                    PostgresHosts.permission,
+                    object: PostgresHosts.object("s0k0"),
+                    timeout: .seconds(60)
+                )
                 state.withLock { $0.reads += 1 }
             } catch {
                 state.withLock { $0.readErrors.append("\(error)") }

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import Testing
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Clients that misbehave on purpose (issue #8): silent, trickling, too many, not reading,
 /// leaving mid-stream. Each costs only its own connection; a well-behaved probe client keeps
@@ -40,7 +41,9 @@ struct HostileClientTests {
                 sockets.last!.send(try RawSocket.frame(id: 1, method: .health, Warden_V1_HealthRequest()))
                 #expect(sockets.last!.readFrame()?.status == 0)
                 let rssOpen = ProcessSample.rssKiB(pid: server.pid)
-                print("hostile: 2000 silent connections open at once, \(open) counted by the server; server RSS \(rssBefore) → \(rssOpen) KiB (\((rssOpen - rssBefore) * 1024 / 2000) bytes per connection)")
+                print(
+                    "hostile: 2000 silent connections open at once, \(open) counted by the server; server RSS \(rssBefore) → \(rssOpen) KiB (\((rssOpen - rssBefore) * 1024 / 2000) bytes per connection)"
+                )
             }
             #expect(report.failures == 0, "\(report)")
             print("hostile: probe during 2000 silent connections: \(report)")
@@ -60,7 +63,10 @@ struct HostileClientTests {
             let refused = try RawSocket(path: server.socketPath)
             let frame = try #require(refused.readFrame())
             #expect(frame.requestID == 0 && frame.status == StatusCode.resourceExhausted.rawValue)
-            #expect(frame.errorStatus?.message.contains("max_connections") == true, "\(frame.errorStatus?.message ?? "")")
+            #expect(
+                frame.errorStatus?.message.contains("max_connections") == true,
+                "\(frame.errorStatus?.message ?? "")"
+            )
             #expect(refused.isClosedByPeer())
             try await BadInputTests.stillServes(warden)
             // Freeing one slot admits a new connection (once the server has seen the close).
@@ -142,7 +148,10 @@ struct HostileClientTests {
 
             let closing = try #require(quiet.readFrame())
             #expect(closing.requestID == 0 && closing.status == StatusCode.unavailable.rawValue)
-            #expect(closing.errorStatus?.message.contains("idle_timeout") == true, "\(closing.errorStatus?.message ?? "")")
+            #expect(
+                closing.errorStatus?.message.contains("idle_timeout") == true,
+                "\(closing.errorStatus?.message ?? "")"
+            )
             #expect(quiet.isClosedByPeer())
             // The watcher, quiet as long, still has its watch: the next write reaches it. (The
             // test's own connection may have been closed as idle meanwhile: a fresh one writes.)
@@ -206,8 +215,13 @@ struct HostileClientTests {
             let blockedAt = sent.load(ordering: .relaxed)
             let rssBlocked = ProcessSample.rssKiB(pid: server.pid)
             #expect(blockedAt < one.count * count, "all \(count) requests were taken while no response was read")
-            #expect(blockedAt < 16 << 20, "the server read \(blockedAt) bytes of requests from a client that reads nothing")
-            print("hostile: a client that never reads was stopped after \(blockedAt) of \(one.count * count) request bytes; server RSS \(rssBefore) KiB before, \(rssBlocked) KiB while it was blocked")
+            #expect(
+                blockedAt < 16 << 20,
+                "the server read \(blockedAt) bytes of requests from a client that reads nothing"
+            )
+            print(
+                "hostile: a client that never reads was stopped after \(blockedAt) of \(one.count * count) request bytes; server RSS \(rssBefore) KiB before, \(rssBlocked) KiB while it was blocked"
+            )
             // Now it reads: every request is answered, in the order sent, and the writer finishes.
             var answered = 0
             var inOrder = true
@@ -229,13 +243,28 @@ struct HostileClientTests {
                     let socket = try RawSocket(path: server.socketPath)
                     for chunk in 0..<3 {
                         var request = Warden_V1_BulkGrantRequest()
-                        request.grants = (0..<1000).map { Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "vanish-\(round)-\(chunk)-\($0)") }
+                        request.grants = (0..<1000).map {
+                            Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "vanish-\(round)-\(chunk)-\($0)")
+                        }
                         let frame = try RawSocket.frame(id: 9, method: .bulkGrant, request)
                         // Chunks without END_STREAM (flags 0): the stream never ends.
-                        socket.send(RawSocket.frame(id: 9, method: UInt16(Warden_V1_Method.bulkGrant.rawValue), flags: 0, body: Array(frame.dropFirst(16))))
+                        socket.send(
+                            RawSocket.frame(
+                                id: 9,
+                                method: UInt16(Warden_V1_Method.bulkGrant.rawValue),
+                                flags: 0,
+                                body: Array(frame.dropFirst(16))
+                            )
+                        )
                     }
                     // Half of the rounds also leave a frame cut in the middle.
-                    if round % 2 == 1 { socket.send(Array(try RawSocket.frame(id: 9, method: .bulkGrant, Warden_V1_BulkGrantRequest()).prefix(9))) }
+                    if round % 2 == 1 {
+                        socket.send(
+                            Array(
+                                try RawSocket.frame(id: 9, method: .bulkGrant, Warden_V1_BulkGrantRequest()).prefix(9)
+                            )
+                        )
+                    }
                     let watch = try RawSocket(path: server.socketPath)
                     var history = Warden_V1_WatchRequest()
                     history.afterRevision = 0
@@ -252,7 +281,10 @@ struct HostileClientTests {
             }
             #expect(after.objectGrants == before.objectGrants && after.revision == before.revision)
             #expect(after.watchers == 0 && after.connections == 1)
-            #expect(!(try await warden.check(.user("2"), "lab.view_experiment", object: RPCTests.experiment("vanish-0-0-0")).decision.allowed))
+            #expect(
+                !(try await warden.check(.user("2"), "lab.view_experiment", object: RPCTests.experiment("vanish-0-0-0"))
+                    .decision.allowed)
+            )
         }
     }
 }
@@ -290,7 +322,12 @@ struct Probe: CustomStringConvertible {
                 do {
                     let answer = try await withThrowingTaskGroup(of: Bool?.self) { group in
                         group.addTask {
-                            try await probe.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4"), timeout: deadline).decision.allowed
+                            try await probe.check(
+                                .user("1"),
+                                "lab.change_experiment",
+                                object: RPCTests.experiment("4"),
+                                timeout: deadline
+                            ).decision.allowed
                         }
                         group.addTask {
                             try await Task.sleep(for: deadline)
@@ -301,14 +338,16 @@ struct Probe: CustomStringConvertible {
                         return first
                     }
                     let elapsed = ContinuousClock.now - started
-                    let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+                    let milliseconds =
+                        Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
                     record.slowestMilliseconds = max(record.slowestMilliseconds, milliseconds)
                     record.latencies.append(milliseconds)
                     if answer == true {
                         record.answered += 1
                     } else {
                         record.failures += 1
-                        record.firstFailure = record.firstFailure ?? (answer == nil ? "no answer within \(deadline)" : "denied")
+                        record.firstFailure =
+                            record.firstFailure ?? (answer == nil ? "no answer within \(deadline)" : "denied")
                     }
                 } catch {
                     record.failures += 1

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
@@ -9,6 +6,10 @@ import WardenProto
 import WardenSQLiteStore
 import WardenStore
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SIGTERM under load, and export then import reproducing every answer.
 @Suite("Lifecycle and export/import", .serialized)
@@ -36,7 +37,11 @@ struct LifecycleTests {
                                 let pk = "t\(client)-\(n)"
                                 _ = try await warden.grant(Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: pk))
                                 acknowledged.add(pk)
-                                _ = try await warden.check(.user("1"), "lab.view_experiment", object: RPCTests.experiment(pk))
+                                _ = try await warden.check(
+                                    .user("1"),
+                                    "lab.view_experiment",
+                                    object: RPCTests.experiment(pk)
+                                )
                             } catch let error as WardenError {
                                 // A clear status, never a hang: the connection closed, or a deadline.
                                 #expect([.unavailable, .deadlineExceeded, .cancelled].contains(error.code), "\(error)")
@@ -61,11 +66,14 @@ struct LifecycleTests {
         #expect(pks.count > 0)
         let store = try SQLiteStore(path: server.databasePath)
         let state = try store.snapshot()
-        let stored = Set(state.changes.compactMap { change -> String? in
-            if case .grant(let grant) = change { grant.pk } else { nil }
-        })
+        let stored = Set(
+            state.changes.compactMap { change -> String? in
+                if case .grant(let grant) = change { grant.pk } else { nil }
+            }
+        )
         #expect(pks.isSubset(of: stored), "\(pks.subtracting(stored).count) acknowledged grants missing")
-        let walSize = (try? FileManager.default.attributesOfItem(atPath: server.databasePath + "-wal"))?[.size] as? Int ?? 0
+        let walSize =
+            (try? FileManager.default.attributesOfItem(atPath: server.databasePath + "-wal"))?[.size] as? Int ?? 0
         #expect(walSize == 0, "the log was checkpointed at shutdown")
     }
 
@@ -82,22 +90,31 @@ struct LifecycleTests {
             lines.append(#"{"kind": "user", "user": "\#(user)", "username": "u\#(user)"\#(flags)}"#)
         }
         for group in 0..<5 { lines.append(#"{"kind": "group", "group": "g\#(group)"}"#) }
-        for user in 0..<60 where user % 3 == 0 { lines.append(#"{"kind": "member", "user": "\#(user)", "group": "g\#(user % 5)"}"#) }
+        for user in 0..<60 where user % 3 == 0 {
+            lines.append(#"{"kind": "member", "user": "\#(user)", "group": "g\#(user % 5)"}"#)
+        }
         let experimentPerms = ["lab.view_experiment", "lab.change_experiment", "lab.publish_experiment"]
         for _ in 0..<3000 {
-            let subject = Bool.random(using: &random) ? #""user": "\#(Int.random(in: 0..<60, using: &random))""# : #""group": "g\#(Int.random(in: 0..<5, using: &random))""#
+            let subject =
+                Bool.random(using: &random)
+                ? #""user": "\#(Int.random(in: 0..<60, using: &random))""#
+                : #""group": "g\#(Int.random(in: 0..<5, using: &random))""#
             if Int.random(in: 0..<10, using: &random) == 0 {
                 lines.append(#"{"kind": "grant", \#(subject), "perm": "drivers.drive_car"}"#)
             } else {
                 let perm = experimentPerms.randomElement(using: &random)!
-                lines.append(#"{"kind": "grant", \#(subject), "perm": "\#(perm)", "pk": "\#(Int.random(in: 0..<200, using: &random))"}"#)
+                lines.append(
+                    #"{"kind": "grant", \#(subject), "perm": "\#(perm)", "pk": "\#(Int.random(in: 0..<200, using: &random))"}"#
+                )
             }
         }
         let first = try await ServerProcess()
         let second = try await ServerProcess()
         defer {
-            first.stop(); first.removeFolder()
-            second.stop(); second.removeFolder()
+            first.stop()
+            first.removeFolder()
+            second.stop()
+            second.removeFolder()
         }
         let file = first.folder.appendingPathComponent("data.jsonl")
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
@@ -109,15 +126,23 @@ struct LifecycleTests {
             let exported = try runWarden(["export", "--format", format, "--socket", first.socketPath])
             #expect(exported.status == 0, "\(exported.error)")
             let target = try await ServerProcess()
-            defer { target.stop(); target.removeFolder() }
+            defer {
+                target.stop()
+                target.removeFolder()
+            }
             let dump = target.folder.appendingPathComponent("dump.\(format)")
             try Data(exported.output.utf8).write(to: dump)
             let reimported = try runWarden(["import", dump.path, "--socket", target.socketPath])
             #expect(reimported.status == 0, "\(format): \(reimported.error)")
             // Same state: the exports match, and every answer matches.
             let again = try runWarden(["export", "--format", format, "--socket", target.socketPath])
-            let (before, after) = (Set(exported.output.split(separator: "\n")), Set(again.output.split(separator: "\n")))
-            #expect(before == after, "\(format): \(before.subtracting(after).count) lines lost, \(after.subtracting(before).count) gained")
+            let (before, after) = (
+                Set(exported.output.split(separator: "\n")), Set(again.output.split(separator: "\n"))
+            )
+            #expect(
+                before == after,
+                "\(format): \(before.subtracting(after).count) lines lost, \(after.subtracting(before).count) gained"
+            )
             #expect(before.count > 2000, "the data set's distinct records")
             let a = try await first.connect()
             let b = try await target.connect()
@@ -127,7 +152,10 @@ struct LifecycleTests {
                     request.subject = .user("\(user)")
                     request.permissions = [perm]
                     let (left, right) = (try await a.listAllObjects(request), try await b.listAllObjects(request))
-                    #expect(left.pks == right.pks && left.unrestricted == right.unrestricted, "\(format) user \(user) \(perm)")
+                    #expect(
+                        left.pks == right.pks && left.unrestricted == right.unrestricted,
+                        "\(format) user \(user) \(perm)"
+                    )
                 }
                 for pk in ["1", "7", "150"] {
                     let (left, right) = (
@@ -187,10 +215,15 @@ struct BackupTests {
             #expect(result.status == 0, "\(result.error)")
             #expect(before.count > 0)
             let copy = try SQLiteStore(path: destination)
-            let stored = Set(try copy.snapshot().changes.compactMap { change -> String? in
-                if case .grant(let grant) = change { grant.pk } else { nil }
-            })
-            #expect(before.isSubset(of: stored), "\(before.subtracting(stored).count) acknowledged writes missing from the backup")
+            let stored = Set(
+                try copy.snapshot().changes.compactMap { change -> String? in
+                    if case .grant(let grant) = change { grant.pk } else { nil }
+                }
+            )
+            #expect(
+                before.isSubset(of: stored),
+                "\(before.subtracting(stored).count) acknowledged writes missing from the backup"
+            )
             let revision = result.jsonLines.first?["revision"] as? Int ?? 0
             #expect(revision >= before.count, "the copy's revision \(revision)")
             // Backups never overwrite.

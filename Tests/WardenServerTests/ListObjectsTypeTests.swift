@@ -19,7 +19,11 @@ struct ListObjectsTypeTests {
         _ = try await warden.bulkGrant((1...25).map { Warden_V1_Grant(.user("1"), "lab.view_sample", pk: "\($0)") })
     }
 
-    static func request(_ subject: String, _ permissions: [String], contentType: String = "") -> Warden_V1_ListObjectsRequest {
+    static func request(
+        _ subject: String,
+        _ permissions: [String],
+        contentType: String = ""
+    ) -> Warden_V1_ListObjectsRequest {
         var request = Warden_V1_ListObjectsRequest()
         request.subject = .user(subject)
         request.permissions = permissions
@@ -62,7 +66,9 @@ struct ListObjectsTypeTests {
             let given = try await warden.listObjects(any)
             #expect(given.contentType == "lab.sample" && given.pks.count == 25)
             // Given explicitly with bare codenames.
-            let bare = try await warden.listObjects(Self.request("1", ["view_experiment"], contentType: "lab.experiment"))
+            let bare = try await warden.listObjects(
+                Self.request("1", ["view_experiment"], contentType: "lab.experiment")
+            )
             #expect(bare.contentType == "lab.experiment" && bare.pks.isEmpty && !bare.unrestricted)
             // Unrestricted for a superuser: the type comes from the permission alone.
             let superuser = try await warden.listObjects(Self.request("root", ["lab.view_experiment"]))

@@ -27,16 +27,27 @@ struct MultiHostTests {
                     for (reader, other) in hosts.connections.enumerated() where reader != writer {
                         let began = ContinuousClock.now
                         let answer = try await other.check(
-                            .user(PostgresHosts.user(round % 4)), PostgresHosts.permission, object: PostgresHosts.object(pk),
-                            minRevision: written.revision, timeout: .seconds(30)
+                            .user(PostgresHosts.user(round % 4)),
+                            PostgresHosts.permission,
+                            object: PostgresHosts.object(pk),
+                            minRevision: written.revision,
+                            timeout: .seconds(30)
                         )
                         waits.append((ContinuousClock.now - began).seconds)
-                        #expect(answer.revision >= written.revision, "host \(reader) answered at \(answer.revision) < \(written.revision)")
-                        #expect(answer.decision.allowed == (round % 2 == 0), "host \(reader), \(pk) written through host \(writer)")
+                        #expect(
+                            answer.revision >= written.revision,
+                            "host \(reader) answered at \(answer.revision) < \(written.revision)"
+                        )
+                        #expect(
+                            answer.decision.allowed == (round % 2 == 0),
+                            "host \(reader), \(pk) written through host \(writer)"
+                        )
                     }
                 }
             }
-            print("multi-host reads: a read at the write's revision on another host (follower wait included): \(LatencySummary(waits))")
+            print(
+                "multi-host reads: a read at the write's revision on another host (follower wait included): \(LatencySummary(waits))"
+            )
         }
     }
 
@@ -60,7 +71,9 @@ struct MultiHostTests {
                             var acks: [(UInt64, String)] = []
                             for write in 0..<writesPerWriter {
                                 let pk = "h\(host)w\(writer)k\(write)"
-                                let reply = try await warden.grant(Warden_V1_Grant(.user(PostgresHosts.user(writer)), PostgresHosts.permission, pk: pk))
+                                let reply = try await warden.grant(
+                                    Warden_V1_Grant(.user(PostgresHosts.user(writer)), PostgresHosts.permission, pk: pk)
+                                )
                                 #expect(reply.changed)
                                 acks.append((reply.revision, pk))
                             }
@@ -73,7 +86,10 @@ struct MultiHostTests {
             let written = ContinuousClock.now - began
             let pkAt = Dictionary(acknowledged, uniquingKeysWith: { first, _ in first })
             #expect(pkAt.count == acknowledged.count, "two writes acknowledged at one revision")
-            #expect(Set(pkAt.keys) == Set((seeded + 1)...UInt64(total)), "the acknowledged revisions are not \(seeded + 1)...\(total)")
+            #expect(
+                Set(pkAt.keys) == Set((seeded + 1)...UInt64(total)),
+                "the acknowledged revisions are not \(seeded + 1)...\(total)"
+            )
 
             var delivered: [[Warden_V1_Event]] = []
             for (host, collector) in collectors.enumerated() {
@@ -85,15 +101,27 @@ struct MultiHostTests {
                 }
             }
             for (host, events) in delivered.enumerated() {
-                #expect(events.map(\.revision) == Array(1...UInt64(total)), "host \(host): revisions out of order, missing or repeated")
+                #expect(
+                    events.map(\.revision) == Array(1...UInt64(total)),
+                    "host \(host): revisions out of order, missing or repeated"
+                )
                 #expect(!events.contains { $0.kind == .bulkGranted || $0.kind == .bulkRevoked }, "host \(host)")
-                let wrong = events.filter { event in pkAt[event.revision].map { event.kind != .grantAdded || event.grant.pk != $0 } ?? false }
-                #expect(wrong.isEmpty, "host \(host): events unlike the writes acknowledged at their revisions: \(wrong.prefix(3))")
+                let wrong = events.filter { event in
+                    pkAt[event.revision].map { event.kind != .grantAdded || event.grant.pk != $0 } ?? false
+                }
+                #expect(
+                    wrong.isEmpty,
+                    "host \(host): events unlike the writes acknowledged at their revisions: \(wrong.prefix(3))"
+                )
                 #expect(events == delivered[0], "host \(host)'s stream differs from host 0's")
             }
             print(
                 "multi-host watch: \(acknowledged.count) grants by \(hosts.connections.count) hosts × \(writersPerHost) writers in "
-                    + String(format: "%.2f s (%.0f writes/s)", written.seconds, Double(acknowledged.count) / written.seconds)
+                    + String(
+                        format: "%.2f s (%.0f writes/s)",
+                        written.seconds,
+                        Double(acknowledged.count) / written.seconds
+                    )
                     + "; \(delivered.count) watches delivered revisions 1...\(total) each, identical"
             )
         }
@@ -112,7 +140,9 @@ struct MultiHostTests {
         try await PostgresHosts.with(2, test: "multi-host bulk") { hosts in
             let (bulkHost, probeHost) = (hosts.connections[0], hosts.connections[1])
             try await hosts.seed(users: 2)
-            let probeGrant = try await bulkHost.grant(Warden_V1_Grant(.user("u1"), PostgresHosts.permission, pk: "probe"))
+            let probeGrant = try await bulkHost.grant(
+                Warden_V1_Grant(.user("u1"), PostgresHosts.permission, pk: "probe")
+            )
             try await hosts.waitFor(probeGrant.revision, on: 1)
 
             let done = Atomic<Bool>(false)
@@ -123,15 +153,24 @@ struct MultiHostTests {
                     let began = ContinuousClock.now
                     do {
                         let answer = try await probeHost.check(
-                            .user("u1"), PostgresHosts.permission, object: PostgresHosts.object("probe"), timeout: deadline
+                            .user("u1"),
+                            PostgresHosts.permission,
+                            object: PostgresHosts.object("probe"),
+                            timeout: deadline
                         )
-                        if !answer.decision.allowed { failures.append("the probe's grant is not seen at \(answer.revision)") }
+                        if !answer.decision.allowed {
+                            failures.append("the probe's grant is not seen at \(answer.revision)")
+                        }
                     } catch {
                         failures.append("\(error)")
                     }
                     let took = ContinuousClock.now - began
                     latencies.append(took.seconds)
-                    if took > deadline { failures.append(String(format: "answered after %.0f ms, past its deadline", took.seconds * 1000)) }
+                    if took > deadline {
+                        failures.append(
+                            String(format: "answered after %.0f ms, past its deadline", took.seconds * 1000)
+                        )
+                    }
                 }
                 return (latencies, failures)
             }
@@ -148,15 +187,23 @@ struct MultiHostTests {
             #expect(followed >= bulk.revision)
             #expect(failures.isEmpty, "\(failures.count) of \(latencies.count) probes failed: \(failures.prefix(3))")
             let stats = try await probeHost.stats()
-            #expect(stats.objectGrants == UInt64(count + 1), "host 1 holds \(stats.objectGrants) object grants at \(stats.revision)")
+            #expect(
+                stats.objectGrants == UInt64(count + 1),
+                "host 1 holds \(stats.objectGrants) object grants at \(stats.revision)"
+            )
             var random = SystemRandomNumberGenerator()
             for pk in (0..<20).map({ _ in "b\(Int.random(in: 0..<count, using: &random))" }) {
-                let answer = try await probeHost.check(.user("u0"), PostgresHosts.permission, object: PostgresHosts.object(pk))
+                let answer = try await probeHost.check(
+                    .user("u0"),
+                    PostgresHosts.permission,
+                    object: PostgresHosts.object(pk)
+                )
                 #expect(answer.decision.allowed, "\(pk) not granted on host 1")
             }
             let bulkSeconds = (committed - began).seconds
             print(
-                "multi-host bulk: \(count) grants on host 0 in " + String(format: "%.2f s (%.0f grants/s)", bulkSeconds, Double(count) / bulkSeconds)
+                "multi-host bulk: \(count) grants on host 0 in "
+                    + String(format: "%.2f s (%.0f grants/s)", bulkSeconds, Double(count) / bulkSeconds)
                     + String(format: "; host 1 at its revision %.3f s after the reply", (caughtUp - committed).seconds)
                     + "; host 1's probe (one check at a time, \(deadline) deadline): \(LatencySummary(latencies)), "
                     + "\(latencies.filter { $0 > 0.010 }.count) over 10 ms, \(failures.count) failed"

@@ -7,7 +7,11 @@ import WardenWire
 /// BatchGetPermissions (method 6) and ListObjects' `packed_pks` against a real server process.
 @Suite("BatchGetPermissions and packed ListObjects end to end", .serialized)
 struct PermissionSetsRPCTests {
-    static func request(_ subject: Warden_V1_Subject, _ pks: [String], mode: Warden_V1_PermissionMode = .both) -> Warden_V1_BatchGetPermissionsRequest {
+    static func request(
+        _ subject: Warden_V1_Subject,
+        _ pks: [String],
+        mode: Warden_V1_PermissionMode = .both
+    ) -> Warden_V1_BatchGetPermissionsRequest {
         var request = Warden_V1_BatchGetPermissionsRequest()
         request.subject = subject
         request.contentType = "lab.experiment"
@@ -21,16 +25,24 @@ struct PermissionSetsRPCTests {
         try await withServer { _, warden in
             try await RPCTests.seed(warden)
             _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.change_experiment", pk: "1"))
-            _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.publish_experiment", pk: "/home/www/joe.config"))
+            _ = try await warden.grant(
+                Warden_V1_Grant(.user("2"), "lab.publish_experiment", pk: "/home/www/joe.config")
+            )
             let pks = ["1", "2", "3", "4", "5", "9", "/home/www/joe.config", "1"]
-            let subjects: [Warden_V1_Subject] = ["1", "2", "3", "4", "5", "404"].map { .user($0) } + [.group("Read only"), .group("Nobody")]
+            let subjects: [Warden_V1_Subject] =
+                ["1", "2", "3", "4", "5", "404"].map { .user($0) } + [.group("Read only"), .group("Nobody")]
             for subject in subjects {
                 for mode in [Warden_V1_PermissionMode.both, .userOnly, .groupsOnly] {
                     for accept in [nil, false] as [Bool?] {
                         var batch = Self.request(subject, pks, mode: mode)
                         if let accept { batch.acceptGlobalPerms = accept }
                         let answer = try await warden.batchGetPermissions(batch)
-                        #expect(answer.codenames == ["add_experiment", "change_experiment", "delete_experiment", "publish_experiment", "view_experiment"])
+                        #expect(
+                            answer.codenames == [
+                                "add_experiment", "change_experiment", "delete_experiment", "publish_experiment",
+                                "view_experiment",
+                            ]
+                        )
                         #expect(answer.masks.count == pks.count, "one byte per object for five codenames")
                         for (position, pk) in pks.enumerated() {
                             var single = Warden_V1_GetPermissionsRequest()
@@ -39,7 +51,10 @@ struct PermissionSetsRPCTests {
                             single.mode = mode
                             if let accept { single.acceptGlobalPerms = accept }
                             let expected = try await warden.getPermissions(single)
-                            #expect(answer.codenames(of: position) == expected.codenames, "\(subject) \(mode) \(accept as Any) \(pk)")
+                            #expect(
+                                answer.codenames(of: position) == expected.codenames,
+                                "\(subject) \(mode) \(accept as Any) \(pk)"
+                            )
                             #expect(answer.revision == expected.revision)
                         }
                     }
@@ -73,8 +88,15 @@ struct PermissionSetsRPCTests {
             var malformedType = Self.request(.user("1"), ["1"])
             malformedType.contentType = "Lab"
             await fails(malformedType, .invalidArgument, "content_type")
-            await fails(Self.request(.user("1"), (0...100).map(String.init)), .invalidArgument, "pks: at most 100 pks in one BatchGetPermissions (got 101)")
-            #expect(try await warden.batchGetPermissions(Self.request(.user("1"), (1...100).map(String.init))).masks.count == 100)
+            await fails(
+                Self.request(.user("1"), (0...100).map(String.init)),
+                .invalidArgument,
+                "pks: at most 100 pks in one BatchGetPermissions (got 101)"
+            )
+            #expect(
+                try await warden.batchGetPermissions(Self.request(.user("1"), (1...100).map(String.init))).masks.count
+                    == 100
+            )
             var badMode = Self.request(.user("1"), ["1"])
             badMode.mode = .UNRECOGNIZED(7)
             await fails(badMode, .invalidArgument, "mode: 7")
@@ -109,7 +131,9 @@ struct PermissionSetsRPCTests {
             while true {
                 let page = try await warden.listObjects(request)
                 #expect(page.pks.isEmpty)
-                #expect(page.packedPks.split(separator: 0, omittingEmptySubsequences: false).count == page.pagePks.count)
+                #expect(
+                    page.packedPks.split(separator: 0, omittingEmptySubsequences: false).count == page.pagePks.count
+                )
                 packed += page.pagePks
                 if page.nextPageToken.isEmpty { break }
                 request.pageToken = page.nextPageToken

@@ -1,8 +1,9 @@
+import Dispatch
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import Foundation
 
 /// A PostgreSQL cluster the server tests use, run by `scripts/postgres-cluster.sh`: the shared
 /// one named by `WARDEN_TEST_POSTGRES` (a superuser's URI to the database `warden`; `.ci/run`
@@ -27,7 +28,9 @@ struct PostgresCluster: Sendable {
     static func shared(for test: String) throws -> PostgresCluster? {
         guard let uri = environment["WARDEN_TEST_POSTGRES"], !uri.isEmpty else {
             if required { throw ServerError("\(test): WARDEN_REQUIRE_POSTGRES=1 but WARDEN_TEST_POSTGRES is not set") }
-            print("\(test): skipped on PostgreSQL: WARDEN_TEST_POSTGRES is not set (scripts/postgres-cluster.sh start DIR, then export its uri)")
+            print(
+                "\(test): skipped on PostgreSQL: WARDEN_TEST_POSTGRES is not set (scripts/postgres-cluster.sh start DIR, then export its uri)"
+            )
             return nil
         }
         let folder = environment["WARDEN_TEST_POSTGRES_DIR"].flatMap { $0.isEmpty ? nil : $0 }
@@ -73,7 +76,10 @@ struct PostgresCluster: Sendable {
     @discardableResult
     func psql(_ sql: String, database: String? = nil) async throws -> String {
         let target = database.map { Self.uri(uri, database: $0) } ?? uri
-        return try await Self.run("/usr/bin/env", ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", target, "-c", sql])
+        return try await Self.run(
+            "/usr/bin/env",
+            ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", target, "-c", sql]
+        )
     }
 
     /// `uri` with its database name replaced: `postgresql://AUTHORITY/DB?QUERY`.
@@ -110,7 +116,9 @@ struct PostgresCluster: Sendable {
     /// stderr files (no descriptor of this process is passed on: none can leak into another
     /// child either), and `waitpid` waits for that child alone.
     private static func runBlocking(_ executable: String, _ arguments: [String]) throws -> String {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("warden-cmd-\(UUID().uuidString.prefix(8))").path
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "warden-cmd-\(UUID().uuidString.prefix(8))"
+        ).path
         let (outputPath, errorPath) = (base + ".out", base + ".err")
         defer {
             unlink(outputPath)
@@ -133,7 +141,9 @@ struct PostgresCluster: Sendable {
         // Exited normally with 0 (the wait status's low 7 bits are the signal, the next 8 the code).
         guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
             let stderr = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-            throw ServerError("\(arguments.prefix(2).joined(separator: " ")) … failed (wait status \(status)): \(stderr)\(stdout)")
+            throw ServerError(
+                "\(arguments.prefix(2).joined(separator: " ")) … failed (wait status \(status)): \(stderr)\(stdout)"
+            )
         }
         return stdout
     }

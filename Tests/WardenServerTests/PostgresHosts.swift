@@ -29,7 +29,10 @@ final class PostgresHosts: @unchecked Sendable {
     /// `body`, then stops them and drops the database. Skips (with a printed note) when
     /// PostgreSQL is not configured; fails under `WARDEN_REQUIRE_POSTGRES=1`.
     static func with(
-        _ count: Int, test: String, cluster: PostgresCluster? = nil, _ body: (PostgresHosts) async throws -> Void
+        _ count: Int,
+        test: String,
+        cluster: PostgresCluster? = nil,
+        _ body: (PostgresHosts) async throws -> Void
     ) async throws {
         guard let cluster = try cluster ?? PostgresCluster.shared(for: test) else { return }
         let database = try await cluster.createDatabase(prefix: "h")
@@ -83,7 +86,11 @@ final class PostgresHosts: @unchecked Sendable {
         try await Self.waitFor(revision, on: connections[index], timeout: timeout)
     }
 
-    static func waitFor(_ revision: UInt64, on warden: WardenConnection, timeout: Duration = .seconds(120)) async throws -> UInt64 {
+    static func waitFor(
+        _ revision: UInt64,
+        on warden: WardenConnection,
+        timeout: Duration = .seconds(120)
+    ) async throws -> UInt64 {
         try await warden.check(.user("nobody"), permission, minRevision: revision, timeout: timeout).revision
     }
 
@@ -117,8 +124,10 @@ final class PostgresHosts: @unchecked Sendable {
 
     /// The servers' logs' tails, for a failure's message.
     var logs: String {
-        servers.enumerated().map { "host \($0.offset) (\($0.element.isRunning ? "running" : "ended")): \($0.element.output.suffix(1500))" }
-            .joined(separator: "\n")
+        servers.enumerated().map {
+            "host \($0.offset) (\($0.element.isRunning ? "running" : "ended")): \($0.element.output.suffix(1500))"
+        }
+        .joined(separator: "\n")
     }
 
     func shutdown() async {

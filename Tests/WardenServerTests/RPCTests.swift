@@ -20,8 +20,12 @@ struct RPCTests {
         _ = try await warden.addMember(user: "2", group: "Read only")
         _ = try await warden.addMember(user: "3", group: "Maintainer")
         _ = try await warden.grant(Warden_V1_Grant(.group("Maintainer"), "lab.change_experiment"))
-        for pk in ["1", "2", "3"] { _ = try await warden.grant(Warden_V1_Grant(.group("Read only"), "lab.view_experiment", pk: pk)) }
-        for pk in ["4", "5"] { _ = try await warden.grant(Warden_V1_Grant(.user("1"), "lab.change_experiment", pk: pk)) }
+        for pk in ["1", "2", "3"] {
+            _ = try await warden.grant(Warden_V1_Grant(.group("Read only"), "lab.view_experiment", pk: pk))
+        }
+        for pk in ["4", "5"] {
+            _ = try await warden.grant(Warden_V1_Grant(.user("1"), "lab.change_experiment", pk: pk))
+        }
     }
 
     static func experiment(_ pk: String) -> Warden_V1_ObjectRef { Warden_V1_ObjectRef("lab.experiment", pk) }
@@ -49,11 +53,21 @@ struct RPCTests {
                 #expect(answer.revision == revision)
             }
             // guardian's has_perm(perm, obj) exactly: model grants do not count.
-            let strict = try await warden.check(.user("3"), "lab.change_experiment", object: Self.experiment("9"), acceptGlobalPerms: false)
+            let strict = try await warden.check(
+                .user("3"),
+                "lab.change_experiment",
+                object: Self.experiment("9"),
+                acceptGlobalPerms: false
+            )
             #expect(strict.decision.reason == .noGrant)
             // A permission of another type than the object's: INVALID_ARGUMENT naming both.
-            await #expect { try await warden.check(.user("1"), "lab.change_experiment", object: Warden_V1_ObjectRef("lab.sample", "1")) }
-                throws: { ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("lab.sample") }
+            await #expect {
+                try await warden.check(
+                    .user("1"),
+                    "lab.change_experiment",
+                    object: Warden_V1_ObjectRef("lab.sample", "1")
+                )
+            } throws: { ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("lab.sample") }
         }
     }
 
@@ -62,7 +76,10 @@ struct RPCTests {
         try await withServer { _, warden in
             try await Self.seed(warden)
             var request = Warden_V1_BatchCheckRequest()
-            for (user, permission, pk) in [("1", "change_experiment", "4"), ("2", "change_experiment", "4"), ("2", "bare_codename", ""), ("3", "lab.view_experiment", "1")] {
+            for (user, permission, pk) in [
+                ("1", "change_experiment", "4"), ("2", "change_experiment", "4"), ("2", "bare_codename", ""),
+                ("3", "lab.view_experiment", "1"),
+            ] {
                 var item = Warden_V1_CheckItem()
                 item.subject = .user(user)
                 item.permission = permission
@@ -149,33 +166,58 @@ struct RPCTests {
             let again = try await warden.grant(grant)
             #expect(!again.changed)
             #expect(again.revision == first.revision)
-            #expect(try await warden.check(.user("2"), "lab.publish_experiment", object: Self.experiment("7")).decision.allowed)
+            #expect(
+                try await warden.check(.user("2"), "lab.publish_experiment", object: Self.experiment("7")).decision
+                    .allowed
+            )
             let revoked = try await warden.revoke(grant)
             #expect(revoked.changed && revoked.revision == first.revision + 1)
-            #expect(try await !warden.check(.user("2"), "lab.publish_experiment", object: Self.experiment("7")).decision.allowed)
+            #expect(
+                try await !warden.check(.user("2"), "lab.publish_experiment", object: Self.experiment("7")).decision
+                    .allowed
+            )
 
             // DeleteObject: a re-created object starts clean.
             #expect(try await warden.deleteObject(Self.experiment("4")).changed)
-            #expect(try await warden.check(.user("1"), "lab.change_experiment", object: Self.experiment("4")).decision.reason == .noGrant)
+            #expect(
+                try await warden.check(.user("1"), "lab.change_experiment", object: Self.experiment("4")).decision
+                    .reason == .noGrant
+            )
             // RemoveMember, DeleteGroup, DeleteUser.
             _ = try await warden.removeMember(user: "2", group: "Read only")
-            #expect(try await warden.check(.user("2"), "lab.view_experiment", object: Self.experiment("1")).decision.reason == .noGrant)
+            #expect(
+                try await warden.check(.user("2"), "lab.view_experiment", object: Self.experiment("1")).decision.reason
+                    == .noGrant
+            )
             _ = try await warden.deleteGroup("Maintainer")
-            #expect(try await warden.check(.user("3"), "lab.change_experiment", object: Self.experiment("1")).decision.reason == .noGrant)
+            #expect(
+                try await warden.check(.user("3"), "lab.change_experiment", object: Self.experiment("1")).decision
+                    .reason == .noGrant
+            )
             _ = try await warden.deleteUser("1")
-            #expect(try await warden.check(.user("1"), "lab.change_experiment", object: Self.experiment("5")).decision.reason == .unknownUser)
+            #expect(
+                try await warden.check(.user("1"), "lab.change_experiment", object: Self.experiment("5")).decision
+                    .reason == .unknownUser
+            )
             _ = try await warden.putUser("1", username: "ada2")
-            #expect(try await warden.check(.user("1"), "lab.change_experiment", object: Self.experiment("5")).decision.reason == .noGrant)
+            #expect(
+                try await warden.check(.user("1"), "lab.change_experiment", object: Self.experiment("5")).decision
+                    .reason == .noGrant
+            )
 
             // Errors name the field.
-            await #expect { try await warden.grant(Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "")) }
-                throws: { ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("pk") }
-            await #expect { try await warden.grant(Warden_V1_Grant(.user("nobody"), "lab.view_experiment", pk: "1")) }
-                throws: { ($0 as? WardenError)?.code == .notFound }
-            await #expect { try await warden.putUser("x", username: "ada2") }
-                throws: { ($0 as? WardenError)?.code == .alreadyExists }
-            await #expect { try await warden.registerContentType("Lab.Bad") }
-                throws: { ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("content_type") }
+            await #expect {
+                try await warden.grant(Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: ""))
+            } throws: { ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("pk") }
+            await #expect {
+                try await warden.grant(Warden_V1_Grant(.user("nobody"), "lab.view_experiment", pk: "1"))
+            } throws: { ($0 as? WardenError)?.code == .notFound }
+            await #expect { try await warden.putUser("x", username: "ada2") } throws: {
+                ($0 as? WardenError)?.code == .alreadyExists
+            }
+            await #expect { try await warden.registerContentType("Lab.Bad") } throws: {
+                ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("content_type")
+            }
         }
     }
 
@@ -183,7 +225,9 @@ struct RPCTests {
     func bulk() async throws {
         try await withServer { _, warden in
             try await Self.seed(warden)
-            let grants = (1...25_000).map { Warden_V1_Grant(.user(String($0 % 3 + 1)), "lab.view_experiment", pk: "b\($0)") }
+            let grants = (1...25_000).map {
+                Warden_V1_Grant(.user(String($0 % 3 + 1)), "lab.view_experiment", pk: "b\($0)")
+            }
             let outcome = try await warden.bulkGrant(grants, chunkSize: 4000)
             #expect(outcome.count == 25_000 && outcome.requested == 25_000)
             var request = Warden_V1_BatchCheckRequest()
@@ -200,35 +244,52 @@ struct RPCTests {
 
             let revoked = try await warden.bulkRevoke(grants.prefix(10_000))
             #expect(revoked.count == 10_000)
-            #expect(try await warden.check(.user("2"), "lab.view_experiment", object: Self.experiment("b1")).decision.reason == .noGrant)
+            #expect(
+                try await warden.check(.user("2"), "lab.view_experiment", object: Self.experiment("b1")).decision.reason
+                    == .noGrant
+            )
 
             // Live objects b10001…b12000: every other grant on lab.experiment goes.
-            let pruned = try await warden.pruneOrphans(contentType: "lab.experiment", livePKs: (10_001...12_000).map { "b\($0)" })
+            let pruned = try await warden.pruneOrphans(
+                contentType: "lab.experiment",
+                livePKs: (10_001...12_000).map { "b\($0)" }
+            )
             let stats = try await warden.stats()
             #expect(stats.objectGrants == 2000)
             #expect(pruned.count == 15_000 - 2000 + 5, "the seed's 5 object grants are orphans too")
 
             // An unknown subject refuses the whole call: nothing written.
             let before = try await warden.stats().objectGrants
-            await #expect { try await warden.bulkGrant([Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "z"), Warden_V1_Grant(.user("nobody"), "lab.view_experiment", pk: "z")]) }
-                throws: { ($0 as? WardenError)?.code == .notFound }
+            await #expect {
+                try await warden.bulkGrant([
+                    Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "z"),
+                    Warden_V1_Grant(.user("nobody"), "lab.view_experiment", pk: "z"),
+                ])
+            } throws: { ($0 as? WardenError)?.code == .notFound }
             #expect(try await warden.stats().objectGrants == before)
         }
     }
 
-    @Test("BulkGrant decodes chunks as they arrive: a bad grant is named by its position in the stream, the first one wins, nothing is written")
+    @Test(
+        "BulkGrant decodes chunks as they arrive: a bad grant is named by its position in the stream, the first one wins, nothing is written"
+    )
     func bulkErrorPositions() async throws {
         try await withServer { _, warden in
             try await Self.seed(warden)
             let before = try await warden.stats()
-            var grants = (0..<10_000).map { Warden_V1_Grant(.user(String($0 % 3 + 1)), "lab.view_experiment", pk: "p\($0)") }
+            var grants = (0..<10_000).map {
+                Warden_V1_Grant(.user(String($0 % 3 + 1)), "lab.view_experiment", pk: "p\($0)")
+            }
             grants[7345].pk = ""  // in the eighth chunk of 1,000
             grants[9100].subject = Warden_V1_Subject()  // a later chunk's error is not the one reported
-            await #expect { try await warden.bulkGrant(grants, chunkSize: 1000) }
-                throws: { ($0 as? WardenError)?.code == .invalidArgument && ($0 as? WardenError)?.message.hasPrefix("grants[7345].pk") == true }
+            await #expect { try await warden.bulkGrant(grants, chunkSize: 1000) } throws: {
+                ($0 as? WardenError)?.code == .invalidArgument
+                    && ($0 as? WardenError)?.message.hasPrefix("grants[7345].pk") == true
+            }
             grants[7345].pk = "p7345"
-            await #expect { try await warden.bulkGrant(grants, chunkSize: 1000) }
-                throws: { ($0 as? WardenError)?.message.hasPrefix("grants[9100].subject") == true }
+            await #expect { try await warden.bulkGrant(grants, chunkSize: 1000) } throws: {
+                ($0 as? WardenError)?.message.hasPrefix("grants[9100].subject") == true
+            }
             let after = try await warden.stats()
             #expect(after.objectGrants == before.objectGrants && after.revision == before.revision)
             // The same stream without the bad grant goes in whole.

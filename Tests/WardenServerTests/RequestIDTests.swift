@@ -29,9 +29,13 @@ struct RequestIDTests {
             var frames: [Frame] = []
             while let frame = socket.readFrame() { frames.append(frame) }
             let error = try #require(frames.last)
-            #expect(error.requestID == 0 && error.status == StatusCode.invalidArgument.rawValue, "\(frames.map { ($0.requestID, $0.status) })")
             #expect(
-                error.errorStatus?.message == "request_id: 9 is reused while its request is still open; the connection is closed",
+                error.requestID == 0 && error.status == StatusCode.invalidArgument.rawValue,
+                "\(frames.map { ($0.requestID, $0.status) })"
+            )
+            #expect(
+                error.errorStatus?.message
+                    == "request_id: 9 is reused while its request is still open; the connection is closed",
                 "\(error.errorStatus?.message ?? "")"
             )
             #expect(frames.dropLast().allSatisfy { $0.requestID == 9 && $0.status == 0 })
@@ -57,7 +61,10 @@ struct RequestIDTests {
             watching.send(try RawSocket.frame(id: 5, method: .health, Warden_V1_HealthRequest()))
             var frames: [Frame] = []
             while let frame = watching.readFrame() { frames.append(frame) }
-            #expect(frames.last?.requestID == 0 && frames.last?.errorStatus?.message.contains("request_id: 5 is reused") == true)
+            #expect(
+                frames.last?.requestID == 0
+                    && frames.last?.errorStatus?.message.contains("request_id: 5 is reused") == true
+            )
             // An answered id may be used again.
             let sequential = try RawSocket(path: server.socketPath, receiveTimeout: 60)
             for _ in 0..<3 {

@@ -1,10 +1,11 @@
 import Foundation
 import NIOCore
 import Testing
-@testable import WardenClient
 import WardenProto
 import WardenSync
 import WardenWire
+
+@testable import WardenClient
 
 /// Reads with `min_revision` the server has not reached wait on a waiter list, completed by the
 /// code that advances the index: no thread is held, so unmet waits never starve writes.
@@ -30,10 +31,16 @@ struct RevisionWaitTests {
                 _ = try await reader.health()
             }
             // The write needs a pool thread; the 64 waits must not hold them.
-            let first = try await warden.grant(Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "early"), timeout: .seconds(20))
+            let first = try await warden.grant(
+                Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "early"),
+                timeout: .seconds(20)
+            )
             #expect(first.revision == target - 1)
             #expect(answered.withLock { $0 } == 0, "no wait answers before its revision")
-            let second = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.publish_experiment", pk: "late"), timeout: .seconds(20))
+            let second = try await warden.grant(
+                Warden_V1_Grant(.user("2"), "lab.publish_experiment", pk: "late"),
+                timeout: .seconds(20)
+            )
             #expect(second.revision == target)
             for wait in waits {
                 let answer = try WardenConnection.decode(try await wait.get(), as: Warden_V1_CheckResponse.self)
@@ -50,15 +57,25 @@ struct RevisionWaitTests {
             try await RPCTests.seed(warden)
             let current = try await warden.health().revision
             await #expect {
-                _ = try await warden.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4"),
-                                           minRevision: current + 50, timeout: .milliseconds(400))
+                _ = try await warden.check(
+                    .user("1"),
+                    "lab.change_experiment",
+                    object: RPCTests.experiment("4"),
+                    minRevision: current + 50,
+                    timeout: .milliseconds(400)
+                )
             } throws: { error in
                 guard let error = error as? WardenError else { return false }
                 return error.code == .unavailable
-                    && error.message == "min_revision \(current + 50) is not reached (this process is at \(current)); retry later"
+                    && error.message
+                        == "min_revision \(current + 50) is not reached (this process is at \(current)); retry later"
             }
             // Without a deadline, the server's default wait (5 s) ends it the same way.
-            let unbounded = try await WardenConnection.connect(socketPath: server.socketPath, group: ServerProcess.group, defaultTimeout: nil)
+            let unbounded = try await WardenConnection.connect(
+                socketPath: server.socketPath,
+                group: ServerProcess.group,
+                defaultTimeout: nil
+            )
             await #expect {
                 _ = try await unbounded.check(.user("1"), "lab.change_experiment", minRevision: current + 50)
             } throws: { error in (error as? WardenError)?.code == .unavailable }
@@ -79,7 +96,9 @@ struct RevisionWaitTests {
                 let target = try await warden.health().revision + 1
                 let wait = Self.waitingCheck(reader, .user("3"), pk: "x\(round)", minRevision: target)
                 _ = try await reader.health()  // the read is waiting on the second server
-                let written = try await warden.grant(Warden_V1_Grant(.user("3"), "lab.publish_experiment", pk: "x\(round)"))
+                let written = try await warden.grant(
+                    Warden_V1_Grant(.user("3"), "lab.publish_experiment", pk: "x\(round)")
+                )
                 #expect(written.revision == target)
                 let answer = try WardenConnection.decode(try await wait.get(), as: Warden_V1_CheckResponse.self)
                 #expect(answer.decision.reason == .objectGrantUser)
@@ -99,7 +118,9 @@ struct RevisionWaitTests {
         try await RPCTests.seed(warden)
         let target = try await warden.health().revision + 100
         let reader = try await server.connect()
-        let waits = (0..<5).map { index in Self.waitingCheck(reader, .user("2"), pk: "gone\(index)", minRevision: target) }
+        let waits = (0..<5).map { index in
+            Self.waitingCheck(reader, .user("2"), pk: "gone\(index)", minRevision: target)
+        }
         _ = try await reader.health()  // the five reads are waiting
         await reader.close()
         for wait in waits { _ = try? await wait.get() }  // the client side ends them as the connection closes
@@ -113,7 +134,10 @@ struct RevisionWaitTests {
     /// Sends a Check of `lab.publish_experiment` at `minRevision` with a 60 s deadline; its answer
     /// frame, once it comes.
     static func waitingCheck(
-        _ connection: WardenConnection, _ subject: Warden_V1_Subject, pk: String, minRevision: UInt64
+        _ connection: WardenConnection,
+        _ subject: Warden_V1_Subject,
+        pk: String,
+        minRevision: UInt64
     ) -> EventLoopFuture<Frame> {
         var request = Warden_V1_CheckRequest()
         request.subject = subject

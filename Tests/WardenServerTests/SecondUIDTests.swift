@@ -1,16 +1,21 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Peer credentials with a real second uid (issue #8): the test creates a system user and group
 /// (`wardenpeer`), runs the `warden` command as that uid and gid with `setpriv`, and checks what
 /// the server, running as this process's uid, admits. Needs root (to create the user and switch
 /// to it), as CI and this machine have; elsewhere the suite is skipped and says why.
-@Suite("Peer credentials of a real second uid", .serialized, .enabled(if: SecondUser.available, "needs root, useradd and setpriv"))
+@Suite(
+    "Peer credentials of a real second uid",
+    .serialized,
+    .enabled(if: SecondUser.available, "needs root, useradd and setpriv")
+)
 struct SecondUIDTests {
     static let peer = SecondUser.ensure()
 
@@ -23,9 +28,15 @@ struct SecondUIDTests {
             #expect(info.st_mode & 0o777 == 0o660 && info.st_uid == getuid() && info.st_gid == getgid())
             let result = try peer.warden(["health", "--socket", server.socketPath])
             #expect(result.status == 2)
-            #expect(result.error.contains("ermission denied") || result.error.contains("EACCES") || result.error.contains("errno 13"), "\(result.error)")
+            #expect(
+                result.error.contains("ermission denied") || result.error.contains("EACCES")
+                    || result.error.contains("errno 13"),
+                "\(result.error)"
+            )
         }
-        try await withServer(environment: ["WARDEN_SOCKET_GROUP": SecondUser.name, "WARDEN_SOCKET_MODE": "0660"]) { server, _ in
+        try await withServer(environment: ["WARDEN_SOCKET_GROUP": SecondUser.name, "WARDEN_SOCKET_MODE": "0660"]) {
+            server,
+            _ in
             var info = stat()
             #expect(stat(server.socketPath, &info) == 0)
             #expect(info.st_mode & 0o777 == 0o660 && info.st_gid == peer.gid)
@@ -52,21 +63,31 @@ struct SecondUIDTests {
             try await withServer(environment: reachable.merging(readers) { $1 }) { server, warden in
                 try await RPCTests.seed(warden)
                 let read = try peer.warden(check + ["--socket", server.socketPath])
-                #expect(read.status == 0 && read.output.contains("allow OBJECT_GRANT_USER"), "\(readers): \(read.output) \(read.error)")
+                #expect(
+                    read.status == 0 && read.output.contains("allow OBJECT_GRANT_USER"),
+                    "\(readers): \(read.output) \(read.error)"
+                )
                 let write = try peer.warden(grant + ["--socket", server.socketPath])
                 #expect(write.status == 2 && write.error.contains("PERMISSION_DENIED"), "\(readers): \(write.error)")
-                #expect(!(try await warden.check(.user("2"), "lab.change_experiment", object: RPCTests.experiment("77")).decision.allowed))
+                #expect(
+                    !(try await warden.check(.user("2"), "lab.change_experiment", object: RPCTests.experiment("77"))
+                        .decision.allowed)
+                )
             }
         }
         // An admin uid writes; the server's own uid, no longer named, is now refused.
-        try await withServer(environment: reachable.merging(["WARDEN_ADMIN_UIDS": "\(peer.uid)"]) { $1 }) { server, warden in
+        try await withServer(environment: reachable.merging(["WARDEN_ADMIN_UIDS": "\(peer.uid)"]) { $1 }) {
+            server,
+            warden in
             let write = try peer.warden(["register", "lab.experiment", "--socket", server.socketPath])
             #expect(write.status == 0, "\(write.error)")
             let user = try peer.warden(["user", "put", "2", "--socket", server.socketPath])
             #expect(user.status == 0, "\(user.error)")
             let granted = try peer.warden(grant + ["--socket", server.socketPath])
             #expect(granted.status == 0, "\(granted.error)")
-            let read = try peer.warden(["check", "2", "lab.change_experiment", "--object", "lab.experiment:77", "--socket", server.socketPath])
+            let read = try peer.warden([
+                "check", "2", "lab.change_experiment", "--object", "lab.experiment:77", "--socket", server.socketPath,
+            ])
             #expect(read.status == 0, "\(read.output) \(read.error)")
             await #expect(throws: WardenError.self) { _ = try await warden.health() }
         }
@@ -102,7 +123,8 @@ struct SecondUser: Sendable {
         let binary = try ServerProcess.binary().path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--", binary] + arguments + ["--timeout", "5"]
+        process.arguments =
+            ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--", binary] + arguments + ["--timeout", "5"]
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout
@@ -112,7 +134,9 @@ struct SecondUser: Sendable {
         let error = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return CommandResult(
-            status: process.terminationStatus, output: String(decoding: output, as: UTF8.self), error: String(decoding: error, as: UTF8.self)
+            status: process.terminationStatus,
+            output: String(decoding: output, as: UTF8.self),
+            error: String(decoding: error, as: UTF8.self)
         )
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import Testing
@@ -9,6 +6,10 @@ import WardenModel
 import WardenProto
 import WardenStore
 import WardenTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Crash recovery of the server (issue #8): eight writers on four connections make mixed writes
 /// (grants, revokes, users, groups, memberships, object deletions, bulk streams, write batches)
@@ -24,9 +25,14 @@ struct ServerCrashTests {
     static let connections = 4
     static let writersPerConnection = 2
 
-    @Test("SIGKILL under concurrent writes: no acknowledged write lost, none half-applied, index = database", arguments: TestBackend.allCases)
+    @Test(
+        "SIGKILL under concurrent writes: no acknowledged write lost, none half-applied, index = database",
+        arguments: TestBackend.allCases
+    )
     func killUnderLoad(_ backend: TestBackend) async throws {
-        _ = try await backend.withDatabase(for: "server crash test") { database in try await Self.killUnderLoad(database: database) }
+        _ = try await backend.withDatabase(for: "server crash test") { database in
+            try await Self.killUnderLoad(database: database)
+        }
     }
 
     /// The crash test on the database `database` names (`nil`: an SQLite file in the server's
@@ -36,7 +42,9 @@ struct ServerCrashTests {
         let rounds = Int(environment["WARDEN_SERVER_CRASH_ROUNDS"] ?? "") ?? 3
         let seed = UInt64(environment["WARDEN_SERVER_CRASH_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max)
         let backend = database == nil ? "SQLite" : "PostgreSQL"
-        print("server crash test on \(backend): seed \(seed) (WARDEN_SERVER_CRASH_SEED=\(seed) replays the writes and kill delays)")
+        print(
+            "server crash test on \(backend): seed \(seed) (WARDEN_SERVER_CRASH_SEED=\(seed) replays the writes and kill delays)"
+        )
         var random = SplitMix64(seed: seed)
 
         var server = try await ServerProcess(databasePath: database)
@@ -53,7 +61,12 @@ struct ServerCrashTests {
         for round in 1...rounds {
             let delay = random.int(20...400)
             let seeds = writers.map { _ in random.next() }
-            let (outcomes, start) = try await Self.load(server, writers: writers, seeds: seeds, killAfter: .milliseconds(delay))
+            let (outcomes, start) = try await Self.load(
+                server,
+                writers: writers,
+                seeds: seeds,
+                killAfter: .milliseconds(delay)
+            )
             for outcome in outcomes { writers[outcome.writer].take(outcome) }
             for outcome in outcomes { #expect(outcome.unexpected.isEmpty, "round \(round): \(outcome.unexpected)") }
 
@@ -72,7 +85,10 @@ struct ServerCrashTests {
         let snapshot = try server.openStore().snapshot()
         let stored = Set(snapshot.changes.compactMap(Fact.init))
         for writer in writers {
-            #expect(stored.filter { $0.owner?.hasPrefix(writer.prefix) == true } == writer.state.facts, "writer \(writer.index)")
+            #expect(
+                stored.filter { $0.owner?.hasPrefix(writer.prefix) == true } == writer.state.facts,
+                "writer \(writer.index)"
+            )
         }
         #expect(totals.acknowledged >= rounds)
         print(
@@ -88,7 +104,10 @@ struct ServerCrashTests {
     /// Runs the writers against `server` until it is SIGKILLed `killAfter` the round's first
     /// acknowledgement; returns each writer's outcome and the revision the round started at.
     static func load(
-        _ server: ServerProcess, writers: [WriterState], seeds: [UInt64], killAfter: Duration
+        _ server: ServerProcess,
+        writers: [WriterState],
+        seeds: [UInt64],
+        killAfter: Duration
     ) async throws -> ([WriterOutcome], UInt64) {
         var connections: [WardenConnection] = []
         for _ in 0..<Self.connections { connections.append(try await server.connect()) }
@@ -118,7 +137,12 @@ struct ServerCrashTests {
     }
 
     /// One writer's round: writes one at a time until the connection fails at the kill.
-    static func write(_ writer: WriterState, on connection: WardenConnection, seed: UInt64, kill: KillSwitch) async -> WriterOutcome {
+    static func write(
+        _ writer: WriterState,
+        on connection: WardenConnection,
+        seed: UInt64,
+        kill: KillSwitch
+    ) async -> WriterOutcome {
         var random = SplitMix64(seed: seed)
         var state = writer.state
         var acknowledged: [AcknowledgedWrite] = []
@@ -133,7 +157,10 @@ struct ServerCrashTests {
             } catch {
                 let expected = kill.killing.load(ordering: .sequentiallyConsistent)
                 return WriterOutcome(
-                    writer: writer.index, acknowledged: acknowledged, inFlight: write, sentBeforeKill: sentBeforeKill,
+                    writer: writer.index,
+                    acknowledged: acknowledged,
+                    inFlight: write,
+                    sentBeforeKill: sentBeforeKill,
                     unexpected: expected ? [] : ["\(write): \(error)"]
                 )
             }
@@ -144,7 +171,10 @@ struct ServerCrashTests {
     /// acknowledged state (with and without its write in flight), and the server's index
     /// against the database file read cold by this process.
     static func verify(
-        _ server: ServerProcess, writers: inout [WriterState], outcomes: [WriterOutcome], since start: UInt64
+        _ server: ServerProcess,
+        writers: inout [WriterState],
+        outcomes: [WriterOutcome],
+        since start: UInt64
     ) async throws -> RoundReport {
         var report = RoundReport()
         let warden = try await server.connect()
@@ -164,7 +194,8 @@ struct ServerCrashTests {
         let stored = Set(snapshot.changes.compactMap(Fact.init))
         report.facts = stored.count
         report.revision = snapshot.revision.rawValue
-        report.indexEqualsDatabase = exported == stored && exportRevision == snapshot.revision.rawValue
+        report.indexEqualsDatabase =
+            exported == stored && exportRevision == snapshot.revision.rawValue
             && health.revision == snapshot.revision.rawValue
         if !report.indexEqualsDatabase {
             report.problems.append(
@@ -178,7 +209,8 @@ struct ServerCrashTests {
             report.lost += 1
         }
         let events = Dictionary(
-            try store.events(after: Revision(start), limit: 10_000_000).map { ($0.revision.rawValue, $0) }, uniquingKeysWith: { $1 }
+            try store.events(after: Revision(start), limit: 10_000_000).map { ($0.revision.rawValue, $0) },
+            uniquingKeysWith: { $1 }
         )
 
         for outcome in outcomes {
@@ -187,12 +219,13 @@ struct ServerCrashTests {
             // Every acknowledged write that changed something has its event at its revision.
             for acknowledged in outcome.acknowledged where acknowledged.ack.changed {
                 let event = events[acknowledged.ack.revision]
-                let recorded: Bool = switch acknowledged.write {
-                case .bulkGrant: event?.kind == .bulkGranted && event?.count == Int(acknowledged.ack.count)
-                case .bulkRevoke: event?.kind == .bulkRevoked && event?.count == Int(acknowledged.ack.count)
-                case .batch: event != nil
-                default: event?.change == acknowledged.write.change
-                }
+                let recorded: Bool =
+                    switch acknowledged.write {
+                    case .bulkGrant: event?.kind == .bulkGranted && event?.count == Int(acknowledged.ack.count)
+                    case .bulkRevoke: event?.kind == .bulkRevoked && event?.count == Int(acknowledged.ack.count)
+                    case .batch: event != nil
+                    default: event?.change == acknowledged.write.change
+                    }
                 if !recorded {
                     report.lost += 1
                     report.problems.append(
@@ -223,7 +256,9 @@ struct ServerCrashTests {
             if !damaged.isEmpty {
                 let writes = Set(damaged.compactMap { writer.provenance[$0] })
                 report.lost += max(writes.count, 1)
-                report.problems.append("writer \(outcome.writer): acknowledged facts missing or revived: \(Self.sample(damaged))")
+                report.problems.append(
+                    "writer \(outcome.writer): acknowledged facts missing or revived: \(Self.sample(damaged))"
+                )
             } else if actual != without && actual != with {
                 report.halfApplied += 1
                 report.problems.append(
@@ -242,13 +277,17 @@ struct ServerCrashTests {
 
     /// A few facts, for a message.
     static func sample(_ facts: Set<Fact>) -> String {
-        facts.map(\.description).sorted().prefix(5).joined(separator: ", ") + (facts.count > 5 ? ", … (\(facts.count))" : "")
+        facts.map(\.description).sorted().prefix(5).joined(separator: ", ")
+            + (facts.count > 5 ? ", … (\(facts.count))" : "")
     }
 
     /// Check (one BatchCheck of every user × permission × object of the writer) and ListObjects
     /// (every user × permission) against `reference`.
     static func checkReads(
-        _ warden: WardenConnection, writer: WriterState, reference: FactSet, report: inout RoundReport
+        _ warden: WardenConnection,
+        writer: WriterState,
+        reference: FactSet,
+        report: inout RoundReport
     ) async throws {
         let generator = writer.generator
         var request = Warden_V1_BatchCheckRequest()
@@ -273,7 +312,9 @@ struct ServerCrashTests {
                 report.lists += 1
                 if got != want {
                     report.readMismatches += 1
-                    report.problems.append("ListObjects \(user) \(codename): \(String(describing: got)), expected \(String(describing: want))")
+                    report.problems.append(
+                        "ListObjects \(user) \(codename): \(String(describing: got)), expected \(String(describing: want))"
+                    )
                 }
             }
         }
@@ -283,7 +324,9 @@ struct ServerCrashTests {
             guard case .decision(let decision)? = result.result, decision.allowed == expected[position] else {
                 report.readMismatches += 1
                 let item = request.items[position]
-                report.problems.append("Check \(item.subject.user) \(item.permission) \(item.object.pk): \(result), expected \(expected[position])")
+                report.problems.append(
+                    "Check \(item.subject.user) \(item.permission) \(item.object.pk): \(result), expected \(expected[position])"
+                )
                 continue
             }
         }
@@ -301,7 +344,11 @@ struct WriterState: Sendable {
 
     init(index: Int) {
         self.index = index
-        generator = WriteGenerator(prefix: "w\(index).", contentType: ServerCrashTests.contentType, codenames: ServerCrashTests.codenames)
+        generator = WriteGenerator(
+            prefix: "w\(index).",
+            contentType: ServerCrashTests.contentType,
+            codenames: ServerCrashTests.codenames
+        )
     }
 
     var prefix: String { "w\(index)." }
@@ -394,4 +441,3 @@ struct RoundReport: CustomStringConvertible {
             + "\(checks) checks and \(lists) lists, \(readMismatches) wrong"
     }
 }
-

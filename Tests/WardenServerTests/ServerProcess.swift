@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import NIOPosix
 import WardenClient
 import WardenTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A real `warden serve` process on a socket and a database in a fresh temporary folder.
 final class ServerProcess: @unchecked Sendable {
@@ -16,10 +17,17 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits until it answers Health (unless `waitUntilServing` is false).
     init(
-        environment: [String: String] = [:], databasePath: String? = nil, folder: URL? = nil, arguments: [String] = [],
+        environment: [String: String] = [:],
+        databasePath: String? = nil,
+        folder: URL? = nil,
+        arguments: [String] = [],
         waitUntilServing: Bool = true
     ) async throws {
-        self.folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("warden-e2e-\(UUID().uuidString.prefix(8))")
+        self.folder =
+            folder
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "warden-e2e-\(UUID().uuidString.prefix(8))"
+            )
         try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
         socketPath = self.folder.appendingPathComponent("s\(UUID().uuidString.prefix(4)).sock").path
         self.databasePath = databasePath ?? self.folder.appendingPathComponent("warden.db").path
@@ -99,7 +107,12 @@ final class ServerProcess: @unchecked Sendable {
     /// A new server process on this one's database and folder (after this one ended), with its
     /// own socket and log; waits until it answers Health.
     func restarted(environment: [String: String] = [:], arguments: [String] = []) async throws -> ServerProcess {
-        try await ServerProcess(environment: environment, databasePath: databasePath, folder: folder, arguments: arguments)
+        try await ServerProcess(
+            environment: environment,
+            databasePath: databasePath,
+            folder: folder,
+            arguments: arguments
+        )
     }
 
     /// The process's resident memory and open file descriptors now, from `/proc`; `nil` once it
@@ -124,8 +137,12 @@ final class ServerProcess: @unchecked Sendable {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         var kinds: [String: Int] = [:]
         for entry in entries {
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\(entry)") else { continue }
-            let kind = target.hasPrefix("socket:") ? "socket" : (target.hasPrefix("/") ? target : String(target.prefix { $0 != "[" && $0 != ":" }))
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\(entry)") else {
+                continue
+            }
+            let kind =
+                target.hasPrefix("socket:")
+                ? "socket" : (target.hasPrefix("/") ? target : String(target.prefix { $0 != "[" && $0 != ":" }))
             kinds[kind, default: 0] += 1
         }
         return kinds
@@ -153,7 +170,9 @@ struct ServerError: Error, CustomStringConvertible {
 /// Runs `body` against a fresh server, then stops it and removes its folder. `databasePath`:
 /// the server's `--database` (an SQLite file in its folder when `nil`; a PostgreSQL URI too).
 func withServer<T>(
-    environment: [String: String] = [:], databasePath: String? = nil, _ body: (ServerProcess, WardenConnection) async throws -> T
+    environment: [String: String] = [:],
+    databasePath: String? = nil,
+    _ body: (ServerProcess, WardenConnection) async throws -> T
 ) async throws -> T {
     let server = try await ServerProcess(environment: environment, databasePath: databasePath)
     let connection = try await server.connect()
@@ -179,12 +198,15 @@ struct CommandResult {
 
     /// stdout's lines parsed as JSON objects.
     var jsonLines: [[String: Any]] {
-        output.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        output.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
     }
 }
 
 /// Runs `warden ARGUMENTS` (the built binary) with `input` on stdin, and waits for it.
-func runWarden(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+func runWarden(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> CommandResult
+{
     let process = Process()
     process.executableURL = try ServerProcess.binary()
     process.arguments = arguments
@@ -202,7 +224,8 @@ func runWarden(_ arguments: [String], input: String? = nil, environment: [String
     let error = stderr.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return CommandResult(
-        status: process.terminationStatus, output: String(decoding: output, as: UTF8.self), error: String(decoding: error, as: UTF8.self)
+        status: process.terminationStatus,
+        output: String(decoding: output, as: UTF8.self),
+        error: String(decoding: error, as: UTF8.self)
     )
 }
-

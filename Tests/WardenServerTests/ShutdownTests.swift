@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import Testing
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SIGTERM while watches replay a large history: the server stops within its grace, in order,
 /// with nothing scheduled on a stopped event loop.
@@ -47,9 +48,14 @@ struct ShutdownTests {
         #expect(exited, "the server still ran \(took) after SIGTERM with a \(grace) s grace")
         let log = server.output
         let unscheduled = log.components(separatedBy: "Cannot schedule tasks").count - 1
-        #expect(unscheduled == 0, "\(unscheduled) log lines of 'Cannot schedule tasks on an EventLoop that has already shut down'")
+        #expect(
+            unscheduled == 0,
+            "\(unscheduled) log lines of 'Cannot schedule tasks on an EventLoop that has already shut down'"
+        )
         #expect(server.stop() == 0, "exit status")
-        print("shutdown: SIGTERM during 40 replays over \(WatchReplayTests.historyEvents) events (20 reading, \(frames.load(ordering: .relaxed)) frames read): exited in \(took) with a \(grace) s grace; \(unscheduled) 'Cannot schedule tasks' lines")
+        print(
+            "shutdown: SIGTERM during 40 replays over \(WatchReplayTests.historyEvents) events (20 reading, \(frames.load(ordering: .relaxed)) frames read): exited in \(took) with a \(grace) s grace; \(unscheduled) 'Cannot schedule tasks' lines"
+        )
         withExtendedLifetime(silent) {}
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import WardenSync
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A flood of slowloris clients on the HTTP listener: `count` TCP connections, each sending a
 /// request head one byte a second and never finishing it. A connection the server closes is

@@ -32,7 +32,9 @@ struct SoakTests {
     static let readers = 5
     static let writers = 2
 
-    @Test("mixed load for WARDEN_SOAK_SECONDS: no errors, no leaked descriptors, flat memory, every event watched in order")
+    @Test(
+        "mixed load for WARDEN_SOAK_SECONDS: no errors, no leaked descriptors, flat memory, every event watched in order"
+    )
     func soak() async throws {
         let asked = Int(ProcessInfo.processInfo.environment["WARDEN_SOAK_SECONDS"] ?? "") ?? 10
         let seconds = max(asked, 1)
@@ -61,12 +63,16 @@ struct SoakTests {
                 group.addTask { try await Self.read(server, load, seed: seed &+ UInt64(reader)) }
             }
             for writer in 0..<Self.writers {
-                group.addTask { try await Self.write(server, load, writer: writer, seed: seed &+ 100 &+ UInt64(writer)) }
+                group.addTask {
+                    try await Self.write(server, load, writer: writer, seed: seed &+ 100 &+ UInt64(writer))
+                }
             }
             group.addTask { try await Self.churn(server, load) }
             for second in 1...seconds {
                 try await Task.sleep(for: .seconds(1))
-                guard let sample = server.resources() else { throw ServerError("the server ended: \(server.output.suffix(500))") }
+                guard let sample = server.resources() else {
+                    throw ServerError("the server ended: \(server.output.suffix(500))")
+                }
                 samples.append(sample)
                 if second == warmUp { warm = (sample, DatabaseSize(server)) }
                 print(
@@ -103,7 +109,10 @@ struct SoakTests {
         // Flat memory (see the suite's comment for the budget).
         let pageCache = min(64 << 20, max(0, endDatabase.main - warmDatabase.main) + endDatabase.log) >> 10
         let budget = warmed.rssKiB + warmed.rssKiB / 4 + (8 << 10) + pageCache
-        #expect(end.rssKiB <= budget, "RSS \(end.rssKiB) KiB at the end, \(warmed.rssKiB) after warm-up, budget \(budget)")
+        #expect(
+            end.rssKiB <= budget,
+            "RSS \(end.rssKiB) KiB at the end, \(warmed.rssKiB) after warm-up, budget \(budget)"
+        )
         // The watcher saw one event per revision, in order, of the kind each write committed.
         let final = try await Self.finalRevision(server)
         #expect(load.watchedThrough == final, "watched through \(load.watchedThrough), server at \(final)")
@@ -132,7 +141,10 @@ struct SoakTests {
                 + "\(mib(after.rssKiB)) MiB (\(grown * 1024 / count) bytes per connection), fds "
                 + "\(before.fileDescriptors) → \(after.fileDescriptors)"
         )
-        #expect(grown <= 2 << 10, "RSS grew \(grown) KiB over \(count) closed connections: about \(grown * 1024 / count) bytes each")
+        #expect(
+            grown <= 2 << 10,
+            "RSS grew \(grown) KiB over \(count) closed connections: about \(grown * 1024 / count) bytes each"
+        )
         #expect(after.fileDescriptors == baseline.fileDescriptors, "\(server.descriptorKinds())")
     }
 
@@ -151,17 +163,34 @@ struct SoakTests {
     static func populate(_ warden: WardenConnection) async throws {
         _ = try await warden.registerContentType(contentType, custom: ["share_doc"])
         var records: [Warden_V1_Record] = []
-        for user in 0..<users { records.append(.with { $0.user = .with { $0.id = "u\(user)"; $0.isActive = true } }) }
+        for user in 0..<users {
+            records.append(
+                .with {
+                    $0.user = .with {
+                        $0.id = "u\(user)"
+                        $0.isActive = true
+                    }
+                }
+            )
+        }
         for group in 0..<groups { records.append(.with { $0.group = "g\(group)" }) }
         for user in 0..<users {
-            records.append(.with { $0.member = .with { $0.user = "u\(user)"; $0.group = "g\(user % groups)" } })
+            records.append(
+                .with {
+                    $0.member = .with {
+                        $0.user = "u\(user)"
+                        $0.group = "g\(user % groups)"
+                    }
+                }
+            )
         }
         _ = try await warden.writeBatch(records)
         var random = SplitMix64(seed: 8)
         let grants = (0..<20_000).map { _ in
             Warden_V1_Grant(
                 random.chance(0.8) ? .user("u\(random.int(0..<users))") : .group("g\(random.int(0..<groups))"),
-                "soak.\(random.pick(codenames))", pk: "d\(random.int(0..<objects))"
+                "soak.\(random.pick(codenames))",
+                pk: "d\(random.int(0..<objects))"
             )
         }
         _ = try await warden.bulkGrant(grants)
@@ -182,11 +211,13 @@ struct SoakTests {
                 case 50..<70:
                     var request = Warden_V1_BatchCheckRequest()
                     for _ in 0..<100 {
-                        request.items.append(.with {
-                            $0.subject = .user(user())
-                            $0.permission = permission()
-                            $0.object = object()
-                        })
+                        request.items.append(
+                            .with {
+                                $0.subject = .user(user())
+                                $0.permission = permission()
+                                $0.object = object()
+                            }
+                        )
                     }
                     _ = try await warden.batchCheck(request)
                 case 70..<85:
@@ -271,7 +302,9 @@ struct SoakTests {
             group.addTask {
                 // Once the writers have stopped: the server's last revision, which the watcher must reach
                 // (within 30 s; a watcher that fell behind fails the test, it does not hang it).
-                while load.writersDone.load(ordering: .relaxed) < Self.writers { try await Task.sleep(for: .milliseconds(50)) }
+                while load.writersDone.load(ordering: .relaxed) < Self.writers {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 let final = try await finalRevision(server)
                 for _ in 0..<3000 where load.watchedThrough < final { try await Task.sleep(for: .milliseconds(10)) }
             }
@@ -295,7 +328,11 @@ struct SoakTests {
     static func checkOnce(_ server: ServerProcess, _ n: Int) async throws {
         let warden = try await server.connect()
         do {
-            _ = try await warden.check(.user("u\(n % users)"), "soak.view_doc", object: Warden_V1_ObjectRef(contentType, "d\(n % objects)"))
+            _ = try await warden.check(
+                .user("u\(n % users)"),
+                "soak.view_doc",
+                object: Warden_V1_ObjectRef(contentType, "d\(n % objects)")
+            )
         } catch {
             await warden.close()
             throw error
@@ -318,7 +355,9 @@ struct DatabaseSize {
     let log: Int
 
     init(_ server: ServerProcess) {
-        func size(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0 }
+        func size(_ path: String) -> Int {
+            (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
+        }
         main = size(server.databasePath)
         log = size(server.databasePath + "-wal")
     }
@@ -388,7 +427,11 @@ final class SoakLoad: Sendable {
             for (revision, kind) in state.expected {
                 let position = Int(revision) - Int(startRevision) - 1
                 let seen = position >= 0 && position < state.kinds.count ? state.kinds[position] : nil
-                if seen != kind { problems.append("write at \(revision): \(kind) expected, watched \(seen.map { "\($0)" } ?? "nothing")") }
+                if seen != kind {
+                    problems.append(
+                        "write at \(revision): \(kind) expected, watched \(seen.map { "\($0)" } ?? "nothing")"
+                    )
+                }
             }
             return problems
         }

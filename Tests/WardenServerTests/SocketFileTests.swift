@@ -1,17 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import Testing
 import WardenClient
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The socket path (issue #16, items 15–17): one server per path, a socket created with its
 /// mode and never through a followed link, a deleted socket noticed, a non-socket refused by
 /// name. Real `warden serve` processes in a temporary folder.
 @Suite("The socket file", .serialized)
 struct SocketFileTests {
-    @Test("a second server on a live socket path is refused before it opens its database; the first keeps serving and removes its socket at exit")
+    @Test(
+        "a second server on a live socket path is refused before it opens its database; the first keeps serving and removes its socket at exit"
+    )
     func secondServerRefused() async throws {
         let first = try await ServerProcess()
         defer { first.removeFolder() }
@@ -20,7 +23,10 @@ struct SocketFileTests {
         let outcome = try await second.serveOrExit()
         #expect(outcome == .exited, "the second server must not serve the path: \(second.output)")
         #expect(second.status != 0)
-        #expect(second.output.contains("another Warden server (pid \(first.pid)) is serving \(first.socketPath)"), "\(second.output)")
+        #expect(
+            second.output.contains("another Warden server (pid \(first.pid)) is serving \(first.socketPath)"),
+            "\(second.output)"
+        )
         #expect(!FileManager.default.fileExists(atPath: otherDatabase), "refused before it opened its database")
         let warden = try await first.connect()
         #expect(try await warden.health().status == "SERVING")
@@ -45,18 +51,40 @@ struct SocketFileTests {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let target = "\(folder)/secret"
-        #expect(FileManager.default.createFile(atPath: target, contents: Data("x".utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: target,
+                contents: Data("x".utf8),
+                attributes: [.posixPermissions: 0o600]
+            )
+        )
         let cases: [(String, (String) throws -> Void)] = [
-            ("a regular file", { path in _ = FileManager.default.createFile(atPath: path, contents: Data("keep".utf8)) }),
-            ("a folder", { path in try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }),
-            ("a symbolic link", { path in try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target) }),
+            (
+                "a regular file",
+                { path in _ = FileManager.default.createFile(atPath: path, contents: Data("keep".utf8)) }
+            ),
+            (
+                "a folder",
+                { path in try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }
+            ),
+            (
+                "a symbolic link",
+                { path in try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target) }
+            ),
         ]
         for (number, (kind, make)) in cases.enumerated() {
             let socket = "\(folder)/s\(number).sock"
             try make(socket)
-            let server = try LaunchedServer(socket: socket, database: "\(folder)/w\(number).db", folder: URL(fileURLWithPath: folder))
+            let server = try LaunchedServer(
+                socket: socket,
+                database: "\(folder)/w\(number).db",
+                folder: URL(fileURLWithPath: folder)
+            )
             #expect(try await server.serveOrExit() == .exited, "\(kind): \(server.output)")
-            #expect(server.output.contains("socket: \(socket) exists and is \(kind), not a socket"), "\(kind): \(server.output)")
+            #expect(
+                server.output.contains("socket: \(socket) exists and is \(kind), not a socket"),
+                "\(kind): \(server.output)"
+            )
             var info = stat()
             #expect(lstat(socket, &info) == 0 && (info.st_mode & S_IFMT) != S_IFSOCK, "\(kind) is left in place")
         }
@@ -69,7 +97,10 @@ struct SocketFileTests {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let server = try LaunchedServer(
-            socket: "\(folder)/m.sock", database: "\(folder)/m.db", folder: URL(fileURLWithPath: folder), arguments: ["--socket-mode", "0640"]
+            socket: "\(folder)/m.sock",
+            database: "\(folder)/m.db",
+            folder: URL(fileURLWithPath: folder),
+            arguments: ["--socket-mode", "0640"]
         )
         #expect(try await server.serveOrExit() == .serving, "\(server.output)")
         #expect(try Self.mode("\(folder)/m.sock") == 0o640)
@@ -79,7 +110,13 @@ struct SocketFileTests {
         // the file the link points at keeps its mode. Chmod by path after bind followed the link
         // (10 of 40 starts made a 0600 file 0666 in the issue's run).
         let target = "\(folder)/private"
-        #expect(FileManager.default.createFile(atPath: target, contents: Data("x".utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: target,
+                contents: Data("x".utf8),
+                attributes: [.posixPermissions: 0o600]
+            )
+        )
         let socket = "\(folder)/r.sock"
         let stop = Flag()
         let racer = Thread {
@@ -96,8 +133,11 @@ struct SocketFileTests {
         defer { stop.set() }
         for round in 0..<20 {
             let server = try LaunchedServer(
-                socket: socket, database: "\(folder)/r.db", folder: URL(fileURLWithPath: folder),
-                arguments: ["--socket-mode", "0666"], tag: "\(round)"
+                socket: socket,
+                database: "\(folder)/r.db",
+                folder: URL(fileURLWithPath: folder),
+                arguments: ["--socket-mode", "0666"],
+                tag: "\(round)"
             )
             _ = try await server.serveOrExit()
             server.stop()
@@ -120,7 +160,9 @@ struct SocketFileTests {
     }
 
     static func folder() throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-sock-\(UUID().uuidString.prefix(8))").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "warden-sock-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         return folder
     }

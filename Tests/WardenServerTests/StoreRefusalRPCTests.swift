@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the store refuses, as a client over the socket sees it: a WriteBatch with a model-level
 /// grant it cannot make, a content type past the codename cap, a write on a full disk.
@@ -31,12 +32,18 @@ struct StoreRefusalRPCTests {
                 (Warden_V1_Grant(.group("Maintainer"), "lab.fly_experiment"), .notFound, "fly_experiment"),
                 (Warden_V1_Grant(.group("Nobody"), "lab.view_experiment"), .notFound, "Nobody"),
                 (Warden_V1_Grant(.user("99"), "lab.view_experiment"), .notFound, "99"),
-                (Warden_V1_Grant(.group("Maintainer"), "lab.view_sample", contentType: "lab.sample"), .notFound, "lab.sample"),
+                (
+                    Warden_V1_Grant(.group("Maintainer"), "lab.view_sample", contentType: "lab.sample"), .notFound,
+                    "lab.sample"
+                ),
             ]
             for (grant, code, named) in bad {
                 let before = try await warden.health().revision
-                let records = [Self.groupRecord("new"), Self.grantRecord(Warden_V1_Grant(.group("Maintainer"), "lab.view_experiment")),
-                               Self.grantRecord(grant)]
+                let records = [
+                    Self.groupRecord("new"),
+                    Self.grantRecord(Warden_V1_Grant(.group("Maintainer"), "lab.view_experiment")),
+                    Self.grantRecord(grant),
+                ]
                 await #expect {
                     _ = try await warden.writeBatch(records)
                 } throws: { error in
@@ -55,7 +62,9 @@ struct StoreRefusalRPCTests {
         }
     }
 
-    @Test("RegisterContentType of exactly 10,000 codenames is accepted; 10,001 answers INVALID_ARGUMENT naming custom and the limit")
+    @Test(
+        "RegisterContentType of exactly 10,000 codenames is accepted; 10,001 answers INVALID_ARGUMENT naming custom and the limit"
+    )
     func codenameCap() async throws {
         try await withServer { _, warden in
             _ = try await warden.putUser("1")
@@ -67,10 +76,12 @@ struct StoreRefusalRPCTests {
                 _ = try await warden.registerContentType("big.other", defaults: false, custom: codenames + ["one_more"])
             } throws: { error in
                 guard let error = error as? WardenError else { return false }
-                return error.code == .invalidArgument && error.message.contains("custom") && error.message.contains("at most 10000")
+                return error.code == .invalidArgument && error.message.contains("custom")
+                    && error.message.contains("at most 10000")
             }
-            await #expect { _ = try await warden.registerContentType("big.model", defaults: false, custom: ["one_more"]) }
-                throws: { ($0 as? WardenError)?.code == .invalidArgument }
+            await #expect {
+                _ = try await warden.registerContentType("big.model", defaults: false, custom: ["one_more"])
+            } throws: { ($0 as? WardenError)?.code == .invalidArgument }
             #expect(try await warden.check(.user("1"), "big.perm_9999").decision.reason == .noGrant)
         }
     }

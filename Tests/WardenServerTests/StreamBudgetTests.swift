@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Client streams share one server-wide budget, `max_stream_bytes_total` (issue #16, item 13),
 /// and what a bulk costs per grant is measured for docs/operations.md.
@@ -26,7 +27,9 @@ struct StreamBudgetTests {
 
     static let bulk = UInt16(Warden_V1_Method.bulkGrant.rawValue)
 
-    @Test("a stream past max_stream_bytes_total is refused with RESOURCE_EXHAUSTED; a cancelled or dropped stream frees its bytes")
+    @Test(
+        "a stream past max_stream_bytes_total is refused with RESOURCE_EXHAUSTED; a cancelled or dropped stream frees its bytes"
+    )
     func budget() async throws {
         try await withServer(environment: ["WARDEN_MAX_STREAM_BYTES_TOTAL": "1048576"]) { server, warden in
             try await RPCTests.seed(warden)
@@ -82,7 +85,9 @@ struct StreamBudgetTests {
             var sent = 0
             for start in stride(from: 0, to: count, by: perChunk) {
                 var chunk = Warden_V1_BulkGrantRequest()
-                chunk.grants = (start..<start + perChunk).map { Warden_V1_Grant(.user("\($0 % 5 + 1)"), "lab.view_experiment", pk: "bulk-\($0)") }
+                chunk.grants = (start..<start + perChunk).map {
+                    Warden_V1_Grant(.user("\($0 % 5 + 1)"), "lab.view_experiment", pk: "bulk-\($0)")
+                }
                 let body: [UInt8] = try chunk.serializedBytes()
                 sent += body.count
                 socket.send(RawSocket.frame(id: 1, method: Self.bulk, flags: 0, body: body))
@@ -113,11 +118,13 @@ struct StreamBudgetTests {
             #expect(reply.status == 0, "\(reply.errorStatus?.message ?? "")")
             #expect(try Warden_V1_BulkResponse(serializedBytes: reply.body).count == UInt64(count))
             func perGrant(_ kib: Int) -> Int { (kib - before) * 1024 / count }
-            print("""
+            print(
+                """
                 stream budget: bulk of \(count) grants (\(sent / 1024) KiB sent): server RSS \(before / 1024) MiB → \
                 held open \(held / 1024) MiB (\(perGrant(held)) B per grant, \(String(format: "%.2f", Double(held - before) / Double(sent / 1024))) KiB per KiB sent) → \
                 commit peak \(peak / 1024) MiB (\(perGrant(peak)) B per grant) → after \(after / 1024) MiB (\(perGrant(after)) B per grant)
-                """)
+                """
+            )
         }
     }
 }

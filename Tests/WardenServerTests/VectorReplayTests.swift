@@ -352,8 +352,10 @@ struct WireVectorRunner {
 
         static func putUser(_ json: JSON, on warden: WardenConnection) async throws {
             _ = try await warden.putUser(
-                json["id"] as! String, username: json["username"] as? String,
-                isActive: json["is_active"] as? Bool ?? true, isSuperuser: json["is_superuser"] as? Bool ?? false
+                json["id"] as! String,
+                username: json["username"] as? String,
+                isActive: json["is_active"] as? Bool ?? true,
+                isSuperuser: json["is_superuser"] as? Bool ?? false
             )
         }
 
@@ -362,18 +364,23 @@ struct WireVectorRunner {
         /// app holding the codename, else the placeholder `app.unregistered` (refused as NOT_FOUND).
         private func grant(_ json: JSON) throws -> Warden_V1_Grant {
             let perm = json["perm"] as! String
-            guard let dot = perm.firstIndex(of: ".") else { throw WireVectorError("grant perm \(perm) needs app.codename") }
+            guard let dot = perm.firstIndex(of: ".") else {
+                throw WireVectorError("grant perm \(perm) needs app.codename")
+            }
             let app = String(perm[..<dot])
             let codename = String(perm[perm.index(after: dot)...])
             let type: ContentTypeName
             if let explicit = json["type"] as? String {
                 type = try ContentTypeName(explicit)
             } else {
-                let candidates = Set(registered.filter { $0.name.appLabel == app && $0.codenames.contains(codename) }.map(\.name))
+                let candidates = Set(
+                    registered.filter { $0.name.appLabel == app && $0.codenames.contains(codename) }.map(\.name)
+                )
                 guard candidates.count <= 1 else { throw WireVectorError("grant \(perm) is ambiguous: give its type") }
                 type = try candidates.first ?? ContentTypeName("\(app).unregistered")
             }
-            let subject: Warden_V1_Subject = (json["user"] as? String).map { .user($0) } ?? .group(json["group"] as! String)
+            let subject: Warden_V1_Subject =
+                (json["user"] as? String).map { .user($0) } ?? .group(json["group"] as! String)
             return Warden_V1_Grant(subject, perm, pk: json["pk"] as? String, contentType: type.description)
         }
     }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenClient
 import WardenProto
 import WardenWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Watch history against a large changelog: a replay costs its own watcher only. Watchers that
 /// leave, or that do not read, hold no thread writes need; the replay stops with its connection.
@@ -16,7 +17,9 @@ struct WatchReplayTests {
     /// Watches at once, from revision 0.
     static let watchers = 40
 
-    @Test("40 watches from revision 0, silent then closed at once: 12 grants with 5 s deadlines all answer, watchers go back to 0")
+    @Test(
+        "40 watches from revision 0, silent then closed at once: 12 grants with 5 s deadlines all answer, watchers go back to 0"
+    )
     func starvation() async throws {
         try await withServer { server, warden in
             try await ReplayFixture.history(warden, events: Self.historyEvents)
@@ -40,7 +43,9 @@ struct WatchReplayTests {
             // Each silent watcher holds at most a page or two of history in the server (the rest
             // stays in the changelog): far below the 100,000 events each asked for.
             #expect(rss - rssBefore < 200 * 1024, "RSS grew \(rss - rssBefore) KiB")
-            print("watch replay: \(Self.watchers) silent watches over \(Self.historyEvents) events: \(writes); server CPU \(String(format: "%.1f", cpu)) s, RSS \(rssBefore / 1024) → \(rss / 1024) MiB")
+            print(
+                "watch replay: \(Self.watchers) silent watches over \(Self.historyEvents) events: \(writes); server CPU \(String(format: "%.1f", cpu)) s, RSS \(rssBefore / 1024) → \(rss / 1024) MiB"
+            )
             sockets.removeAll()
             var watchers = try await ReplayFixture.watchersSettle(warden, at: 0)
             #expect(watchers == 0, "stats still counts \(watchers) watchers after their connections closed")
@@ -58,11 +63,15 @@ struct WatchReplayTests {
             watchers = try await ReplayFixture.watchersSettle(warden, at: 0)
             #expect(watchers == 0, "stats still counts \(watchers) watchers with no watch connection open")
             cpu = ProcessSample.cpuSeconds(pid: server.pid) - cpuBefore
-            print("watch replay: \(Self.watchers) watches from revision 0 over \(Self.historyEvents) events, closed at once: \(writes); server CPU \(String(format: "%.1f", cpu)) s from the watches' start until watchers = 0")
+            print(
+                "watch replay: \(Self.watchers) watches from revision 0 over \(Self.historyEvents) events, closed at once: \(writes); server CPU \(String(format: "%.1f", cpu)) s from the watches' start until watchers = 0"
+            )
         }
     }
 
-    @Test("a watcher that reads gets every page of history in order, with live writes during the replay, no gap and no repeat")
+    @Test(
+        "a watcher that reads gets every page of history in order, with live writes during the replay, no gap and no repeat"
+    )
     func everyPageInOrder() async throws {
         try await withServer { _, warden in
             try await ReplayFixture.history(warden, events: 5_500)
@@ -83,7 +92,9 @@ struct WatchReplayTests {
 /// client that read everything).
 @Suite("Watch: buffered live events", .serialized)
 struct WatchBufferTests {
-    @Test("15,000 events written while a watcher's replay waits for it arrive after its history, in frames of at most 1,000, no gap")
+    @Test(
+        "15,000 events written while a watcher's replay waits for it arrive after its history, in frames of at most 1,000, no gap"
+    )
     func bufferedInFrames() async throws {
         try await withServer { server, warden in
             try await ReplayFixture.history(warden, events: 40_000)
@@ -108,7 +119,10 @@ struct WatchBufferTests {
                     Issue.record("the watch ended at revision \(next - 1) of \(latest)")
                     return
                 }
-                #expect(frame.requestID == 1 && frame.status == 0, "status \(frame.status): \(frame.errorStatus?.message ?? "")")
+                #expect(
+                    frame.requestID == 1 && frame.status == 0,
+                    "status \(frame.status): \(frame.errorStatus?.message ?? "")"
+                )
                 guard frame.status == 0 else { return }
                 let events = try Warden_V1_WatchResponse(serializedBytes: frame.body).events
                 largest = max(largest, events.count)
@@ -118,7 +132,9 @@ struct WatchBufferTests {
                 }
             }
             #expect(largest <= 1000, "a frame of \(largest) events")
-            print("watch buffer: \(latest - afterHistory) live events buffered during a paused replay; largest frame \(largest) events")
+            print(
+                "watch buffer: \(latest - afterHistory) live events buffered during a paused replay; largest frame \(largest) events"
+            )
         }
     }
 }
@@ -159,7 +175,10 @@ enum ReplayFixture {
         for n in 0..<count {
             let started = ContinuousClock.now
             do {
-                _ = try await warden.grant(Warden_V1_Grant(.user("3"), "lab.view_experiment", pk: "g-\(UUID())-\(n)"), timeout: .seconds(5))
+                _ = try await warden.grant(
+                    Warden_V1_Grant(.user("3"), "lab.view_experiment", pk: "g-\(UUID())-\(n)"),
+                    timeout: .seconds(5)
+                )
                 record.answered += 1
             } catch {
                 record.failures += 1
@@ -189,7 +208,8 @@ struct WriteRecord: CustomStringConvertible {
     var firstFailure: String?
 
     var description: String {
-        "\(answered) of \(answered + failures) grants answered, slowest \(slowest)" + (firstFailure.map { " (first failure: \($0))" } ?? "")
+        "\(answered) of \(answered + failures) grants answered, slowest \(slowest)"
+            + (firstFailure.map { " (first failure: \($0))" } ?? "")
     }
 }
 

@@ -11,7 +11,11 @@ import WardenWire
 @Suite("Watch end to end", .serialized)
 struct WatchTests {
     /// Takes `count` events from a watch, failing after `seconds`.
-    static func take(_ count: Int, from stream: AsyncThrowingStream<Warden_V1_Event, any Error>, seconds: Double = 10)
+    static func take(
+        _ count: Int,
+        from stream: AsyncThrowingStream<Warden_V1_Event, any Error>,
+        seconds: Double = 10
+    )
         async throws -> [Warden_V1_Event]
     {
         try await withThrowingTaskGroup(of: [Warden_V1_Event].self) { group in
@@ -53,7 +57,9 @@ struct WatchTests {
             _ = try await warden.addMember(user: "1", group: "Maintainer")
             let events = try await Self.take(2, from: live)
             #expect(events.map(\.kind) == [.grantAdded, .memberAdded])
-            #expect(events[0].actor == "4" && events[0].grant.pk == "1" && events[0].grant.contentType == "lab.experiment")
+            #expect(
+                events[0].actor == "4" && events[0].grant.pk == "1" && events[0].grant.contentType == "lab.experiment"
+            )
             #expect(events[1].userID == "1" && events[1].group == "Maintainer")
             #expect(events.map(\.revision) == [seeded + 1, seeded + 2])
         }
@@ -84,7 +90,8 @@ struct WatchTests {
             _ = try await warden.grant(Warden_V1_Grant(.user("1"), "lab.view_experiment", pk: "e1"))
             _ = try await warden.putGroup("marker")
             let grants = try await Self.take(
-                1, from: warden.watch(afterRevision: 0, kinds: [.grantAdded], contentTypes: ["lab.sample"])
+                1,
+                from: warden.watch(afterRevision: 0, kinds: [.grantAdded], contentTypes: ["lab.sample"])
             )
             #expect(grants.map(\.grant.pk) == ["s1"])
             // Resume after the sample grant: the experiment grant comes next, nothing before it.
@@ -94,8 +101,9 @@ struct WatchTests {
             // Bad filters name the field.
             var bad = Warden_V1_WatchRequest()
             bad.contentTypes = ["Not A Type"]
-            await #expect { _ = try await Self.take(1, from: warden.watch(bad), seconds: 5) }
-                throws: { ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("content_types") }
+            await #expect { _ = try await Self.take(1, from: warden.watch(bad), seconds: 5) } throws: {
+                ($0 as? WardenError)?.code == .invalidArgument && "\($0)".contains("content_types")
+            }
         }
     }
 
@@ -131,7 +139,11 @@ struct WatchTests {
                 _ = try await warden.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4"))
             }
             let events = try await Self.take(5, from: audits)
-            #expect(events.allSatisfy { $0.kind == .permissionChecked && $0.check.reason == .objectGrantUser && $0.check.allowed })
+            #expect(
+                events.allSatisfy {
+                    $0.kind == .permissionChecked && $0.check.reason == .objectGrantUser && $0.check.allowed
+                }
+            )
             #expect(events.first?.check.object.pk == "4")
         }
     }
@@ -145,7 +157,11 @@ struct AuditSamplingTests {
         try await withServer(environment: ["WARDEN_AUDIT_SAMPLE_RATE": "0.25"]) { _, warden in
             try await RPCTests.seed(warden)
             for asked in [1.0, 0] {
-                let stream = warden.watch(kinds: [.permissionChecked, .groupPut], auditChecks: true, auditSampleRate: asked)
+                let stream = warden.watch(
+                    kinds: [.permissionChecked, .groupPut],
+                    auditChecks: true,
+                    auditSampleRate: asked
+                )
                 try await Task.sleep(for: .milliseconds(100))
                 for _ in 0..<20 {
                     _ = try await warden.check(.user("1"), "lab.change_experiment", object: RPCTests.experiment("4"))
@@ -165,7 +181,9 @@ struct AuditSamplingTests {
 /// A watcher that stops reading is cut off; writers and checks never wait for it.
 @Suite("Slow watchers", .serialized)
 struct SlowWatcherTests {
-    @Test("a watcher that never reads is cut off with RESOURCE_EXHAUSTED on request id 0 after its backlog; others keep working")
+    @Test(
+        "a watcher that never reads is cut off with RESOURCE_EXHAUSTED on request id 0 after its backlog; others keep working"
+    )
     func slowWatcher() async throws {
         try await withServer(environment: ["WARDEN_WATCH_BACKLOG_BYTES": "65536"]) { server, warden in
             try await RPCTests.seed(warden)
@@ -200,7 +218,9 @@ struct SlowWatcherTests {
                     for writer in 0..<16 {
                         group.addTask {
                             for n in 0..<300 {
-                                _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "w\(writer)-\(n)"))
+                                _ = try await warden.grant(
+                                    Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "w\(writer)-\(n)")
+                                )
                             }
                         }
                     }
@@ -208,9 +228,14 @@ struct SlowWatcherTests {
                 }
             }
             #expect(baseline.failures == 0 && during.failures == 0, "\(baseline) / \(during)")
-            print("slow watcher: checks before the writes: \(baseline); during 4,800 writes that cut the watcher off: \(during)")
+            print(
+                "slow watcher: checks before the writes: \(baseline); during 4,800 writes that cut the watcher off: \(during)"
+            )
             // Checks still answer.
-            #expect(try await warden.check(.user("2"), "lab.view_experiment", object: RPCTests.experiment("w3-7")).decision.allowed)
+            #expect(
+                try await warden.check(.user("2"), "lab.view_experiment", object: RPCTests.experiment("w3-7")).decision
+                    .allowed
+            )
             let read = try #require(try await cut.value, "the server never cut the watcher off")
             await monitor.close()
             // What docs/protocol.md promises: events of the watch in order from revision 1, no gap;
@@ -219,12 +244,20 @@ struct SlowWatcherTests {
             #expect(read.revisions == Array(1...UInt64(read.revisions.count)), "events out of order or with a gap")
             #expect(read.closedByPeer, "the connection was not closed")
             if let end = read.end {
-                #expect(end.requestID == 0 && end.status == StatusCode.resourceExhausted.rawValue, "\(end.errorStatus?.message ?? "")")
+                #expect(
+                    end.requestID == 0 && end.status == StatusCode.resourceExhausted.rawValue,
+                    "\(end.errorStatus?.message ?? "")"
+                )
                 #expect(end.errorStatus?.message.contains("unread") == true)
             } else {
-                #expect(read.readingFrom - read.cutAfter >= .seconds(5), "reading began \(read.readingFrom - read.cutAfter) after the cut, yet no status")
+                #expect(
+                    read.readingFrom - read.cutAfter >= .seconds(5),
+                    "reading began \(read.readingFrom - read.cutAfter) after the cut, yet no status"
+                )
             }
-            print("slow watcher: cut off after \(read.revisions.count) events; reading began at most \(read.readingFrom - read.cutAfter) after the cut; status \(read.end == nil ? "not received" : "received")")
+            print(
+                "slow watcher: cut off after \(read.revisions.count) events; reading began at most \(read.readingFrom - read.cutAfter) after the cut; status \(read.end == nil ? "not received" : "received")"
+            )
             #expect(try await warden.stats().watchers == 0)
         }
     }
@@ -246,7 +279,9 @@ struct SlowWatcherRead: Sendable {
             var revisions: [UInt64] = []
             var end: Frame?
             while let frame = socket.socket.readFrame() {
-                guard frame.requestID == 5, frame.status == 0, let response = try? Warden_V1_WatchResponse(serializedBytes: frame.body) else {
+                guard frame.requestID == 5, frame.status == 0,
+                    let response = try? Warden_V1_WatchResponse(serializedBytes: frame.body)
+                else {
                     end = frame
                     break
                 }

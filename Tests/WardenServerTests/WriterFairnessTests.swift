@@ -52,20 +52,32 @@ struct WriterFairnessTests {
             let b = try await warden.grant(Warden_V1_Grant(.user("3"), "lab.view_experiment", pk: "b")).revision
             let latency = ContinuousClock.now - started
             let atB = answers.answered.load(ordering: .relaxed)
-            print("writer fairness: B's single grant answered in \(latency) while A had \(Self.pipelined - atB) of \(Self.pipelined) pipelined grants unanswered (\(before) answered when B sent)")
+            print(
+                "writer fairness: B's single grant answered in \(latency) while A had \(Self.pipelined - atB) of \(Self.pipelined) pipelined grants unanswered (\(before) answered when B sent)"
+            )
 
             for _ in 0..<6000 where !answers.done.load(ordering: .acquiring) {
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(answers.answered.load(ordering: .relaxed) == Self.pipelined && answers.failed.load(ordering: .relaxed) == 0)
+            #expect(
+                answers.answered.load(ordering: .relaxed) == Self.pipelined
+                    && answers.failed.load(ordering: .relaxed) == 0
+            )
             // Ordering, not time: of A's grants still uncommitted when B was sent (all of them
             // queued before B), most commit after B. A FIFO pool commits every one of them first.
             let committed = revisions.withLock { $0 }
             let pending = committed.filter { $0 > committedBefore }
             let afterB = pending.filter { $0 > b }.count
-            #expect(pending.count > 0 && afterB * 2 > pending.count, "only \(afterB) of the \(pending.count) grants A had pending when B was sent committed after B")
-            print("writer fairness: of A's \(pending.count) grants pending when B was sent, \(afterB) committed after B")
-            print("writer fairness: A's \(Self.pipelined) pipelined grants answered in \(ContinuousClock.now - sent) (one connection's write throughput)")
+            #expect(
+                pending.count > 0 && afterB * 2 > pending.count,
+                "only \(afterB) of the \(pending.count) grants A had pending when B was sent committed after B"
+            )
+            print(
+                "writer fairness: of A's \(pending.count) grants pending when B was sent, \(afterB) committed after B"
+            )
+            print(
+                "writer fairness: A's \(Self.pipelined) pipelined grants answered in \(ContinuousClock.now - sent) (one connection's write throughput)"
+            )
         }
     }
 }

@@ -21,13 +21,21 @@ struct BatchRefusalTests {
             (.grant(Fixture.grant(.group("editors"), Fixture.car, "fly_car")), .notFound, "fly_car"),
             (.grant(Fixture.grant(.group("nobody"), Fixture.car, "view_car")), .notFound, "nobody"),
             (.grant(Fixture.grant(.user("99"), Fixture.car, "view_car")), .notFound, "99"),
-            (.grant(Fixture.grant(.group("editors"), try ContentTypeName("drivers.truck"), "view_truck")), .notFound, "truck"),
+            (
+                .grant(Fixture.grant(.group("editors"), try ContentTypeName("drivers.truck"), "view_truck")), .notFound,
+                "truck"
+            ),
             // view_order belongs to shop.order, not shop.cart: invalid_type.
-            (.grant(Fixture.grant(.group("editors"), try ContentTypeName("shop.cart"), "view_order")), .invalidArgument, "shop.order"),
+            (
+                .grant(Fixture.grant(.group("editors"), try ContentTypeName("shop.cart"), "view_order")),
+                .invalidArgument, "shop.order"
+            ),
             (.revoke(Fixture.grant(.group("editors"), Fixture.car, "fly_car")), .notFound, "fly_car"),
         ]
         for (bad, code, named) in cases {
-            let batch: [Change] = [.putGroup(name: "new"), .grant(Fixture.grant(.group("editors"), Fixture.car, "view_car")), bad]
+            let batch: [Change] = [
+                .putGroup(name: "new"), .grant(Fixture.grant(.group("editors"), Fixture.car, "view_car")), bad,
+            ]
             #expect {
                 _ = try store.apply(batch: batch)
             } throws: { error in
@@ -44,7 +52,10 @@ struct BatchRefusalTests {
         #expect(try store.events(after: revision).map(\.kind) == [.rolePermissionOperationFailed])
     }
 
-    @Test("a model grant already held is not a refusal: the batch commits, with its failure event", arguments: BackendUnderTest.all)
+    @Test(
+        "a model grant already held is not a refusal: the batch commits, with its failure event",
+        arguments: BackendUnderTest.all
+    )
     func heldModelGrantCommits(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
@@ -53,6 +64,8 @@ struct BatchRefusalTests {
         _ = try store.apply(.grant(viewCar))
         let outcomes = try store.apply(batch: [.putGroup(name: "new"), .grant(viewCar)])
         #expect(outcomes.map(\.changed) == [true, false])
-        #expect(outcomes[1].event?.kind == .rolePermissionOperationFailed && outcomes[1].event?.failure == .alreadyExists)
+        #expect(
+            outcomes[1].event?.kind == .rolePermissionOperationFailed && outcomes[1].event?.failure == .alreadyExists
+        )
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import WardenIndex
 import WardenModel
-import WardenService
 import WardenSQLiteStore
+import WardenService
 import WardenStore
 
 @Suite("Store: schema, changelog, followers")
@@ -38,7 +38,10 @@ struct ChangelogTests {
         let store = try database.open()
         _ = try store.apply(.putUser(Fixture.user("1")))
         // 0xC3 0x28 is not UTF-8; String(decoding:) would turn it into "\u{FFFD}(".
-        try sqlite(database.path, "INSERT INTO users (id, is_active, is_superuser) VALUES (CAST(X'C328' AS TEXT), 1, 0)")
+        try sqlite(
+            database.path,
+            "INSERT INTO users (id, is_active, is_superuser) VALUES (CAST(X'C328' AS TEXT), 1, 0)"
+        )
         do {
             _ = try store.snapshot()
             Issue.record("loaded invalid UTF-8")
@@ -47,7 +50,10 @@ struct ChangelogTests {
         }
     }
 
-    @Test("retention by count and by age keeps the newest event and names the oldest retained", arguments: BackendUnderTest.all)
+    @Test(
+        "retention by count and by age keeps the newest event and names the oldest retained",
+        arguments: BackendUnderTest.all
+    )
     func retention(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
@@ -81,7 +87,10 @@ struct ChangelogTests {
         #expect(try indexEqualsDatabase(follower.index, follower.store))
     }
 
-    @Test("min_revision: a read waits for catch-up, or fails UNAVAILABLE at its deadline", arguments: BackendUnderTest.all)
+    @Test(
+        "min_revision: a read waits for catch-up, or fails UNAVAILABLE at its deadline",
+        arguments: BackendUnderTest.all
+    )
     func minRevision(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let writer = try IndexReplica(store: backend.open(database))
@@ -96,7 +105,10 @@ struct ChangelogTests {
         }
     }
 
-    @Test("a following replica sees another connection's writes, bulk included, within a bounded time", arguments: BackendUnderTest.all)
+    @Test(
+        "a following replica sees another connection's writes, bulk included, within a bounded time",
+        arguments: BackendUnderTest.all
+    )
     func following(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let writer = try IndexReplica(store: backend.open(database))

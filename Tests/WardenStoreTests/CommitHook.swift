@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import Synchronization
+
 @testable import WardenSQLiteStore
 @testable import WardenStore
 
@@ -28,10 +29,14 @@ final class CommitHook: Sendable {
         self.holdMicroseconds = holdMicroseconds
         self.gatedCommit = gatedCommit
         let context = Unmanaged.passUnretained(self).toOpaque()
-        sqlite3_commit_hook(store.backend.connection.handle, { context in
-            let hook = Unmanaged<CommitHook>.fromOpaque(context!).takeUnretainedValue()
-            return hook.commit()
-        }, context)
+        sqlite3_commit_hook(
+            store.backend.connection.handle,
+            { context in
+                let hook = Unmanaged<CommitHook>.fromOpaque(context!).takeUnretainedValue()
+                return hook.commit()
+            },
+            context
+        )
     }
 
     private func commit() -> Int32 {

@@ -14,7 +14,8 @@ struct CrossHostEscalationTests {
 
     static func service(_ store: SQLiteStore) throws -> WardenService {
         WardenService(
-            replica: try IndexReplica(store: store), policy: AccessPolicy(),
+            replica: try IndexReplica(store: store),
+            policy: AccessPolicy(),
             logger: Logger(label: "warden.test") { _ in SwiftLogNoOpLogHandler() }
         )
     }
@@ -23,7 +24,10 @@ struct CrossHostEscalationTests {
     func staleHost() throws {
         let database = TemporaryDatabase()
         let hostA = try Self.service(database.open())
-        _ = try hostA.write(batch: Fixture.basics + [.grant(Fixture.grant(.user("1"), Fixture.car, "drive_car", "7"))], actor: nil)
+        _ = try hostA.write(
+            batch: Fixture.basics + [.grant(Fixture.grant(.user("1"), Fixture.car, "drive_car", "7"))],
+            actor: nil
+        )
         let hostB = try Self.service(database.open())  // loaded now; not following
         // On host A: user 1 loses car 7 and gains car 8. Host B's index still has the old state.
         _ = try hostA.write(.revoke(Fixture.grant(.user("1"), Fixture.car, "drive_car", "7")), actor: nil)
@@ -65,7 +69,9 @@ struct CrossHostEscalationTests {
         }
     }
 
-    @Test("a write whose actor was checked on a state another writer moved is checked again, not committed on the old check")
+    @Test(
+        "a write whose actor was checked on a state another writer moved is checked again, not committed on the old check"
+    )
     func movedUnderTheCheck() throws {
         let database = TemporaryDatabase()
         let store = try database.open()
@@ -82,11 +88,19 @@ struct CrossHostEscalationTests {
             }
         }
         expectAborted("a write") { _ = try store.apply(.putUser(Fixture.user("5")), actor: "1", ifAt: revision) }
-        expectAborted("a batch") { _ = try store.apply(batch: [.putUser(Fixture.user("5"))], actor: "1", ifAt: revision) }
-        expectAborted("a bulk grant") {
-            _ = try store.bulkGrant([Fixture.grant(.user("2"), Fixture.car, "drive_car", "1")], actor: "1", ifAt: revision)
+        expectAborted("a batch") {
+            _ = try store.apply(batch: [.putUser(Fixture.user("5"))], actor: "1", ifAt: revision)
         }
-        expectAborted("a refusal") { _ = try store.recordRefusal(attempted: nil, message: "no", actor: "1", ifAt: revision) }
+        expectAborted("a bulk grant") {
+            _ = try store.bulkGrant(
+                [Fixture.grant(.user("2"), Fixture.car, "drive_car", "1")],
+                actor: "1",
+                ifAt: revision
+            )
+        }
+        expectAborted("a refusal") {
+            _ = try store.recordRefusal(attempted: nil, message: "no", actor: "1", ifAt: revision)
+        }
         #expect(try store.revision == revision.next)
         // At the current revision it commits.
         #expect(try store.apply(.putUser(Fixture.user("5")), actor: "1", ifAt: revision.next).changed)

@@ -23,7 +23,9 @@ struct FollowerPublishTests {
         let count = ProcessInfo.processInfo.environment["WARDEN_FOLLOW_GRANTS"].flatMap(Int.init) ?? 200_000
         let grants = (0..<count).map { Fixture.grant(.user(String($0 % 3 + 1)), Fixture.car, "view_car", "p\($0)") }
         // A sample of the bulk's grants, checked in one BatchCheck: one revision, one state.
-        let probes = (stride(from: 0, to: count, by: max(1, count / 64)).map { $0 } + [count - 1]).map { Self.check(grants[$0]) }
+        let probes = (stride(from: 0, to: count, by: max(1, count / 64)).map { $0 } + [count - 1]).map {
+            Self.check(grants[$0])
+        }
         let reader = Reader(index: hostB.index, probes: probes)
         reader.start()
         let started = ContinuousClock.now
@@ -36,7 +38,10 @@ struct FollowerPublishTests {
 
         #expect(hostB.index.revision == bulk.revision)
         let partial = samples.filter { $0.allowed != ($0.revision >= bulk.revision ? probes.count : 0) }
-        #expect(partial.isEmpty, "\(partial.count) reads saw part of the bulk, e.g. \(partial.first.map { "\($0.allowed) of \(probes.count) at \($0.revision)" } ?? "")")
+        #expect(
+            partial.isEmpty,
+            "\(partial.count) reads saw part of the bulk, e.g. \(partial.first.map { "\($0.allowed) of \(probes.count) at \($0.revision)" } ?? "")"
+        )
         let answers = hostB.index.check(grants.map(Self.check))
         #expect(answers.value.allSatisfy { (try? $0.get().allowed) == true }, "every granted check is allowed on B")
         // (indexEqualsDatabase's fingerprints take over a minute at this size in a debug build.)
@@ -60,7 +65,9 @@ struct FollowerPublishTests {
         #expect(try hostB.catchUp() == hostA.index.revision)
         // 2,500 events in one transaction (each its own revision), then a user's cascade, a
         // revoke and a second user: the catch-up crosses pages of 1,000 events.
-        let changes = (0..<2500).map { Change.grant(Fixture.grant(.user(String($0 % 3 + 1)), Fixture.order, "view_order", "o\($0)")) }
+        let changes = (0..<2500).map {
+            Change.grant(Fixture.grant(.user(String($0 % 3 + 1)), Fixture.order, "view_order", "o\($0)"))
+        }
         _ = try hostA.apply(batch: changes)
         _ = try hostA.apply(.deleteUser(id: "3"))
         _ = try hostA.apply(.revoke(Fixture.grant(.user("1"), Fixture.order, "view_order", "o0")))

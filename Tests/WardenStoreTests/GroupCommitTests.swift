@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import WardenModel
 import WardenSync
+
 @testable import WardenSQLiteStore
 @testable import WardenStore
 
@@ -39,8 +40,10 @@ struct GroupCommitTests {
                 }
             }
             hook.remove()
-            print("group commit under failing COMMITs: \(hook.commits.load(ordering: .relaxed)) transactions, "
-                + "\(hook.failed.load(ordering: .relaxed)) failed, for \(threads * writes) writes")
+            print(
+                "group commit under failing COMMITs: \(hook.commits.load(ordering: .relaxed)) transactions, "
+                    + "\(hook.failed.load(ordering: .relaxed)) failed, for \(threads * writes) writes"
+            )
             #expect(hook.failed.load(ordering: .relaxed) > 0)
         }
         let reopened = try database.open()
@@ -51,7 +54,10 @@ struct GroupCommitTests {
         let outcomes = told.withLock { $0 }
         let acknowledgedButMissing = outcomes.filter { $0.value && !present.contains($0.key) }.keys.sorted()
         let refusedButPresent = outcomes.filter { !$0.value && present.contains($0.key) }.keys.sorted()
-        #expect(acknowledgedButMissing.isEmpty, "told success, not in the database: \(acknowledgedButMissing.prefix(10))")
+        #expect(
+            acknowledgedButMissing.isEmpty,
+            "told success, not in the database: \(acknowledgedButMissing.prefix(10))"
+        )
         #expect(refusedButPresent.isEmpty, "told failure, in the database: \(refusedButPresent.prefix(10))")
         #expect(outcomes.values.contains(true) && outcomes.values.contains(false))
         // The events agree with the rows: one per group present, at consecutive revisions.

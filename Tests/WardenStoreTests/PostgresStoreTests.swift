@@ -3,6 +3,7 @@ import Testing
 import WardenModel
 import WardenStore
 import WardenSync
+
 @testable import WardenPostgresStore
 
 /// What only the PostgreSQL backend has: a schema that many sidecars create at once, revisions
@@ -22,7 +23,9 @@ struct PostgresStoreTests {
         let results = opened.withLock { $0 }
         #expect(results.count == 10)
         for result in results { #expect(try result.get() == PostgresSchema.current) }
-        #expect(try PostgresTestServer.execute(uri, "SELECT version FROM warden_schema") == [["\(PostgresSchema.current)"]])
+        #expect(
+            try PostgresTestServer.execute(uri, "SELECT version FROM warden_schema") == [["\(PostgresSchema.current)"]]
+        )
         #expect(try PostgresTestServer.execute(uri, "SELECT revision FROM warden_revision") == [["0"]])
         // Exactly one of them created it.
         #expect(try PostgresStore(uri: uri).backend.previousSchemaVersion == PostgresSchema.current)
@@ -47,7 +50,9 @@ struct PostgresStoreTests {
         #expect(try PostgresTestServer.execute(uri, "SELECT version FROM warden_schema") == [["99"]])
     }
 
-    @Test("4 stores × 4 threads × 50 writes on one database: revisions 1...N without gaps, a follower sees them in order")
+    @Test(
+        "4 stores × 4 threads × 50 writes on one database: revisions 1...N without gaps, a follower sees them in order"
+    )
     func revisionsAcrossHosts() throws {
         let database = TemporaryDatabase()
         let stores = try (0..<4).map { _ in try database.openPostgres() }
@@ -72,7 +77,9 @@ struct PostgresStoreTests {
                 }
                 followed.withLock { state in
                     for event in events {
-                        if event.revision.rawValue != state.seen + 1 { state.gaps.append("after \(state.seen): \(event.revision)") }
+                        if event.revision.rawValue != state.seen + 1 {
+                            state.gaps.append("after \(state.seen): \(event.revision)")
+                        }
                         state.seen = max(state.seen, event.revision.rawValue)
                     }
                 }
@@ -102,8 +109,14 @@ struct PostgresStoreTests {
             }
             #expect(written[event.revision.rawValue] == name)
         }
-        #expect(poll { followed.withLock { $0.seen } == UInt64(total) }, "last read failure: \(String(describing: followed.withLock { $0.failure }))")
-        #expect(followed.withLock { $0.gaps }.isEmpty, "the follower saw gaps: \(followed.withLock { $0.gaps.prefix(5) })")
+        #expect(
+            poll { followed.withLock { $0.seen } == UInt64(total) },
+            "last read failure: \(String(describing: followed.withLock { $0.failure }))"
+        )
+        #expect(
+            followed.withLock { $0.gaps }.isEmpty,
+            "the follower saw gaps: \(followed.withLock { $0.gaps.prefix(5) })"
+        )
     }
 
     @Test("a server that is not there: UNAVAILABLE with a clear message, and no password in it")
@@ -128,7 +141,8 @@ struct PostgresStoreTests {
         let store = try database.openPostgres()
         _ = try store.apply(.putGroup(name: "before"))
         let ended = try PostgresTestServer.execute(
-            uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            uri,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         #expect(ended.count == 2)  // the write and the read connection
         // The first write may fail UNAVAILABLE (the broken connection is noticed by it); a retry
@@ -148,7 +162,9 @@ struct PostgresStoreTests {
         print("writes failed after pg_terminate_backend before one succeeded: \(failures.count)")
     }
 
-    @Test("a database that refuses connections: writes and reads fail UNAVAILABLE, then succeed once it accepts them again")
+    @Test(
+        "a database that refuses connections: writes and reads fail UNAVAILABLE, then succeed once it accepts them again"
+    )
     func refusedThenBack() throws {
         let database = TemporaryDatabase()
         let uri = try database.postgresURI()
@@ -165,7 +181,8 @@ struct PostgresStoreTests {
                 _ = try store.apply(.putGroup(name: "while refused"))
             } throws: { error in
                 let error = error as! StoreError
-                return error.code == .unavailable && error.message.hasPrefix("the database is unreachable or refused the connection")
+                return error.code == .unavailable
+                    && error.message.hasPrefix("the database is unreachable or refused the connection")
                     && error.message.contains("nothing was written")
             }
             #expect(throws: StoreError.self) { try store.revision }
@@ -189,7 +206,10 @@ struct PostgresStoreTests {
         #expect(poll { wakes.value > 0 })
 
         // It reconnects and fires once (commits may have been missed meanwhile), then hears again.
-        let terminated = try #require(PostgresTestServer.execute(uri, listening.replacingOccurrences(of: "SELECT 1", with: "SELECT pid")).first?.first ?? nil)
+        let terminated = try #require(
+            PostgresTestServer.execute(uri, listening.replacingOccurrences(of: "SELECT 1", with: "SELECT pid")).first?
+                .first ?? nil
+        )
         wakes.reset()
         #expect(try PostgresTestServer.execute(uri, "SELECT pg_terminate_backend(\(terminated))") == [["t"]])
         #expect(poll { wakes.value > 0 })

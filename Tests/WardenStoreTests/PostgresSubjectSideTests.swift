@@ -4,6 +4,7 @@ import WardenIndex
 import WardenModel
 import WardenService
 import WardenStore
+
 @testable import WardenPostgresStore
 
 /// PostgreSQL's subject side (schema version 2): object grants are found from their subject
@@ -11,7 +12,10 @@ import WardenStore
 /// not through an index on `object_grants (subject)`. After every kind of write, every row must
 /// be found from its subject, so that a user or group cascade removes all of it; a version 1
 /// database is upgraded in place.
-@Suite("PostgreSQL backend: the subject side (subject_grants, subject_packs)", .enabled(if: PostgresTestServer.isEnabled))
+@Suite(
+    "PostgreSQL backend: the subject side (subject_grants, subject_packs)",
+    .enabled(if: PostgresTestServer.isEnabled)
+)
 struct PostgresSubjectSideTests {
     /// What the audit found: object rows, rows found neither in `subject_grants` nor in a pack of
     /// their subject, `subject_grants` rows naming no object row, and packed entries.
@@ -46,19 +50,31 @@ struct PostgresSubjectSideTests {
 
     /// Audits and expects full coverage; returns the object row count.
     @discardableResult
-    static func covered(_ uri: String, _ step: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
+    static func covered(_ uri: String, _ step: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Int
+    {
         let audit = try audit(uri)
-        #expect(audit.uncovered == 0 && audit.danglingSubjectRows == 0, "after \(step): \(audit)", sourceLocation: sourceLocation)
+        #expect(
+            audit.uncovered == 0 && audit.danglingSubjectRows == 0,
+            "after \(step): \(audit)",
+            sourceLocation: sourceLocation
+        )
         return audit.objectRows
     }
 
-    static func grants(_ subject: Subject, _ codename: String, _ pks: some Sequence<Int>, _ prefix: String = "/b") -> [Grant] {
+    static func grants(
+        _ subject: Subject,
+        _ codename: String,
+        _ pks: some Sequence<Int>,
+        _ prefix: String = "/b"
+    ) -> [Grant] {
         pks.map { Fixture.grant(subject, Fixture.file, codename, "\(prefix)\($0)") }
     }
 
     static let subjects: [Subject] = [.user("1"), .user("2"), .user("3"), .group("editors")]
 
-    @Test("every write kind keeps every object grant reachable from its subject; deleting the subjects removes all their rows")
+    @Test(
+        "every write kind keeps every object grant reachable from its subject; deleting the subjects removes all their rows"
+    )
     func everyWriteKindCovered() throws {
         let database = TemporaryDatabase()
         let uri = try database.postgresURI()
@@ -70,7 +86,9 @@ struct PostgresSubjectSideTests {
             return rows
         }
         // Single grants: 10 of user 1, 5 of the group, and a model grant.
-        let singles = Self.grants(.user("1"), "read_file", 0..<10, "/s") + Self.grants(.group("editors"), "view_file", 0..<5, "/s")
+        let singles =
+            Self.grants(.user("1"), "read_file", 0..<10, "/s")
+            + Self.grants(.group("editors"), "view_file", 0..<5, "/s")
         for grant in singles { _ = try replica.apply(.grant(grant)) }
         _ = try replica.apply(.grant(Fixture.grant(.user("3"), Fixture.file, "view_file")))
         #expect(try step("single grants") == 15)
@@ -112,7 +130,8 @@ struct PostgresSubjectSideTests {
         #expect(try step("deleting the subjects") == 0)
         #expect(
             try PostgresTestServer.execute(
-                uri, "SELECT (SELECT count(*) FROM object_grants) + (SELECT count(*) FROM subject_grants) + (SELECT count(*) FROM subject_packs)"
+                uri,
+                "SELECT (SELECT count(*) FROM object_grants) + (SELECT count(*) FROM subject_grants) + (SELECT count(*) FROM subject_packs)"
             ) == [["0"]]
         )
         #expect(try PostgresTestServer.execute(uri, "SELECT count(*) FROM model_grants") == [["0"]])
@@ -121,7 +140,9 @@ struct PostgresSubjectSideTests {
         #expect(try indexEqualsDatabase(reloaded.index, reloaded.store))
     }
 
-    @Test("a version 1 database is upgraded in place: its rows load, are found from their subjects, and cascades remove them")
+    @Test(
+        "a version 1 database is upgraded in place: its rows load, are found from their subjects, and cascades remove them"
+    )
     func upgradesVersionOne() throws {
         let database = TemporaryDatabase()
         let uri = try database.postgresURI()
@@ -146,22 +167,34 @@ struct PostgresSubjectSideTests {
         let store = try database.openPostgres()
         #expect(store.backend.previousSchemaVersion == 1)
         #expect(try PostgresTestServer.execute(uri, "SELECT version FROM warden_schema") == [["2"]])
-        #expect(try PostgresTestServer.execute(uri, "SELECT to_regclass('object_grants_by_subject') IS NULL") == [["t"]])
+        #expect(
+            try PostgresTestServer.execute(uri, "SELECT to_regclass('object_grants_by_subject') IS NULL") == [["t"]]
+        )
         #expect(try Self.covered(uri, "the upgrade") == 6)
         #expect(try PostgresTestServer.execute(uri, "SELECT count(*) FROM subject_grants") == [["6"]])
         let replica = try IndexReplica(store: store)
         #expect(replica.index.statistics.grants == 7)
         #expect(try indexEqualsDatabase(replica.index, replica.store))
-        let check = CheckRequest(subject: .user("1"), permission: "files.read_file", object: ObjectRef(contentType: "files.file", pk: "/b"))
+        let check = CheckRequest(
+            subject: .user("1"),
+            permission: "files.read_file",
+            object: ObjectRef(contentType: "files.file", pk: "/b")
+        )
         #expect(try replica.index.check(check).value.allowed)
         // A bulk after the upgrade is packed; cascades find both kinds.
-        #expect(try replica.bulkGrant(Self.grants(.user("1"), "read_file", 0..<3) + Self.grants(.group("editors"), "read_file", [0])).count == 4)
+        #expect(
+            try replica.bulkGrant(
+                Self.grants(.user("1"), "read_file", 0..<3) + Self.grants(.group("editors"), "read_file", [0])
+            ).count == 4
+        )
         #expect(try Self.covered(uri, "a bulk after the upgrade") == 10)
         _ = try replica.apply(.deleteUser(id: "1"))
         #expect(try Self.covered(uri, "deleting user 1") == 4)
         _ = try replica.apply(.deleteGroup(name: "editors"))
         #expect(try Self.covered(uri, "deleting the group") == 1)
-        #expect(try PostgresTestServer.execute(uri, "SELECT subject, pid, pk FROM object_grants") == [["2", "1", "/a"]])
+        #expect(
+            try PostgresTestServer.execute(uri, "SELECT subject, pid, pk FROM object_grants") == [["2", "1", "/a"]]
+        )
         #expect(try indexEqualsDatabase(replica.index, replica.store))
     }
 }

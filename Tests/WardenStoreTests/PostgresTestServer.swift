@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import WardenPostgresStore
 
 /// The PostgreSQL server the tests use: `WARDEN_TEST_POSTGRES` holds a libpq URI of a server
@@ -14,7 +15,9 @@ enum PostgresTestServer {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     /// The administrative URI, from the environment.
-    static let adminURI: String? = ProcessInfo.processInfo.environment["WARDEN_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+    static let adminURI: String? = ProcessInfo.processInfo.environment["WARDEN_TEST_POSTGRES"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
     static let isRequired = ProcessInfo.processInfo.environment["WARDEN_REQUIRE_POSTGRES"] == "1"
 
     /// Whether the PostgreSQL cases run (and, when required, fail without a server).
@@ -27,12 +30,16 @@ enum PostgresTestServer {
 
     /// A connection to `uri` (a test's database, or the server's administrative one).
     static func connect(_ uri: String) throws -> PostgresConnection {
-        try PostgresConnection(uri: PostgresURI(uri: uri, password: nil, connectTimeoutSeconds: 10, applicationName: "warden-test"))
+        try PostgresConnection(
+            uri: PostgresURI(uri: uri, password: nil, connectTimeoutSeconds: 10, applicationName: "warden-test")
+        )
     }
 
     private static func admin() throws -> PostgresConnection {
         guard let adminURI else {
-            throw Failure(description: "WARDEN_REQUIRE_POSTGRES=1 but WARDEN_TEST_POSTGRES does not name a PostgreSQL server")
+            throw Failure(
+                description: "WARDEN_REQUIRE_POSTGRES=1 but WARDEN_TEST_POSTGRES does not name a PostgreSQL server"
+            )
         }
         return try connect(adminURI)
     }

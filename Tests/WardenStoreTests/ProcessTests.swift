@@ -1,11 +1,11 @@
 import Foundation
 import Testing
-import WardenTestSupport
 import WardenIndex
 import WardenModel
-import WardenService
 import WardenSQLiteStore
+import WardenService
 import WardenStore
+import WardenTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +30,11 @@ struct ProcessTests {
         #expect(follower.index.revision == last)
         for ack in acks {
             for pk in ack.pks {
-                let request = CheckRequest(subject: .user("writer"), permission: "files.read_file", object: ObjectRef(contentType: "files.file", pk: pk))
+                let request = CheckRequest(
+                    subject: .user("writer"),
+                    permission: "files.read_file",
+                    object: ObjectRef(contentType: "files.file", pk: pk)
+                )
                 #expect(try follower.index.check(request).value.reason == .objectGrantUser, "\(pk)")
             }
         }
@@ -64,7 +68,10 @@ struct ProcessTests {
             let events = try store.events(after: .zero, limit: 10_000_000)
             let single = events.filter { $0.kind == .grantAdded }.count
             let bulk = events.filter { $0.kind == .bulkGranted }.reduce(0) { $0 + ($1.count ?? 0) }
-            #expect(present.count == single + bulk, "round \(round): \(present.count) rows, \(single) + \(bulk) in events")
+            #expect(
+                present.count == single + bulk,
+                "round \(round): \(present.count) rows, \(single) + \(bulk) in events"
+            )
             #expect(events.last?.revision == snapshot.revision)
             let replica = try IndexReplica(store: store)
             #expect(try indexEqualsDatabase(replica.index, store))

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import WardenModel
 import WardenSync
+
 @testable import WardenSQLiteStore
 @testable import WardenStore
 
@@ -34,7 +35,9 @@ struct ReadConnectionTests {
         // The reader is inside its read transaction, holding the read connection.
         let written = Atomic<Bool>(false)
         Thread {
-            if (try? store.apply(.putGroup(name: "written meanwhile")).changed) == true { written.store(true, ordering: .relaxed) }
+            if (try? store.apply(.putGroup(name: "written meanwhile")).changed) == true {
+                written.store(true, ordering: .relaxed)
+            }
         }.start()
         let committed = poll { written.load(ordering: .relaxed) }
         release.signal()

@@ -3,8 +3,8 @@ import Foundation
 import Testing
 import WardenIndex
 import WardenModel
-import WardenService
 import WardenSQLiteStore
+import WardenService
 import WardenStore
 
 /// RegisterContentType: linear in codenames, and capped at `Limits.maxCodenamesPerContentType`.
@@ -14,7 +14,10 @@ struct RegistrationScaleTests {
 
     static func codenames(_ count: Int, prefix: String = "perm") -> [String] { (0..<count).map { "\(prefix)_\($0)" } }
 
-    @Test("a type of exactly the cap registers; one codename more is refused naming the field and the limit", arguments: BackendUnderTest.all)
+    @Test(
+        "a type of exactly the cap registers; one codename more is refused naming the field and the limit",
+        arguments: BackendUnderTest.all
+    )
     func capBoundary(_ backend: BackendUnderTest) throws {
         let cap = Limits.maxCodenamesPerContentType
         #expect(try ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap)).codenames.count == cap)
@@ -27,7 +30,10 @@ struct RegistrationScaleTests {
             }
         }
         // Repeats count once.
-        #expect(try ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap) + Self.codenames(cap)).codenames.count == cap)
+        #expect(
+            try ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap) + Self.codenames(cap))
+                .codenames.count == cap
+        )
 
         // Registration is additive: the cap counts what the type already holds.
         let database = TemporaryDatabase()
@@ -38,28 +44,41 @@ struct RegistrationScaleTests {
             _ = try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: ["one_more"])))
         } throws: { error in
             let error = error as! StoreError
-            return error.code == .invalidArgument && error.message.contains("custom") && error.message.contains("\(cap + 1)")
+            return error.code == .invalidArgument && error.message.contains("custom")
+                && error.message.contains("\(cap + 1)")
         }
         #expect(try replica.store.revision == revision)
-        #expect(try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: ["perm_0"]))).changed == false)
+        #expect(
+            try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: ["perm_0"]))).changed
+                == false
+        )
         #expect(replica.index.statistics.revision == revision)
     }
 
-    @Test("a database that holds more codenames than the cap (written before it) loads, replays its changelog and exports")
+    @Test(
+        "a database that holds more codenames than the cap (written before it) loads, replays its changelog and exports"
+    )
     func overCapDatabaseStillReads() throws {
         let cap = Limits.maxCodenamesPerContentType
         let database = TemporaryDatabase()
         do {
             let store = try database.open()
-            _ = try store.apply(.register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap))), actor: nil)
+            _ = try store.apply(
+                .register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(cap))),
+                actor: nil
+            )
         }
         // What an older Warden could write: 5 codenames more, in the table and in the event.
         var handle: OpaquePointer?
         #expect(sqlite3_open(database.path, &handle) == SQLITE_OK)
         let extra = Self.codenames(5, prefix: "legacy")
-        let inserts = extra.map { "INSERT INTO permissions (ctid, codename) SELECT ctid, '\($0)' FROM content_types WHERE name = 'big.model';" }
+        let inserts = extra.map {
+            "INSERT INTO permissions (ctid, codename) SELECT ctid, '\($0)' FROM content_types WHERE name = 'big.model';"
+        }
         let quoted = extra.map { "\"\($0)\"," }.joined()
-        let sql = inserts.joined() + "UPDATE changelog SET payload = replace(payload, '\"codenames\":[', '\"codenames\":[\(quoted)');"
+        let sql =
+            inserts.joined()
+            + "UPDATE changelog SET payload = replace(payload, '\"codenames\":[', '\"codenames\":[\(quoted)');"
         #expect(sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK, "\(String(cString: sqlite3_errmsg(handle)))")
         sqlite3_close(handle)
 
@@ -76,14 +95,19 @@ struct RegistrationScaleTests {
         #expect(exported == [cap + 5])
     }
 
-    @Test("registering N and 4N codenames, and loading them: times printed (linear: about 4x)", arguments: BackendUnderTest.all)
+    @Test(
+        "registering N and 4N codenames, and loading them: times printed (linear: about 4x)",
+        arguments: BackendUnderTest.all
+    )
     func scaling(_ backend: BackendUnderTest) throws {
         var figures: [String] = []
         for count in [2_500, 10_000] {
             let database = TemporaryDatabase()
             let replica = try IndexReplica(store: backend.open(database))
             let started = ContinuousClock.now
-            let outcome = try replica.apply(.register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(count))))
+            let outcome = try replica.apply(
+                .register(ContentType(name: Self.type, defaults: false, custom: Self.codenames(count)))
+            )
             let registered = ContinuousClock.now - started
             #expect(outcome.changed)
             let loadStarted = ContinuousClock.now

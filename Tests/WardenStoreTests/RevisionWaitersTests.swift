@@ -13,7 +13,10 @@ struct RevisionWaitersTests {
     func waiterList() {
         let waiters = RevisionWaiters(reached: Revision(10))
         let completed = Locked<[Int]>([])
-        #expect(waiters.whenReached(Revision(9)) { _ in completed.withLock { $0.append(9) } } == nil, "reached: runs at once")
+        #expect(
+            waiters.whenReached(Revision(9)) { _ in completed.withLock { $0.append(9) } } == nil,
+            "reached: runs at once"
+        )
         var tickets: [Int: RevisionWaiters.Ticket] = [:]
         for revision in [14, 12, 13, 12, 20] {
             tickets[revision] = waiters.whenReached(Revision(UInt64(revision))) { at in
@@ -87,7 +90,8 @@ struct RevisionWaitersTests {
             _ = try hostB.waitFor(far, timeout: .milliseconds(50))
         } throws: { error in
             (error as? StoreError)?.code == .unavailable
-                && (error as? StoreError)?.message == "min_revision \(far) is not reached (this process is at \(outcome.revision)); retry later"
+                && (error as? StoreError)?.message
+                    == "min_revision \(far) is not reached (this process is at \(outcome.revision)); retry later"
         }
         #expect(hostB.waitCount == 0)
         // A waiter pending while its revision commits elsewhere: the blocked thread wakes.

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WardenModel
 import WardenSQLiteStore
 import WardenStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What opening a database file found (a daemon logs a new or empty one), and the modes of the
 /// files a store creates.
@@ -24,7 +25,9 @@ struct StoreOpeningTests {
         #expect(found.fileExisted && found.createdSchema)
     }
 
-    @Test("new files get the store's mode (0600 by default, 0640 when asked), -wal and -shm too; existing ones keep theirs")
+    @Test(
+        "new files get the store's mode (0600 by default, 0640 when asked), -wal and -shm too; existing ones keep theirs"
+    )
     func modes() throws {
         for mode: mode_t in [0o600, 0o640] {
             let database = TemporaryDatabase()

@@ -1,9 +1,10 @@
+import CSQLite
 import Foundation
 import WardenIndex
 import WardenModel
 import WardenPostgresStore
-import WardenService
 import WardenSQLiteStore
+import WardenService
 import WardenStore
 import WardenSync
 
@@ -25,7 +26,9 @@ final class TemporaryDatabase {
         if let name = postgresName.withLock({ $0 }) { PostgresTestServer.dropDatabase(name) }
     }
 
-    func open(_ options: SQLiteStore.Options = .init()) throws -> SQLiteStore { try SQLiteStore(path: path, options: options) }
+    func open(_ options: SQLiteStore.Options = .init()) throws -> SQLiteStore {
+        try SQLiteStore(path: path, options: options)
+    }
 
     /// The URI of this test's PostgreSQL database, created on first use (every store a test
     /// opens on this `TemporaryDatabase` shares it, as hosts share one database).
@@ -95,8 +98,6 @@ func indexEqualsDatabase(_ index: PermissionIndex, _ store: any PermissionStore)
     return exported.revision == snapshot.revision && fingerprint(exported.value) == fingerprint(snapshot.changes)
 }
 
-import CSQLite
-
 /// Raw access to a database file, to do what Warden never does (stamp a newer schema version).
 struct SQLiteStoreProbe {
     let handle: OpaquePointer
@@ -105,19 +106,25 @@ struct SQLiteStoreProbe {
 
     init(path: String) throws {
         var handle: OpaquePointer?
-        guard sqlite3_open(path, &handle) == SQLITE_OK, let handle else { throw Failure(message: "cannot open \(path)") }
+        guard sqlite3_open(path, &handle) == SQLITE_OK, let handle else {
+            throw Failure(message: "cannot open \(path)")
+        }
         self.handle = handle
     }
 
     func execute(_ sql: String) throws {
         defer { sqlite3_close(handle) }
-        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw Failure(message: String(cString: sqlite3_errmsg(handle))) }
+        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else {
+            throw Failure(message: String(cString: sqlite3_errmsg(handle)))
+        }
     }
 
     func value(_ sql: String) throws -> String {
         defer { sqlite3_close(handle) }
         var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK else { throw Failure(message: "prepare") }
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK else {
+            throw Failure(message: "prepare")
+        }
         defer { sqlite3_finalize(statement) }
         guard sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) else { return "" }
         return String(cString: text)

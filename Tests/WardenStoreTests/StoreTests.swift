@@ -2,15 +2,18 @@ import Foundation
 import Testing
 import WardenIndex
 import WardenModel
-import WardenService
 import WardenSQLiteStore
+import WardenService
 import WardenStore
 
 /// The store conformance suite: what every backend must do. Each test runs once per backend in
 /// `BackendUnderTest.all` (today SQLite), on a fresh database.
 @Suite("Store conformance: writes, events, cascades")
 struct StoreTests {
-    @Test("every write kind commits one event at the next revision; no-ops commit none", arguments: BackendUnderTest.all)
+    @Test(
+        "every write kind commits one event at the next revision; no-ops commit none",
+        arguments: BackendUnderTest.all
+    )
     func writeKinds(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
@@ -39,7 +42,9 @@ struct StoreTests {
         }
         // Idempotent repeats change nothing and record nothing.
         let before = try store.revision
-        for change in [Change.putGroup(name: "x")] + [.putGroup(name: "x"), .deleteUser(id: "3"), .deleteObject(contentType: Fixture.file, pk: "/a")] {
+        for change in [Change.putGroup(name: "x")] + [
+            .putGroup(name: "x"), .deleteUser(id: "3"), .deleteObject(contentType: Fixture.file, pk: "/a"),
+        ] {
             _ = try store.apply(change)
         }
         #expect(try store.revision == before.next)  // only the first putGroup("x") committed
@@ -51,12 +56,19 @@ struct StoreTests {
         #expect(events[0].change == Fixture.basics[0])
     }
 
-    @Test("a batch commits in one transaction, each change at its own revision with its own event", arguments: BackendUnderTest.all)
+    @Test(
+        "a batch commits in one transaction, each change at its own revision with its own event",
+        arguments: BackendUnderTest.all
+    )
     func batch(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         let outcomes = try store.apply(batch: Fixture.basics + [.putGroup(name: "editors")])
-        #expect(outcomes.map(\.revision.rawValue) == Array(1...UInt64(Fixture.basics.count)) + [UInt64(Fixture.basics.count)])
+        #expect(
+            outcomes.map(\.revision.rawValue) == Array(1...UInt64(Fixture.basics.count)) + [
+                UInt64(Fixture.basics.count)
+            ]
+        )
         #expect(outcomes.map(\.changed) == Array(repeating: true, count: Fixture.basics.count) + [false])
         #expect(try store.events(after: .zero).map(\.kind) == Fixture.basics.map(\.eventKind))
         // One bad change refuses the whole batch, naming its position.
@@ -70,7 +82,10 @@ struct StoreTests {
         #expect(try store.revision == revision)
     }
 
-    @Test("concurrent single writes: each its own outcome and revision, a bad one failing alone", arguments: BackendUnderTest.all)
+    @Test(
+        "concurrent single writes: each its own outcome and revision, a bad one failing alone",
+        arguments: BackendUnderTest.all
+    )
     func concurrentWrites(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
@@ -86,7 +101,9 @@ struct StoreTests {
             }
         }
         let outcomes = results.all.compactMap { try? $0.get() }
-        let failures = results.all.compactMap { result -> StoreError? in if case .failure(let e) = result { e } else { nil } }
+        let failures = results.all.compactMap { result -> StoreError? in
+            if case .failure(let e) = result { e } else { nil }
+        }
         #expect(outcomes.count == 8 * 36 && failures.count == 8 * 4)
         #expect(failures.allSatisfy { $0.code == .notFound && $0.message.contains("nobody") })
         let revisions = outcomes.map(\.revision.rawValue).sorted()
@@ -107,7 +124,10 @@ struct StoreTests {
         #expect(try !store.apply(.revoke(grant)).changed)
     }
 
-    @Test("role-permission operations record invalid_type, already_exists and not_found", arguments: BackendUnderTest.all)
+    @Test(
+        "role-permission operations record invalid_type, already_exists and not_found",
+        arguments: BackendUnderTest.all
+    )
     func rolePermissionFailures(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
@@ -169,7 +189,9 @@ struct StoreTests {
         #expect(try store.revision == revision)
         // Model types refuse bad identifiers before they reach the store.
         #expect(throws: ValidationError.self) { try User(id: "") }
-        #expect(throws: ValidationError.self) { try Grant(subject: .user("1"), permission: Fixture.permission(Fixture.car, "view_car"), pk: "") }
+        #expect(throws: ValidationError.self) {
+            try Grant(subject: .user("1"), permission: Fixture.permission(Fixture.car, "view_car"), pk: "")
+        }
     }
 
     @Test("deleting a user or group cascades to memberships and grants", arguments: BackendUnderTest.all)
@@ -178,8 +200,10 @@ struct StoreTests {
         let store = try backend.open(database)
         for change in Fixture.basics { _ = try store.apply(change) }
         for grant in [
-            Fixture.grant(.user("1"), Fixture.car, "view_car", "7"), Fixture.grant(.user("1"), Fixture.car, "change_car"),
-            Fixture.grant(.group("editors"), Fixture.car, "view_car", "8"), Fixture.grant(.group("editors"), Fixture.order, "view_order"),
+            Fixture.grant(.user("1"), Fixture.car, "view_car", "7"),
+            Fixture.grant(.user("1"), Fixture.car, "change_car"),
+            Fixture.grant(.group("editors"), Fixture.car, "view_car", "8"),
+            Fixture.grant(.group("editors"), Fixture.order, "view_order"),
         ] {
             _ = try store.apply(.grant(grant))
         }
@@ -191,7 +215,10 @@ struct StoreTests {
         #expect(remaining.contains(.putUser(Fixture.user("2", "joe"))))
     }
 
-    @Test("guardian's orphan scenario: re-created objects and users start with nothing", arguments: BackendUnderTest.all)
+    @Test(
+        "guardian's orphan scenario: re-created objects and users start with nothing",
+        arguments: BackendUnderTest.all
+    )
     func orphans(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
@@ -205,7 +232,8 @@ struct StoreTests {
         func check(_ user: String, _ pk: String?) throws -> Decision {
             let object = pk.map { ObjectRef(contentType: "files.file", pk: $0) }
             let permission = pk == nil ? "drivers.drive_car" : "files.read_file"
-            return try replica.index.check(CheckRequest(subject: .user(user), permission: permission, object: object)).value
+            return try replica.index.check(CheckRequest(subject: .user(user), permission: permission, object: object))
+                .value
         }
         #expect(try check("jane", config).allowed)
         // The object is deleted in the app (pre_delete) and re-created with the same pk.
@@ -234,29 +262,41 @@ struct StoreTests {
         let outcome = try replica.pruneOrphans(contentType: Fixture.car, livePKs: ["2", "4", "999"].lazy)
         #expect(outcome.count == 2 && outcome.requested == 3 && outcome.event?.kind == .orphansPruned)
         #expect(try store.events(after: .zero).count == events + 1)
-        let list = try replica.index.listObjects(ListObjectsQuery(subject: .user("1"), permissions: ["drivers.view_car"])).value
+        let list = try replica.index.listObjects(
+            ListObjectsQuery(subject: .user("1"), permissions: ["drivers.view_car"])
+        ).value
         #expect(list == .objects(["2", "4"], nextPageToken: nil))
         #expect(try indexEqualsDatabase(replica.index, store))
     }
 
-    @Test("bulk grant and revoke: one summary event, no per-row events, every row in the index at once", arguments: BackendUnderTest.all)
+    @Test(
+        "bulk grant and revoke: one summary event, no per-row events, every row in the index at once",
+        arguments: BackendUnderTest.all
+    )
     func bulk(_ backend: BackendUnderTest) throws {
         let database = TemporaryDatabase()
         let store = try backend.open(database)
         let replica = try IndexReplica(store: store)
         for change in Fixture.basics { _ = try replica.apply(change) }
         let before = try store.events(after: .zero).count
-        let grants = (0..<5000).map { Fixture.grant(.user(String($0 % 3 + 1)), Fixture.car, "view_car", String($0)) }
+        let grants =
+            (0..<5000).map { Fixture.grant(.user(String($0 % 3 + 1)), Fixture.car, "view_car", String($0)) }
             + [Fixture.grant(.group("editors"), Fixture.order, "view_order")]
         // Duplicates, inside one multi-row statement and across statements, count once.
         let granted = try replica.bulkGrant(grants + [grants[1], grants[4000], grants[1]])
         #expect(granted.count == 5001 && granted.event?.kind == .bulkGranted && granted.event?.count == 5001)
         #expect(granted.requested == 5004)
         #expect(try store.events(after: .zero).count == before + 1)
-        let check = CheckRequest(subject: .user("2"), permission: "view_car", object: ObjectRef(contentType: "drivers.car", pk: "4999"))
+        let check = CheckRequest(
+            subject: .user("2"),
+            permission: "view_car",
+            object: ObjectRef(contentType: "drivers.car", pk: "4999")
+        )
         #expect(try replica.index.check(check).value.reason == .objectGrantUser)
         #expect(try replica.index.check(check).revision == granted.revision)
-        let revoked = try replica.bulkRevoke(Array(grants.prefix(100)) + [Fixture.grant(.user("99"), Fixture.car, "view_car", "1")])
+        let revoked = try replica.bulkRevoke(
+            Array(grants.prefix(100)) + [Fixture.grant(.user("99"), Fixture.car, "view_car", "1")]
+        )
         #expect(revoked.count == 100 && revoked.event?.kind == .bulkRevoked)
         #expect(try indexEqualsDatabase(replica.index, store))
         // Unknown subjects refuse a bulk grant whole, naming the item.

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import WardenIndex
 import WardenModel
-import WardenService
 import WardenSQLiteStore
+import WardenService
 import WardenStore
 
 /// Object grants are kept in `object_grants`, keyed by object, and found from their subject
@@ -30,7 +30,9 @@ struct SubjectGrantsTests {
         func randomGrants(_ count: Int) -> [Grant] {
             (0..<count).map { _ in
                 Fixture.grant(
-                    subjects.randomElement(using: &random)!, Fixture.file, ["read_file", "view_file"].randomElement(using: &random)!,
+                    subjects.randomElement(using: &random)!,
+                    Fixture.file,
+                    ["read_file", "view_file"].randomElement(using: &random)!,
                     "/f\(Int.random(in: 0..<40, using: &random))"
                 )
             }
@@ -55,8 +57,16 @@ struct SubjectGrantsTests {
             _ = try Self.tablesAgree(store)
             #expect(try indexEqualsDatabase(replica.index, replica.store))
         }
-        #expect(try sqliteValue(database.path, "SELECT count(*) FROM object_grants WHERE subject = -1 OR subject = 2") == "0")
-        #expect(try sqliteValue(database.path, "SELECT count(*) FROM object_grants WHERE pk = '/f1' OR CAST(substr(pk, 3) AS INTEGER) >= 30") == "0")
+        #expect(
+            try sqliteValue(database.path, "SELECT count(*) FROM object_grants WHERE subject = -1 OR subject = 2")
+                == "0"
+        )
+        #expect(
+            try sqliteValue(
+                database.path,
+                "SELECT count(*) FROM object_grants WHERE pk = '/f1' OR CAST(substr(pk, 3) AS INTEGER) >= 30"
+            ) == "0"
+        )
         #expect(try sqliteValue(database.path, "PRAGMA page_size") == "8192")
         // A fresh process loads the same state.
         let reloaded = try IndexReplica(store: try database.open())
@@ -105,12 +115,19 @@ struct SubjectGrantsTests {
         #expect(try sqliteValue(database.path, "PRAGMA user_version") == "3")
         // A file made elsewhere keeps its page size (SQLite's default); new files get 8 KiB.
         #expect(try sqliteValue(database.path, "PRAGMA page_size") == "4096")
-        #expect(try sqliteValue(database.path, "SELECT count(*) FROM sqlite_master WHERE name = 'object_grants_by_subject'") == "0")
+        #expect(
+            try sqliteValue(database.path, "SELECT count(*) FROM sqlite_master WHERE name = 'object_grants_by_subject'")
+                == "0"
+        )
         #expect(try Self.tablesAgree(store) == 6)
         #expect(replica.index.statistics.grants == 7)
         #expect(try indexEqualsDatabase(replica.index, replica.store))
         let read = Fixture.permission(Fixture.file, "read_file")
-        let check = CheckRequest(subject: .user("1"), permission: "files.read_file", object: ObjectRef(contentType: "files.file", pk: "/b"))
+        let check = CheckRequest(
+            subject: .user("1"),
+            permission: "files.read_file",
+            object: ObjectRef(contentType: "files.file", pk: "/b")
+        )
         #expect(try replica.index.check(check).value.allowed)
         // Cascades find the upgraded rows through subject_grants, and bulk rows through packs.
         _ = try replica.apply(.deleteUser(id: "1"))

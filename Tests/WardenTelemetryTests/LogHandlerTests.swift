@@ -118,7 +118,17 @@ struct JSONLogHandlerTests {
         #expect(levels == ["warning", "error", "critical"])
 
         let handler = JSONLogHandler(label: "direct", level: .error, sink: collector.sink)
-        handler.log(event: LogEvent(level: .info, message: "no", metadata: nil, source: "S", file: #fileID, function: #function, line: #line))
+        handler.log(
+            event: LogEvent(
+                level: .info,
+                message: "no",
+                metadata: nil,
+                source: "S",
+                file: #fileID,
+                function: #function,
+                line: #line
+            )
+        )
         #expect(collector.lines.count == 3)
     }
 
@@ -128,7 +138,9 @@ struct JSONLogHandlerTests {
         var handler = JSONLogHandler(
             label: "warden",
             metadata: ["shared": "handler", "only-handler": "h"],
-            metadataProvider: Logger.MetadataProvider { ["shared": "provider", "only-provider": "p", "both": "provider"] },
+            metadataProvider: Logger.MetadataProvider {
+                ["shared": "provider", "only-provider": "p", "both": "provider"]
+            },
             sink: collector.sink
         )
         handler[metadataKey: "added"] = "x"
@@ -167,8 +179,16 @@ struct TextLogHandlerTests {
     @Test("time level label: message sorted key=value pairs [source]")
     func shape() throws {
         let collector = LineCollector()
-        makeLogger(collector).info("check allowed", metadata: ["key2": "value2", "key": "value"], source: "WardenService")
-        #expect(collector.lines == ["2026-11-22T17:30:00.123Z info warden: check allowed key=value key2=value2 [WardenService]"])
+        makeLogger(collector).info(
+            "check allowed",
+            metadata: ["key2": "value2", "key": "value"],
+            source: "WardenService"
+        )
+        #expect(
+            collector.lines == [
+                "2026-11-22T17:30:00.123Z info warden: check allowed key=value key2=value2 [WardenService]"
+            ]
+        )
     }
 
     @Test("no metadata: message then source")
@@ -183,7 +203,10 @@ struct TextLogHandlerTests {
         let collector = LineCollector()
         makeLogger(collector).info(
             "two\nlines",
-            metadata: ["user": "joe smith", "q": "say \"hi\"", "empty": "", "list": ["a", "b"], "nested": ["z": "1", "a": "2"]],
+            metadata: [
+                "user": "joe smith", "q": "say \"hi\"", "empty": "", "list": ["a", "b"],
+                "nested": ["z": "1", "a": "2"],
+            ],
             source: "S"
         )
         let line = try #require(collector.lines.first)

@@ -22,7 +22,9 @@ struct MetricsBackendTests {
     func timerBuckets() throws {
         let (registry, factory) = backend()
         let timer = CoreMetrics.Timer(
-            label: "warden.request.duration.seconds", dimensions: [("method", "check")], factory: factory
+            label: "warden.request.duration.seconds",
+            dimensions: [("method", "check")],
+            factory: factory
         )
         timer.recordNanoseconds(30_000)  // 30 µs: in the 50 µs bucket and above
         timer.recordNanoseconds(3_000_000)  // 3 ms: in the 5 ms bucket and above
@@ -53,7 +55,9 @@ struct MetricsBackendTests {
         let (registry, factory) = backend()
         let checks = CoreMetrics.Counter(label: "warden.requests", dimensions: [("method", "check")], factory: factory)
         let errors = CoreMetrics.Counter(
-            label: "warden.errors", dimensions: [("method", "grant"), ("status", "3")], factory: factory
+            label: "warden.errors",
+            dimensions: [("method", "grant"), ("status", "3")],
+            factory: factory
         )
         let gauge = CoreMetrics.Gauge(label: "warden.index.grants", factory: factory)
         checks.increment()

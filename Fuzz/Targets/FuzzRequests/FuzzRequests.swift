@@ -10,13 +10,18 @@ let service: WardenService = {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRequests(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let outcome = RequestDecoding.run(Array(UnsafeBufferPointer(start: data, count: size)), service: service)
-    if let disagreement = outcome.disagreements.first { fatalError("\(outcome.method.map { "\($0)" } ?? "unknown method"): \(disagreement)") }
+    if let disagreement = outcome.disagreements.first {
+        fatalError("\(outcome.method.map { "\($0)" } ?? "unknown method"): \(disagreement)")
+    }
     return 0
 }
 
 /// libFuzzer calls this once before the inputs: writes the seed corpus when asked.
 @_cdecl("LLVMFuzzerInitialize")
-public func initialize(_ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> CInt {
+public func initialize(
+    _ argc: UnsafeMutablePointer<CInt>?,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?
+) -> CInt {
     SeedInputs.writeIfAsked(SeedInputs.requests())
     return 0
 }

@@ -47,8 +47,10 @@ final class PostgresConnection {
             let message = connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "out of memory"
             PQfinish(connection)
             throw PostgresError(
-                sqlState: nil, message: "\(uri.redacted): \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
-                sql: nil, connectionLost: true
+                sqlState: nil,
+                message: "\(uri.redacted): \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
+                sql: nil,
+                connectionLost: true
             )
         }
         warden_pq_silence_notices(connection)
@@ -72,7 +74,7 @@ final class PostgresConnection {
         try ready()
         do throws(PostgresError) {
             return try execute(sql)
-        } catch where error.connectionLost {
+        } catch  where error.connectionLost {
             try connect()
             return try execute(sql)
         }
@@ -121,7 +123,12 @@ final class PostgresConnection {
             var offset = 0
             while sent && offset < bytes.count {
                 let count = min(chunk, bytes.count - offset)
-                sent = PQputCopyData(handle, bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(count)) == 1
+                sent =
+                    PQputCopyData(
+                        handle,
+                        bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self),
+                        Int32(count)
+                    ) == 1
                 offset += count
             }
         }
@@ -151,9 +158,14 @@ final class PostgresConnection {
     private func failure(_ sql: String, _ result: OpaquePointer?) -> PostgresError {
         let sqlState = result.flatMap { warden_pq_sqlstate($0) }.map { String(cString: $0) }
         let resultMessage = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) } ?? ""
-        let message = resultMessage.isEmpty ? handle.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "" : resultMessage
+        let message =
+            resultMessage.isEmpty
+            ? handle.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "" : resultMessage
         return PostgresError(
-            sqlState: sqlState, message: message.trimmingCharacters(in: .whitespacesAndNewlines), sql: sql, connectionLost: !isOpen
+            sqlState: sqlState,
+            message: message.trimmingCharacters(in: .whitespacesAndNewlines),
+            sql: sql,
+            connectionLost: !isOpen
         )
     }
 

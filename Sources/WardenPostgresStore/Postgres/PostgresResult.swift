@@ -39,7 +39,9 @@ final class PostgresResult {
     }
 
     /// A boolean column (`t` or `f`).
-    func bool(_ row: Int, _ column: Int) -> Bool { PQgetvalue(handle, Int32(row), Int32(column))?.pointee == CChar(UInt8(ascii: "t")) }
+    func bool(_ row: Int, _ column: Int) -> Bool {
+        PQgetvalue(handle, Int32(row), Int32(column))?.pointee == CChar(UInt8(ascii: "t"))
+    }
 
     /// A text column. The database's encoding is UTF8 (checked at start), so the server has
     /// validated it; a value that still is not UTF-8 is an error, never repaired into another
@@ -47,9 +49,17 @@ final class PostgresResult {
     func text(_ row: Int, _ column: Int) throws(PostgresError) -> String {
         guard let bytes = PQgetvalue(handle, Int32(row), Int32(column)) else { return "" }
         let count = Int(PQgetlength(handle, Int32(row), Int32(column)))
-        let buffer = UnsafeBufferPointer(start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self), count: count)
+        let buffer = UnsafeBufferPointer(
+            start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
+            count: count
+        )
         guard let text = String(validating: buffer, as: UTF8.self) else {
-            throw PostgresError(sqlState: nil, message: "row \(row) column \(column) holds invalid UTF-8", sql: sql, connectionLost: false)
+            throw PostgresError(
+                sqlState: nil,
+                message: "row \(row) column \(column) holds invalid UTF-8",
+                sql: sql,
+                connectionLost: false
+            )
         }
         return text
     }

@@ -21,8 +21,14 @@ struct PostgresURI: Sendable {
     /// The password in the file at `path`, without one trailing newline (what `echo` and most
     /// secret mounts leave).
     static func password(file path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path), var password = String(data: data, encoding: .utf8) else {
-            throw PostgresError(sqlState: nil, message: "cannot read the password file \(path)", sql: nil, connectionLost: true)
+        guard let data = FileManager.default.contents(atPath: path), var password = String(data: data, encoding: .utf8)
+        else {
+            throw PostgresError(
+                sqlState: nil,
+                message: "cannot read the password file \(path)",
+                sql: nil,
+                connectionLost: true
+            )
         }
         if password.hasSuffix("\r\n") {
             password.removeLast(1)

@@ -1,5 +1,5 @@
-import WardenStore
 import CSQLite
+import WardenStore
 
 /// One SQLite connection: opening, statements, transactions, pragmas. Not thread-safe; the
 /// store serializes its use.
@@ -34,7 +34,10 @@ final class SQLiteConnection {
             let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(error)
             throw SQLiteError(
-                code: sqlite3_extended_errcode(handle), message: message, sql: sql, systemErrno: sqlite3_system_errno(handle)
+                code: sqlite3_extended_errcode(handle),
+                message: message,
+                sql: sql,
+                systemErrno: sqlite3_system_errno(handle)
             )
         }
     }
@@ -85,7 +88,9 @@ final class SQLiteConnection {
 
     func error(_ sql: String?) -> SQLiteError {
         SQLiteError(
-            code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql,
+            code: sqlite3_extended_errcode(handle),
+            message: String(cString: sqlite3_errmsg(handle)),
+            sql: sql,
             systemErrno: sqlite3_system_errno(handle)
         )
     }

@@ -1,5 +1,6 @@
-import WardenStore
 import CSQLite
+import WardenStore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,7 +19,8 @@ struct SQLiteError: Error, CustomStringConvertible {
     var systemErrno: Int32 = 0
 
     var description: String {
-        "SQLite error \(code): \(message)" + (systemErrno != 0 ? " (errno \(systemErrno))" : "") + (sql.map { " in \($0)" } ?? "")
+        "SQLite error \(code): \(message)" + (systemErrno != 0 ? " (errno \(systemErrno))" : "")
+            + (sql.map { " in \($0)" } ?? "")
     }
 
     /// Another connection holds the lock past the busy timeout.

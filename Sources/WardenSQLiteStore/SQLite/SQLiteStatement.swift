@@ -1,6 +1,6 @@
-import WardenStore
 import CSQLite
 import WardenModel
+import WardenStore
 
 /// `SQLITE_TRANSIENT`: SQLite copies bound text before the call returns.
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -13,7 +13,9 @@ final class SQLiteStatement {
 
     init(connection: SQLiteConnection, sql: String) throws(SQLiteError) {
         var handle: OpaquePointer?
-        guard sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil) == SQLITE_OK,
+        guard
+            sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil)
+                == SQLITE_OK,
             let handle
         else { throw connection.error(sql) }
         self.handle = handle
@@ -56,7 +58,13 @@ final class SQLiteStatement {
     /// Binds `bytes` as a blob; SQLite copies them before the call returns.
     func bindBlob(_ bytes: UnsafeRawBufferPointer, at position: Int32) throws(SQLiteError) {
         // A non-null pointer for an empty blob: SQLite binds NULL for a null one.
-        let result = sqlite3_bind_blob(handle, position, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), transient)
+        let result = sqlite3_bind_blob(
+            handle,
+            position,
+            bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
+            Int32(bytes.count),
+            transient
+        )
         guard result == SQLITE_OK else { throw connection.error(sql) }
     }
 
@@ -100,7 +108,10 @@ final class SQLiteStatement {
     }
 
     /// Calls `body` with a blob column's bytes, valid only during the call.
-    func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+    func withBlob<T>(
+        _ column: Int32,
+        _ body: (UnsafeRawBufferPointer) throws(SQLiteError) -> T
+    ) throws(SQLiteError) -> T {
         let bytes = sqlite3_column_blob(handle, column)
         let count = Int(sqlite3_column_bytes(handle, column))
         return try body(UnsafeRawBufferPointer(start: bytes, count: bytes == nil ? 0 : count))
