@@ -65,7 +65,8 @@ final class FrameWriter: Sendable {
             state.queued += 1
             let promise = channel.eventLoop.makePromise(of: Void.self)
             let channel = self.channel
-            channel.eventLoop.execute { channel.writeAndFlush(rest, promise: promise) }
+            let remaining = rest
+            channel.eventLoop.execute { channel.writeAndFlush(remaining, promise: promise) }
             return .queued(promise.futureResult)
         }
         // Outside the lock: on the event loop, the future may be complete already and run this now.

@@ -270,8 +270,10 @@ extension ConnectionHandler {
         let started = requestStart
         // On the pool in the connection's turn, like writes: a reader pipelining large batches
         // takes its share of the pool, not all of it.
-        runInTurn(frame, { () throws -> ByteBuffer? in try Self.evaluate(items, frame, service, allocator: allocator) })
-        { handler, result in
+        let evaluate = { @Sendable () throws -> ByteBuffer? in
+            try Self.evaluate(items, frame, service, allocator: allocator)
+        }
+        runInTurn(frame, evaluate) { handler, result in
             switch result {
             case .success(let response?):
                 handler.out.writeImmutableBuffer(response)

@@ -295,25 +295,23 @@ extension ConnectionHandler {
         let id = frame.requestID
         let method = frame.method
         let started = requestStart
-        runInTurn(
-            frame,
-            { () throws -> ByteBuffer in
-                let state = service.export()
-                var out = allocator.buffer(capacity: 1 << 16)
-                var response = Warden_V1_ExportResponse()
-                response.revision = state.revision.rawValue
-                for change in state.value {
-                    guard let record = ProtoMapping.record(change) else { continue }
-                    response.records.append(record)
-                    if response.records.count == chunkSize {
-                        try Frame.encode(response, requestID: id, method: method, into: &out)
-                        response.records.removeAll(keepingCapacity: true)
-                    }
+        let encodeAll = { @Sendable () throws -> ByteBuffer in
+            let state = service.export()
+            var out = allocator.buffer(capacity: 1 << 16)
+            var response = Warden_V1_ExportResponse()
+            response.revision = state.revision.rawValue
+            for change in state.value {
+                guard let record = ProtoMapping.record(change) else { continue }
+                response.records.append(record)
+                if response.records.count == chunkSize {
+                    try Frame.encode(response, requestID: id, method: method, into: &out)
+                    response.records.removeAll(keepingCapacity: true)
                 }
-                try Frame.encode(response, requestID: id, method: method, flags: .endStream, into: &out)
-                return out
             }
-        ) { handler, result in
+            try Frame.encode(response, requestID: id, method: method, flags: .endStream, into: &out)
+            return out
+        }
+        runInTurn(frame, encodeAll) { handler, result in
             switch result {
             case .success(let frames):
                 handler.flush()

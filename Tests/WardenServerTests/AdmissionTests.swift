@@ -56,7 +56,7 @@ struct AdmissionTests {
                     answers.withLock { $0.append(answer) }
                 }
             }
-            threads.forEach { $0.start() }
+            for thread in threads { thread.start() }
             var after = before
             for _ in 0..<1200 where answers.withLock({ $0.count }) < 20 {
                 after = max(after, ProcessSample.rssKiB(pid: server.pid))

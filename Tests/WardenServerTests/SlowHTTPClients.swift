@@ -61,7 +61,9 @@ final class SlowHTTPClients: Sendable {
                     if n > 0 { figures.withLock { $0.answeredBytes += n } }
                     let closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
                     if closed || !socket.send(String(head[sent % head.count])) {
-                        figures.withLock { sent <= 1 ? ($0.closedAtOnce += 1) : ($0.closedLater += 1) }
+                        figures.withLock { figures in
+                            if sent <= 1 { figures.closedAtOnce += 1 } else { figures.closedLater += 1 }
+                        }
                         sockets[slot] = nil
                     } else {
                         sockets[slot] = (socket, sent + 1)

@@ -107,7 +107,8 @@ struct WatchBufferTests {
                 let records = (written..<written + 5_000).map { n in
                     Warden_V1_Record.with { $0.grant = Warden_V1_Grant(.user("2"), "lab.view_experiment", pk: "b\(n)") }
                 }
-                _ = try await warden.writeBatch(records, timeout: .seconds(600))  // a fixture: slow under TSan, never wrong
+                // A fixture: slow under TSan, never wrong.
+                _ = try await warden.writeBatch(records, timeout: .seconds(600))
                 written += 5_000
             }
             let latest = try await warden.health().revision

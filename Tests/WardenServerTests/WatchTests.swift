@@ -53,7 +53,8 @@ struct WatchTests {
             let live = warden.watch()
             try await Task.sleep(for: .milliseconds(100))
             _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.change_experiment", pk: "1"), actor: "4")
-            _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.change_experiment", pk: "1"))  // no change, no event
+            // No change, no event.
+            _ = try await warden.grant(Warden_V1_Grant(.user("2"), "lab.change_experiment", pk: "1"))
             _ = try await warden.addMember(user: "1", group: "Maintainer")
             let events = try await Self.take(2, from: live)
             #expect(events.map(\.kind) == [.grantAdded, .memberAdded])

@@ -40,7 +40,8 @@ struct WriterFairnessTests {
             reader.start()
             let sent = ContinuousClock.now
             let all = frames
-            await onThread { a.socket.send(all) }  // returns once the server has read them all but what the socket buffers
+            // Returns once the server has read them all but what the socket buffers.
+            await onThread { a.socket.send(all) }
             for _ in 0..<600 where answers.answered.load(ordering: .relaxed) == 0 {
                 try await Task.sleep(for: .milliseconds(100))
             }
