@@ -72,7 +72,7 @@ trap cleanup EXIT
 # As the image's ENV and the systemd unit's config file give them (flags win over the file).
 export WARDEN_SOCKET=$work/run/warden.sock WARDEN_DATABASE=$work/lib/warden.db
 "$OUT" serve --config deploy/systemd/warden.json --socket "$WARDEN_SOCKET" --database "$WARDEN_DATABASE" \
-    --admin-uids "$(id -u)" >"$work/serve.log" 2>&1 &
+    --admin-uids "$(id -u)" --http-address 127.0.0.1:0 >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do
     "$OUT" health --timeout 1 >/dev/null 2>&1 && break
@@ -85,6 +85,29 @@ mode=$(stat -c %a "$WARDEN_SOCKET")
 [ "$mode" = 660 ] || fail "socket mode $mode, expected 660 (warden.json socket_mode)"
 "$OUT" import docs/demo/lab.jsonl >/dev/null || fail "warden import failed"
 "$OUT" check ada lab.change_experiment --object lab.experiment:4 >/dev/null || fail "warden check: expected allow"
+# The HTTP listener of this release binary: /readyz, /healthz, and /metrics read by
+# prometheus_client's parser (from .venv-deploy, which deploy/validate.sh makes; without it,
+# curl and grep check the families' TYPE lines).
+http=$(sed -n 's/^warden: http listening on //p' "$work/serve.log" | head -1)
+[ -n "$http" ] || fail "no 'warden: http listening on' line"
+[ "$(curl -s "http://$http/readyz")" = ready ] || fail "GET /readyz did not answer ready"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$http/healthz")" = 200 ] || fail "GET /healthz not 200"
+curl -sf "http://$http/metrics" >"$work/metrics.txt" || fail "GET /metrics failed"
+if .venv-deploy/bin/python -c 'import prometheus_client' 2>/dev/null; then
+    .venv-deploy/bin/python - "$work/metrics.txt" <<'PY' || fail "/metrics: prometheus_client's parser refused it"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+families = {f.name: f.type for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+want = {"warden_requests": "counter", "warden_request_duration_seconds": "histogram"}
+wrong = {name: families.get(name) for name, kind in want.items() if families.get(name) != kind}
+if wrong:
+    sys.exit(f"/metrics: expected {want}, got {wrong}")
+PY
+    metrics="/metrics parsed by prometheus_client"
+else
+    grep -q '^# TYPE warden_request_duration_seconds histogram' "$work/metrics.txt" || fail "/metrics has no request histogram"
+    metrics="/metrics checked with grep (no .venv-deploy)"
+fi
 backup="no backup subcommand in this build"
 if "$OUT" backup --help >/dev/null 2>&1; then
     "$OUT" backup "$work/backup.db" >/dev/null || fail "warden backup failed"
@@ -98,7 +121,7 @@ pid=
 [ "$status" = 0 ] || fail "serve exited $status after SIGTERM, expected 0"
 [ ! -e "$WARDEN_SOCKET" ] || fail "the socket file is still there after SIGTERM"
 grep -q '"index loaded"\|index loaded' "$work/serve.log" || fail "no 'index loaded' log line"
-say "ok: health, socket mode 0660, import, check, $backup, SIGTERM -> exit 0, socket removed"
+say "ok: health, socket mode 0660, import, check, /readyz, /healthz, $metrics, $backup, SIGTERM -> exit 0, socket removed"
 
 # --- The runtime stage, in a chroot ------------------------------------------------------------
 if [ "$runtime" = yes ]; then
