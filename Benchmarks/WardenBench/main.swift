@@ -6,7 +6,9 @@ import WardenTestSupport
 // WardenBench — builds the index of DESIGN.md §4's data set (10k users, 200 groups, 100k
 // objects, 1M grants; seeded, so every run builds the same index) and prints the figures that
 // issue #2 asks for. Run it in release: `make bench` (or `swift run -c release WardenBench`).
-// `--scale 0.01` builds a proportionally smaller index (CI runs that as a smoke test).
+// `--scale 0.01` builds a proportionally smaller index (CI runs that as a smoke test);
+// `--grants 10M --shape distinct` another size and shape, `--json PATH` writes the figures too
+// (BenchmarkOptions).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,13 +65,9 @@ func consume(_ value: Int) { sink &+= value }
 
 // MARK: Data set
 
-nonisolated(unsafe) var scale = 1.0
-if let position = CommandLine.arguments.firstIndex(of: "--scale"), position + 1 < CommandLine.arguments.count {
-    scale = Double(CommandLine.arguments[position + 1]) ?? 1
-}
-func scaled(_ n: Int) -> Int { max(1, Int(Double(n) * scale)) }
-
-let data = try BenchmarkDataSet(scale: scale)
+let options = BenchmarkOptions()
+let figures = BenchmarkFigures(benchmark: "WardenBench", options: options)
+let data = try options.dataSet()
 let userCount = data.userCount
 let experimentCount = data.experimentCount
 let smallUsers = data.smallUsers
@@ -95,8 +93,17 @@ grants = []
 let heapAfter = heapInUse()
 let rssAfter = residentBytes()
 
+let heapPerGrant = Double(heapAfter - heapBefore) / Double(statistics.grants)
+let rssPerGrant = Double(rssAfter - rssBefore) / Double(statistics.grants)
+figures.record("grants", Double(statistics.grants))
+figures.record("objects", Double(statistics.objects))
+figures.record("users", Double(statistics.users))
+figures.record("build_seconds", buildSeconds)
+figures.record("heap_bytes_per_grant", heapPerGrant)
+figures.record("rss_bytes_per_grant", rssPerGrant)
+figures.record("rss_bytes_after_build", Double(rssAfter))
 print(
-    "WardenBench — index of \(statistics.users) users, \(statistics.groups) groups, \(statistics.objects) objects, "
+    "WardenBench — \(options.shape.rawValue) shape, index of \(statistics.users) users, \(statistics.groups) groups, \(statistics.objects) objects, "
         + "\(statistics.grants) grants (\(statistics.objectGrants) object, \(statistics.modelGrants) model)"
 )
 print(
@@ -104,9 +111,9 @@ print(
 )
 // Heap: bytes the index holds once the input is freed (a 4096-grant sample stays alive, <0.5 B
 // a grant). RSS also keeps what the allocator did not return after the build.
-print("memory per grant (heap)      \(format(Double(heapAfter - heapBefore) / Double(statistics.grants))) bytes")
+print("memory per grant (heap)      \(format(heapPerGrant)) bytes")
 print(
-    "memory per grant (RSS)       \(format(Double(rssAfter - rssBefore) / Double(statistics.grants))) bytes (includes allocator slack)"
+    "memory per grant (RSS)       \(format(rssPerGrant)) bytes (includes allocator slack)"
 )
 
 // MARK: Check
@@ -153,6 +160,10 @@ let modelNs = checkLoop(modelChecks)
 // (a service's hot users and objects), against the random walk over the whole index above.
 let hotObjectNs = checkLoop(Array(repeating: Array(objectChecks.prefix(1000)), count: 200).flatMap { $0 })
 let sameNs = checkLoop(Array(repeating: objectChecks[0], count: 200_000))
+figures.record("check_repeated_ns", sameNs)
+figures.record("check_object_ns", objectNs)
+figures.record("check_object_hot_ns", hotObjectNs)
+figures.record("check_model_ns", modelNs)
 print("check, one request repeated  \(format(sameNs)) ns/op (the compute floor; median of 5 × 200000)")
 print(
     "check, object level          \(format(objectNs)) ns/op (random over the index; median of 5 × \(objectChecks.count))"
@@ -166,6 +177,7 @@ let batches = stride(from: 0, to: objectChecks.count, by: 1000).map {
 let batchNs = measure(runs: 5, operations: objectChecks.count) {
     for batch in batches { consume(index.check(batch).value.count) }
 }
+figures.record("batch_check_decisions_per_second", 1e9 / batchNs)
 print("check, batches of 1000       \(format(1e9 / batchNs / 1e6, 2))M decisions/s")
 
 // MARK: Lists
@@ -181,8 +193,12 @@ func listNs(_ user: String, runs: Int) -> (Double, Int) {
     return (ns, found)
 }
 let (bigNs, bigFound) = listNs(userID(0), runs: 21)
+figures.record("list_big_objects", Double(bigFound))
+figures.record("list_big_ms", bigNs / 1e6)
 print("listObjects, \(bigFound) objects      \(format(bigNs / 1e6, 2)) ms (median of 21)")
 let smallNs = smallUsers.prefix(50).map { listNs(userID($0), runs: 21) }
+figures.record("list_small_objects", Double(smallNs[0].1))
+figures.record("list_small_us", median(smallNs.map(\.0)) / 1e3)
 print(
     "listObjects, \(smallNs[0].1) objects         \(format(median(smallNs.map(\.0)) / 1e3, 2)) µs (median over 50 users)"
 )
@@ -193,5 +209,8 @@ var subjectsFound = 0
 let subjectsNs = measure(runs: 101, operations: 1) {
     subjectsFound = try! index.listSubjects(subjectsQuery).value.users.count
 }
+figures.record("list_subjects_users", Double(subjectsFound))
+figures.record("list_subjects_us", subjectsNs / 1e3)
 print("listSubjects, \(subjectsFound) users        \(format(subjectsNs / 1e3, 2)) µs (median of 101, attach_perms)")
 consume(sink)
+figures.write(to: options.jsonPath)

@@ -21,7 +21,9 @@ let arguments = CommandLine.arguments
 func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 }
-let scale = option("--scale").flatMap(Double.init) ?? 1
+// --scale, --grants and --shape (BenchmarkOptions): the data set's size and shape.
+let sizing = BenchmarkOptions()
+let scale = sizing.scale
 let phaseSeconds = option("--seconds").flatMap(Double.init) ?? 3
 // `--nio-global-executor`: SwiftNIO's singleton event loops run every task (an app's choice,
 // made once at start), and WardenClient connects on them: an answer resumes its task on the
@@ -52,7 +54,7 @@ let databasePath = folder.appendingPathComponent("warden.db").path
 print(
     "warden load benchmark: scale \(scale), \(phaseSeconds) s per throughput phase, \(ProcessInfo.processInfo.activeProcessorCount) cores"
 )
-let data = try BenchmarkDataSet(scale: scale)
+let data = try sizing.dataSet()
 
 // The schema (users, groups, memberships) goes straight into the file: it is set-up, not measured.
 do {

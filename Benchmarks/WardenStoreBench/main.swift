@@ -34,7 +34,9 @@ func processCPU() -> Double {
 }
 
 let arguments = CommandLine.arguments
-let scale = arguments.firstIndex(of: "--scale").flatMap { Double(arguments[$0 + 1]) } ?? 1
+// --scale, --grants and --shape (BenchmarkOptions): the data set's size and shape.
+let sizing = BenchmarkOptions()
+let scale = sizing.scale
 let options = {
     var options = SQLiteStore.Options()
     if arguments.contains("--normal") { options.synchronous = .normal }
@@ -47,7 +49,7 @@ try FileManager.default.createDirectory(at: folder, withIntermediateDirectories:
 defer { try? FileManager.default.removeItem(at: folder) }
 let path = folder.appendingPathComponent("warden.db").path
 
-let data = try BenchmarkDataSet(scale: scale)
+let data = try sizing.dataSet()
 let clock = ContinuousClock()
 let backend = postgres == nil ? "SQLite, synchronous=\(options.synchronous.rawValue)" : "PostgreSQL"
 print("WardenStoreBench — \(data.grants.count) grants, \(data.userCount) users, \(backend)")

@@ -2,8 +2,25 @@ import WardenModel
 
 /// The benchmark data set of DESIGN.md §4, from a fixed seed: 10,000 users, 200 groups,
 /// 100,000 objects (80,000 `lab.experiment`s, 20,000 `drivers.car`s) and about 1M grants, or a
-/// proportionally smaller one with `scale`. Shared by the index and store benchmarks.
+/// proportionally larger or smaller one (`grants`, or `scale` of 1M). Shared by the index, store
+/// and socket benchmarks.
+///
+/// Two shapes (issue #20). `shared`: the random grants fall on the fixed objects above, so about
+/// ten grants share an object. `distinct`: each random grant names an object of its own, with the
+/// pk strings real apps use — 8-digit integers for experiments, paths such as
+/// `/home/www/user1234-5.config` for cars. The probes every benchmark reads (user 1's 50,000
+/// experiments, the small users' 10, the hot experiment's 100 holders, the groups' model grants)
+/// are the same in both shapes.
 public struct BenchmarkDataSet: Sendable {
+    /// How the random grants spread over objects.
+    public enum Shape: String, Sendable, CaseIterable {
+        /// About ten grants an object: `experimentCount` + `carCount` objects in all.
+        case shared
+        /// One object per random grant, with realistic pk strings.
+        case distinct
+    }
+
+    public let shape: Shape
     /// Registrations, users, groups and memberships.
     public let schema: [Change]
     /// The grants: user 1 (`userID(0)`) holds 50,000 experiments, the small users 10 each,
@@ -26,7 +43,18 @@ public struct BenchmarkDataSet: Sendable {
     /// The name of group number `n`.
     public static func groupName(_ n: Int) -> String { "group-\(n)" }
 
+    /// The data set of `scale` × 1M grants, shared shape (the figures of docs/benchmarks.md).
     public init(scale: Double = 1) throws {
+        try self.init(scale: scale, shape: .shared)
+    }
+
+    /// About `grants` grants of `shape`; users, groups and the fixed objects grow with it (10,000
+    /// users per million grants).
+    public init(grants: Int, shape: Shape) throws {
+        try self.init(scale: Double(grants) / 1_000_000, shape: shape)
+    }
+
+    private init(scale: Double, shape: Shape) throws {
         func scaled(_ n: Int) -> Int { max(1, Int(Double(n) * scale)) }
         var random = SplitMix64(seed: 2026)
         let userCount = scaled(10_000)
@@ -85,7 +113,19 @@ public struct BenchmarkDataSet: Sendable {
         for n in 0..<min(10, groupCount) {
             grants.append(try Grant(subject: .group(groupName(n)), permission: carPerms[1]))
         }
-        // The rest: random object grants, a tenth to groups, 80% on experiments.
+        // The rest: random object grants, a tenth to groups, 80% on experiments; in the distinct
+        // shape each on an object of its own (`fresh` numbers them).
+        var fresh = 0
+        func experimentPK() -> String {
+            guard shape == .distinct else { return String(Int.random(in: 0..<experimentCount, using: &random)) }
+            fresh += 1
+            return String(10_000_000 + fresh)
+        }
+        func carPK() -> String {
+            guard shape == .distinct else { return "car-\(Int.random(in: 0..<carCount, using: &random))" }
+            fresh += 1
+            return "/home/www/user\(fresh % 10_000)-\(fresh).config"
+        }
         while grants.count < grantTarget {
             let toGroup = Int.random(in: 0..<10, using: &random) == 0
             let subject: Subject =
@@ -98,7 +138,7 @@ public struct BenchmarkDataSet: Sendable {
                     try Grant(
                         subject: subject,
                         permission: permission,
-                        pk: String(Int.random(in: 0..<experimentCount, using: &random))
+                        pk: experimentPK()
                     )
                 )
             } else {
@@ -107,11 +147,12 @@ public struct BenchmarkDataSet: Sendable {
                     try Grant(
                         subject: subject,
                         permission: permission,
-                        pk: "car-\(Int.random(in: 0..<carCount, using: &random))"
+                        pk: carPK()
                     )
                 )
             }
         }
+        self.shape = shape
         self.schema = changes
         self.grants = grants
         self.userCount = userCount
