@@ -70,6 +70,13 @@ final class Requests: Sendable {
         responder?.deliver(frame)
     }
 
+    /// Takes and releases the table's lock: a caller resumed with an answer is then ordered after
+    /// the event loop's hand-over (which removed the responder under this lock) in a way
+    /// ThreadSanitizer sees (`WardenConnection.answer` says why).
+    func handedOver() {
+        table.withLock { _ in }
+    }
+
     /// Fails the request `id` with `error`, unless it was already answered or failed.
     func fail(_ id: UInt32, _ error: WardenError) {
         table.withLock { $0.open.removeValue(forKey: id) }?.fail(error, id: id)

@@ -152,8 +152,19 @@ public final class WardenConnection: Sendable {
     ) async throws -> Response {
         let id = makeRequestID()
         let bytes = try encode(request, id: id, method: method, timeout: timeout)
-        let frame = try await withUnsafeThrowingContinuation { continuation in start(id, bytes, .unary(continuation)) }
-        return try Self.decode(frame, as: type)
+        return try Self.decode(try await answer(id, bytes), as: type)
+    }
+
+    /// Writes request `id` and waits for its answer, resumed straight from the event loop.
+    private func answer(_ id: UInt32, _ bytes: ByteBuffer) async throws -> Frame {
+        // The Swift runtime hands the frame over with atomics that ThreadSanitizer does not see
+        // (libswift_Concurrency is not instrumented) when the answer comes before this task has
+        // suspended, which a request written from this thread makes common; TSan then reported a
+        // race on the frame's bytes (`make tsan`, seen in CI). Taking the table's lock after the
+        // event loop released it orders this thread after the loop's writes for TSan as well: one
+        // uncontended lock, tens of nanoseconds against a round trip of tens of microseconds.
+        defer { requests.handedOver() }
+        return try await withUnsafeThrowingContinuation { continuation in start(id, bytes, .unary(continuation)) }
     }
 
     /// Sends one request frame and returns its response frame (status not yet checked), for
