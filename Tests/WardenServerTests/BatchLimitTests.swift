@@ -34,11 +34,16 @@ struct BatchLimitTests {
         return socket.readFrame()
     }
 
+    /// A 4 MiB frame may take longer than the default 10 s `frame_timeout` to arrive on a busy
+    /// machine (eight at once under TSan did, and were answered DEADLINE_EXCEEDED): these tests
+    /// are about item limits, not slow senders.
+    static let slowFrames = ["WARDEN_FRAME_TIMEOUT": "600s"]
+
     @Test(
         "BatchCheck, BatchGetPermissions, WriteBatch and a bulk chunk of 2M empty items are refused on the count, naming the field and the limit"
     )
     func refusedOnCount() async throws {
-        try await withServer { server, warden in
+        try await withServer(environment: Self.slowFrames) { server, warden in
             try await RPCTests.seed(warden)
             let cases: [(Warden_V1_Method, UInt8, String)] = [
                 (.batchCheck, 1, "items: at most 10000 checks in one BatchCheck (got 2000000)"),
@@ -95,7 +100,7 @@ struct BatchLimitTests {
 
     @Test("eight 4 MiB BatchChecks of 2M empty items at once cost the server little memory")
     func eightAtOnce() async throws {
-        try await withServer { server, warden in
+        try await withServer(environment: Self.slowFrames) { server, warden in
             try await RPCTests.seed(warden)
             let frame = RawSocket.frame(
                 id: 1,
@@ -129,7 +134,7 @@ struct BatchLimitTests {
         "items hidden behind a protobuf group (which swift-protobuf skips and the counter does not walk) are still refused on the count"
     )
     func groupDoesNotHideItems() async throws {
-        try await withServer { server, warden in
+        try await withServer(environment: Self.slowFrames) { server, warden in
             try await RPCTests.seed(warden)
             // An empty group of unknown field 15 (start 0x7B, end 0x7C), then 2M empty items.
             for (method, field, prefix) in [
