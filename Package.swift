@@ -46,8 +46,14 @@ let package = Package(
         .target(name: "WardenPostgresStore", dependencies: ["WardenModel", "WardenStore", "WardenSync", "CPostgres"]),
         .target(
             name: "WardenService",
-            dependencies: ["WardenModel", "WardenIndex", "WardenStore", "WardenSync", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "WardenModel", "WardenIndex", "WardenStore", "WardenSync", "CMemory",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
+        // The C allocator's statistics and malloc_trim (glibc's malloc.h, which Swift's Glibc
+        // module does not export).
+        .target(name: "CMemory"),
         .target(name: "WardenProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "WardenServer",
@@ -110,7 +116,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WardenBench",
-            dependencies: ["WardenModel", "WardenIndex", "CHeapStats", "WardenTestSupport"],
+            dependencies: ["WardenModel", "WardenIndex", "CMemory", "WardenTestSupport"],
             path: "Benchmarks/WardenBench"
         ),
         .executableTarget(
@@ -120,7 +126,6 @@ let package = Package(
             ],
             path: "Benchmarks/WardenStoreBench"
         ),
-        .target(name: "CHeapStats", path: "Benchmarks/CHeapStats"),
         // The socket benchmark: a real server process, a raw and the async client, and a C floor.
         .executableTarget(
             name: "WardenLoad",
@@ -170,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "WardenStoreTests",
             dependencies: [
-                "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenPostgresStore", "WardenIndex", "WardenService", "CSQLite",
+                "WardenModel", "WardenStore", "WardenSQLiteStore", "WardenPostgresStore", "WardenIndex", "WardenService", "CSQLite", "CMemory",
                 "WardenTestSupport", "WardenSync", .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,4 +1,4 @@
-import CHeapStats
+import CMemory
 import WardenIndex
 import WardenModel
 import WardenTestSupport

@@ -23,6 +23,7 @@ func option(_ name: String) -> String? {
 }
 // --scale, --grants and --shape (BenchmarkOptions): the data set's size and shape.
 let sizing = BenchmarkOptions()
+let figures = BenchmarkFigures(benchmark: "WardenLoad", options: sizing)
 let scale = sizing.scale
 let phaseSeconds = option("--seconds").flatMap(Double.init) ?? 3
 // `--nio-global-executor`: SwiftNIO's singleton event loops run every task (an app's choice,
@@ -47,7 +48,9 @@ func line(_ name: String, _ value: String, _ note: String = "") {
 
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-load-\(getpid())")
 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: folder) }
+// `--keep`: leave the folder (its database) behind, for a look at the server afterwards.
+let keepFolder = arguments.contains("--keep")
+defer { if !keepFolder { try? FileManager.default.removeItem(at: folder) } }
 let socketPath = folder.appendingPathComponent("warden.sock").path
 let databasePath = folder.appendingPathComponent("warden.db").path
 
@@ -71,19 +74,26 @@ do {
 let binary =
     ProcessInfo.processInfo.environment["WARDEN_LOAD_SERVER"].map(URL.init(fileURLWithPath:))
     ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
-let server = Process()
 let wrapper =
     ProcessInfo.processInfo.environment["WARDEN_LOAD_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
-server.executableURL = wrapper.isEmpty ? binary : URL(fileURLWithPath: "/usr/bin/env")
-server.arguments =
-    wrapper + (wrapper.isEmpty ? [] : [binary.path]) + ["serve", "--socket", socketPath, "--database", databasePath]
-server.standardOutput = FileHandle.nullDevice
-server.standardError = FileHandle.nullDevice
-try server.run()
-defer {
-    kill(server.processIdentifier, SIGTERM)
-    server.waitUntilExit()
-}
+// A server on an empty database first: the baseline its memory per grant is counted from.
+let emptyServer = try BenchServer(
+    binary: binary,
+    wrapper: wrapper,
+    socket: folder.appendingPathComponent("empty.sock").path,
+    database: folder.appendingPathComponent("empty.db").path,
+    timeout: wrapper.isEmpty ? 120 : 1200
+)
+let emptyAnonymous = emptyServer.anonymousBytes
+emptyServer.stop()
+var server = try BenchServer(
+    binary: binary,
+    wrapper: wrapper,
+    socket: socketPath,
+    database: databasePath,
+    timeout: wrapper.isEmpty ? 120 : 1200
+)
+defer { server.stop() }
 let group = nioGlobalExecutor ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: 1)
 var client: WardenConnection?
 // Under a profiler (WARDEN_LOAD_WRAPPER) the server may take minutes to start.
@@ -103,6 +113,10 @@ guard warden_pingpong(floorPath, Int32(floorRounds), 60, &floorSamples) == 0 els
 let floorP50 = percentile(floorSamples, 0.5)
 let floorPipelinedSeconds = warden_pingpong_pipelined(floorPath, 2_000_000, 60, 64)
 let floorPipelined = 2_000_000 / floorPipelinedSeconds
+figures.record("floor_p50_us", floorP50)
+figures.record("floor_pipelined_per_second", floorPipelined)
+figures.record("grants", Double(data.grants.count))
+figures.record("server_rss_anon_empty_bytes", emptyAnonymous)
 
 print("")
 line("figure", "measured", "ratio / target")
@@ -133,16 +147,20 @@ line(
     String(format: "%.2f s; target ≥ 500k/s", bulkSeconds)
 )
 line("  server CPU in that call", String(format: "%.2f s", serverCPU() - bulkCPU))
+figures.record("bulk_grants_per_second", Double(bulk.count) / bulkSeconds)
+figures.record("bulk_server_cpu_seconds", serverCPU() - bulkCPU)
+let builtAnonymous = server.anonymousBytes
+let builtPerGrant = (builtAnonymous - emptyAnonymous) / Double(data.grants.count)
+line(
+    "server memory after the bulk (RssAnon)",
+    String(format: "%.0f MiB", builtAnonymous / 1_048_576),
+    String(format: "%.1f B a grant over an empty server's %.0f MiB", builtPerGrant, emptyAnonymous / 1_048_576)
+)
+figures.record("server_rss_anon_after_bulk_bytes", builtAnonymous)
+figures.record("server_bytes_per_grant_after_bulk", builtPerGrant)
 
 /// The server process's CPU seconds so far (user + system), from /proc.
-func serverCPU() -> Double {
-    guard let text = try? String(contentsOfFile: "/proc/\(server.processIdentifier)/stat", encoding: .utf8),
-        let close = text.lastIndex(of: ")")
-    else { return 0 }
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-    return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
-}
+@MainActor func serverCPU() -> Double { server.cpuSeconds }
 
 // Requests: 1000 checks cycling over users, permissions and objects of the data set.
 var random = SplitMix64(seed: 7)
@@ -215,6 +233,11 @@ for _ in 0..<blocks {
 }
 let interleavedFloor = percentile(oneInFlight["floor"] ?? [0], 0.5)
 let checkP50 = percentile(oneInFlight["raw"] ?? [0], 0.5)
+figures.record("check_floor_interleaved_p50_us", interleavedFloor)
+for (key, samples) in oneInFlight {
+    figures.record("check_\(key)_p50_us", percentile(samples, 0.5))
+    figures.record("check_\(key)_p99_us", percentile(samples, 0.99))
+}
 @MainActor func oneInFlightLine(_ name: String, _ key: String, _ note: String = "") {
     guard let samples = oneInFlight[key] else { return }
     let p50 = percentile(samples, 0.5)
@@ -243,9 +266,8 @@ oneInFlightLine("WardenClient, main", "main")
 // `--one-in-flight-only`: stop here (for a profiler or strace on this process).
 if arguments.contains("--one-in-flight-only") {
     await warden.close()
-    kill(server.processIdentifier, SIGTERM)
-    server.waitUntilExit()
-    try? FileManager.default.removeItem(at: folder)
+    server.stop()
+    if !keepFolder { try? FileManager.default.removeItem(at: folder) }
     exit(0)
 }
 
@@ -257,6 +279,7 @@ for (name, executor) in [("task", nil), ("loop", clientExecutor)] as [(String, (
         String(format: "%.0f checks/s", rate),
         String(format: "%.2f of the floor's rate", rate / floorPipelined)
     )
+    figures.record("check_64_tasks_\(name)_per_second", rate)
 }
 
 // Pipelined: 64 in flight on one connection.
@@ -272,6 +295,7 @@ line(
     "  server CPU per check in that phase",
     String(format: "%.2f µs", (serverCPU() - cpuBefore) * 1e6 / Double(count1))
 )
+figures.record("check_pipelined_per_second", pipelined)
 
 // Several connections, each with 64 in flight, one thread each.
 let connections = 4
@@ -293,6 +317,7 @@ let multi = await withTaskGroup(of: Double.self) { tasks in
     return total
 }
 line("Check, 64 in flight × \(connections) connections", String(format: "%.0f checks/s", multi))
+figures.record("check_pipelined_4_connections_per_second", multi)
 
 // BatchCheck: batches of 1000, 4 in flight.
 var batch = Warden_V1_BatchCheckRequest()
@@ -307,6 +332,7 @@ let batchCPU = serverCPU()
 let (batches, batchSeconds) = raw.pipeline([RawClient.frame(.batchCheck, batch)], depth: 4, seconds: phaseSeconds)
 let decisions = Double(batches * 1000) / batchSeconds
 line("BatchCheck, batches of 1000, 4 in flight", String(format: "%.0f decisions/s", decisions), "target ≥ 2M/s")
+figures.record("batch_check_decisions_per_second", decisions)
 line(
     "  server CPU per decision in that phase",
     String(format: "%.2f µs", (serverCPU() - batchCPU) * 1e6 / Double(batches * 1000))
@@ -334,15 +360,49 @@ line(
     String(format: "%.0f µs", bigP50),
     "\(bigBytes) B reply; target ≤ 5 ms"
 )
+figures.record("list_big_us", bigP50)
 var small = Warden_V1_ListObjectsRequest()
 small.subject = .user(BenchmarkDataSet.userID(data.smallUsers.lowerBound))
 small.permissions = ["lab.change_experiment"]
 let (smallP50, _) = latency(raw, RawClient.frame(.listObjects, small), rounds: 5000)
 line("ListObjects, user with 10 objects", String(format: "%.1f µs", smallP50), "target ≤ 50 µs")
+figures.record("list_small_us", smallP50)
 var who = Warden_V1_ListSubjectsRequest()
 who.object = Warden_V1_ObjectRef("lab.experiment", BenchmarkDataSet.hotPK)
 let (whoP50, _) = latency(raw, RawClient.frame(.listSubjects, who), rounds: 5000)
 line("ListSubjects, object with ~100 users", String(format: "%.1f µs", whoP50), "target ≤ 100 µs")
+figures.record("list_subjects_us", whoP50)
 
+try await ServerPhases.memory(server: server, socketPath: socketPath, check: checkFrames[0], figures: figures)
 await warden.close()
+server = try ServerPhases.coldRestart(
+    server: server,
+    restart: {
+        try BenchServer(
+            binary: binary,
+            wrapper: wrapper,
+            socket: socketPath,
+            database: databasePath,
+            timeout: wrapper.isEmpty ? 1200 : 12_000
+        )
+    },
+    emptyAnonymous: emptyAnonymous,
+    grants: data.grants.count,
+    figures: figures
+)
+let afterRestart = try RawClient(path: socketPath)
+var restartSamples: [UInt64] = []
+for i in 0..<(blocks * perBlock) {
+    let (nanos, frame) = afterRestart.roundTrip(checkFrames[i % checkFrames.count])
+    precondition(frame.status == 0)
+    if i >= blocks * perBlock / 10 { restartSamples.append(nanos) }
+}
+line(
+    "Check p50 / p99 after the restart (raw client)",
+    String(format: "%.1f / %.1f µs", percentile(restartSamples, 0.5), percentile(restartSamples, 0.99))
+)
+figures.record("check_after_restart_p50_us", percentile(restartSamples, 0.5))
+figures.write(to: sizing.jsonPath)
+if keepFolder { print("kept \(folder.path)") }
+
 if !nioGlobalExecutor { try await group.shutdownGracefully() }

@@ -36,7 +36,7 @@ func processCPU() -> Double {
 let arguments = CommandLine.arguments
 // --scale, --grants and --shape (BenchmarkOptions): the data set's size and shape.
 let sizing = BenchmarkOptions()
-let scale = sizing.scale
+let figures = BenchmarkFigures(benchmark: "WardenStoreBench", options: sizing)
 let options = {
     var options = SQLiteStore.Options()
     if arguments.contains("--normal") { options.synchronous = .normal }
@@ -90,8 +90,14 @@ print(
     "  CPU time of the bulk            \(String(format: "%.2f", bulkCPU)) s   "
         + "\(Int(Double(granted) / bulkCPU / 1000))k grants per CPU second"
 )
+figures.record("grants", Double(granted))
+figures.record("bulk_grants_per_second", Double(granted) / seconds(bulkTotal))
+figures.record("bulk_grants_per_cpu_second", Double(granted) / bulkCPU)
 // `--bulk-only`: stop here (for profiling the bulk path).
-if arguments.contains("--bulk-only") { exit(0) }
+if arguments.contains("--bulk-only") {
+    figures.write(to: sizing.jsonPath)
+    exit(0)
+}
 
 // Cold load: open the file and build the index, as `warden serve` does at start.
 var loaded: IndexReplica?
@@ -104,6 +110,8 @@ print(
 )
 let snapshotTime = try clock.measure { _ = try store.snapshot() }
 print("  of which reading the snapshot   \(String(format: "%.2f", seconds(snapshotTime))) s")
+figures.record("cold_load_seconds", seconds(coldTime))
+figures.record("snapshot_read_seconds", seconds(snapshotTime))
 
 // Single durable grants, one at a time: latency per write.
 let replica = loaded!
@@ -121,6 +129,8 @@ for n in 0..<500 {
 print(
     "single durable grant              p50 \(Int(percentile(latencies, 0.5))) µs   p99 \(Int(percentile(latencies, 0.99))) µs (500 writes)"
 )
+figures.record("single_grant_p50_us", percentile(latencies, 0.5))
+figures.record("single_grant_p99_us", percentile(latencies, 0.99))
 
 // Single grants from 4 threads at once.
 let threads = 4
@@ -146,3 +156,5 @@ let concurrentTime = clock.measure {
 print(
     "concurrent single grants, \(threads) threads  \(Int(Double(threads * perThread) / seconds(concurrentTime))) writes/s"
 )
+figures.record("concurrent_single_grants_per_second", Double(threads * perThread) / seconds(concurrentTime))
+figures.write(to: sizing.jsonPath)

@@ -1,3 +1,4 @@
+import CMemory
 import Foundation
 import WardenIndex
 import WardenModel
@@ -45,6 +46,9 @@ public final class IndexReplica: @unchecked Sendable {
     /// Change sets of at least this many changes are built aside and published; smaller ones
     /// are applied under the index's write lock, which they hold briefly.
     static let asideThreshold = 1000
+    /// Bulk calls of at least this many rows give the allocator's free pages back after them
+    /// (`warden_release_free_memory`, a walk of the heap: milliseconds per GiB).
+    static let releaseMemoryAfter = 10_000
     /// A catch-up builds aside at most about this many changes at once (plus one event's), so
     /// a backlog of bulks is not all held in memory.
     static let largestRun = 1_000_000
@@ -83,6 +87,9 @@ public final class IndexReplica: @unchecked Sendable {
         if let error { throw error }
         loader.finish(into: index, at: revision!)
         waiters.advance(to: revision!)
+        // The chunks were freed between the index's arrays, and a reload frees the old state:
+        // pages the allocator keeps would stay resident for nothing.
+        warden_release_free_memory()
     }
 
     /// The index refused a change the store committed: starts over from a snapshot.
@@ -164,6 +171,9 @@ public final class IndexReplica: @unchecked Sendable {
         _ changes: [Change],
         commit: () throws(StoreError) -> BulkOutcome
     ) throws(StoreError) -> BulkOutcome {
+        // A large bulk frees its decoded rows, its statements' buffers and the state it
+        // replaced: pages the allocator would keep resident otherwise.
+        defer { if changes.count >= Self.releaseMemoryAfter { warden_release_free_memory() } }
         let next = index.revision.next
         let aside = PreparedAside()
         let done = DispatchSemaphore(value: 0)
