@@ -1,7 +1,7 @@
 # Warden — the tasks. `make run` and `make test` are the README's two set-up commands.
 SWIFT ?= swift
 
-.PHONY: all deps browser-deps build run test lint format test-c test-python python-venv crash-test soak fuzz tsan bench bench-store bench-load bench-hosts bench-c bench-python bench-django bench-smoke proto demo clean
+.PHONY: all deps browser-deps build run test lint format test-c test-python python-venv crash-test soak fuzz tsan bench bench-store bench-load bench-growth bench-hosts bench-c bench-python bench-django bench-smoke proto demo clean
 
 all: build
 
@@ -140,6 +140,12 @@ bench-load: deps
 	$(SWIFT) build -c release --product warden
 	$(SWIFT) run -c release WardenLoad
 
+# How every cost grows with the data (issue 20): the index, store and socket benchmarks at 1M,
+# 5M and 10M grants in both shapes (SIZES=, SHAPES= to choose), JSON and a plot into
+# docs/benchmarks/growth; about 25 minutes and 6 GB.
+bench-growth: deps
+	scripts/bench-growth.sh
+
 # The several-hosts benchmark of docs/benchmarks.md (issue 17): two sidecars on one PostgreSQL
 # database (a throwaway cluster in .build-pg-bench) beside one on SQLite, in one run.
 BENCH_PG := $(CURDIR)/.build-pg-bench
@@ -175,6 +181,7 @@ bench-smoke: deps
 	$(SWIFT) run WardenStoreBench --scale 0.005
 	$(SWIFT) build --product warden
 	$(SWIFT) run WardenLoad --scale 0.005 --seconds 0.2
+	CONFIGURATION=debug SIZES=20k SECONDS_PER_PHASE=0.2 scripts/bench-growth.sh .build/growth-smoke
 	$(MAKE) -C clients/c bench-local WARDEN_SERVER=$(CURDIR)/.build/debug/warden BENCH_ARGS="--docs 10 --rounds 1000 --seconds 0.2"
 	$(MAKE) --no-print-directory python-venv
 	$(PYTHON_VENV)/bin/python clients/python/bench/client_bench.py --warden $(CURDIR)/.build/debug/warden --checks 200 --bulk 2000
