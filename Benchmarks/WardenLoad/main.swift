@@ -356,7 +356,7 @@ big.permissions = ["lab.view_experiment"]
 big.pageSize = 100_000
 let (bigP50, bigBytes) = latency(raw, RawClient.frame(.listObjects, big), rounds: 50)
 line(
-    "ListObjects, user with \(min(50_000, data.experimentCount)) objects, one page",
+    "ListObjects, user with \(data.bigListCount) objects, one page",
     String(format: "%.0f µs", bigP50),
     "\(bigBytes) B reply; target ≤ 5 ms"
 )
