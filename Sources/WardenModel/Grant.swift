@@ -16,6 +16,14 @@ public struct Grant: Hashable, Sendable, CustomStringConvertible {
         self.pk = pk
     }
 
+    /// A grant from parts the caller has checked against `init`'s rules already: a store's
+    /// snapshot checks each subject once, not once per grant it holds, and each pk.
+    public init(validated subject: Subject, permission: PermissionRef, pk: String?) {
+        self.subject = subject
+        self.permission = permission
+        self.pk = pk
+    }
+
     /// The object the grant is on, if it is an object grant.
     public var object: ObjectRef? {
         pk.map { ObjectRef(contentType: permission.contentType.description, pk: $0) }

@@ -84,9 +84,15 @@ extension PostgresReading {
 
     public func grants(_ selection: GrantSelection, _ body: (GrantRow) throws -> Void) throws {
         func each(_ sql: String) throws {
+            // Rows of one object often come together: one string per run of its pk.
+            var pk: String?
             try stream(sql) { rows, row in
                 try body(
-                    GrantRow(subject: rows.int64(row, 0), pid: rows.int64(row, 1), pk: try rows.optionalText(row, 2))
+                    GrantRow(
+                        subject: rows.int64(row, 0),
+                        pid: rows.int64(row, 1),
+                        pk: try rows.optionalText(row, 2, reusing: &pk)
+                    )
                 )
             }
         }

@@ -97,8 +97,16 @@ extension SQLiteReading {
         let statement = try connection.statement(sql)
         if let revision { try statement.bind(.revision(revision), at: 1) }
         defer { statement.reset() }
+        // Rows come in key order, each pk once per grant on its object: one string per run.
+        var pk: String?
         while try statement.step() {
-            try body(GrantRow(subject: statement.int64(0), pid: statement.int64(1), pk: try statement.optionalText(2)))
+            try body(
+                GrantRow(
+                    subject: statement.int64(0),
+                    pid: statement.int64(1),
+                    pk: try statement.optionalText(2, reusing: &pk)
+                )
+            )
         }
     }
 }

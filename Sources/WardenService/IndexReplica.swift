@@ -82,7 +82,10 @@ public final class IndexReplica: @unchecked Sendable {
         reader.name = "warden.snapshot"
         reader.start()
         let loader = IndexLoader()
-        while let chunk = stream.take() { loader.add(chunk) }
+        while var chunk = stream.take() {
+            loader.add(chunk)
+            stream.recycle(&chunk)
+        }
         let (revision, error) = stream.outcome
         if let error { throw error }
         loader.finish(into: index, at: revision!)

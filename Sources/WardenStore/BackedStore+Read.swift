@@ -25,14 +25,17 @@ extension BackedStore {
     /// Reads everything, consistently (one read transaction), for loading an index at start.
     public func snapshot() throws(StoreError) -> StoreSnapshot {
         var changes: [Change] = []
-        let revision = try snapshot(chunkSize: Int.max) { changes += $0 }
+        // One chunk: taken as it is, not copied.
+        let revision = try snapshot(chunkSize: Int.max) { changes = $0 }
         return StoreSnapshot(revision: revision, changes: changes)
     }
 
     /// Streams everything, consistently (one read transaction), to `deliver` in chunks: first
-    /// the registrations, users, groups and memberships, then grants, `chunkSize` at a time.
-    /// Returns the snapshot's revision. `deliver` runs on the calling thread, inside the read
-    /// transaction: it must not read from the store (writes may run meanwhile).
+    /// the registrations, users, groups and memberships (all in the first chunk, which may hold
+    /// more than `chunkSize`), then grants, up to `chunkSize` changes a chunk. Returns the
+    /// snapshot's revision. `deliver` runs on the calling
+    /// thread, inside the read transaction: it must not read from the store (writes may run
+    /// meanwhile).
     public func snapshot(chunkSize: Int, _ deliver: ([Change]) throws -> Void) throws(StoreError) -> Revision {
         try backend.read { reader in
             let revision = try reader.latestRevision()
@@ -41,20 +44,24 @@ extension BackedStore {
             changes += names.users.map(Change.putUser)
             changes += names.groupNames.map { .putGroup(name: $0) }
             try reader.memberships { uid, gid in
-                guard case .user(let user)? = names.subjects[uid], case .group(let group)? = names.subjects[-gid] else {
-                    return
-                }
+                guard let user = names.user(uid), let group = names.group(gid) else { return }
                 changes.append(.addMember(user: user, group: group))
             }
-            try deliver(changes)
-            changes = []
+            func next() {
+                changes = []
+                if chunkSize < 1 << 20 { changes.reserveCapacity(chunkSize) }
+            }
+            if changes.count >= chunkSize {
+                try deliver(changes)
+                next()
+            }
             for selection in [GrantSelection.model, .object] {
                 try reader.grants(selection) { row in
                     guard let grant = try names.grant(row) else { return }
                     changes.append(.grant(grant))
                     if changes.count >= chunkSize {
                         try deliver(changes)
-                        changes.removeAll(keepingCapacity: true)
+                        next()
                     }
                 }
             }
@@ -135,50 +142,5 @@ extension BackedStore {
             guard cutoff > 0 else { return 0 }
             return try writer.deleteEvents(through: Revision(UInt64(cutoff)))
         }
-    }
-}
-
-/// Keys to names, read in the same transaction as the rows that use them.
-private struct Names {
-    var subjects: [Int64: Subject] = [:]
-    var permissions: [Int64: PermissionRef] = [:]
-    /// Registrations, by `ctid` (as stored, uncapped: a database from before the codename cap
-    /// may hold more).
-    var types: [Change] = []
-    var users: [User] = []
-    var groupNames: [String] = []
-
-    init(_ reader: some BackendReader, withUserRows: Bool) throws {
-        var codenames: [(ctid: Int64, name: String, codename: String)] = []
-        for row in try reader.permissions() {
-            permissions[row.pid] = try PermissionRef(
-                contentType: ContentTypeName(row.contentType),
-                codename: row.codename
-            )
-            codenames.append((row.ctid, row.contentType, row.codename))
-        }
-        for (_, rows) in Dictionary(grouping: codenames, by: \.ctid).sorted(by: { $0.key < $1.key }) {
-            types.append(
-                .register(ContentType(stored: try ContentTypeName(rows[0].name), codenames: rows.map(\.codename)))
-            )
-        }
-        try reader.users { uid, id, row in
-            subjects[uid] = .user(id)
-            if withUserRows {
-                users.append(
-                    try User(id: id, username: row.username, isActive: row.isActive, isSuperuser: row.isSuperuser)
-                )
-            }
-        }
-        try reader.groups { gid, name in
-            subjects[-gid] = .group(name)
-            if withUserRows { groupNames.append(name) }
-        }
-    }
-
-    /// The grant of a row; `nil` when its subject or permission no longer exists.
-    func grant(_ row: GrantRow) throws -> Grant? {
-        guard let subject = subjects[row.subject], let permission = permissions[row.pid] else { return nil }
-        return try Grant(subject: subject, permission: permission, pk: row.pk)
     }
 }

@@ -1,4 +1,5 @@
 import CPostgres
+import WardenStore
 
 /// One statement's result: rows of text values (libpq's text format), read by row and column,
 /// and the count of rows a command affected. Frees libpq's result when released.
@@ -47,25 +48,45 @@ final class PostgresResult {
     /// validated it; a value that still is not UTF-8 is an error, never repaired into another
     /// string.
     func text(_ row: Int, _ column: Int) throws(PostgresError) -> String {
-        guard let bytes = PQgetvalue(handle, Int32(row), Int32(column)) else { return "" }
-        let count = Int(PQgetlength(handle, Int32(row), Int32(column)))
-        let buffer = UnsafeBufferPointer(
-            start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
-            count: count
-        )
-        guard let text = String(validating: buffer, as: UTF8.self) else {
-            throw PostgresError(
-                sqlState: nil,
-                message: "row \(row) column \(column) holds invalid UTF-8",
-                sql: sql,
-                connectionLost: false
-            )
+        guard let text = StoredText.string(bytes(row, column)) else { throw invalidText(row, column) }
+        return text
+    }
+
+    /// A text column as `text` reads it, sharing `previous`'s storage when it holds the same
+    /// bytes (see `StoredText`); `previous` becomes the string returned.
+    func text(_ row: Int, _ column: Int, reusing previous: inout String?) throws(PostgresError) -> String {
+        guard let text = StoredText.string(bytes(row, column), reusing: &previous) else {
+            throw invalidText(row, column)
         }
         return text
+    }
+
+    private func bytes(_ row: Int, _ column: Int) -> UnsafeBufferPointer<UInt8> {
+        guard let bytes = PQgetvalue(handle, Int32(row), Int32(column)) else {
+            return UnsafeBufferPointer(start: nil, count: 0)
+        }
+        return UnsafeBufferPointer(
+            start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
+            count: Int(PQgetlength(handle, Int32(row), Int32(column)))
+        )
+    }
+
+    private func invalidText(_ row: Int, _ column: Int) -> PostgresError {
+        PostgresError(
+            sqlState: nil,
+            message: "row \(row) column \(column) holds invalid UTF-8",
+            sql: sql,
+            connectionLost: false
+        )
     }
 
     /// A text column that may be NULL.
     func optionalText(_ row: Int, _ column: Int) throws(PostgresError) -> String? {
         isNull(row, column) ? nil : try text(row, column)
+    }
+
+    /// A text column that may be NULL, sharing `previous`'s storage as `text(_:_:reusing:)` does.
+    func optionalText(_ row: Int, _ column: Int, reusing previous: inout String?) throws(PostgresError) -> String? {
+        isNull(row, column) ? nil : try text(row, column, reusing: &previous)
     }
 }

@@ -98,13 +98,27 @@ final class SQLiteStatement {
     /// A text column, which must hold valid UTF-8: a file written by another tool with invalid
     /// bytes is reported, never silently repaired into a different identifier.
     func text(_ column: Int32) throws(SQLiteError) -> String {
-        guard let bytes = sqlite3_column_text(handle, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(handle, column))
-        let buffer = UnsafeBufferPointer(start: bytes, count: count)
-        guard let string = String(validating: buffer, as: UTF8.self) else {
-            throw SQLiteError(code: SQLITE_MISMATCH, message: "column \(column) holds invalid UTF-8", sql: sql)
-        }
+        guard let string = StoredText.string(textBytes(column)) else { throw invalidText(column) }
         return string
+    }
+
+    /// A text column as `text` reads it, sharing `previous`'s storage when it holds the same
+    /// bytes (see `StoredText`); `previous` becomes the string returned.
+    func text(_ column: Int32, reusing previous: inout String?) throws(SQLiteError) -> String {
+        guard let string = StoredText.string(textBytes(column), reusing: &previous) else { throw invalidText(column) }
+        return string
+    }
+
+    private func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        // A NULL column reads as no bytes (a null pointer is fine for an empty buffer).
+        UnsafeBufferPointer(
+            start: sqlite3_column_text(handle, column),
+            count: Int(sqlite3_column_bytes(handle, column))
+        )
+    }
+
+    private func invalidText(_ column: Int32) -> SQLiteError {
+        SQLiteError(code: SQLITE_MISMATCH, message: "column \(column) holds invalid UTF-8", sql: sql)
     }
 
     /// Calls `body` with a blob column's bytes, valid only during the call.
@@ -118,6 +132,11 @@ final class SQLiteStatement {
     }
 
     func optionalText(_ column: Int32) throws(SQLiteError) -> String? { isNull(column) ? nil : try text(column) }
+
+    /// A text column that may be NULL, sharing `previous`'s storage as `text(_:reusing:)` does.
+    func optionalText(_ column: Int32, reusing previous: inout String?) throws(SQLiteError) -> String? {
+        isNull(column) ? nil : try text(column, reusing: &previous)
+    }
 }
 
 /// A value bound to a statement.
