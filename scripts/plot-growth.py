@@ -141,6 +141,7 @@ ROWS = [
     ("ListObjects 10 (socket, µs)", "load", "list_small_us", 1, 1),
     ("ListSubjects ~100 (socket, µs)", "load", "list_subjects_us", 1, 1),
     ("BulkGrant end to end (k grants/s)", "load", "bulk_grants_per_second", 1e-3, 0),
+    ("BulkGrant of 100 into the loaded index (ms)", "load", "small_bulk_100_ms", 1, 1),
     ("BulkGrant of 1,000 into the loaded index (ms)", "load", "small_bulk_1000_ms", 1, 1),
     ("bulk grant, store alone (k grants/s)", "store", "bulk_grants_per_second", 1e-3, 0),
     ("BatchCheck (M decisions/s)", "load", "batch_check_decisions_per_second", 1e-6, 2),

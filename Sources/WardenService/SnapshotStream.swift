@@ -44,6 +44,16 @@ final class SnapshotStream: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Releases the chunks still waiting for the reader (the last ones: it has finished), on the
+    /// calling thread, so the memory is free before the load gives pages back.
+    func releaseSpent() {
+        condition.lock()
+        var released: [[Change]] = []
+        swap(&released, &spent)
+        condition.unlock()
+        released.removeAll()
+    }
+
     /// The reader is done: with the snapshot's revision, or an error.
     func finish(revision: Revision?, error: StoreError?) {
         condition.lock()
