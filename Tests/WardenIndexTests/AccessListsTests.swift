@@ -5,8 +5,8 @@ import Testing
 /// `AccessLists`: one entry inline, two or more in an array.
 @Suite("AccessLists")
 struct AccessListsTests {
-    /// Entries at the edges of the encoding: user 0's permission 0 (all zero), the largest group
-    /// key, the largest permission id that is not the marker.
+    /// Entries at the edges: user 0's permission 0 (all zero), the largest group key, large
+    /// permission ids.
     static let entries: [UInt64] = [
         0, 1, 5 << 32 | 3, 1 << 63 | 2, 0xFFFF_FFFF << 32 | 0xFFFF_FFFE, 7 << 32, 1 << 63 | 0xFFFF_FFFE,
     ]
