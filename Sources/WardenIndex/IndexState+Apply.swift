@@ -37,10 +37,8 @@ extension IndexState {
     /// Sorts and de-duplicates every array a deferred batch appended to.
     mutating func finish(_ pending: inout PendingSorts) {
         for key in pending.accessLists {
-            let (type, slot) = (Int(key >> 32), Int(key & 0xFFFF_FFFF))
-            let before = types[type].acl[slot].count
-            types[type].acl[slot].sortAndDeduplicate()
-            objectGrantCount -= before - types[type].acl[slot].count
+            let (type, slot) = (Int(key >> 32), UInt32(truncatingIfNeeded: key))
+            objectGrantCount -= types[type].acl.sortAndDeduplicate(slot)
         }
         for key in pending.subjectObjects {
             let (subject, permission) = (UInt32(key >> 32), UInt32(key & 0xFFFF_FFFF))
@@ -164,16 +162,17 @@ extension IndexState {
         let (slot, newObject) = types[Int(type)].objects.insert(pk)
         if newObject {
             types[Int(type)].orderKeys.store(ObjectOrder.key(pk), at: slot)
-            types[Int(type)].acl.store([], at: slot)
+            types[Int(type)].acl.open(slot)
         }
         let entry = Self.entry(subject, permission)
         if pending != nil {
-            types[Int(type)].acl[Int(slot)].append(entry)
+            if types[Int(type)].acl.append(entry, to: slot) {
+                pending!.accessLists.insert(UInt64(type) << 32 | UInt64(slot))
+            }
             modifyGrants(of: subject) { $0.objects[permission, default: []].append(slot) }
-            pending!.accessLists.insert(UInt64(type) << 32 | UInt64(slot))
             pending!.subjectObjects.insert(UInt64(subject) << 32 | UInt64(permission))
             objectGrantCount += 1
-        } else if types[Int(type)].acl[Int(slot)].sortedInsert(entry) {
+        } else if types[Int(type)].acl.insert(entry, into: slot) {
             modifyGrants(of: subject) { $0.objects[permission, default: []].sortedInsert(slot) }
             objectGrantCount += 1
         }
@@ -189,16 +188,16 @@ extension IndexState {
             return
         }
         guard let slot = types[Int(type)].objects.find(pk),
-            types[Int(type)].acl[Int(slot)].sortedRemove(Self.entry(subject, permission))
+            types[Int(type)].acl.remove(Self.entry(subject, permission), from: slot)
         else { return }
         removeObjectEntry(subject: subject, permission: permission, slot: slot)
         objectGrantCount -= 1
-        if types[Int(type)].acl[Int(slot)].isEmpty { releaseObject(type: type, slot: slot) }
+        if types[Int(type)].acl.isEmpty(slot) { releaseObject(type: type, slot: slot) }
     }
 
     private mutating func deleteObject(type name: ContentTypeName, pk: String) {
         guard let type = typeNames.find(name.description), let slot = types[Int(type)].objects.find(pk) else { return }
-        let accessList = types[Int(type)].acl[Int(slot)]
+        let accessList = types[Int(type)].acl.entries(of: slot)
         for entry in accessList {
             removeObjectEntry(subject: UInt32(entry >> 32), permission: UInt32(entry & 0xFFFF_FFFF), slot: slot)
         }
@@ -213,9 +212,9 @@ extension IndexState {
         for (permission, slots) in grants.objects {
             let type = permissions[Int(permission)].type
             for slot in slots {
-                types[Int(type)].acl[Int(slot)].sortedRemove(Self.entry(subject, permission))
+                types[Int(type)].acl.remove(Self.entry(subject, permission), from: slot)
                 objectGrantCount -= 1
-                if types[Int(type)].acl[Int(slot)].isEmpty { releaseObject(type: type, slot: slot) }
+                if types[Int(type)].acl.isEmpty(slot) { releaseObject(type: type, slot: slot) }
             }
         }
     }
@@ -231,7 +230,7 @@ extension IndexState {
     private mutating func releaseObject(type: UInt32, slot: UInt32) {
         let pk = types[Int(type)].objects.keys[Int(slot)]
         types[Int(type)].objects.remove(pk)
-        types[Int(type)].acl[Int(slot)] = []
+        types[Int(type)].acl.clear(slot)
     }
 
     @inline(__always)

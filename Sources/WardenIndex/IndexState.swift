@@ -100,8 +100,8 @@ struct TypeRecord {
     var objects = ByteTable()
     /// Each slot's `ObjectOrder` key.
     var orderKeys: [UInt64] = []
-    /// Each slot's access list: sorted `IndexState.entry` values.
-    var acl: [[UInt64]] = []
+    /// Each slot's access list: sorted `IndexState.entry` values, a single one inline.
+    var acl = AccessLists()
 
     init(name: ContentTypeName) { self.name = name }
 

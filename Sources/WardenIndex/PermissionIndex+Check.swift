@@ -85,8 +85,9 @@ extension IndexState {
             guard let gid = try lookupGroup(name) else { return Decision(.unknownUser) }
             guard let permission = try resolved(resolution, request, type) else { return Decision(.unknownPermission) }
             if let slot,
-                types[Int(permissions[Int(permission)].type)].acl[Int(slot)].sortedContains(
-                    Self.entry(Self.groupKey(gid), permission)
+                types[Int(permissions[Int(permission)].type)].acl.withEntries(
+                    of: slot,
+                    { $0.sortedContains(Self.entry(Self.groupKey(gid), permission)) }
                 )
             {
                 return Decision(.objectGrantGroup, group: groups[Int(gid)].name)
@@ -103,16 +104,14 @@ extension IndexState {
     func decide(_ uid: UInt32, _ permission: UInt32, slot: UInt32?, useModelGrants: Bool) -> Decision {
         let u = Int(uid)
         if let slot {
-            let acl = types[Int(permissions[Int(permission)].type)].acl[Int(slot)]
-            if !acl.isEmpty {
+            let decision = types[Int(permissions[Int(permission)].type)].acl.withEntries(of: slot) { acl -> Decision? in
                 if acl.sortedContains(Self.entry(Self.userKey(uid), permission)) { return Decision(.objectGrantUser) }
-                if let group = firstGroup(
+                return firstGroup(
                     in: users[u].groups,
                     where: { acl.sortedContains(Self.entry(Self.groupKey($0), permission)) }
-                ) {
-                    return Decision(.objectGrantGroup, group: group)
-                }
+                ).map { Decision(.objectGrantGroup, group: $0) }
             }
+            if let decision { return decision }
         }
         if useModelGrants {
             if users[u].grants.model.sortedContains(permission) { return Decision(.modelGrantUser) }

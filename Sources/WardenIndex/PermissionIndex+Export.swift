@@ -37,10 +37,12 @@ extension IndexState {
             }
         }
         for type in types.indices {
-            for slot in types[type].acl.indices where types[type].objects.contains(id: UInt32(slot)) {
-                let pk = types[type].objects.keys[slot]
-                for entry in types[type].acl[slot] {
-                    changes.append(grant(UInt32(entry >> 32), UInt32(truncatingIfNeeded: entry), pk))
+            for slot in 0..<UInt32(types[type].acl.slotCount) where types[type].objects.contains(id: slot) {
+                let pk = types[type].objects.keys[Int(slot)]
+                types[type].acl.withEntries(of: slot) { entries in
+                    for entry in entries {
+                        changes.append(grant(UInt32(entry >> 32), UInt32(truncatingIfNeeded: entry), pk))
+                    }
                 }
             }
         }

@@ -65,7 +65,7 @@ extension IndexState {
 
         // Every (subject, permission) pair that reaches the object, as access-list entries
         // (`subject << 32 | permission`): one array, sorted once, walked as runs per subject.
-        var pairs: [UInt64] = slot.map { types[Int(type)].acl[Int($0)] } ?? []
+        var pairs: [UInt64] = slot.map { types[Int(type)].acl.entries(of: $0) } ?? []
         if query.acceptGlobalPerms ?? settings.acceptGlobalPerms {
             for permission in types[Int(type)].permissions {
                 for holder in permissions[Int(permission)].modelHolders { pairs.append(Self.entry(holder, permission)) }

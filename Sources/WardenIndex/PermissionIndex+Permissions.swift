@@ -117,12 +117,13 @@ extension IndexState {
     /// search, not by scanning every subject's (an object reachable by 90 users has hundreds).
     @inline(__always)
     func appendObjectPermissions(of sources: [UInt32], slot: UInt32, in type: UInt32, to held: inout [UInt32]) {
-        let acl = types[Int(type)].acl[Int(slot)]
-        for source in sources {
-            var position = acl.lowerBound(of: Self.entry(source, 0))
-            while position < acl.count && UInt32(acl[position] >> 32) == source {
-                held.append(UInt32(acl[position] & 0xFFFF_FFFF))
-                position += 1
+        types[Int(type)].acl.withEntries(of: slot) { acl in
+            for source in sources {
+                var position = acl.lowerBound(of: Self.entry(source, 0))
+                while position < acl.count && UInt32(acl[position] >> 32) == source {
+                    held.append(UInt32(acl[position] & 0xFFFF_FFFF))
+                    position += 1
+                }
             }
         }
     }

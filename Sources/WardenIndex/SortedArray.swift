@@ -1,10 +1,11 @@
-/// Sets of integers kept as sorted arrays: compact, cache-friendly, and merged in linear time.
-extension Array where Element: FixedWidthInteger {
+/// Sorted integers, searched in place: a sorted array, or a borrowed buffer of one
+/// (`AccessLists.withEntries`).
+extension RandomAccessCollection where Element: FixedWidthInteger, Index == Int {
     /// The position of the first element not less than `value`.
     @inline(__always)
     func lowerBound(of value: Element) -> Int {
-        var low = 0
-        var high = count
+        var low = startIndex
+        var high = endIndex
         while low < high {
             let mid = (low + high) >> 1
             if self[mid] < value { low = mid + 1 } else { high = mid }
@@ -12,12 +13,16 @@ extension Array where Element: FixedWidthInteger {
         return low
     }
 
-    /// Whether the sorted array holds `value`.
+    /// Whether the sorted collection holds `value`.
     @inline(__always)
     func sortedContains(_ value: Element) -> Bool {
         let position = lowerBound(of: value)
-        return position < count && self[position] == value
+        return position < endIndex && self[position] == value
     }
+}
+
+/// Sets of integers kept as sorted arrays: compact, cache-friendly, and merged in linear time.
+extension Array where Element: FixedWidthInteger {
 
     /// Inserts `value` in order; returns false when it was already there.
     @discardableResult
