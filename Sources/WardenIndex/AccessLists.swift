@@ -85,12 +85,13 @@ struct AccessLists {
     }
 
     /// Adds `entry` to `slot` without keeping the order or checking for a duplicate (a deferred
-    /// batch). True when `slot` now has two or more entries: the batch must then pass it to
-    /// `sortAndDeduplicate` before anyone reads it.
+    /// batch). True when `slot`'s entries are no longer sorted and distinct (`entry` is not
+    /// above the last one): the batch must then pass it to `sortAndDeduplicate` before anyone
+    /// reads it. A load whose rows come in order never has to.
     mutating func append(_ entry: UInt64, to slot: UInt32) -> Bool {
-        if !lists[Int(slot)].isEmpty {
+        if let last = lists[Int(slot)].last {
             lists[Int(slot)].append(entry)
-            return true
+            return entry <= last
         }
         let single = singles[Int(slot)]
         guard single != Self.none else {
@@ -98,7 +99,7 @@ struct AccessLists {
             return false
         }
         spill(slot, [single, entry])
-        return true
+        return entry <= single
     }
 
     /// Sorts the entries of `slot` after a deferred batch and drops duplicates; returns how many

@@ -1,7 +1,9 @@
 import WardenModel
 
 /// Arrays that a large batch appended to without keeping them sorted; sorted (and
-/// de-duplicated) once at the end of the batch, so a bulk load is O(n log n), not O(n²).
+/// de-duplicated) once at the end of the batch, so a bulk load is O(n log n), not O(n²). An
+/// array is named here only once an append breaks its order (`appendNotingOrder`): a load whose
+/// rows arrive in order sorts nothing and hashes nothing.
 struct PendingSorts {
     var accessLists: Set<UInt64> = []
     var subjectObjects: Set<UInt64> = []
@@ -148,10 +150,12 @@ extension IndexState {
         guard let (subject, type, permission) = resolve(grant) else { return }
         guard let pk = grant.pk else {
             if pending != nil {
-                modifyGrants(of: subject) { $0.model.append(permission) }
-                permissions[Int(permission)].modelHolders.append(subject)
-                pending!.subjectModels.insert(subject)
-                pending!.holders.insert(permission)
+                var unordered = false
+                modifyGrants(of: subject) { unordered = $0.model.appendNotingOrder(permission) }
+                if unordered { pending!.subjectModels.insert(subject) }
+                if permissions[Int(permission)].modelHolders.appendNotingOrder(subject) {
+                    pending!.holders.insert(permission)
+                }
                 modelGrantCount += 1
             } else if permissions[Int(permission)].modelHolders.sortedInsert(subject) {
                 modifyGrants(of: subject) { $0.model.sortedInsert(permission) }
@@ -169,8 +173,11 @@ extension IndexState {
             if types[Int(type)].acl.append(entry, to: slot) {
                 pending!.accessLists.insert(UInt64(type) << 32 | UInt64(slot))
             }
-            modifyGrants(of: subject) { $0.objects[permission, default: []].append(slot) }
-            pending!.subjectObjects.insert(UInt64(subject) << 32 | UInt64(permission))
+            var unordered = false
+            modifyGrants(of: subject) { grants in
+                unordered = grants.objects[permission, default: []].appendNotingOrder(slot)
+            }
+            if unordered { pending!.subjectObjects.insert(UInt64(subject) << 32 | UInt64(permission)) }
             objectGrantCount += 1
         } else if types[Int(type)].acl.insert(entry, into: slot) {
             modifyGrants(of: subject) { $0.objects[permission, default: []].sortedInsert(slot) }

@@ -42,6 +42,16 @@ extension Array where Element: FixedWidthInteger {
         return true
     }
 
+    /// Appends `value` without keeping the order (a deferred batch); returns true when the array
+    /// is no longer sorted and distinct (`value` is not above the last element), so it must be
+    /// passed to `sortAndDeduplicate` before it is read.
+    @inline(__always)
+    mutating func appendNotingOrder(_ value: Element) -> Bool {
+        let broken = last.map { value <= $0 } ?? false
+        append(value)
+        return broken
+    }
+
     /// Sorts and drops duplicates (after a bulk append).
     mutating func sortAndDeduplicate() {
         sort()

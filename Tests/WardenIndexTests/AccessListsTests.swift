@@ -71,12 +71,17 @@ struct AccessListsTests {
         lists.open(0)
         lists.open(1)
         let single = lists.append(9, to: 0)  // one entry: nothing to sort
-        let duplicate = lists.append(9, to: 0)  // a duplicate spills
+        let duplicate = lists.append(9, to: 0)  // a duplicate spills, and must be dropped
         #expect(!single && duplicate && lists.spilledCount == 1)
         let dropped = lists.sortAndDeduplicate(0)
         #expect(dropped == 1)
         #expect(lists.withEntries(of: 0) { Array($0) } == [9])
-        for entry: UInt64 in [1 << 63 | 4, 3, 1 << 63 | 4, 0, 3] { _ = lists.append(entry, to: 1) }
+        // In order so far: nothing to sort; the first entry below the last one says so.
+        let inOrder = [0, 3, 1 << 63 | 4].map { lists.append($0, to: 1) }
+        #expect(inOrder == [false, false, false])
+        // 3 goes below the last entry (noted); the next is above 3 (the slot is noted already).
+        let outOfOrder = [3, 1 << 63 | 4].map { lists.append($0, to: 1) }
+        #expect(outOfOrder == [true, false])
         let droppedOfSlot1 = lists.sortAndDeduplicate(1)
         #expect(droppedOfSlot1 == 2)
         #expect(lists.withEntries(of: 1) { Array($0) } == [0, 3, 1 << 63 | 4])
@@ -94,5 +99,17 @@ extension Array {
     fileprivate func rotated(by count: Int) -> [Element] {
         let shift = count % self.count
         return Array(self[shift...] + self[..<shift])
+    }
+}
+
+@Suite("Deferred appends: what must be sorted after a batch")
+struct AppendNotingOrderTests {
+    @Test("an append below or equal to the last element is noted, one above it is not")
+    func noted() {
+        var values: [UInt32] = []
+        let notes = [1, 5, 9, 9, 12, 3, 20].map { values.appendNotingOrder(UInt32($0)) }
+        #expect(notes == [false, false, false, true, false, true, false])
+        values.sortAndDeduplicate()
+        #expect(values == [1, 3, 5, 9, 12, 20])
     }
 }
