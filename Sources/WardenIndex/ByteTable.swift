@@ -78,7 +78,7 @@ struct ByteTable {
     /// The id of `key`, inserting it when absent.
     mutating func insert(_ key: String) -> (id: UInt32, inserted: Bool) {
         if let id = find(key) { return (id, false) }
-        let (keyHash, inline) = Array(key.utf8).withUnsafeBytes { (self.hash($0), Slot.inline($0)) }
+        let (keyHash, inline) = Self.withBytes(of: key) { (self.hash($0), Slot.inline($0)) }
         if (count + 1) * 2 > slots.count { grow() }
         let id: UInt32
         if let free = freeIDs.popLast() {
@@ -93,12 +93,21 @@ struct ByteTable {
         return (id, true)
     }
 
+    /// Calls `body` with the UTF-8 bytes of `key`, read in place when its storage is contiguous.
+    @inline(__always)
+    static func withBytes<Result>(of key: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        if let result = key.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        return Array(key.utf8).withUnsafeBytes(body)
+    }
+
     /// Removes `key`; its id becomes free for reuse. Returns the id it had.
     @discardableResult
     mutating func remove(_ key: String) -> UInt32? {
         guard let id = find(key) else { return nil }
         let mask = slots.count - 1
-        var hole = Int(Array(key.utf8).withUnsafeBytes { self.hash($0) }) & mask
+        var hole = Int(Self.withBytes(of: key) { self.hash($0) }) & mask
         while UInt32(truncatingIfNeeded: slots[hole].tag) != id + 1 { hole = (hole + 1) & mask }
         // Backward-shift: pull later entries of the probe run into the hole.
         var next = (hole + 1) & mask
