@@ -144,6 +144,7 @@ ROWS = [
     ("BulkGrant of 100 into the loaded index (ms)", "load", "small_bulk_100_ms", 1, 1),
     ("BulkGrant of 1,000 into the loaded index (ms)", "load", "small_bulk_1000_ms", 1, 1),
     ("bulk grant, store alone (k grants/s)", "store", "bulk_grants_per_second", 1e-3, 0),
+    ("… bytes written per grant by its last 100k chunk", "store", "bulk_bytes_written_per_grant_last_chunk", 1, 0),
     ("BatchCheck (M decisions/s)", "load", "batch_check_decisions_per_second", 1e-6, 2),
     ("Check pipelined, one connection (k/s)", "load", "check_pipelined_per_second", 1e-3, 0),
     ("memory per open connection (KiB)", "load", "server_bytes_per_connection", 1 / 1024, 1),

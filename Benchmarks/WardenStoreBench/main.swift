@@ -26,6 +26,15 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 
+/// Bytes this process has caused to be written to storage so far (/proc/self/io `write_bytes`).
+func bytesWritten() -> Double {
+    let text = (try? String(contentsOfFile: "/proc/self/io", encoding: .utf8)) ?? ""
+    for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
+        return Double(line.split(separator: " ").last.map(String.init) ?? "") ?? 0
+    }
+    return 0
+}
+
 /// This process's CPU seconds so far (user + system).
 func processCPU() -> Double {
     var time = timespec()
@@ -74,10 +83,13 @@ let chunk = 100_000
 var bulkTotal = Duration.zero
 var bulkCPU = 0.0
 var granted = 0
+var chunkWrites: [Double] = []
 for start in stride(from: 0, to: data.grants.count, by: chunk) {
     let slice = Array(data.grants[start..<min(start + chunk, data.grants.count)])
     let cpu = processCPU()
+    let written = bytesWritten()
     let time = try clock.measure { granted += try store.bulkGrant(slice).count }
+    chunkWrites.append(bytesWritten() - written)
     bulkCPU += processCPU() - cpu
     bulkTotal += time
 }
@@ -90,6 +102,16 @@ print(
     "  CPU time of the bulk            \(String(format: "%.2f", bulkCPU)) s   "
         + "\(Int(Double(granted) / bulkCPU / 1000))k grants per CPU second"
 )
+// What a chunk costs the disk as the file grows: a chunk's rows land on pages all over the
+// table's B-trees, and each page it changes is written whole (WAL, then checkpoint).
+let firstChunkBytes = chunkWrites.first ?? 0
+let lastChunkBytes = chunkWrites.last ?? 0
+print(
+    "  bytes written per grant         first chunk \(Int(firstChunkBytes / Double(chunk))), "
+        + "last chunk \(Int(lastChunkBytes / Double(chunk))), all \(Int(chunkWrites.reduce(0, +) / Double(granted)))"
+)
+figures.record("bulk_bytes_written_per_grant_first_chunk", firstChunkBytes / Double(chunk))
+figures.record("bulk_bytes_written_per_grant_last_chunk", lastChunkBytes / Double(chunk))
 figures.record("grants", Double(granted))
 figures.record("bulk_grants_per_second", Double(granted) / seconds(bulkTotal))
 figures.record("bulk_grants_per_cpu_second", Double(granted) / bulkCPU)
