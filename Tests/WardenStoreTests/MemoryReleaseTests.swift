@@ -4,7 +4,8 @@ import Testing
 
 /// The allocator calls a replica makes after a cold load and a large bulk (`CMemory`): they must
 /// reach glibc, not compile to nothing (they did once: `__GLIBC__` is only defined after a C
-/// library header).
+/// library header). Not under a sanitizer, whose allocator replaces glibc's: `make tsan` skips
+/// this suite.
 @Suite("Memory: the allocator's statistics and release", .serialized)
 struct MemoryReleaseTests {
     static let blockSize = 1024
