@@ -19,27 +19,25 @@ import Darwin
 struct ByteTable {
     /// The key of each id; `""` for a free id.
     private(set) var keys: [String] = []
-    /// An empty slot is all zero. Otherwise `tag` is `hash << 32 | (id + 1)`, so probing compares
-    /// hashes without touching another array, and `inline` holds a key of up to 7 bytes with
-    /// its length (`Slot.inline(_:)`), so a short key (most user ids, integer pks) is confirmed
-    /// without reading `keys` either: one cache miss per lookup instead of three.
-    private var slots: [Slot] = Array(repeating: Slot(), count: 8)
+    /// An empty slot is zero; otherwise `hash << 32 | (id + 1)`, so probing compares hashes
+    /// without touching another array, and a hash that matches is confirmed against `keys[id]`.
+    /// Eight bytes a slot: the table is the largest part of an index whose objects carry one grant
+    /// each (docs/architecture.md); a 16-byte slot that also held keys of up to 7 bytes, to
+    /// confirm them without reading `keys`, cost 16 bytes more an object for one cache miss less.
+    private var slots: [UInt64] = Array(repeating: 0, count: 8)
 
-    struct Slot {
-        var tag: UInt64 = 0
-        var inline: UInt64 = 0
-
-        /// Up to 7 bytes and their count in the top byte; longer keys get `longKey`.
-        @inline(__always)
-        static func inline(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-            guard bytes.count <= 7 else { return longKey }
-            var value = UInt64(bytes.count) << 56
-            for position in 0..<bytes.count { value |= UInt64(bytes[position]) << (8 * UInt64(position)) }
-            return value
-        }
-
-        static let longKey: UInt64 = 0xFF << 56
+    /// Up to 7 bytes and their count in the top byte, the one word a short key hashes; longer
+    /// keys get `longKey`.
+    @inline(__always)
+    static func inline(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        guard bytes.count <= 7 else { return longKey }
+        var value = UInt64(bytes.count) << 56
+        for position in 0..<bytes.count { value |= UInt64(bytes[position]) << (8 * UInt64(position)) }
+        return value
     }
+
+    static let longKey: UInt64 = 0xFF << 56
+
     private var freeIDs: [UInt32] = []
     /// Live keys.
     private(set) var count = 0
@@ -58,19 +56,20 @@ struct ByteTable {
 
     /// The id of the key with these bytes, if present.
     func find(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
-        let inline = Slot.inline(bytes)
-        let keyHash = hash(bytes, inline: inline)
+        let keyHash = hash(bytes)
         let mask = slots.count - 1
         var slot = Int(keyHash) & mask
         return slots.withUnsafeBufferPointer { slots in
-            while true {
-                let entry = slots[slot]
-                if entry.tag == 0 { return nil }
-                if UInt32(truncatingIfNeeded: entry.tag >> 32) == keyHash && entry.inline == inline {
-                    let id = Int(UInt32(truncatingIfNeeded: entry.tag) - 1)
-                    if inline != Slot.longKey || Self.equal(keys[id], bytes) { return UInt32(id) }
+            keys.withUnsafeBufferPointer { keys in
+                while true {
+                    let tag = slots[slot]
+                    if tag == 0 { return nil }
+                    if UInt32(truncatingIfNeeded: tag >> 32) == keyHash {
+                        let id = Int(UInt32(truncatingIfNeeded: tag) - 1)
+                        if Self.equal(keys[id], bytes) { return UInt32(id) }
+                    }
+                    slot = (slot + 1) & mask
                 }
-                slot = (slot + 1) & mask
             }
         }
     }
@@ -78,7 +77,7 @@ struct ByteTable {
     /// The id of `key`, inserting it when absent.
     mutating func insert(_ key: String) -> (id: UInt32, inserted: Bool) {
         if let id = find(key) { return (id, false) }
-        let (keyHash, inline) = Self.withBytes(of: key) { (self.hash($0), Slot.inline($0)) }
+        let keyHash = Self.withBytes(of: key) { self.hash($0) }
         if (count + 1) * 2 > slots.count { grow() }
         let id: UInt32
         if let free = freeIDs.popLast() {
@@ -88,7 +87,7 @@ struct ByteTable {
             id = UInt32(keys.count)
             keys.append(key)
         }
-        place(Slot(tag: UInt64(keyHash) << 32 | UInt64(id + 1), inline: inline))
+        place(UInt64(keyHash) << 32 | UInt64(id + 1))
         count += 1
         return (id, true)
     }
@@ -108,11 +107,11 @@ struct ByteTable {
         guard let id = find(key) else { return nil }
         let mask = slots.count - 1
         var hole = Int(Self.withBytes(of: key) { self.hash($0) }) & mask
-        while UInt32(truncatingIfNeeded: slots[hole].tag) != id + 1 { hole = (hole + 1) & mask }
+        while UInt32(truncatingIfNeeded: slots[hole]) != id + 1 { hole = (hole + 1) & mask }
         // Backward-shift: pull later entries of the probe run into the hole.
         var next = (hole + 1) & mask
-        while slots[next].tag != 0 {
-            let home = Int(slots[next].tag >> 32) & mask
+        while slots[next] != 0 {
+            let home = Int(slots[next] >> 32) & mask
             let distanceToNext = (next - home) & mask
             let distanceToHole = (hole - home) & mask
             if distanceToHole <= distanceToNext {
@@ -121,7 +120,7 @@ struct ByteTable {
             }
             next = (next + 1) & mask
         }
-        slots[hole] = Slot()
+        slots[hole] = 0
         keys[Int(id)] = ""
         freeIDs.append(id)
         count -= 1
@@ -131,17 +130,17 @@ struct ByteTable {
     /// Whether `id` is handed out.
     func contains(id: UInt32) -> Bool { Int(id) < keys.count && !keys[Int(id)].isEmpty }
 
-    private mutating func place(_ entry: Slot) {
+    private mutating func place(_ tag: UInt64) {
         let mask = slots.count - 1
-        var slot = Int(entry.tag >> 32) & mask
-        while slots[slot].tag != 0 { slot = (slot + 1) & mask }
-        slots[slot] = entry
+        var slot = Int(tag >> 32) & mask
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = tag
     }
 
     private mutating func grow() {
         let old = slots
-        slots = Array(repeating: Slot(), count: slots.count * 2)
-        for entry in old where entry.tag != 0 { place(entry) }
+        slots = Array(repeating: 0, count: slots.count * 2)
+        for tag in old where tag != 0 { place(tag) }
     }
 
     @inline(__always)
@@ -172,16 +171,12 @@ struct ByteTable {
     }
 
     /// A seeded multiply-xorshift hash over 8-byte words. Keys of up to 7 bytes hash their
-    /// `Slot.inline` form (one word); longer ones every word, the last one overlapping.
+    /// `inline` form (one word); longer ones every word, the last one overlapping.
     @inline(__always)
     func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        hash(bytes, inline: Slot.inline(bytes))
-    }
-
-    @inline(__always)
-    func hash(_ bytes: UnsafeRawBufferPointer, inline: UInt64) -> UInt32 {
+        let inline = Self.inline(bytes)
         var h: UInt64
-        if inline != Slot.longKey {
+        if inline != Self.longKey {
             h = (seed ^ inline) &* 0xBF58_476D_1CE4_E5B9
         } else {
             let count = bytes.count

@@ -50,4 +50,25 @@ struct ByteTableTests {
         for (bytes, id) in model { #expect(table.find(String(decoding: bytes, as: UTF8.self)) == id) }
         #expect(Set(model.values).count == model.count)
     }
+
+    @Test("keys whose 32-bit hashes collide are told apart by their bytes")
+    func hashCollisions() {
+        // A slot keeps only the key's 32-bit hash and its id, so a hash that matches must be
+        // confirmed against the key itself. Among 500,000 keys some hashes collide (about 29
+        // pairs expected); each key must still find its own id, and a key never inserted none.
+        var table = ByteTable()
+        let keys = (0..<500_000).map { String($0 * 7919 + 10_000_000) }
+        var ids: [UInt32] = []
+        for key in keys { ids.append(table.insert(key).id) }
+        var seen: [UInt32: Int] = [:]
+        var collisions = 0
+        for key in keys {
+            let hash = ByteTable.withBytes(of: key) { table.hash($0) }
+            seen[hash, default: 0] += 1
+            if seen[hash] == 2 { collisions += 1 }
+        }
+        #expect(collisions > 0)
+        #expect(zip(keys, ids).allSatisfy { table.find($0) == $1 })
+        #expect((0..<1000).allSatisfy { table.find(String($0 * 7919 + 10_000_001)) == nil })
+    }
 }
