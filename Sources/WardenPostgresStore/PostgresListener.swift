@@ -11,8 +11,10 @@ import Glibc
 /// every write transaction notifies, and `poll` waits on the connection's socket; each
 /// notification fires the signal. A notification only says "look" (the changelog is the
 /// truth), so a dropped connection costs latency, never an event: the thread reconnects with
-/// backoff (100 ms doubling to 5 s) and fires once after each reconnect, for the commits it may
-/// have missed meanwhile.
+/// backoff (100 ms doubling to 5 s). It fires once after every `LISTEN` that succeeds, the first
+/// one included: a commit between `startSignalling` and that `LISTEN` (the connection takes a
+/// while) or between a lost connection and the next one was not heard, and a follower that
+/// caught up before it would otherwise wait for the next commit, however long that takes.
 ///
 /// Thread safety: the connection is the thread's own. `stop` writes to a pipe the thread polls
 /// too, so it stops at once; `stopped` is guarded by its lock.
@@ -52,7 +54,6 @@ final class PostgresListener: @unchecked Sendable {
 
     private func run(uri: PostgresURI, channel: String, signal: CommitSignal) {
         var backoff = 0.1
-        var connectedBefore = false
         while !isStopped {
             guard let connection = try? PostgresConnection(uri: uri),
                 (try? connection.execute("LISTEN \(channel)")) != nil
@@ -62,9 +63,9 @@ final class PostgresListener: @unchecked Sendable {
                 continue
             }
             backoff = 0.1
-            // Commits between the old connection's loss and this LISTEN were not heard.
-            if connectedBefore { signal.fire() }
-            connectedBefore = true
+            // Commits before this LISTEN (since the start, or since the old connection's loss)
+            // were not heard.
+            signal.fire()
             listen(connection, signal)
         }
     }
