@@ -34,25 +34,48 @@ struct MemoryReleaseTests {
         return pointers.last!
     }
 
+    /// Runs `attempt` until it holds, at most `limit` times. The allocator's statistics and the
+    /// resident set are the whole process's, and other suites allocate and free on other
+    /// threads while these run: one attempt can see another test free or allocate megabytes
+    /// between its two readings. A working call holds in nearly every attempt; a call compiled
+    /// to nothing holds in none.
+    static func holds(within limit: Int = 8, _ attempt: () -> (Bool, String)) -> (Bool, [String]) {
+        var seen: [String] = []
+        for _ in 0..<limit {
+            let (held, figures) = attempt()
+            if held { return (true, seen) }
+            seen.append(figures)
+        }
+        return (false, seen)
+    }
+
     @Test("heap in use counts what is allocated and not what is freed")
     func heapInUse() {
-        let before = warden_heap_in_use()
-        let pointers = (0..<(64 * 1024)).map { _ in malloc(Self.blockSize)! }
-        let allocated = warden_heap_in_use()
-        #expect(allocated >= before + 60 * 1024 * 1024, "64 MiB allocated: \(before) → \(allocated)")
-        for pointer in pointers { free(pointer) }
-        let freed = warden_heap_in_use()
-        #expect(freed + 60 * 1024 * 1024 <= allocated, "64 MiB freed: \(allocated) → \(freed)")
+        let megabytes64 = 64 * 1024 * 1024
+        let (held, seen) = Self.holds {
+            let pointers = (0..<(64 * 1024)).map { _ in malloc(Self.blockSize)! }
+            let allocated = warden_heap_in_use()
+            for pointer in pointers { free(pointer) }
+            let freed = warden_heap_in_use()
+            // While the 64 MiB are held they are in use whatever other threads do; once freed,
+            // the count drops by nearly all of them unless another test allocated meanwhile.
+            let figures = "64 MiB held: \(allocated) in use; freed: \(freed)"
+            return (allocated >= megabytes64 && freed + 60 * 1024 * 1024 <= allocated, figures)
+        }
+        #expect(held, "every attempt: \(seen)")
     }
 
     @Test("release gives freed pages inside the heap back to the kernel")
     func release() {
-        let pinned = Self.fragment()
-        defer { free(pinned) }
-        let kept = Self.residentAnonymous()
-        warden_release_free_memory()
-        let released = Self.residentAnonymous()
-        // 96 MiB were freed below the pinned block; at least half must leave the resident set.
-        #expect(released + 48 * 1024 * 1024 <= kept, "RssAnon \(kept) → \(released) bytes")
+        let (held, seen) = Self.holds {
+            let pinned = Self.fragment()
+            defer { free(pinned) }
+            let kept = Self.residentAnonymous()
+            warden_release_free_memory()
+            let released = Self.residentAnonymous()
+            // 96 MiB were freed below the pinned block; at least half must leave the resident set.
+            return (released + 48 * 1024 * 1024 <= kept, "RssAnon \(kept) → \(released) bytes")
+        }
+        #expect(held, "every attempt: \(seen)")
     }
 }
