@@ -12,7 +12,9 @@ import WardenTestSupport
 // several threads at once. Run in release: `make bench-store`. `--scale` shrinks the data set;
 // `--normal` uses synchronous=NORMAL instead of the default FULL. `--postgres URI` runs it on
 // a PostgreSQL database instead (an empty one: `createdb warden_bench`), through the same store
-// rules.
+// rules. `--database PATH` keeps the SQLite file at PATH; given a file that already holds data,
+// the bench only cold-loads it `--loads N` times (3 by default), for A/B runs and profiles of the
+// index build.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,6 +37,14 @@ func bytesWritten() -> Double {
     return 0
 }
 
+/// The calling thread's CPU seconds so far: in a cold load, the builder's (the snapshot is read on
+/// another thread), a steadier figure than wall time on a shared machine.
+func threadCPU() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
 /// This process's CPU seconds so far (user + system).
 func processCPU() -> Double {
     var time = timespec()
@@ -53,10 +63,44 @@ let options = {
 }()
 let postgres = arguments.firstIndex(of: "--postgres").map { arguments[$0 + 1] }
 
+let kept = arguments.firstIndex(of: "--database").map { arguments[$0 + 1] }
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-store-bench-\(getpid())")
 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: folder) }
-let path = folder.appendingPathComponent("warden.db").path
+let path = kept ?? folder.appendingPathComponent("warden.db").path
+
+/// A cold load of the store, as `warden serve` does at start: wall seconds, the builder
+/// thread's CPU seconds, and the loaded replica.
+func coldLoad(_ open: () throws -> any PermissionStore) throws -> (wall: Double, builder: Double, replica: IndexReplica)
+{
+    var loaded: IndexReplica?
+    let cpu = threadCPU()
+    let time = try ContinuousClock().measure { loaded = try IndexReplica(store: open()) }
+    return (seconds(time), threadCPU() - cpu, loaded!)
+}
+
+// `--database PATH` of a file with data: cold loads only.
+if let kept, postgres == nil, FileManager.default.fileExists(atPath: kept),
+    try SQLiteStore(path: kept, options: options).revision != .zero
+{
+    let count = arguments.firstIndex(of: "--loads").flatMap { Int(arguments[$0 + 1]) } ?? 3
+    var walls: [Double] = []
+    var builders: [Double] = []
+    for n in 1...count {
+        let load = try coldLoad { try SQLiteStore(path: kept, options: options) }
+        walls.append(load.wall)
+        builders.append(load.builder)
+        print(
+            "cold load \(n): \(String(format: "%.2f", load.wall)) s, builder CPU "
+                + "\(String(format: "%.2f", load.builder)) s (\(load.replica.index.statistics.grants) grants)"
+        )
+    }
+    print(
+        "median: \(String(format: "%.2f", percentile(walls, 0.5))) s, builder CPU "
+            + "\(String(format: "%.2f", percentile(builders, 0.5))) s"
+    )
+    exit(0)
+}
 
 let data = try sizing.dataSet()
 let clock = ContinuousClock()
@@ -122,21 +166,19 @@ if arguments.contains("--bulk-only") {
 }
 
 // Cold load: open the file and build the index, as `warden serve` does at start.
-var loaded: IndexReplica?
-let coldTime = try clock.measure {
-    loaded = try IndexReplica(store: openStore())
-}
+let cold = try coldLoad(openStore)
 print(
-    "cold load into the index          \(String(format: "%.2f", seconds(coldTime))) s   "
-        + "(\(loaded!.index.statistics.grants) grants)"
+    "cold load into the index          \(String(format: "%.2f", cold.wall)) s   "
+        + "(\(cold.replica.index.statistics.grants) grants; builder CPU \(String(format: "%.2f", cold.builder)) s)"
 )
 let snapshotTime = try clock.measure { _ = try store.snapshot() }
 print("  of which reading the snapshot   \(String(format: "%.2f", seconds(snapshotTime))) s")
-figures.record("cold_load_seconds", seconds(coldTime))
+figures.record("cold_load_seconds", cold.wall)
+figures.record("cold_load_builder_cpu_seconds", cold.builder)
 figures.record("snapshot_read_seconds", seconds(snapshotTime))
 
 // Single durable grants, one at a time: latency per write.
-let replica = loaded!
+let replica = cold.replica
 let read = data.experimentPerms[0]
 var latencies: [Double] = []
 for n in 0..<500 {
