@@ -8,9 +8,13 @@ import WardenModel
 /// they grow are sorted once, in `finish`.
 public final class IndexLoader {
     private var state = IndexState()
-    private var pending: PendingSorts? = PendingSorts()
+    private var pending: PendingSorts?
 
-    public init() {}
+    public convenience init() { self.init(subjectBatch: PendingSorts.defaultSubjectBatch) }
+
+    /// A loader whose grants go on their subjects' lists `subjectBatch` at a time (tests use a
+    /// small one, so a batch crosses many flushes).
+    init(subjectBatch: Int) { pending = PendingSorts(subjectBatch: subjectBatch) }
 
     /// Applies a chunk of changes to the state being built.
     public func add(_ changes: [Change]) {

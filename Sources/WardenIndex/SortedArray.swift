@@ -52,6 +52,22 @@ extension Array where Element: FixedWidthInteger {
         return broken
     }
 
+    /// Appends the slots (low 32 bits) of `run`, a sorted run of `permission << 32 | slot`
+    /// words, dropping a slot equal to the one before it; sorts and de-duplicates the whole array
+    /// when the run starts at or below its last element.
+    mutating func appendSlots(_ run: Slice<UnsafeMutableBufferPointer<UInt64>>) where Element == UInt32 {
+        if isEmpty { reserveCapacity(run.count) }
+        let broken = last.map { UInt32(truncatingIfNeeded: run.first!) <= $0 } ?? false
+        var previous: UInt32? = nil
+        for word in run {
+            let slot = UInt32(truncatingIfNeeded: word)
+            if slot == previous { continue }
+            append(slot)
+            previous = slot
+        }
+        if broken { sortAndDeduplicate() }
+    }
+
     /// Sorts and drops duplicates (after a bulk append).
     mutating func sortAndDeduplicate() {
         sort()
@@ -110,5 +126,14 @@ extension Array where Element: FixedWidthInteger {
             }
         }
         return result
+    }
+}
+
+extension UnsafeMutableBufferPointer where Element: Comparable {
+    /// Whether each element is above the one before it.
+    var isSortedStrictly: Bool {
+        guard count > 1 else { return true }
+        for index in 1..<count where self[index - 1] >= self[index] { return false }
+        return true
     }
 }
