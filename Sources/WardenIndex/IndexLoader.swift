@@ -18,7 +18,7 @@ public final class IndexLoader {
 
     /// Applies a chunk of changes to the state being built.
     public func add(_ changes: [Change]) {
-        for change in changes { state.apply(change, pending: &pending) }
+        state.load(changes, pending: &pending)
     }
 
     /// Finishes the state and swaps it into `index` at `revision`. The loader is spent.

@@ -223,17 +223,72 @@ extension IndexState {
 
     /// The ids a validated grant refers to.
     private func resolve(_ grant: Grant) -> (subject: UInt32, type: UInt32, permission: UInt32)? {
-        guard let type = typeNames.find(grant.permission.contentType.description),
-            let permission = permission(codename: grant.permission.codename, ofType: type)
+        guard let (type, permission) = resolve(grant.permission), let subject = subjectKey(grant.subject) else {
+            return nil
+        }
+        return (subject, type, permission)
+    }
+
+    /// The type and permission ids of a registered permission.
+    private func resolve(_ permission: PermissionRef) -> (type: UInt32, permission: UInt32)? {
+        guard let type = typeNames.find(permission.contentType.description),
+            let id = self.permission(codename: permission.codename, ofType: type)
         else { return nil }
-        switch grant.subject {
-        case .user(let id): return userIDs.find(id).map { (Self.userKey($0), type, permission) }
-        case .group(let name): return groupNames.find(name).map { (Self.groupKey($0), type, permission) }
+        return (type, id)
+    }
+
+    /// The key of a known subject.
+    private func subjectKey(_ subject: Subject) -> UInt32? {
+        switch subject {
+        case .user(let id): userIDs.find(id).map(Self.userKey)
+        case .group(let name): groupNames.find(name).map(Self.groupKey)
+        }
+    }
+
+    /// Applies a chunk of a load (`IndexLoader`). A run of grants has its subjects looked up
+    /// first, in a loop whose lookups do not wait on each other, so the processor overlaps
+    /// their cache misses (rows come in object order, each on a random subject); then each grant
+    /// applies with its subject's key, its permission resolved once for a run of rows that
+    /// share it. Other changes apply one by one.
+    mutating func load(_ changes: [Change], pending: inout PendingSorts?) {
+        var subjects: [UInt32?] = []
+        var position = 0
+        while position < changes.count {
+            guard case .grant = changes[position] else {
+                apply(changes[position], pending: &pending)
+                position += 1
+                continue
+            }
+            var end = position + 1
+            while end < changes.count, case .grant = changes[end] { end += 1 }
+            subjects.removeAll(keepingCapacity: true)
+            for case .grant(let grant) in changes[position..<end] { subjects.append(subjectKey(grant.subject)) }
+            var last: (permission: PermissionRef, ids: (type: UInt32, permission: UInt32)?)?
+            for (subject, change) in zip(subjects, changes[position..<end]) {
+                guard case .grant(let grant) = change, let subject else { continue }
+                if last == nil || last!.permission != grant.permission {
+                    last = (grant.permission, resolve(grant.permission))
+                }
+                guard let (type, permission) = last!.ids else { continue }
+                self.grant(grant, subject: subject, type: type, permission: permission, pending: &pending)
+            }
+            position = end
         }
     }
 
     private mutating func grant(_ grant: Grant, pending: inout PendingSorts?) {
         guard let (subject, type, permission) = resolve(grant) else { return }
+        self.grant(grant, subject: subject, type: type, permission: permission, pending: &pending)
+    }
+
+    @inline(__always)
+    private mutating func grant(
+        _ grant: Grant,
+        subject: UInt32,
+        type: UInt32,
+        permission: UInt32,
+        pending: inout PendingSorts?
+    ) {
         guard let pk = grant.pk else {
             if pending != nil {
                 var unordered = false
