@@ -246,7 +246,7 @@ extension IndexState {
     }
 
     /// Applies a chunk of a load (`IndexLoader`). A run of grants has its subjects looked up
-    /// first, in a loop whose lookups do not wait on each other, so the processor overlaps
+    /// first, in a loop whose lookups do not wait on each other, so the processor can overlap
     /// their cache misses (rows come in object order, each on a random subject); then each grant
     /// applies with its subject's key, its permission resolved once for a run of rows that
     /// share it. Other changes apply one by one.
